@@ -1,0 +1,176 @@
+"""SQLModel tables. The schema is made only by the Alembic migrations in ``migrations/``.
+
+Times are stored as naive UTC ``datetime`` values: SQLite has no time-zone type, and one
+convention for both databases keeps comparisons in the deadline sweep simple.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Division(SQLModel, table=True):
+    """One row of the administrative directory: city, county, township or village.
+
+    东莞 and 中山 have no county level: their townships hang directly off the city row.
+    """
+
+    __tablename__ = "division"
+
+    code: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=64)
+    level: str = Field(max_length=8, index=True)  # city | county | township | village
+    parent_code: str | None = Field(default=None, max_length=12, index=True)
+
+
+class Station(SQLModel, table=True):
+    """A township child-protection workstation (未成年人保护工作站), one per township."""
+
+    __tablename__ = "station"
+
+    code: str = Field(primary_key=True, max_length=12)  # the township's code
+    name: str = Field(max_length=128)
+    county_code: str = Field(max_length=12, index=True)
+    city_code: str = Field(max_length=12, index=True)
+    active: bool = True
+
+
+class Conversation(SQLModel, table=True):
+    """Dialogue state of one chat on one channel; the single source of truth for intake."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_conversation_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    step: str = Field(max_length=32)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    locale: str = Field(default="zh", max_length=8)
+    # Bumped on every change; buttons carry it so a stale or doubled press is recognised.
+    version: int = 0
+    # Counts reports filed from this chat; part of the ticket's idempotency key.
+    report_seq: int = 0
+    updated_at: datetime
+
+
+class InboxUpdate(SQLModel, table=True):
+    """Every update received from a channel, recorded before it is acknowledged upstream."""
+
+    __tablename__ = "inbox_update"
+    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_inbox_update"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chat_key: str | None = Field(default=None, max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True)  # pending|done|failed
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=500)
+    received_at: datetime
+    processed_at: datetime | None = None
+
+
+class Ticket(SQLModel, table=True):
+    """A report, routed to one owner: a township station or a county/city triage queue."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (Index("ix_ticket_open_due", "state", "next_due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    # channel:chat:report_seq; makes a doubled final confirmation create one ticket.
+    intake_key: str = Field(max_length=128, unique=True)
+    state: str = Field(max_length=16)
+    priority: str = Field(max_length=2)
+    in_danger: str = Field(max_length=8)  # yes | no | unsure
+    reporter_role: str = Field(max_length=24)
+    mandatory_reporter: bool = False
+    # Where: the most precise place known, and the owner it resolved to.
+    place_code: str | None = Field(default=None, max_length=12)
+    place_text: str | None = Field(default=None, max_length=200)
+    owner_code: str = Field(max_length=12, index=True)
+    owner_level: str = Field(max_length=8)  # township | county | city
+    station_code: str | None = Field(default=None, max_length=12, index=True)
+    county_code: str | None = Field(default=None, max_length=12, index=True)
+    city_code: str = Field(max_length=12, index=True)
+    child_age: str = Field(max_length=8)
+    child_sex: str = Field(max_length=8)
+    concerns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    story: str = Field(max_length=2000)
+    locale: str = Field(default="zh", max_length=8)
+    # The reporting chat, so the reporter can ask for status and be kept informed.
+    reporter_channel: str = Field(max_length=16)
+    reporter_chat_id: str = Field(max_length=64, index=True)
+    anonymous: bool = True
+    created_at: datetime
+    dispatched_at: datetime | None = None
+    sign_due_at: datetime | None = None
+    first_action_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+    # The earliest deadline still to act on; the deadline sweep scans this column.
+    next_due_at: datetime | None = None
+    # The SLA policy in force at dispatch, frozen so later config edits leave it alone.
+    sla: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TicketContact(SQLModel, table=True):
+    """Reporter contact, kept apart from the ticket so it is read only where it is needed."""
+
+    __tablename__ = "ticket_contact"
+
+    ticket_id: int = Field(primary_key=True, foreign_key="ticket.id")
+    phone: str = Field(max_length=32)
+    callback_consent: bool = False
+
+
+class TicketAttachment(SQLModel, table=True):
+    __tablename__ = "ticket_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    kind: str = Field(max_length=16)  # photo
+    file_ref: str = Field(max_length=256)  # channel file id, never the bytes
+
+
+class TicketEvent(SQLModel, table=True):
+    """Append-only history of a ticket: who, when, from-state, to-state, note."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime
+    actor: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Something the system must say, written in the transaction of the change that causes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=128, unique=True)
+    kind: str = Field(max_length=32)  # referral | reminder | escalation | reporter_update | ...
+    # Either a concrete chat, or a role target resolved to chats when sent (e.g. a station).
+    target_kind: str = Field(max_length=16)  # chat | station | county | city
+    target: str = Field(max_length=64)
+    channel: str = Field(default="telegram", max_length=16)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None = None
+    error: str | None = Field(default=None, max_length=500)
