@@ -17,8 +17,7 @@ class DivisionRow(NamedTuple):
 
 def _read(filename: str) -> Iterator[dict[str, str]]:
     path = resources.files("storage").joinpath("divisions", filename)
-    with path.open(encoding="utf-8", newline="") as fh:
-        yield from csv.DictReader(fh)
+    yield from csv.DictReader(path.read_text(encoding="utf-8").splitlines())
 
 
 def read_bundled_divisions() -> list[DivisionRow]:

@@ -1,7 +1,7 @@
 """SQLModel tables. The schema is made only by the Alembic migrations in ``migrations/``.
 
-Times are stored as naive UTC ``datetime`` values: SQLite has no time-zone type, and one
-convention for both databases keeps comparisons in the deadline sweep simple.
+Times are time-zone aware and stored in UTC (SQLModel's ``UTCDateTime``); they are shown in
+Asia/Shanghai only when rendered for people.
 """
 
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""Building the python-telegram-bot Application for the configured Bot API server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.settings import Settings
+from handlers.telegram.updates import UpdateProcessor, install
+
+
+def build_application(
+    settings: Settings, processor: UpdateProcessor
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    assert settings.telegram_token is not None
+    api = settings.telegram_api_url
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        # Updates are fetched by bot.polling.Poller (inbox first), not PTB's Updater.
+        .updater(None)
+        .connection_pool_size(64)
+        .build()
+    )
+    install(application, processor)
+    return application

@@ -1,0 +1,54 @@
+"""The ``hutong`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hutong", description="护童之声 help-line triage")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the service: web server, scheduler, Telegram bot")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply schema migrations and load the directory")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        if args.command == "serve":
+            from bot.service import serve
+
+            asyncio.run(serve(settings))
+        elif args.command == "db" and args.db_command == "upgrade":
+            from bot.service import upgrade_and_seed
+
+            asyncio.run(upgrade_and_seed(settings))
+            print("database is up to date")
+    except SettingsError as exc:
+        print(f"hutong: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"hutong: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Long polling that records each update in the inbox before confirming it to Telegram.
+
+PTB's own Updater confirms updates (by the next getUpdates offset) as soon as they are
+queued in memory, so a crash loses them. Here an update is confirmed only after its inbox
+row is committed; a crash before processing leaves a pending row that is replayed on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+
+from flows.clock import Clock
+from handlers.telegram.updates import CHANNEL, UpdateProcessor, chat_key_of
+from storage import inbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+class Poller:
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        db: Database,
+        processor: UpdateProcessor,
+        clock: Clock,
+        timeout: int,
+    ) -> None:
+        self.bot = bot
+        self.db = db
+        self.processor = processor
+        self.clock = clock
+        self.timeout = timeout
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, update: Update) -> None:
+        task = asyncio.create_task(self.processor.process(update, self.bot))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def replay_pending(self, *, older_than_seconds: float = 0) -> int:
+        """Process updates recorded but never finished (a crash, or a failed attempt)."""
+        from datetime import timedelta
+
+        cutoff = self.clock() - timedelta(seconds=older_than_seconds)
+        async with self.db.unit() as session:
+            rows = await inbox.pending(session, channel=CHANNEL, received_before=cutoff)
+            payloads = [r.payload for r in rows]
+        for payload in payloads:
+            update = Update.de_json(payload, self.bot)
+            if update is not None:
+                await self.processor.process(update, self.bot)
+        return len(payloads)
+
+    async def run(self) -> None:
+        async with self.db.unit() as session:
+            offset = await inbox.next_offset(session, channel=CHANNEL)
+        await self.replay_pending()
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES
+                )
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except (InvalidToken, Forbidden):
+                log.critical("Telegram refused the bot token; polling stopped")
+                raise
+            except (TimedOut, NetworkError) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 1.0
+            if not updates:
+                continue
+            now = self.clock()
+            async with self.db.unit() as session:
+                for update in updates:
+                    await inbox.record(
+                        session,
+                        channel=CHANNEL,
+                        update_id=update.update_id,
+                        payload=update.to_dict(),
+                        chat_key=chat_key_of(update),
+                        now=now,
+                    )
+            offset = updates[-1].update_id + 1
+            for update in updates:
+                self._spawn(update)
+
+    async def drain(self) -> None:
+        """Let updates being processed finish (on shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _seconds(value: Any) -> float:
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)

@@ -1,0 +1,135 @@
+"""The composition root: database, directory, web server, scheduler and bot in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import select
+
+from bot.application import build_application
+from bot.polling import Poller
+from bot.settings import Settings, SettingsError
+from flows.clock import Clock, system_clock
+from flows.intake import Intake
+from flows.places import Directory
+from handlers.telegram.updates import UpdateProcessor
+from handlers.web.app import init_app
+from storage.db import Database, make_engine
+from storage.migrate import schema_is_current, seed_directory, upgrade_async
+from storage.models import Division
+
+log = logging.getLogger("hutong")
+
+INBOX_RETRY_SECONDS = 15
+
+
+async def load_directory(db: Database) -> Directory:
+    async with db.unit() as session:
+        rows = (
+            await session.exec(
+                select(Division.code, Division.name, Division.level, Division.parent_code)
+            )
+        ).all()
+    return Directory.from_rows(rows)
+
+
+async def prepare_database(settings: Settings) -> Database:
+    """Migrate the embedded SQLite; insist that PostgreSQL was migrated by the operator."""
+    if settings.is_sqlite:
+        await upgrade_async(settings.database_url)
+    db = Database(make_engine(settings.database_url))
+    if not settings.is_sqlite and not await schema_is_current(db.engine):
+        await db.dispose()
+        raise SettingsError("the database schema is not current: run `hutong db upgrade`")
+    if await seed_directory(db):
+        log.info("loaded the bundled division directory")
+    return db
+
+
+async def serve(
+    settings: Settings, *, clock: Clock = system_clock, stop: asyncio.Event | None = None
+) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    db = await prepare_database(settings)
+    intake = Intake(await load_directory(db))
+    runner = web.AppRunner(init_app(db=db))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    log.info("HTTP on http://%s:%s", settings.http_host, settings.http_port)
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    application: Any = None
+    poll_task: asyncio.Task[None] | None = None
+    poller: Poller | None = None
+    try:
+        if settings.telegram_token is not None:
+            processor = UpdateProcessor(db=db, intake=intake, clock=clock)
+            application = build_application(settings, processor)
+            await application.initialize()
+            await application.start()
+            poller = Poller(
+                bot=application.bot,
+                db=db,
+                processor=processor,
+                clock=clock,
+                timeout=settings.poll_timeout,
+            )
+            poll_task = asyncio.create_task(poller.run(), name="telegram-polling")
+            # Updates whose processing failed are retried; the first try is immediate.
+            scheduler.add_job(
+                poller.replay_pending,
+                "interval",
+                seconds=INBOX_RETRY_SECONDS,
+                kwargs={"older_than_seconds": 60},
+                max_instances=1,
+                coalesce=True,
+            )
+            log.info(
+                "Telegram bot @%s polling %s", application.bot.username, settings.telegram_api_url
+            )
+        else:
+            log.info("HUTONG_TELEGRAM_TOKEN not set: the Telegram bot is off")
+        scheduler.start()
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+        if poll_task is not None:
+            waiters.append(poll_task)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if poll_task is not None and poll_task.done() and poll_task.exception():
+            raise SettingsError(f"Telegram polling stopped: {poll_task.exception()}")
+    finally:
+        log.info("shutting down")
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        if poll_task is not None:
+            poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await poll_task
+        if poller is not None:
+            await poller.drain()
+        if application is not None:
+            await application.stop()
+            await application.shutdown()
+        await runner.cleanup()
+        await db.dispose()
+
+
+async def upgrade_and_seed(settings: Settings) -> None:
+    """``hutong db upgrade``: migrations, then the directory on first run."""
+    await upgrade_async(settings.database_url)
+    db = Database(make_engine(settings.database_url))
+    try:
+        await seed_directory(db)
+    finally:
+        await db.dispose()

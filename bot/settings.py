@@ -1,0 +1,66 @@
+"""Settings from the environment (prefix ``HUTONG_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import async_url
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line meant for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUTONG_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///hutong.db"
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    # Long-poll timeout for getUpdates, seconds.
+    poll_timeout: int = Field(default=25, ge=0, le=50)
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        try:
+            return async_url(value)
+        except Exception as exc:  # sqlalchemy raises several types for a bad URL
+            raise ValueError(f"not a database URL ({exc})") from None
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        bot_id, sep, secret = value.get_secret_value().partition(":")
+        if not (sep and bot_id.isdigit() and secret):
+            raise ValueError("expected the form <bot id>:<secret> given by @BotFather")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning a validation failure into one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "HUTONG_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

@@ -1,0 +1,365 @@
+"""Message catalogues: Simplified Chinese first, English by choice.
+
+Texts are Telegram-style HTML. ``t()`` escapes every value it formats in, so user input can
+never inject markup; catalogue strings themselves are trusted.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Final
+
+LOCALES: Final = ("zh", "en")
+DEFAULT_LOCALE: Final = "zh"
+
+ZH: dict[str, str] = {
+    # menu and general
+    "menu": "您好，这里是<b>护童之声</b>求助线。发现儿童处境困难或受到伤害，可以在这里报告，"
+    "我们会转给当地的未成年人保护工作站处理。\n\n请选择：",
+    "btn.report": "📝 报告儿童求助",
+    "btn.status": "🔎 查询进度",
+    "btn.language": "🌐 语言 Language",
+    "menu.hint": "请用下面的按钮选择。",
+    "help": "<b>使用说明</b>\n/start 开始或回到主菜单\n/cancel 取消正在填写的报告\n"
+    "/status 编号 查询您提交的报告进度\n/language 切换语言\n/help 显示本说明\n\n"
+    "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
+    "language.prompt": "请选择语言 / Choose a language:",
+    "language.set": "已切换为中文。",
+    "unknown_command": "无法识别命令 {command}。输入 /help 查看可用命令。",
+    "resume.prompt": "您有一份尚未提交的报告。要继续填写，还是重新开始？",
+    "btn.resume": "继续填写",
+    "btn.restart": "重新开始",
+    "cancelled": "已取消，报告没有提交，您填写的内容已删除。",
+    "nothing_to_cancel": "当前没有正在填写的报告。",
+    "stale": "这个按钮来自较早的消息，已失效。请使用最新的消息继续：",
+    "already": "已记录，无需重复点击。",
+    "use_buttons": "请点击上方消息中的按钮作答。",
+    "unsupported": "这一步无法接收这类消息（{kind}）。",
+    "kind.sticker": "贴纸",
+    "kind.voice": "语音",
+    "kind.photo": "图片",
+    "kind.video": "视频",
+    "kind.document": "文件",
+    "kind.contact": "联系人",
+    "kind.location": "位置",
+    "kind.other": "其他",
+    "btn.back": "« 返回",
+    # danger
+    "danger.prompt": "<b>孩子现在有危险吗？</b>",
+    "btn.danger.yes": "有危险",
+    "btn.danger.no": "没有",
+    "btn.danger.unsure": "不确定",
+    "danger.call": "⚠️ <b>请立即拨打 110（报警）或 120（急救）！</b>\n"
+    "在确保自身安全的前提下守护孩子。我们会同时把您的报告作为<b>最紧急</b>事项转给当地工作站。",
+    # reporter
+    "reporter.prompt": "<b>您是孩子的什么人？</b>",
+    "role.child": "我就是这个孩子",
+    "role.guardian": "父母或监护人",
+    "role.relative": "亲属",
+    "role.neighbour": "邻居或朋友",
+    "role.teacher": "老师或学校",
+    "role.medical": "医生或护士",
+    "role.committee": "村（居）委会或社工",
+    "role.other": "其他",
+    # place
+    "place.prompt": "<b>孩子在哪里？</b>\n请选择所在的市，或直接输入地址"
+    "（例如“从化区街口街道”或村、社区名称）。",
+    "place.county": "<b>{city}</b>：请选择区/县。",
+    "place.township": "<b>{county}</b>：请选择镇/街道（第 {page}/{pages} 页）。",
+    "place.unknown_county": "不清楚是哪个区/县",
+    "place.unknown_township": "不清楚是哪个镇/街道",
+    "place.confirm_one": "是这里吗？\n<b>{place}</b>",
+    "place.confirm_many": "找到几个可能的地点，请选择：",
+    "place.none_of_these": "都不是，按列表选择",
+    "place.yes": "✅ 是的",
+    "place.not_found": "没有找到“{text}”。请换一种写法，或按市、区、镇逐级选择：",
+    "place.too_long": "地址太长了，请只输入镇/街道或村/社区的名称（不超过 {max} 个字）。",
+    "btn.prev": "◀ 上一页",
+    "btn.next": "下一页 ▶",
+    # child
+    "age.prompt": "<b>孩子大约几岁？</b>",
+    "age.0-2": "0–2 岁",
+    "age.3-5": "3–5 岁",
+    "age.6-11": "6–11 岁",
+    "age.12-14": "12–14 岁",
+    "age.15-17": "15–17 岁",
+    "age.unknown": "不清楚",
+    "sex.prompt": "<b>孩子的性别？</b>",
+    "sex.f": "女孩",
+    "sex.m": "男孩",
+    "sex.unknown": "不清楚",
+    # concerns
+    "concerns.prompt": "<b>孩子遇到了什么情况？</b>可以多选，选好后点“完成”。",
+    "concerns.done": "完成 ✔",
+    "concerns.need_one": "请至少选择一项。",
+    "concern.no_carer": "无人照料 / 独自在家",
+    "concern.physical": "身体伤害或虐待",
+    "concern.sexual": "性侵害",
+    "concern.bullying": "欺凌",
+    "concern.basic_needs": "吃不饱 / 基本生活困难",
+    "concern.illness": "生病或得不到医治",
+    "concern.disability": "残疾或需要康复",
+    "concern.out_of_school": "失学辍学",
+    "concern.distress": "情绪困扰或有自伤风险",
+    "concern.missing": "走失或流浪",
+    "concern.labour": "被强迫劳动",
+    "concern.other": "其他",
+    # story
+    "story.prompt": "<b>请简单描述发生了什么。</b>\n时间、地点、孩子的状况、您看到或听到的情况"
+    "（不超过 {max} 字）。也可以发送照片。",
+    "story.too_long": "内容太长了（{length} 字），请精简到 {max} 字以内后重新发送。",
+    "story.too_short": "请用文字多描述一些情况。",
+    "story.photo_saved": "照片已收到（{count}/{max}）。请再用文字描述发生了什么。",
+    "story.photo_limit": "最多可以附 {max} 张照片，这张没有保存。请用文字描述发生了什么。",
+    # contact
+    "contact.prompt": "<b>是否留下联系方式？</b>\n工作站可能需要向您了解情况。"
+    "联系方式只提供给负责处理的工作人员。您也可以匿名报告。",
+    "btn.contact.phone": "📞 留下电话",
+    "btn.contact.anon": "🙈 匿名报告",
+    "contact.phone_prompt": "请点击下方按钮分享您的手机号，或直接输入电话号码。",
+    "btn.share_phone": "📱 分享我的手机号",
+    "contact.bad_phone": "这个号码看起来不对，请输入 7–15 位数字的电话号码，或选择匿名。",
+    "contact.not_own": "请分享您自己的号码，或直接输入。",
+    "consent.prompt": "工作站可以打电话回访您吗？",
+    "btn.yes": "可以",
+    "btn.no": "不可以",
+    "contact.saved": "已记录电话：{phone}",
+    # summary
+    "summary.title": "<b>请核对您的报告：</b>",
+    "summary.danger": "是否危险",
+    "summary.reporter": "报告人",
+    "summary.place": "地点",
+    "summary.age": "年龄",
+    "summary.sex": "性别",
+    "summary.concerns": "情况",
+    "summary.story": "经过",
+    "summary.photos": "照片",
+    "summary.contact": "联系方式",
+    "summary.anonymous": "匿名",
+    "summary.callback_yes": "（可回访）",
+    "summary.callback_no": "（不回访）",
+    "btn.confirm": "✅ 确认提交",
+    "btn.change": "✏️ 修改",
+    "btn.cancel": "✖ 取消",
+    "edit.prompt": "要修改哪一项？",
+    # submitted
+    "submitted": "✅ <b>报告已提交。</b>\n编号：<code>{code}</code>\n转交：{station}\n"
+    "工作站将在 <b>{window}</b> 内签收，并在 {action_window} 内联系或上门。"
+    "\n请保存编号，可用 /status {code} 查询进度。",
+    "submitted.triage": "✅ <b>报告已提交。</b>\n编号：<code>{code}</code>\n转交：{station}"
+    "（由其分派到具体的镇/街道工作站）\n预计在 <b>{window}</b> 内签收。"
+    "\n请保存编号，可用 /status {code} 查询进度。",
+    "queue.county": "{name}未成年人救助保护中心",
+    "queue.city": "{name}未成年人救助保护中心",
+    "already_submitted": "这份报告已经提交，编号 <code>{code}</code>。",
+    # status
+    "status.prompt": "请输入报告编号（例如 <code>ABCD2345</code>）。",
+    "status.none": "这个对话中没有编号为 {code} 的报告。只能查询在本对话中提交的报告。",
+    "status.list_empty": "您在这个对话中还没有提交过报告。",
+    "status.list": "<b>您提交的报告：</b>",
+    "status.line": "<code>{code}</code> · {created} · {state}",
+    "status.detail": "<b>报告 <code>{code}</code></b>\n提交时间：{created}\n负责：{station}\n"
+    "状态：{state}",
+    "state.submitted": "已提交",
+    "state.dispatched": "已转交工作站，等待签收",
+    "state.triage": "等待区/市分派",
+    "state.acknowledged": "工作站已签收",
+    "state.in_progress": "正在处理",
+    "state.resolved": "已办结",
+    "state.closed": "已结案",
+    "state.returned": "退回重新分派",
+    "state.reopened": "已重新处理",
+    "state.merged": "已合并",
+    "state.invalid": "无效",
+    # durations
+    "dur.minutes": "{n} 分钟",
+    "dur.hours": "{n} 小时",
+    "dur.days": "{n} 天",
+}
+
+EN: dict[str, str] = {
+    "menu": "Hello, this is the <b>Voice for Protecting Children</b> help line. If a child is in "
+    "difficulty or being harmed, report it here and we will pass it to the local "
+    "child-protection workstation.\n\nPlease choose:",
+    "btn.report": "📝 Report a child in need",
+    "btn.status": "🔎 Check a report",
+    "btn.language": "🌐 语言 Language",
+    "menu.hint": "Please choose with the buttons below.",
+    "help": "<b>How to use</b>\n/start start or go back to the menu\n/cancel cancel the report "
+    "you are filling in\n/status CODE check a report you filed\n/language change language\n"
+    "/help show this help\n\nIf a child is in danger now, call 110 (police) or 120 (ambulance).",
+    "language.prompt": "请选择语言 / Choose a language:",
+    "language.set": "Language set to English.",
+    "unknown_command": "Unknown command {command}. Send /help to see what you can do.",
+    "resume.prompt": "You have a report that is not submitted yet. Continue it or start over?",
+    "btn.resume": "Continue",
+    "btn.restart": "Start over",
+    "cancelled": "Cancelled. Nothing was submitted and your answers were deleted.",
+    "nothing_to_cancel": "There is no report in progress.",
+    "stale": "That button belongs to an earlier message and no longer works. Please continue here:",
+    "already": "Already recorded, no need to press again.",
+    "use_buttons": "Please answer with the buttons in the message above.",
+    "unsupported": "This step cannot take this kind of message ({kind}).",
+    "kind.sticker": "sticker",
+    "kind.voice": "voice message",
+    "kind.photo": "photo",
+    "kind.video": "video",
+    "kind.document": "file",
+    "kind.contact": "contact",
+    "kind.location": "location",
+    "kind.other": "other",
+    "btn.back": "« Back",
+    "danger.prompt": "<b>Is the child in danger right now?</b>",
+    "btn.danger.yes": "Yes",
+    "btn.danger.no": "No",
+    "btn.danger.unsure": "Not sure",
+    "danger.call": "⚠️ <b>Call 110 (police) or 120 (ambulance) now!</b>\n"
+    "Stay with the child if it is safe for you. We will also pass your report to the local "
+    "workstation as <b>most urgent</b>.",
+    "reporter.prompt": "<b>Who are you to the child?</b>",
+    "role.child": "I am the child",
+    "role.guardian": "Parent or guardian",
+    "role.relative": "Relative",
+    "role.neighbour": "Neighbour or friend",
+    "role.teacher": "Teacher or school",
+    "role.medical": "Doctor or nurse",
+    "role.committee": "Village/community committee or social worker",
+    "role.other": "Other",
+    "place.prompt": "<b>Where is the child?</b>\nChoose the city, or type the place "
+    "(e.g. “从化区街口街道”, or a village or community name).",
+    "place.county": "<b>{city}</b>: choose the district or county.",
+    "place.township": "<b>{county}</b>: choose the town or street (page {page}/{pages}).",
+    "place.unknown_county": "I don't know the district",
+    "place.unknown_township": "I don't know the town/street",
+    "place.confirm_one": "Is it here?\n<b>{place}</b>",
+    "place.confirm_many": "Several places match. Please choose:",
+    "place.none_of_these": "None of these, use the list",
+    "place.yes": "✅ Yes",
+    "place.not_found": "Could not find “{text}”. Try another spelling, or choose city, "
+    "district and town from the list:",
+    "place.too_long": "That address is too long. Type just the town, street, village or "
+    "community name (up to {max} characters).",
+    "btn.prev": "◀ Previous",
+    "btn.next": "Next ▶",
+    "age.prompt": "<b>How old is the child, roughly?</b>",
+    "age.0-2": "0–2",
+    "age.3-5": "3–5",
+    "age.6-11": "6–11",
+    "age.12-14": "12–14",
+    "age.15-17": "15–17",
+    "age.unknown": "Don't know",
+    "sex.prompt": "<b>Is the child a girl or a boy?</b>",
+    "sex.f": "Girl",
+    "sex.m": "Boy",
+    "sex.unknown": "Don't know",
+    "concerns.prompt": "<b>What is happening to the child?</b> Choose all that apply, "
+    "then press “Done”.",
+    "concerns.done": "Done ✔",
+    "concerns.need_one": "Please choose at least one.",
+    "concern.no_carer": "No carer / left alone",
+    "concern.physical": "Physical harm or abuse",
+    "concern.sexual": "Sexual harm",
+    "concern.bullying": "Bullying",
+    "concern.basic_needs": "Hunger or basic needs",
+    "concern.illness": "Illness or no medical care",
+    "concern.disability": "Disability or rehabilitation",
+    "concern.out_of_school": "Out of school",
+    "concern.distress": "Distress or self-harm risk",
+    "concern.missing": "Missing or living on the street",
+    "concern.labour": "Forced labour",
+    "concern.other": "Other",
+    "story.prompt": "<b>Briefly, what happened?</b>\nWhen, where, how the child is, what you "
+    "saw or heard (up to {max} characters). You may also send photos.",
+    "story.too_long": "That is too long ({length} characters). Please shorten it to {max} "
+    "and send it again.",
+    "story.too_short": "Please describe a little more in words.",
+    "story.photo_saved": "Photo received ({count}/{max}). Please also describe in words what "
+    "happened.",
+    "story.photo_limit": "At most {max} photos; this one was not kept. Please describe in words "
+    "what happened.",
+    "contact.prompt": "<b>Leave a way to reach you?</b>\nThe workstation may need to ask you "
+    "about the case. Your contact is shown only to the staff handling it. You may also stay "
+    "anonymous.",
+    "btn.contact.phone": "📞 Leave a phone number",
+    "btn.contact.anon": "🙈 Stay anonymous",
+    "contact.phone_prompt": "Press the button below to share your number, or type a phone number.",
+    "btn.share_phone": "📱 Share my phone number",
+    "contact.bad_phone": "That does not look like a phone number. Type 7–15 digits, or choose "
+    "to stay anonymous.",
+    "contact.not_own": "Please share your own number, or type it.",
+    "consent.prompt": "May the workstation call you back?",
+    "btn.yes": "Yes",
+    "btn.no": "No",
+    "contact.saved": "Phone number noted: {phone}",
+    "summary.title": "<b>Please check your report:</b>",
+    "summary.danger": "In danger",
+    "summary.reporter": "Reporter",
+    "summary.place": "Place",
+    "summary.age": "Age",
+    "summary.sex": "Sex",
+    "summary.concerns": "Concerns",
+    "summary.story": "What happened",
+    "summary.photos": "Photos",
+    "summary.contact": "Contact",
+    "summary.anonymous": "anonymous",
+    "summary.callback_yes": " (call back: yes)",
+    "summary.callback_no": " (call back: no)",
+    "btn.confirm": "✅ Submit",
+    "btn.change": "✏️ Change an answer",
+    "btn.cancel": "✖ Cancel",
+    "edit.prompt": "Which answer do you want to change?",
+    "submitted": "✅ <b>Report submitted.</b>\nCode: <code>{code}</code>\nSent to: {station}\n"
+    "The workstation will sign for it within <b>{window}</b> and call or visit within "
+    "{action_window}.\nKeep the code; send /status {code} to check progress.",
+    "submitted.triage": "✅ <b>Report submitted.</b>\nCode: <code>{code}</code>\nSent to: "
+    "{station} (they will route it to the right town or street)\nExpect it to be signed for "
+    "within <b>{window}</b>.\nKeep the code; send /status {code} to check progress.",
+    "queue.county": "{name} minor protection centre",
+    "queue.city": "{name} minor protection centre",
+    "already_submitted": "This report was already submitted, code <code>{code}</code>.",
+    "status.prompt": "Please type the report code (e.g. <code>ABCD2345</code>).",
+    "status.none": "No report with code {code} was filed from this chat. You can only check "
+    "reports filed here.",
+    "status.list_empty": "You have not filed any report from this chat yet.",
+    "status.list": "<b>Your reports:</b>",
+    "status.line": "<code>{code}</code> · {created} · {state}",
+    "status.detail": "<b>Report <code>{code}</code></b>\nFiled: {created}\nHandled by: "
+    "{station}\nStatus: {state}",
+    "state.submitted": "submitted",
+    "state.dispatched": "sent to the workstation, waiting to be signed for",
+    "state.triage": "waiting to be routed by the district or city",
+    "state.acknowledged": "signed for by the workstation",
+    "state.in_progress": "being handled",
+    "state.resolved": "resolved",
+    "state.closed": "closed",
+    "state.returned": "returned for re-routing",
+    "state.reopened": "reopened",
+    "state.merged": "merged",
+    "state.invalid": "invalid",
+    "dur.minutes": "{n} minutes",
+    "dur.hours": "{n} hours",
+    "dur.days": "{n} days",
+}
+
+CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "en": EN}
+
+
+def normalise_locale(locale: str | None) -> str:
+    return locale if locale in CATALOGUES else DEFAULT_LOCALE
+
+
+def t(locale: str, key: str, **values: object) -> str:
+    """The text for ``key`` in ``locale`` (falling back to Chinese), values HTML-escaped."""
+    template = CATALOGUES[normalise_locale(locale)].get(key) or ZH[key]
+    if not values:
+        return template
+    return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
+
+
+def duration(locale: str, minutes: int) -> str:
+    """A deadline window in words: 15 分钟, 2 小时, 3 天."""
+    if minutes % 1440 == 0:
+        return t(locale, "dur.days", n=minutes // 1440)
+    if minutes % 60 == 0:
+        return t(locale, "dur.hours", n=minutes // 60)
+    return t(locale, "dur.minutes", n=minutes)

@@ -1,0 +1,281 @@
+"""Filing a report as a ticket: routing, priority, deadlines, history and the referral."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from flows.places import Directory
+from flows.sla import DEFAULT_SLA, deadlines, windows_for
+from flows.texts import duration, t
+from flows.triage import MANDATORY_REPORTERS, derive_priority
+from storage.models import (
+    OutboxMessage,
+    Station,
+    Ticket,
+    TicketAttachment,
+    TicketContact,
+    TicketEvent,
+)
+
+# No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
+CODE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH: Final = 8  # 31**8 ≈ 8.5e11: not guessable by trying
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+
+
+def new_ticket_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Who owns a ticket: a township station, or a county/city triage queue."""
+
+    owner_code: str
+    owner_level: str  # township | county | city
+    station_code: str | None
+    county_code: str | None
+    city_code: str
+
+
+def route(directory: Directory, place_code: str) -> Route:
+    """The owner for a place: its township's station, else the county's or city's queue."""
+    city = directory.city_of(place_code)
+    if city is None:
+        raise ValueError(f"unknown place {place_code}")
+    county = directory.county_of(place_code)
+    township = directory.township_of(place_code)
+    county_code = county.code if county else None
+    if township is not None:
+        return Route(township.code, "township", township.code, county_code, city.code)
+    if county is not None:
+        return Route(county.code, "county", None, county.code, city.code)
+    return Route(city.code, "city", None, None, city.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    code: str
+    priority: str
+    owner_name: str
+    triage: bool
+    sign_minutes: int
+    first_action_minutes: int
+
+
+async def _owner_name(session: AsyncSession, directory: Directory, r: Route, locale: str) -> str:
+    if r.station_code:
+        station = await session.get(Station, r.station_code)
+        if station is not None:
+            return station.name
+    place = directory.get(r.owner_code)
+    name = place.name if place else r.owner_code
+    return t(locale, f"queue.{r.owner_level}", name=name)
+
+
+async def file_report(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    answers: dict[str, Any],
+    channel: str,
+    chat_id: str,
+    intake_key: str,
+    locale: str,
+    now: datetime,
+) -> Receipt:
+    """Create, route and dispatch the ticket; idempotent on ``intake_key``."""
+    existing = (
+        await session.exec(select(Ticket).where(col(Ticket.intake_key) == intake_key))
+    ).first()
+    if existing is not None:
+        return await _receipt(session, directory, existing, locale)
+
+    r = route(directory, answers["place"])
+    priority = derive_priority(
+        in_danger=answers["danger"], concerns=answers["concerns"], child_age=answers["age"]
+    )
+    windows = windows_for(priority)
+    triage = r.owner_level != "township"
+    ticket = Ticket(
+        code=await _unused_code(session),
+        intake_key=intake_key,
+        state="triage" if triage else "dispatched",
+        priority=priority,
+        in_danger=answers["danger"],
+        reporter_role=answers["reporter"],
+        mandatory_reporter=answers["reporter"] in MANDATORY_REPORTERS,
+        place_code=answers["place"],
+        place_text=answers.get("place_text"),
+        owner_code=r.owner_code,
+        owner_level=r.owner_level,
+        station_code=r.station_code,
+        county_code=r.county_code,
+        city_code=r.city_code,
+        child_age=answers["age"],
+        child_sex=answers["sex"],
+        concerns=list(answers["concerns"]),
+        story=answers["story"],
+        locale=locale,
+        reporter_channel=channel,
+        reporter_chat_id=chat_id,
+        anonymous=not answers.get("phone"),
+        created_at=now,
+        dispatched_at=now,
+        sla={"policy": "default", "windows": dict(windows), "table": DEFAULT_SLA},
+    )
+    due = deadlines(windows, start=now)
+    ticket.sign_due_at = due.sign
+    ticket.first_action_due_at = due.first_action
+    ticket.resolve_due_at = due.resolve
+    ticket.next_due_at = due.sign
+    session.add(ticket)
+    await session.flush()
+    assert ticket.id is not None
+    if answers.get("phone"):
+        session.add(
+            TicketContact(
+                ticket_id=ticket.id,
+                phone=answers["phone"],
+                callback_consent=bool(answers.get("callback")),
+            )
+        )
+    for ref in answers.get("photos", []):
+        session.add(TicketAttachment(ticket_id=ticket.id, kind="photo", file_ref=ref))
+    actor = "citizen"
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id, at=now, actor=actor, kind="submitted", to_state="submitted"
+        )
+    )
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor="system",
+            kind="triage" if triage else "dispatched",
+            from_state="submitted",
+            to_state=ticket.state,
+            note=f"{r.owner_level} {r.owner_code} {priority}",
+        )
+    )
+    # The referral itself is delivered by the outbox sender; written here, in the same
+    # transaction, so a crash can never leave a ticket that nobody is told about.
+    session.add(
+        OutboxMessage(
+            dedup_key=f"referral:{ticket.id}:{r.owner_code}",
+            kind="referral",
+            target_kind="station" if not triage else r.owner_level,
+            target=r.owner_code,
+            ticket_id=ticket.id,
+            payload={"code": ticket.code, "priority": priority},
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    return await _receipt(session, directory, ticket, locale)
+
+
+async def _unused_code(session: AsyncSession) -> str:
+    while True:
+        code = new_ticket_code()
+        taken = await session.exec(select(Ticket.id).where(col(Ticket.code) == code))
+        if taken.first() is None:
+            return code
+
+
+async def _receipt(
+    session: AsyncSession, directory: Directory, ticket: Ticket, locale: str
+) -> Receipt:
+    r = Route(
+        ticket.owner_code,
+        ticket.owner_level,
+        ticket.station_code,
+        ticket.county_code,
+        ticket.city_code,
+    )
+    windows = ticket.sla.get("windows") or windows_for(ticket.priority)
+    return Receipt(
+        code=ticket.code,
+        priority=ticket.priority,
+        owner_name=await _owner_name(session, directory, r, locale),
+        triage=ticket.owner_level != "township",
+        sign_minutes=int(windows["sign"]),
+        first_action_minutes=int(windows["first_action"]),
+    )
+
+
+def receipt_text(locale: str, receipt: Receipt) -> str:
+    key = "submitted.triage" if receipt.triage else "submitted"
+    return t(
+        locale,
+        key,
+        code=receipt.code,
+        station=receipt.owner_name,
+        window=duration(locale, receipt.sign_minutes),
+        action_window=duration(locale, receipt.first_action_minutes),
+    )
+
+
+def local_time(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+async def status_text(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    channel: str,
+    chat_id: str,
+    code: str | None,
+    locale: str,
+) -> str:
+    """The status of one report, or a list of this chat's reports.
+
+    Only reports filed from this chat are shown, and an unknown code gets the same answer
+    as another chat's code, so codes cannot be probed.
+    """
+    mine = select(Ticket).where(
+        col(Ticket.reporter_channel) == channel, col(Ticket.reporter_chat_id) == chat_id
+    )
+    if code is None:
+        rows = (
+            (
+                await session.execute(mine.order_by(Ticket.created_at.desc()).limit(10))  # type: ignore[attr-defined]
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return t(locale, "status.list_empty")
+        lines = [t(locale, "status.list")]
+        lines += [
+            t(
+                locale,
+                "status.line",
+                code=x.code,
+                created=local_time(x.created_at),
+                state=t(locale, f"state.{x.state}"),
+            )
+            for x in rows
+        ]
+        return "\n".join(lines)
+    ticket = (await session.exec(mine.where(col(Ticket.code) == code.upper()))).first()
+    if ticket is None:
+        return t(locale, "status.none", code=code)
+    receipt = await _receipt(session, directory, ticket, locale)
+    return t(
+        locale,
+        "status.detail",
+        code=ticket.code,
+        created=local_time(ticket.created_at),
+        station=receipt.owner_name,
+        state=t(locale, f"state.{ticket.state}"),
+    )

@@ -1,0 +1,55 @@
+"""The answer vocabularies of intake and the priority they imply."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DANGER: Final = ("yes", "no", "unsure")
+REPORTER_ROLES: Final = (
+    "child",
+    "guardian",
+    "relative",
+    "neighbour",
+    "teacher",
+    "medical",
+    "committee",
+    "other",
+)
+# Schools, hospitals and village/community committees must report (强制报告制度).
+MANDATORY_REPORTERS: Final = frozenset({"teacher", "medical", "committee"})
+AGE_BANDS: Final = ("0-2", "3-5", "6-11", "12-14", "15-17", "unknown")
+SEXES: Final = ("f", "m", "unknown")
+CONCERNS: Final = (
+    "no_carer",
+    "physical",
+    "sexual",
+    "bullying",
+    "basic_needs",
+    "illness",
+    "disability",
+    "out_of_school",
+    "distress",
+    "missing",
+    "labour",
+    "other",
+)
+
+# DESIGN: P0 = danger now, self-harm risk, sexual violence, child alone and at risk.
+_P0_CONCERNS: Final = frozenset({"sexual", "distress"})
+# A very young child with no carer is "alone and at risk" even if the reporter is unsure.
+_YOUNG: Final = frozenset({"0-2", "3-5"})
+# DESIGN: P1 = no carer, injury, illness without care; missing children and forced labour
+# are at least as urgent as an injury.
+_P1_CONCERNS: Final = frozenset({"no_carer", "physical", "illness", "missing", "labour"})
+
+
+def derive_priority(*, in_danger: str, concerns: list[str], child_age: str) -> str:
+    """P0/P1/P2 from the intake answers; triage may change it later."""
+    chosen = set(concerns)
+    if in_danger == "yes" or chosen & _P0_CONCERNS:
+        return "P0"
+    if "no_carer" in chosen and child_age in _YOUNG:
+        return "P0"
+    if chosen & _P1_CONCERNS or in_danger == "unsure":
+        return "P1"
+    return "P2"

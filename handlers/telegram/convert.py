@@ -1,0 +1,76 @@
+"""Telegram ``Update`` -> channel-neutral intake events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Update
+
+from flows.intake import Command, Event, Photo, Press, SharedContact, Text, Unsupported
+
+# Telegram caps message text at 4096; anything longer is not a person typing.
+_MAX_TEXT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    chat_id: int
+    event: Event
+    user_locale: str | None
+    callback_id: str | None = None
+    message_id: int | None = None  # the bot message whose button was pressed
+
+
+def to_incoming(update: Update, bot_username: str | None = None) -> Incoming | None:
+    """What the person did, or None for updates intake does not act on (edits, joins…)."""
+    user = update.effective_user
+    locale = user.language_code if user else None
+    query = update.callback_query
+    if query is not None:
+        msg = query.message
+        if msg is None or query.data is None:
+            return None
+        return Incoming(
+            chat_id=msg.chat.id,
+            event=Press(query.data[:64]),
+            user_locale=locale,
+            callback_id=query.id,
+            message_id=msg.message_id,
+        )
+    message = update.message
+    if message is None:
+        return None
+    # Intake is a private conversation; groups are for staff (a later channel feature).
+    if message.chat.type != "private":
+        return None
+    return Incoming(
+        chat_id=message.chat.id, event=_event(message, bot_username), user_locale=locale
+    )
+
+
+def _event(message: object, bot_username: str | None) -> Event:
+    from telegram import Message
+
+    assert isinstance(message, Message)
+    if message.text is not None:
+        text = message.text[:_MAX_TEXT]
+        if text.startswith("/"):
+            head, _, arg = text.partition(" ")
+            name, _, target = head[1:].partition("@")
+            if target and bot_username and target.lower() != bot_username.lower():
+                return Unsupported("other")
+            return Command(name.lower(), arg.strip())
+        return Text(text)
+    if message.photo:
+        biggest = message.photo[-1]
+        return Photo(biggest.file_id, message.caption)
+    if message.contact is not None:
+        user = message.from_user
+        own = user is not None and message.contact.user_id == user.id
+        return SharedContact(message.contact.phone_number, own)
+    for kind in ("sticker", "voice", "video", "document", "location"):
+        if getattr(message, kind, None):
+            return Unsupported(kind)
+    if message.video_note or message.audio or message.animation:
+        return Unsupported("video" if message.video_note else "other")
+    return Unsupported("other")

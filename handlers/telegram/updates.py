@@ -1,0 +1,117 @@
+"""Processing one Telegram update exactly once: inbox claim, dialogue turn, commit, replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from flows.clock import Clock
+from flows.conversations import take_turn
+from flows.intake import Intake
+from handlers.telegram.convert import to_incoming
+from handlers.telegram.render import send
+from storage import inbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_ATTEMPTS = 5
+
+
+def chat_key_of(update: Update) -> str | None:
+    chat = update.effective_chat
+    return str(chat.id) if chat else None
+
+
+class ChatLocks:
+    """One asyncio lock per chat: a chat's updates are handled one at a time, in order."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def get(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+
+class UpdateProcessor:
+    """Turns a recorded update into a dialogue turn and the bot's replies."""
+
+    def __init__(self, *, db: Database, intake: Intake, clock: Clock) -> None:
+        self.db = db
+        self.intake = intake
+        self.clock = clock
+        self.locks = ChatLocks()
+
+    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.process(update, context.bot)
+
+    async def process(self, update: Update, bot: Any) -> None:
+        key = chat_key_of(update) or f"u{update.update_id}"
+        async with self.locks.get(key):
+            try:
+                await self._process(update, bot)
+            except Exception as exc:
+                log.exception("update %s failed", update.update_id)
+                async with self.db.unit() as session:
+                    await inbox.mark_failed_attempt(
+                        session,
+                        channel=CHANNEL,
+                        update_id=update.update_id,
+                        error=repr(exc),
+                        max_attempts=MAX_ATTEMPTS,
+                        now=self.clock(),
+                    )
+
+    async def _process(self, update: Update, bot: Any) -> None:
+        incoming = to_incoming(update, getattr(bot, "username", None))
+        now = self.clock()
+        async with self.db.unit() as session:
+            row = await inbox.claim(session, channel=CHANNEL, update_id=update.update_id)
+            if row is None:
+                return  # already processed: a redelivery, or a retry that lost the race
+            outcome = None
+            if incoming is not None:
+                outcome = await take_turn(
+                    session=session,
+                    intake=self.intake,
+                    channel=CHANNEL,
+                    chat_id=str(incoming.chat_id),
+                    event=incoming.event,
+                    now=now,
+                    user_locale=incoming.user_locale,
+                )
+            inbox.mark_done(session, row, now=now)
+        if incoming is None or outcome is None:
+            return
+        # Replies go out after the commit: the answer is safe even if sending fails.
+        if incoming.callback_id is not None:
+            try:
+                await bot.answer_callback_query(incoming.callback_id, text=outcome.notice)
+            except TelegramError as exc:  # an expired query must not block the reply
+                log.info("answerCallbackQuery failed: %s", exc)
+        for reply in outcome.replies:
+            await send(
+                bot,
+                chat_id=incoming.chat_id,
+                reply=reply,
+                locale=outcome.locale,
+                edit_message_id=incoming.message_id,
+            )
+
+
+def install(
+    application: Application[Any, Any, Any, Any, Any, Any], processor: UpdateProcessor
+) -> None:
+    """Every update goes through the one processor; routing by content happens in flows."""
+    application.add_handler(TypeHandler(Update, processor))

@@ -1,0 +1,108 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL when
+HUTONG_TEST_DATABASE_URL is set), the directory, a controllable clock and the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from flows.intake import Intake
+from flows.places import Directory
+from storage.db import Database, async_url, make_engine
+from storage.directory_data import read_bundled_divisions
+from storage.migrate import seed_directory, upgrade
+
+sys.path.insert(0, str(Path(__file__).parent / "fakes"))
+
+from bot_api import FakeBotAPI  # noqa: E402
+
+# Tables a test may write; the directory and stations are loaded once per run.
+_MUTABLE = (
+    "outbox",
+    "ticket_event",
+    "ticket_attachment",
+    "ticket_contact",
+    "ticket",
+    "conversation",
+    "inbox_update",
+)
+
+
+async def _prepare(url: str, *, reset_schema: bool) -> None:
+    if reset_schema:
+        # Start from an empty schema so the migrations are exercised from scratch.
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+    await asyncio.to_thread(upgrade, url)
+    db = Database(make_engine(url))
+    await seed_directory(db)
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("HUTONG_TEST_DATABASE_URL")
+    if url:
+        url = async_url(url)
+        asyncio.run(_prepare(url, reset_schema=True))
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'hutong-test.db'}"
+        asyncio.run(_prepare(url, reset_schema=False))
+    return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(make_engine(database_url))
+    async with database.unit() as session:
+        for table in _MUTABLE:
+            await session.execute(text(f"DELETE FROM {table}"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def directory() -> Directory:
+    return Directory.from_rows(read_bundled_divisions())
+
+
+@pytest.fixture(scope="session")
+def intake(directory: Directory) -> Intake:
+    return Intake(directory)
+
+
+class FakeClock:
+    """A clock tests move by hand; nothing in the tests sleeps to wait for time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotAPI]:
+    api = FakeBotAPI()
+    await api.start()
+    yield api
+    await api.stop()
+

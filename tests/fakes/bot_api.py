@@ -1,0 +1,1044 @@
+"""A fake Telegram Bot API server on loopback, for tests and benchmarks.
+
+It speaks enough of https://core.telegram.org/bots/api for python-telegram-bot to run a
+bot against it: long polling, sending and editing messages, callback answers, error
+injection. Every call (except ``getUpdates``) is recorded as a :class:`Call`.
+
+Import it by path (``sys.path`` insert of ``tests/fakes``) or run it standalone::
+
+    python tests/fakes/bot_api.py --port 8081
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["Call", "FakeBotAPI"]
+
+JSON = dict[str, Any]
+
+# Parameters whose form-encoded value is JSON (PTB json.dumps every non-str value).
+_JSON_KEYS = frozenset(
+    {
+        "reply_markup",
+        "entities",
+        "caption_entities",
+        "allowed_updates",
+        "commands",
+        "scope",
+        "link_preview_options",
+        "reply_parameters",
+        "media",
+        "results",
+        "options",
+        "permissions",
+        "message_ids",
+        "explanation_entities",
+        "menu_button",
+        "reaction",
+        "suggested_post_parameters",
+    }
+)
+_INT_KEYS = frozenset(
+    {
+        "offset",
+        "limit",
+        "timeout",
+        "cache_time",
+        "max_connections",
+        "duration",
+        "width",
+        "height",
+        "until_date",
+    }
+)
+# ``*_id`` parameters that are opaque strings in the Bot API, never ints.
+_STR_ID_KEYS = frozenset(
+    {
+        "callback_query_id",
+        "inline_message_id",
+        "inline_query_id",
+        "file_id",
+        "custom_emoji_id",
+        "business_connection_id",
+        "web_app_query_id",
+        "shipping_query_id",
+        "pre_checkout_query_id",
+        "message_effect_id",
+        "gift_id",
+    }
+)
+_BOOL_PREFIXES = ("disable_", "protect_", "show_", "is_", "drop_", "allow_", "has_", "can_")
+
+# Canonical spelling of each supported method; Telegram matches names case-insensitively.
+_METHODS = (
+    "getMe",
+    "getUpdates",
+    "deleteWebhook",
+    "setWebhook",
+    "getWebhookInfo",
+    "setMyCommands",
+    "deleteMyCommands",
+    "getMyCommands",
+    "sendMessage",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "sendChatAction",
+    "getChat",
+    "sendPhoto",
+    "sendDocument",
+    "copyMessage",
+    "deleteMessage",
+)
+_CANONICAL = {name.lower(): name for name in _METHODS}
+
+
+@dataclass(slots=True)
+class Call:
+    """One recorded Bot API call."""
+
+    index: int
+    method: str
+    params: dict[str, Any]
+    chat_id: int | None
+    at: float
+    message_id: int | None = None  # id of the message a send*/copy/edit returned
+    error: int | None = None  # HTTP status when the call was failed by ``fail_next``
+    result: Any = None
+
+    @property
+    def text(self) -> str | None:
+        """The ``text`` (or ``caption``) parameter, if any."""
+        value = self.params.get("text", self.params.get("caption"))
+        return value if isinstance(value, str) else None
+
+    def buttons(self) -> list[tuple[str, str | None]]:
+        """``(text, callback_data)`` of every inline button in ``reply_markup``."""
+        markup = self.params.get("reply_markup")
+        if not isinstance(markup, dict):
+            return []
+        rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+        out: list[tuple[str, str | None]] = []
+        for row in rows:
+            for button in row:
+                if isinstance(button, dict):
+                    out.append((str(button.get("text", "")), button.get("callback_data")))
+                else:
+                    out.append((str(button), None))
+        return out
+
+
+@dataclass(slots=True)
+class _Failure:
+    method: str
+    chat_id: int | None
+    status: int
+    retry_after: int | None
+    description: str
+    times: int
+
+
+@dataclass(slots=True)
+class _Waiter:
+    predicate: Callable[[Call], bool]
+    after: int
+    chat_id: int | None
+    future: asyncio.Future[Call] = field(repr=False)
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+def _default_description(status: int, retry_after: int | None) -> str:
+    if status == 429:
+        return f"Too Many Requests: retry after {retry_after or 1}"
+    if status == 403:
+        return "Forbidden: bot was blocked by the user"
+    if status == 400:
+        return "Bad Request: chat not found"
+    if status == 401:
+        return "Unauthorized"
+    if status == 404:
+        return "Not Found"
+    return f"Internal Server Error ({status})"
+
+
+def _decode_value(key: str, value: Any) -> Any:
+    """Turn one form value back into the Python object PTB encoded."""
+    if not isinstance(value, str):
+        return value
+    if key in _JSON_KEYS or key.endswith("_entities"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if (key.endswith("_id") and key not in _STR_ID_KEYS) or key in _INT_KEYS:
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                return float(value) if key == "timeout" else value
+            except ValueError:
+                return value
+    if value in ("true", "false") and key.startswith(_BOOL_PREFIXES):
+        return value == "true"
+    return value
+
+
+class FakeBotAPI:
+    """An in-process aiohttp server imitating ``api.telegram.org`` for one bot token."""
+
+    def __init__(self, *, token: str = "123456:TEST", strict_edits: bool = False) -> None:
+        """Create the fake; ``strict_edits`` makes edits of unknown/unchanged messages fail."""
+        self.token = token
+        prefix = token.split(":", 1)[0]
+        self.bot_id = int(prefix) if prefix.isdigit() else 123456
+        self.bot_username = "hutong_test_bot"
+        self.bot_first_name = "Hutong Test"
+        self.language_code = "zh-hans"
+        self.strict_edits = strict_edits
+        self.base_url = ""
+        self.calls: list[Call] = []
+        self.get_updates_calls = 0
+        self.active_polls = 0  # getUpdates requests currently parked in a long poll
+        self.webhook_url = ""
+        self.commands: list[Any] = []
+
+        self._calls_by_chat: dict[int, list[Call]] = {}
+        # wait_for() waiters keyed by chat_id (None: any chat), so a call checks only its own.
+        self._waiters: dict[int | None, list[_Waiter]] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._pending: deque[JSON] = deque()
+        self._next_update_id = 1
+        self._update_lock = threading.Lock()
+        self._updates_event = asyncio.Event()
+        self._poll_event = asyncio.Event()
+        self._next_message_id: dict[int, int] = {}
+        self._messages: dict[tuple[int, int], JSON] = {}
+        self._callback_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._handlers: dict[str, Callable[[JSON], Awaitable[Any]]] = {
+            "getMe": self._get_me,
+            "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "answerCallbackQuery": self._true,
+            "sendChatAction": self._true,
+            "getChat": self._get_chat,
+            "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
+            "copyMessage": self._copy_message,
+            "deleteMessage": self._delete_message,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Bind and serve; return the base URL (``http://host:port``) with the real port."""
+        self._loop = asyncio.get_running_loop()
+        self._closing = False
+        self._updates_event = asyncio.Event()  # fresh: events bind to the first loop using them
+        self._poll_event = asyncio.Event()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, backlog=1024, reuse_address=True)
+        await site.start()
+        addresses = self._runner.addresses
+        bound_port = int(addresses[0][1]) if addresses else port
+        self.base_url = f"http://{host}:{bound_port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Release pending long polls and shut the server down."""
+        self._closing = True
+        self._wake_pollers()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                if not waiter.future.done():
+                    waiter.future.set_exception(ConnectionError("FakeBotAPI was stopped"))
+        self._waiters.clear()
+
+    async def __aenter__(self) -> FakeBotAPI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def bot_url(self) -> str:
+        """The ``base_url`` to give ``telegram.Bot`` (the token is appended by PTB)."""
+        return f"{self.base_url}/bot"
+
+    # ------------------------------------------------------------------ pushing updates
+
+    def push_text(self, chat_id: int, text: str, *, user_id: int | None = None) -> int:
+        """Queue a text message from the user; ``/cmd`` gets a ``bot_command`` entity."""
+        message = self._user_message(chat_id, user_id)
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0] if text.strip() else text
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
+            ]
+        return self._enqueue({"message": message})
+
+    def push_callback(
+        self, chat_id: int, data: str, *, message_id: int, user_id: int | None = None
+    ) -> int:
+        """Queue a button press on the bot's message ``message_id`` in ``chat_id``."""
+        message = self._messages.get((chat_id, message_id))
+        if message is None:
+            message = {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": self._chat(chat_id),
+                "from": self._bot_user(),
+                "text": "",
+            }
+            self._messages[(chat_id, message_id)] = message
+        query = {
+            "id": f"{self.bot_id}{next(self._callback_ids):08d}",
+            "from": self._user(chat_id, user_id),
+            "message": json.loads(json.dumps(message)),
+            "chat_instance": str(abs(chat_id * 7919 + self.bot_id)),
+            "data": data,
+        }
+        return self._enqueue({"callback_query": query})
+
+    def push_photo(
+        self, chat_id: int, *, caption: str | None = None, user_id: int | None = None
+    ) -> int:
+        """Queue a photo (three sizes) with an optional caption."""
+        message = self._user_message(chat_id, user_id)
+        message["photo"] = self._photo_sizes()
+        if caption is not None:
+            message["caption"] = caption
+        return self._enqueue({"message": message})
+
+    def push_contact(self, chat_id: int, phone: str, *, user_id: int | None = None) -> int:
+        """Queue a shared contact whose ``user_id`` is the sender."""
+        message = self._user_message(chat_id, user_id)
+        sender = message["from"]
+        message["contact"] = {
+            "phone_number": phone,
+            "first_name": sender["first_name"],
+            "user_id": sender["id"],
+        }
+        return self._enqueue({"message": message})
+
+    def push_sticker(self, chat_id: int, *, user_id: int | None = None) -> int:
+        """Queue a sticker message."""
+        message = self._user_message(chat_id, user_id)
+        file_id, unique_id = self._file_id("CAACAgIAAxkBAA")
+        message["sticker"] = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "👍",
+            "file_size": 24_000,
+        }
+        return self._enqueue({"message": message})
+
+    def push_voice(self, chat_id: int, *, user_id: int | None = None) -> int:
+        """Queue a voice note."""
+        message = self._user_message(chat_id, user_id)
+        file_id, unique_id = self._file_id("AwACAgUAAxkBAA")
+        message["voice"] = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "duration": 3,
+            "mime_type": "audio/ogg",
+            "file_size": 12_000,
+        }
+        return self._enqueue({"message": message})
+
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Queue an arbitrary update dict; ``update_id`` is assigned if missing."""
+        return self._enqueue(dict(update))
+
+    @property
+    def pending_updates(self) -> int:
+        """Number of updates not yet confirmed by a ``getUpdates`` offset."""
+        return len(self._pending)
+
+    # ------------------------------------------------------------------ inspecting calls
+
+    async def wait_for(
+        self,
+        predicate: Callable[[Call], bool],
+        *,
+        after: int = 0,
+        timeout: float = 10.0,  # noqa: ASYNC109 - part of the fake's public API
+        chat_id: int | None = None,
+    ) -> Call:
+        """Return the first call with ``index >= after`` (in ``chat_id``, if given) matching."""
+        for call in self._scan(after, chat_id):
+            if predicate(call):
+                return call
+        future: asyncio.Future[Call] = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(predicate, after, chat_id, future)
+        self._waiters.setdefault(chat_id, []).append(waiter)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise TimeoutError(self._timeout_message(after, chat_id, timeout)) from None
+        finally:
+            waiters = self._waiters.get(chat_id)
+            if waiters is not None and waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._waiters[chat_id]
+
+    async def wait_for_poll(self, *, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Return once some ``getUpdates`` request is parked in a long poll."""
+        async with asyncio.timeout(timeout):
+            while self.active_polls == 0:
+                await self._poll_event.wait()
+
+    def calls_for(self, chat_id: int, method: str | None = None) -> list[Call]:
+        """Recorded calls addressed to ``chat_id``, optionally of one method."""
+        calls = self._calls_by_chat.get(chat_id, [])
+        if method is None:
+            return list(calls)
+        return [c for c in calls if c.method == method]
+
+    def messages_in(self, chat_id: int) -> list[JSON]:
+        """Current state of every message the fake knows in ``chat_id`` (sent or pushed)."""
+        last = self._next_message_id.get(chat_id, 1)
+        found = (self._messages.get((chat_id, i)) for i in range(1, last))
+        return [m for m in found if m is not None]
+
+    def message(self, chat_id: int, message_id: int) -> JSON | None:
+        """Current state of one message (after edits), or ``None``."""
+        return self._messages.get((chat_id, message_id))
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        chat_id: int | None = None,
+        status: int = 429,
+        retry_after: int | None = None,
+        description: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail."""
+        canonical = _CANONICAL.get(method.lower(), method)
+        self._failures.setdefault(canonical, []).append(
+            _Failure(
+                method=canonical,
+                chat_id=chat_id,
+                status=status,
+                retry_after=retry_after,
+                description=description or _default_description(status, retry_after),
+                times=times,
+            )
+        )
+
+    # ------------------------------------------------------------------ HTTP dispatch
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        path = request.path
+        if path.startswith("/_fake/"):
+            return await self._control(request)
+        if not path.startswith("/bot") or path.count("/") != 2:
+            return _error(404, "Not Found")
+        token, _, raw_method = path[4:].partition("/")
+        if token != self.token:
+            return _error(401, "Unauthorized")
+        try:
+            params = await _read_params(request)
+        except ValueError as exc:
+            return _error(400, f"Bad Request: {exc}")
+        method = _CANONICAL.get(raw_method.lower())
+        if method is None:  # recorded too, so a test can see what the bot tried
+            call = self._record(raw_method, params)
+            call.error = 404
+            self._notify(call)
+            return _error(404, "Not Found: method not found")
+
+        if method == "getUpdates":  # not recorded in ``calls``: polling is noisy
+            self.get_updates_calls += 1
+            failure = self._take_failure(method, None)
+            if failure is not None:
+                return _failure_response(failure)
+            return _ok(await self._get_updates(params))
+
+        call = self._record(method, params)
+        failure = self._take_failure(method, call.chat_id)
+        if failure is not None:
+            call.error = failure.status
+            self._notify(call)
+            return _failure_response(failure)
+        try:
+            result = await self._handlers[method](params)
+        except _ApiError as exc:
+            call.error = exc.status
+            self._notify(call)
+            return _error(exc.status, exc.description, exc.parameters)
+        call.result = result
+        if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+            call.message_id = result["message_id"]
+        self._notify(call)
+        return _ok(result)
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """Tiny JSON control API for standalone use (push updates, read calls)."""
+        kind = request.path.removeprefix("/_fake/")
+        if kind == "calls":
+            after = int(request.query.get("after", "0"))
+            chat = request.query.get("chat_id")
+            calls = self._scan(after, int(chat) if chat else None)
+            return _ok([_call_json(c) for c in calls])
+        pushers: dict[str, Callable[..., int]] = {
+            "push/text": self.push_text,
+            "push/callback": self.push_callback,
+            "push/photo": self.push_photo,
+            "push/contact": self.push_contact,
+            "push/sticker": self.push_sticker,
+            "push/voice": self.push_voice,
+        }
+        try:
+            body = await request.json() if request.can_read_body else {}
+            if kind == "push/raw":
+                return _ok(self.push_raw(body))
+            if kind not in pushers:
+                return _error(404, "Not Found: unknown control endpoint")
+            return _ok(pushers[kind](**body))
+        except (TypeError, ValueError) as exc:
+            return _error(400, f"Bad Request: {exc}")
+
+    def _record(self, method: str, params: JSON) -> Call:
+        raw_chat = params.get("chat_id")
+        chat_id = raw_chat if isinstance(raw_chat, int) else None
+        call = Call(len(self.calls), method, params, chat_id, time.monotonic())
+        self.calls.append(call)
+        if chat_id is not None:
+            self._calls_by_chat.setdefault(chat_id, []).append(call)
+        return call
+
+    def _notify(self, call: Call) -> None:
+        """Resolve waiters matching ``call`` (done once the response is known)."""
+        if not self._waiters:
+            return
+        candidates = list(self._waiters.get(None, ()))
+        if call.chat_id is not None:
+            candidates.extend(self._waiters.get(call.chat_id, ()))
+        for waiter in candidates:
+            if waiter.future.done() or call.index < waiter.after:
+                continue
+            try:
+                matched = waiter.predicate(call)
+            except Exception as exc:  # surface predicate bugs in the waiting test
+                waiter.future.set_exception(exc)
+                continue
+            if matched:
+                waiter.future.set_result(call)
+
+    def _take_failure(self, method: str, chat_id: int | None) -> _Failure | None:
+        rules = self._failures.get(method)
+        if not rules:
+            return None
+        for rule in rules:
+            if rule.chat_id is None or rule.chat_id == chat_id:
+                rule.times -= 1
+                if rule.times <= 0:
+                    rules.remove(rule)
+                return rule
+        return None
+
+    def _scan(self, after: int, chat_id: int | None) -> list[Call]:
+        if chat_id is None:
+            return self.calls[after:]
+        calls = self._calls_by_chat.get(chat_id, [])
+        return calls[bisect.bisect_left(calls, after, key=lambda c: c.index) :]
+
+    def _timeout_message(self, after: int, chat_id: int | None, timeout: float) -> str:
+        recent = self._scan(after, chat_id)[-15:]
+        where = f" in chat {chat_id}" if chat_id is not None else ""
+        lines = [
+            f"no matching Bot API call{where} with index >= {after} within {timeout}s "
+            f"({len(self.calls)} calls recorded, {len(recent)} shown):"
+        ]
+        for c in recent:
+            text = c.text
+            shown = f" text={text[:60]!r}" if text is not None else ""
+            buttons = [b[0] for b in c.buttons()]
+            extra = f" buttons={buttons}" if buttons else ""
+            err = f" error={c.error}" if c.error else ""
+            lines.append(f"  #{c.index} {c.method} chat={c.chat_id}{shown}{extra}{err}")
+        if not recent:
+            lines.append("  (none)")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ getUpdates
+
+    async def _get_updates(self, params: JSON) -> list[JSON]:
+        offset = params.get("offset")
+        limit = params.get("limit")
+        limit = min(max(limit, 1), 100) if isinstance(limit, int) else 100
+        timeout = params.get("timeout") or 0
+        timeout = float(timeout) if isinstance(timeout, int | float) else 0.0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if isinstance(offset, int):
+                self._confirm(offset)
+            batch = list(itertools.islice(self._pending, limit))
+            if batch or self._closing:
+                return batch
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            event = self._updates_event
+            self.active_polls += 1
+            poll_event, self._poll_event = self._poll_event, asyncio.Event()
+            poll_event.set()
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                return []
+            finally:
+                self.active_polls -= 1
+
+    def _confirm(self, offset: int) -> None:
+        pending = self._pending
+        if offset < 0:
+            while len(pending) > -offset:
+                pending.popleft()
+            return
+        while pending and pending[0]["update_id"] < offset:
+            pending.popleft()
+
+    def _enqueue(self, update: JSON) -> int:
+        with self._update_lock:
+            update_id = update.get("update_id")
+            if not isinstance(update_id, int):
+                update_id = self._next_update_id
+                update = {"update_id": update_id, **update}
+            self._next_update_id = max(self._next_update_id, update_id + 1)
+            pending = self._pending
+            if not pending or pending[-1]["update_id"] < update_id:
+                pending.append(update)
+            else:
+                pos = next(i for i, u in enumerate(pending) if u["update_id"] > update_id)
+                pending.insert(pos, update)
+        loop = self._loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and running is not loop and loop.is_running():
+            loop.call_soon_threadsafe(self._wake_pollers)
+        else:
+            self._wake_pollers()
+        return update_id
+
+    def _wake_pollers(self) -> None:
+        event, self._updates_event = self._updates_event, asyncio.Event()
+        event.set()
+
+    # ------------------------------------------------------------------ object builders
+
+    def _bot_user(self) -> JSON:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
+            "username": self.bot_username,
+        }
+
+    def _user(self, chat_id: int, user_id: int | None = None) -> JSON:
+        uid = user_id if user_id is not None else (chat_id if chat_id > 0 else 1_000_000)
+        return {
+            "id": uid,
+            "is_bot": False,
+            "first_name": f"User{uid}",
+            "language_code": self.language_code,
+        }
+
+    def _chat(self, chat_id: int) -> JSON:
+        if chat_id < 0:
+            return {"id": chat_id, "type": "group", "title": f"Group {-chat_id}"}
+        return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
+
+    def _new_message_id(self, chat_id: int) -> int:
+        message_id = self._next_message_id.get(chat_id, 1)
+        self._next_message_id[chat_id] = message_id + 1
+        return message_id
+
+    def _user_message(self, chat_id: int, user_id: int | None) -> JSON:
+        message_id = self._new_message_id(chat_id)
+        message: JSON = {
+            "message_id": message_id,
+            "from": self._user(chat_id, user_id),
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+        }
+        self._messages[(chat_id, message_id)] = message
+        return message
+
+    def _bot_message(self, params: JSON) -> JSON:
+        chat_id = _require_chat(params)
+        message: JSON = {
+            "message_id": self._new_message_id(chat_id),
+            "from": self._bot_user(),
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+        }
+        _apply_markup(message, params.get("reply_markup"))
+        self._messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def _file_id(self, prefix: str) -> tuple[str, str]:
+        n = next(self._file_ids)
+        return f"{prefix}{self.bot_id:x}{n:010d}", f"AQAD{n:08d}"
+
+    def _photo_sizes(self) -> list[JSON]:
+        sizes = []
+        for width, height, size in ((90, 67, 1_200), (320, 240, 15_000), (1280, 960, 120_000)):
+            file_id, unique_id = self._file_id("AgACAgUAAxkBAA")
+            sizes.append(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": unique_id,
+                    "width": width,
+                    "height": height,
+                    "file_size": size,
+                }
+            )
+        return sizes
+
+    # ------------------------------------------------------------------ method handlers
+
+    async def _true(self, params: JSON) -> bool:
+        return True
+
+    async def _get_me(self, params: JSON) -> JSON:
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _delete_webhook(self, params: JSON) -> bool:
+        self.webhook_url = ""
+        if params.get("drop_pending_updates") is True:
+            self._pending.clear()
+        return True
+
+    async def _set_webhook(self, params: JSON) -> bool:
+        self.webhook_url = str(params.get("url", ""))
+        return True
+
+    async def _get_webhook_info(self, params: JSON) -> JSON:
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
+
+    async def _set_my_commands(self, params: JSON) -> bool:
+        commands = params.get("commands")
+        self.commands = commands if isinstance(commands, list) else []
+        return True
+
+    async def _delete_my_commands(self, params: JSON) -> bool:
+        self.commands = []
+        return True
+
+    async def _get_my_commands(self, params: JSON) -> list[Any]:
+        return list(self.commands)
+
+    async def _send_message(self, params: JSON) -> JSON:
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if _utf16_len(text) > 4096:
+            raise _ApiError(400, "Bad Request: message is too long")
+        message = self._bot_message(params)
+        message["text"] = text
+        if isinstance(params.get("entities"), list):
+            message["entities"] = params["entities"]
+        return message
+
+    async def _send_photo(self, params: JSON) -> JSON:
+        message = self._bot_message(params)
+        message["photo"] = self._photo_sizes()
+        if isinstance(params.get("caption"), str):
+            message["caption"] = params["caption"]
+        return message
+
+    async def _send_document(self, params: JSON) -> JSON:
+        message = self._bot_message(params)
+        file_id, unique_id = self._file_id("BQACAgUAAxkBAA")
+        document = params.get("document")
+        name = document.get("filename") if isinstance(document, dict) else None
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_name": name or "document",
+        }
+        if isinstance(params.get("caption"), str):
+            message["caption"] = params["caption"]
+        return message
+
+    async def _copy_message(self, params: JSON) -> JSON:
+        source_chat = params.get("from_chat_id")
+        source_id = params.get("message_id")
+        source = (
+            self._messages.get((source_chat, source_id))
+            if isinstance(source_chat, int) and isinstance(source_id, int)
+            else None
+        )
+        message = self._bot_message(params)
+        if source is not None:
+            for key in ("text", "entities", "photo", "caption", "voice", "sticker", "contact"):
+                if key in source:
+                    message[key] = source[key]
+        if isinstance(params.get("caption"), str):
+            message["caption"] = params["caption"]
+        return {"message_id": message["message_id"]}  # Bot API returns a MessageId
+
+    async def _delete_message(self, params: JSON) -> bool:
+        chat_id = _require_chat(params)
+        message_id = params.get("message_id")
+        found = (
+            self._messages.pop((chat_id, message_id), None) if isinstance(message_id, int) else None
+        )
+        if found is None and self.strict_edits:
+            raise _ApiError(400, "Bad Request: message to delete not found")
+        return True
+
+    async def _get_chat(self, params: JSON) -> JSON:
+        chat_id = _require_chat(params)
+        return {
+            **self._chat(chat_id),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": True,
+                "limited_gifts": True,
+                "unique_gifts": True,
+                "premium_subscription": True,
+                "gifts_from_channels": True,
+            },
+        }
+
+    def _message_to_edit(self, params: JSON) -> JSON | None:
+        """The stored message an edit targets, or ``None`` for inline messages."""
+        if params.get("inline_message_id"):
+            return None
+        chat_id = _require_chat(params)
+        message_id = params.get("message_id")
+        if not isinstance(message_id, int):
+            raise _ApiError(400, "Bad Request: message identifier is not specified")
+        message = self._messages.get((chat_id, message_id))
+        if message is None:
+            if self.strict_edits:
+                raise _ApiError(400, "Bad Request: message to edit not found")
+            message = {
+                "message_id": message_id,
+                "from": self._bot_user(),
+                "chat": self._chat(chat_id),
+                "date": int(time.time()),
+            }
+            self._messages[(chat_id, message_id)] = message
+        return message
+
+    async def _edit_message_text(self, params: JSON) -> JSON | bool:
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise _ApiError(400, "Bad Request: text must be non-empty")
+        message = self._message_to_edit(params)
+        if message is None:
+            return True
+        markup = params.get("reply_markup")
+        if (
+            self.strict_edits
+            and message.get("text") == text
+            and message.get("reply_markup") == _inline_markup(markup)
+        ):
+            raise _ApiError(400, "Bad Request: message is not modified")
+        message["text"] = text
+        message.pop("entities", None)
+        if isinstance(params.get("entities"), list):
+            message["entities"] = params["entities"]
+        _apply_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        return dict(message)
+
+    async def _edit_message_reply_markup(self, params: JSON) -> JSON | bool:
+        message = self._message_to_edit(params)
+        if message is None:
+            return True
+        markup = params.get("reply_markup")
+        if self.strict_edits and message.get("reply_markup") == _inline_markup(markup):
+            raise _ApiError(400, "Bad Request: message is not modified")
+        _apply_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        return dict(message)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _inline_markup(markup: Any) -> JSON | None:
+    """Only inline keyboards are echoed back inside a Message (as on real Telegram)."""
+    if isinstance(markup, dict) and isinstance(markup.get("inline_keyboard"), list):
+        return markup
+    return None
+
+
+def _apply_markup(message: JSON, markup: Any) -> None:
+    inline = _inline_markup(markup)
+    if inline is not None and inline["inline_keyboard"]:
+        message["reply_markup"] = inline
+    else:
+        message.pop("reply_markup", None)
+
+
+def _require_chat(params: JSON) -> int:
+    chat_id = params.get("chat_id")
+    if isinstance(chat_id, int):
+        return chat_id
+    raise _ApiError(400, "Bad Request: chat not found")
+
+
+async def _read_params(request: web.Request) -> JSON:
+    """Collect query, form (urlencoded or multipart) and JSON body parameters."""
+    params: JSON = {}
+    raw: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        ctype = request.content_type
+        if ctype == "application/json":
+            try:
+                body = await request.json()
+            except ValueError as exc:
+                raise ValueError("can't parse JSON body") from exc
+            if not isinstance(body, dict):
+                raise ValueError("JSON body must be an object")
+            raw.update(body)
+        elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    content = value.file.read()
+                    raw[key] = {
+                        "filename": value.filename,
+                        "content_type": value.content_type,
+                        "size": len(content),
+                    }
+                else:
+                    raw[key] = value
+    for key, value in raw.items():
+        params[key] = _decode_value(key, value)
+    return params
+
+
+def _call_json(call: Call) -> JSON:
+    return {
+        "index": call.index,
+        "method": call.method,
+        "params": call.params,
+        "chat_id": call.chat_id,
+        "message_id": call.message_id,
+        "error": call.error,
+    }
+
+
+def _failure_response(failure: _Failure) -> web.Response:
+    extra = {"retry_after": failure.retry_after} if failure.retry_after is not None else None
+    return _error(failure.status, failure.description, extra)
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+
+
+def _error(status: int, description: str, parameters: JSON | None = None) -> web.Response:
+    body: JSON = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status, dumps=_dumps)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+async def _serve_forever(host: str, port: int, token: str) -> None:
+    fake = FakeBotAPI(token=token)
+    url = await fake.start(host, port)
+    print(f"fake Bot API listening on {url} (token {token}; base_url for PTB: {url}/bot)")
+    print(
+        f'control API: POST {url}/_fake/push/text {{"chat_id": 1, "text": "/start"}}, '
+        f"GET {url}/_fake/calls?after=0; Ctrl-C to stop",
+        flush=True,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await fake.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake standalone."""
+    parser = argparse.ArgumentParser(description="Fake Telegram Bot API server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--token", default="123456:TEST")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(args.host, args.port, args.token))
+
+
+if __name__ == "__main__":
+    main()

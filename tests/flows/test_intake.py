@@ -1,0 +1,375 @@
+"""The intake state machine without any I/O: steps, buttons, typed answers and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.intake import (
+    STORY_MAX,
+    Button,
+    Command,
+    Dialogue,
+    Event,
+    Intake,
+    LookupStatus,
+    Outcome,
+    Photo,
+    Press,
+    SharedContact,
+    Submit,
+    Text,
+    Unsupported,
+    normalise_phone,
+)
+from flows.triage import derive_priority
+
+
+class Walker:
+    """Plays one person: presses buttons by label (or by action) on the latest prompt."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+        self.dlg = Dialogue()
+        self.buttons: list[Button] = []
+        self.interactions = 0
+        self.last: Outcome = Outcome()
+
+    def send(self, event: Event) -> Outcome:
+        self.interactions += 1
+        self.last = self.intake.handle(self.dlg, event)
+        for reply in self.last.replies:
+            if reply.buttons:
+                self.buttons = [b for row in reply.buttons for b in row]
+        return self.last
+
+    def button(self, action: str, value: str | None = None) -> Button:
+        for b in self.buttons:
+            _, act, val = b.data.split(":", 2)
+            if act == action and (value is None or val == value):
+                return b
+        raise AssertionError(f"no button {action}:{value} in {[b.data for b in self.buttons]}")
+
+    def press(self, action: str, value: str | None = None) -> Outcome:
+        return self.send(Press(self.button(action, value).data))
+
+    def texts(self) -> str:
+        return "\n".join(r.text for r in self.last.replies)
+
+
+@pytest.fixture
+def walker(intake: Intake) -> Walker:
+    return Walker(intake)
+
+
+def public(answers: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in answers.items() if not k.startswith("_")}
+
+
+def file_by_buttons(w: Walker) -> Outcome:
+    w.send(Command("start"))
+    w.press("mn", "report")
+    w.press("dg", "no")
+    w.press("rp", "neighbour")
+    w.press("pc", "440100000000")  # 广州市
+    w.press("pn", "440117000000")  # 从化区
+    w.press("pt", "440117001000")  # 街口街道
+    w.press("ag", "6-11")
+    w.press("sx", "f")
+    w.press("cn", "no_carer")
+    w.press("cd")
+    w.send(Text("孩子一个人在家两天了，没有大人照看。"))
+    w.press("ct", "anon")
+    return w.press("sm", "ok")
+
+
+def test_report_by_buttons_in_at_most_14_interactions(walker: Walker) -> None:
+    out = file_by_buttons(walker)
+    assert isinstance(out.effect, Submit)
+    assert walker.interactions <= 14
+    a = walker.dlg.answers
+    assert a["place"] == "440117001000"
+    assert a["danger"] == "no" and a["reporter"] == "neighbour"
+    assert a["concerns"] == ["no_carer"] and a["age"] == "6-11" and a["sex"] == "f"
+    assert a["anonymous"] is True and "phone" not in a
+
+
+def test_danger_yes_says_call_110_120_before_anything_else(walker: Walker) -> None:
+    walker.send(Command("start"))
+    walker.press("mn", "report")
+    out = walker.press("dg", "yes")
+    assert "110" in out.replies[0].text and "120" in out.replies[0].text
+    assert not out.replies[0].buttons
+    assert walker.dlg.step == "reporter"
+    assert derive_priority(in_danger="yes", concerns=["bullying"], child_age="12-14") == "P0"
+
+
+@pytest.mark.parametrize(
+    ("danger", "concerns", "age", "expected"),
+    [
+        ("no", ["sexual"], "12-14", "P0"),
+        ("no", ["distress"], "15-17", "P0"),
+        ("no", ["no_carer"], "3-5", "P0"),
+        ("no", ["no_carer"], "12-14", "P1"),
+        ("no", ["illness"], "6-11", "P1"),
+        ("unsure", ["out_of_school"], "12-14", "P1"),
+        ("no", ["out_of_school", "basic_needs"], "12-14", "P2"),
+    ],
+)
+def test_priority(danger: str, concerns: list[str], age: str, expected: str) -> None:
+    assert derive_priority(in_danger=danger, concerns=concerns, child_age=age) == expected
+
+
+def _to_place_step(w: Walker) -> None:
+    w.send(Command("start"))
+    w.press("mn", "report")
+    w.press("dg", "no")
+    w.press("rp", "teacher")
+    assert w.dlg.step == "place"
+
+
+def test_typed_place_exact_match_is_one_tap(walker: Walker) -> None:
+    _to_place_step(walker)
+    out = walker.send(Text("从化区街口街道"))
+    assert walker.dlg.step == "place_pick"
+    assert "街口街道" in out.replies[0].text
+    walker.press("pk", "440117001000")
+    assert walker.dlg.answers["place"] == "440117001000"
+    assert walker.dlg.answers["place_text"] == "从化区街口街道"
+    assert walker.dlg.step == "age"
+
+
+def test_typed_place_not_found_falls_back_to_buttons(walker: Walker) -> None:
+    _to_place_step(walker)
+    out = walker.send(Text("qwertyzzz"))
+    assert walker.dlg.step == "place"
+    assert "qwertyzzz" in out.replies[0].text
+    assert any(b.data.split(":")[1] == "pc" for row in out.replies[0].buttons for b in row)
+
+
+def test_typed_place_escapes_html(walker: Walker) -> None:
+    _to_place_step(walker)
+    out = walker.send(Text("<b>zz</b>"))
+    assert "&lt;b&gt;zz&lt;/b&gt;" in out.replies[0].text
+
+
+def test_unknown_township_goes_to_county_queue(walker: Walker) -> None:
+    _to_place_step(walker)
+    walker.press("pc", "440100000000")
+    walker.press("pn", "440117000000")
+    walker.press("pu", "county")
+    assert walker.dlg.answers["place"] == "440117000000"
+    assert walker.dlg.step == "age"
+
+
+def test_dongguan_has_no_county_step(walker: Walker) -> None:
+    _to_place_step(walker)
+    out = walker.press("pc", "441900000000")
+    assert walker.dlg.step == "place_township"
+    assert "441900" in walker.button("pt").data
+
+
+def test_township_paging_edits_in_place(walker: Walker) -> None:
+    _to_place_step(walker)
+    walker.press("pc", "440100000000")
+    walker.press("pn", "440106000000")  # 天河区: 21 streets, two pages
+    out = walker.press("pg", "1")
+    assert out.replies[0].edit
+    assert "2/2" in out.replies[0].text
+
+
+def test_text_at_a_button_step_is_answered_and_step_kept(walker: Walker) -> None:
+    walker.send(Command("start"))
+    walker.press("mn", "report")
+    out = walker.send(Text("hello"))
+    assert walker.dlg.step == "danger"
+    assert out.replies and "按钮" in out.replies[0].text
+
+
+@pytest.mark.parametrize("kind", ["sticker", "voice"])
+def test_sticker_or_voice_where_text_is_asked(walker: Walker, kind: str) -> None:
+    file_by_buttons_until_story(walker)
+    version = walker.dlg.version
+    out = walker.send(Unsupported(kind))
+    assert walker.dlg.step == "story" and walker.dlg.version == version
+    assert "无法接收" in out.replies[0].text
+    assert out.replies[1].text == walker.intake.prompt(walker.dlg).text
+
+
+def file_by_buttons_until_story(w: Walker) -> None:
+    w.send(Command("start"))
+    w.press("mn", "report")
+    w.press("dg", "unsure")
+    w.press("rp", "relative")
+    w.press("pc", "440100000000")
+    w.press("pn", "440117000000")
+    w.press("pt", "440117001000")
+    w.press("ag", "0-2")
+    w.press("sx", "m")
+    w.press("cn", "illness")
+    w.press("cd")
+    assert w.dlg.step == "story"
+
+
+def test_photo_at_story_step_is_kept_and_story_still_asked(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    out = walker.send(Photo("file-1"))
+    assert walker.dlg.answers["photos"] == ["file-1"]
+    assert walker.dlg.step == "story"
+    assert "1/5" in out.replies[0].text
+    walker.send(Photo("file-2", caption="孩子发烧三天，没人带去看病"))
+    assert walker.dlg.answers["photos"] == ["file-1", "file-2"]
+    assert walker.dlg.answers["story"] == "孩子发烧三天，没人带去看病"
+    assert walker.dlg.step == "contact"
+
+
+def test_photo_where_not_accepted(walker: Walker) -> None:
+    walker.send(Command("start"))
+    walker.press("mn", "report")
+    out = walker.send(Photo("file-x"))
+    assert walker.dlg.step == "danger" and "photos" not in walker.dlg.answers
+    assert "图片" in out.replies[0].text
+
+
+def test_over_long_story_is_refused_and_step_kept(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    out = walker.send(Text("长" * (STORY_MAX + 1)))
+    assert walker.dlg.step == "story" and "story" not in walker.dlg.answers
+    assert str(STORY_MAX + 1) in out.replies[0].text
+    walker.send(Text("长" * STORY_MAX))
+    assert walker.dlg.answers["story"] == "长" * STORY_MAX
+
+
+def test_phone_typed_then_consent(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    walker.send(Text("孩子生病"))
+    walker.press("ct", "phone")
+    assert walker.intake.prompt(walker.dlg).ask_contact
+    out = walker.send(Text("not a phone"))
+    assert walker.dlg.step == "contact_phone" and "phone" not in walker.dlg.answers
+    assert out.replies[0].text
+    walker.send(Text("138 0013 8000"))
+    assert walker.dlg.answers["phone"] == "13800138000"
+    walker.press("cs", "yes")
+    assert walker.dlg.step == "summary" and walker.dlg.answers["callback"] is True
+    assert "13800138000" in walker.intake.summary(walker.dlg)
+
+
+def test_shared_contact_must_be_own(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    walker.send(Text("孩子生病"))
+    walker.press("ct", "phone")
+    walker.send(SharedContact("+8613800138000", own=False))
+    assert "phone" not in walker.dlg.answers
+    walker.send(SharedContact("+8613800138000", own=True))
+    assert walker.dlg.answers["phone"] == "+8613800138000"
+
+
+def test_same_button_twice_changes_nothing(walker: Walker) -> None:
+    walker.send(Command("start"))
+    walker.press("mn", "report")
+    data = walker.button("dg", "no").data
+    walker.send(Press(data))
+    state = (walker.dlg.step, dict(walker.dlg.answers), walker.dlg.version)
+    out = walker.send(Press(data))
+    assert (walker.dlg.step, walker.dlg.answers, walker.dlg.version) == state
+    assert out.notice and not out.replies
+
+
+def test_button_from_old_message_is_refused_and_prompt_repeated(walker: Walker) -> None:
+    walker.send(Command("start"))
+    walker.press("mn", "report")
+    old = walker.button("dg", "yes").data
+    walker.press("dg", "no")
+    walker.press("rp", "other")
+    out = walker.send(Press(old))
+    assert walker.dlg.answers["danger"] == "no" and walker.dlg.step == "place"
+    assert "较早" in out.replies[0].text
+    assert out.replies[1].buttons  # the current question again
+
+
+def test_forged_callback_data_is_harmless(walker: Walker) -> None:
+    walker.send(Command("start"))
+    for data in ["", "x", "1:zz:1", "999999:dg:yes", f"{walker.dlg.version}:dg:maybe"]:
+        walker.send(Press(data))
+        assert walker.dlg.step == "menu"
+
+
+def test_start_in_the_middle_offers_resume_or_restart(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    answers = public(walker.dlg.answers)
+    walker.send(Command("start"))
+    assert walker.dlg.step == "story" and public(walker.dlg.answers) == answers
+    walker.press("rs", "resume")
+    assert walker.dlg.step == "story" and public(walker.dlg.answers) == answers
+    walker.send(Command("start"))
+    walker.press("rs", "restart")
+    assert walker.dlg.step == "danger" and public(walker.dlg.answers) == {}
+
+
+def test_cancel_and_unknown_command(walker: Walker) -> None:
+    out = walker.send(Command("frobnicate"))
+    assert "/frobnicate" in out.replies[0].text and walker.dlg.step == "menu"
+    out = walker.send(Command("cancel"))
+    assert "没有" in out.replies[0].text
+    file_by_buttons_until_story(walker)
+    walker.send(Command("cancel"))
+    assert walker.dlg.step == "menu" and public(walker.dlg.answers) == {}
+
+
+def test_change_an_answer_returns_to_summary(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    walker.send(Text("孩子生病"))
+    walker.press("ct", "anon")
+    walker.press("sm", "edit")
+    walker.press("ed", "age")
+    walker.press("ag", "12-14")
+    assert walker.dlg.step == "summary" and walker.dlg.answers["age"] == "12-14"
+    walker.press("sm", "edit")
+    walker.press("ed", "place")
+    walker.send(Text("广州 从化 街口"))
+    walker.press("pk", "440117001000")
+    assert walker.dlg.step == "summary"
+
+
+def test_confirm_twice_submits_once(walker: Walker) -> None:
+    file_by_buttons(walker)
+    assert isinstance(walker.last.effect, Submit)
+    confirm = walker.last
+    assert confirm.changed
+    walker.intake.after_submit(walker.dlg, "ABCD2345")
+    out = walker.send(Press(walker.button("sm", "ok").data))
+    assert out.effect is None
+    assert "ABCD2345" in out.replies[0].text
+
+
+def test_language_switch_keeps_the_step(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    walker.send(Command("language"))
+    out = walker.press("lg", "en")
+    assert walker.dlg.locale == "en" and walker.dlg.step == "story"
+    assert "what happened" in out.replies[1].text
+
+
+def test_status_from_menu_and_by_command(walker: Walker) -> None:
+    walker.send(Command("start"))
+    out = walker.press("mn", "status")
+    assert out.effect == LookupStatus(None)
+    out = walker.send(Text("abcd2345"))
+    assert out.effect == LookupStatus("ABCD2345")
+    out = walker.send(Command("status", "xy12zz34"))
+    assert out.effect == LookupStatus("XY12ZZ34")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", "13800138000"),
+        ("+86 138-0013-8000", "+8613800138000"),
+        ("(020) 8123 4567", "02081234567"),
+        ("12345", None),
+        ("call me", None),
+        ("1" * 16, None),
+    ],
+)
+def test_phone_normalisation(raw: str, expected: str | None) -> None:
+    assert normalise_phone(raw) == expected
