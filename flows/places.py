@@ -158,6 +158,7 @@ def normalise_query(text: str) -> str:
 
 
 def _forms_for(level: str, suffix: str) -> tuple[str, ...]:
+    """The suffixes to re-attach to a name stripped of suffix."""
     if level == "county":
         return _COUNTY_FORMS
     if level == "city":
@@ -242,6 +243,7 @@ class Directory:
         # Normalised alias -> {place index: strength}. Both the converted and the raw name are
         # indexed, because OpenCC converts by phrase and may treat a name differently in context.
         self._index: dict[str, dict[int, int]] = {}
+        index = self._index
         converted = _normalise_many([p.name for p in self._places])
         cache: dict[tuple[str, str], dict[str, int]] = {}  # many names repeat ("新村村委会")
         for i, place in enumerate(self._places):
@@ -252,7 +254,6 @@ class Directory:
             raw = _clean(unicodedata.normalize("NFKC", place.name))
             if raw != converted[i]:
                 aliases = {**_aliases(raw, place.level), **aliases}
-            index = self._index
             for alias, strength in aliases.items():
                 slot = index.get(alias)
                 if slot is None:
@@ -324,9 +325,16 @@ class Directory:
         for start in range(n - MIN_ALIAS_LEN + 1):
             for end in range(start + MIN_ALIAS_LEN, min(n, start + self._max_alias) + 1):
                 found = self._index.get(query[start:end])
-                if found:
-                    for i, strength in found.items():
-                        hits.setdefault(i, []).append(_Hit(start, end, strength))
+                if not found:
+                    continue
+                for i, strength in found.items():
+                    # Text that also names the village's own township ("街口" of 街口村委会 in
+                    # 街口街道) says nothing about the village: same station, and a road
+                    # ("街口路") would otherwise pass for it.
+                    chain = self._chain[i]
+                    if chain and chain[0] in found and self._places[i].level == "village":
+                        continue
+                    hits.setdefault(i, []).append(_Hit(start, end, strength))
         if not hits:
             return []
         for found_hits in hits.values():
@@ -349,6 +357,7 @@ class Directory:
         return [self._places[i] for i in ranked[:limit]]
 
     def _rank_key(self, i: int, score: _Score) -> tuple[int, int, int, int, int, str]:
+        """Sort key, best first."""
         place = self._places[i]
         # NBS township codes 400-599 are statistical units (farms, parks, reservoirs), not
         # 镇/街道 governments; prefer a real township of the same name.

@@ -7,8 +7,9 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
 
 from storage.db import Database, async_url
 from storage.directory_data import read_bundled_divisions
@@ -40,7 +41,7 @@ def station_name(township: str, county: str | None) -> str:
 async def seed_directory(db: Database) -> bool:
     """Load the bundled directory and one station per township, once. Returns True if loaded."""
     async with db.unit() as session:
-        count = (await session.execute(select(func.count()).select_from(Division))).scalar_one()
+        count = (await session.exec(select(func.count()).select_from(Division))).one()
         if count:
             return False
         rows = read_bundled_divisions()

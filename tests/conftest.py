@@ -21,7 +21,7 @@ from storage.migrate import seed_directory, upgrade
 
 sys.path.insert(0, str(Path(__file__).parent / "fakes"))
 
-from bot_api import FakeBotAPI  # noqa: E402
+from bot_api import FakeBotAPI
 
 # Tables a test may write; the directory and stations are loaded once per run.
 _MUTABLE = (
@@ -105,4 +105,3 @@ async def bot_api() -> AsyncIterator[FakeBotAPI]:
     await api.start()
     yield api
     await api.stop()
-

@@ -163,7 +163,7 @@ def test_unknown_township_goes_to_county_queue(walker: Walker) -> None:
 
 def test_dongguan_has_no_county_step(walker: Walker) -> None:
     _to_place_step(walker)
-    out = walker.press("pc", "441900000000")
+    walker.press("pc", "441900000000")
     assert walker.dlg.step == "place_township"
     assert "441900" in walker.button("pt").data
 

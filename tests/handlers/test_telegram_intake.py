@@ -1,0 +1,180 @@
+"""The Telegram adapter in process: PTB Application + inbox polling + database, against the
+fake Bot API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from bot_api import FakeBotAPI
+from citizen import Citizen
+from sqlmodel import col, func, select
+
+from bot.application import build_application
+from bot.polling import Poller
+from bot.settings import Settings
+from flows.intake import Intake
+from handlers.telegram.updates import UpdateProcessor
+from storage.db import Database
+from storage.models import Conversation, InboxUpdate, OutboxMessage, Ticket, TicketEvent
+
+
+class Running:
+    def __init__(self, api: FakeBotAPI, db: Database, poller: Poller, app: Any) -> None:
+        self.api, self.db, self.poller, self.app = api, db, poller, app
+
+
+@pytest.fixture
+async def running(
+    bot_api: FakeBotAPI, db: Database, intake: Intake, clock: Any
+) -> AsyncIterator[Running]:
+    settings = Settings(telegram_token=bot_api.token, telegram_api_url=bot_api.base_url)
+    processor = UpdateProcessor(db=db, intake=intake, clock=clock)
+    app = build_application(settings, processor)
+    await app.initialize()
+    poller = Poller(bot=app.bot, db=db, processor=processor, clock=clock, timeout=1)
+    task = asyncio.create_task(poller.run())
+    yield Running(bot_api, db, poller, app)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await poller.drain()
+    await app.shutdown()
+
+
+async def count(db: Database, model: Any, *where: Any) -> int:
+    async with db.unit() as session:
+        return int(
+            (await session.exec(select(func.count()).select_from(model).where(*where))).one()
+        )
+
+
+async def test_full_report_by_buttons_creates_a_dispatched_ticket(running: Running) -> None:
+    citizen = Citizen(running.api, 1001)
+    code = await citizen.file_report_by_buttons()
+    assert citizen.interactions <= 14
+
+    async with running.db.unit() as session:
+        ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
+        events = (
+            await session.exec(select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket.id))
+        ).all()
+        outbox = (
+            await session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.ticket_id) == ticket.id)
+            )
+        ).all()
+    assert ticket.station_code == "440117001000" and ticket.state == "dispatched"
+    assert ticket.priority == "P1"  # no carer, child of 6-11
+    assert ticket.sign_due_at is not None and ticket.dispatched_at is not None
+    assert (ticket.sign_due_at - ticket.dispatched_at).total_seconds() == 2 * 3600
+    assert ticket.reporter_chat_id == "1001" and ticket.anonymous
+    assert [e.kind for e in events] == ["submitted", "dispatched"]
+    assert [(o.kind, o.target_kind, o.target) for o in outbox] == [
+        ("referral", "station", "440117001000")
+    ]
+    receipt = await citizen.wait_text(code)
+    assert "街口街道" in (receipt.text or "")
+    assert "2 小时" in (receipt.text or "")
+
+
+async def test_duplicate_update_id_is_processed_once(running: Running) -> None:
+    api = running.api
+    citizen = Citizen(api, 1002)
+    await citizen.text("/start")
+    _, data = await citizen.find_button("mn", "report")
+    update = {"update_id": 777_000, "message": None}
+    update = {
+        "update_id": 777_000,
+        "callback_query": {
+            "id": "cbq-dup",
+            "from": {"id": 1002, "is_bot": False, "first_name": "A"},
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": 1002, "type": "private"},
+                "text": "menu",
+            },
+        },
+    }
+    api.push_raw(update)
+    await api.wait_for(lambda c: c.method == "answerCallbackQuery", chat_id=None)
+    mark = len(api.calls)
+    api.push_raw(dict(update))  # Telegram redelivers the same update
+    api.push_text(1002, "/help")  # a later update proves the duplicate was passed over
+    await api.wait_for(lambda c: "/cancel" in (c.text or ""), after=mark, chat_id=1002)
+    assert [c.method for c in api.calls[mark:] if c.chat_id in (1002, None)].count(
+        "answerCallbackQuery"
+    ) == 0
+    assert await count(running.db, InboxUpdate, col(InboxUpdate.update_id) == 777_000) == 1
+    async with running.db.unit() as session:
+        conv = (
+            await session.exec(select(Conversation).where(col(Conversation.chat_id) == "1002"))
+        ).one()
+    assert conv.step == "danger"
+
+
+async def test_confirm_pressed_twice_creates_one_ticket(running: Running) -> None:
+    citizen = Citizen(running.api, 1003)
+    code = await citizen.file_report_by_buttons()
+    # Press the very same "confirm" again, as an impatient person would.
+    confirm = next(
+        c
+        for c in reversed(running.api.calls_for(1003, "sendMessage"))
+        if any(d and d.endswith(":sm:ok") for _, d in c.buttons())
+    )
+    data = next(d for _, d in confirm.buttons() if d and d.endswith(":sm:ok"))
+    assert confirm.message_id is not None
+    await citizen.press_data(data, message_id=confirm.message_id)
+    again = await citizen.wait_text("已经提交")
+    assert code in (again.text or "")
+    assert await count(running.db, Ticket, col(Ticket.reporter_chat_id) == "1003") == 1
+
+
+async def test_bad_inputs_get_an_answer_and_keep_the_step(running: Running) -> None:
+    api = running.api
+    citizen = Citizen(api, 1004)
+    await citizen.text("/start")
+    await citizen.press("mn", "report")
+    await citizen.sticker()
+    await citizen.wait_text("贴纸")
+    await citizen.text("随便说点什么")
+    await citizen.wait_text("按钮")
+    await citizen.text("/nosuchcommand")
+    await citizen.wait_text("/nosuchcommand")
+    citizen.mark = 0  # press the danger button of the earlier message: still answerable
+    await citizen.press("dg", "no")
+    await citizen.text("/start")
+    resume = await citizen.wait_text("尚未提交")
+    assert "继续" in str(resume.buttons())
+
+
+async def test_status_shows_only_this_chats_reports(running: Running) -> None:
+    owner = Citizen(running.api, 1005)
+    code = await owner.file_report_by_buttons()
+    await owner.text(f"/status {code}")
+    reply = await owner.wait_text("等待签收")
+    assert code in (reply.text or "")
+    stranger = Citizen(running.api, 1006)
+    reply = await stranger.text(f"/status {code}")
+    assert "没有编号" in (reply.text or "")
+    assert "街口" not in (reply.text or "")
+
+
+async def test_typed_place_and_english(running: Running) -> None:
+    citizen = Citizen(running.api, 1007)
+    await citizen.text("/language")
+    await citizen.press("lg", "en")
+    await citizen.wait_text("English")
+    await citizen.press("mn", "report")
+    call110 = await citizen.press("dg", "yes")
+    assert "Call 110" in (call110.text or "")  # the very first thing said
+    await citizen.press("rp", "teacher")
+    await citizen.text("廣州市從化區街口街道")
+    confirm = await citizen.wait_text("Is it here?")
+    assert "街口街道" in (confirm.text or "")
+    await citizen.press("pk", "440117001000")
+    await citizen.wait_text("How old")
