@@ -29,7 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        # Per-request and per-migration-plugin lines drown out what the operator needs.
+        for noisy in ("httpx", "alembic.runtime.plugins", "apscheduler.executors.default"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         if args.command == "serve":
             from bot.service import serve
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from bot.application import build_application
@@ -39,7 +41,21 @@ async def load_directory(db: Database) -> Directory:
     return Directory.from_rows(rows)
 
 
+def _unreachable(settings: Settings, exc: Exception) -> SettingsError:
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return SettingsError(f"cannot open the database {where}: {reason}")
+
+
 async def prepare_database(settings: Settings) -> Database:
+    """Open the database, turning "cannot reach it" into one line for the operator."""
+    try:
+        return await _prepare_database(settings)
+    except (OSError, SQLAlchemyError) as exc:
+        raise _unreachable(settings, exc) from None
+
+
+async def _prepare_database(settings: Settings) -> Database:
     """Migrate the embedded SQLite; insist that PostgreSQL was migrated by the operator."""
     if settings.is_sqlite:
         await upgrade_async(settings.database_url)
@@ -127,7 +143,10 @@ async def serve(
 
 async def upgrade_and_seed(settings: Settings) -> None:
     """``hutong db upgrade``: migrations, then the directory on first run."""
-    await upgrade_async(settings.database_url)
+    try:
+        await upgrade_async(settings.database_url)
+    except (OSError, SQLAlchemyError) as exc:
+        raise _unreachable(settings, exc) from None
     db = Database(make_engine(settings.database_url))
     try:
         await seed_directory(db)

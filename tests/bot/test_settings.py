@@ -1,0 +1,102 @@
+"""Settings: defaults, validation, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("HUTONG_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(str(tmp_path))  # no stray .env
+
+
+def test_defaults_are_embedded_sqlite_and_no_bot() -> None:
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///hutong.db"
+    assert settings.is_sqlite
+    assert settings.telegram_token is None
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
+
+
+def test_plain_postgres_url_gets_the_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUTONG_DATABASE_URL", "postgresql://u:p%40ss@db:5432/hutong")
+    settings = load_settings()
+    assert settings.database_url == "postgresql+asyncpg://u:p%40ss@db:5432/hutong"
+    assert not settings.is_sqlite
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("HUTONG_HTTP_PORT", "eighty", "HUTONG_HTTP_PORT"),
+        ("HUTONG_HTTP_PORT", "70000", "HUTONG_HTTP_PORT"),
+        ("HUTONG_TELEGRAM_TOKEN", "not-a-token", "HUTONG_TELEGRAM_TOKEN"),
+        ("HUTONG_TELEGRAM_API_URL", "ftp://x", "HUTONG_TELEGRAM_API_URL"),
+        ("HUTONG_DATABASE_URL", "mysql://x/y", "HUTONG_DATABASE_URL"),
+        ("HUTONG_DATABASE_URL", "::::", "HUTONG_DATABASE_URL"),
+    ],
+)
+def test_bad_setting_names_itself(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert fragment in message and "\n" not in message
+
+
+def test_token_secret_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUTONG_TELEGRAM_TOKEN", "123:secretvalue")
+    settings = load_settings()
+    assert "secretvalue" not in repr(settings)
+    assert settings.telegram_token is not None
+    assert settings.telegram_token.get_secret_value() == "123:secretvalue"
+
+
+def test_cli_stops_with_one_line_not_a_traceback(tmp_path: object) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
+    env["HUTONG_HTTP_PORT"] = "eighty"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hutong: invalid setting HUTONG_HTTP_PORT")
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_unreachable_database_is_one_line(tmp_path: object) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
+    env["HUTONG_DATABASE_URL"] = "postgresql://nobody:secret@127.0.0.1:1/none"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+        env=env,
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("hutong: cannot open the database")
+    assert "secret" not in proc.stderr and "Traceback" not in proc.stderr

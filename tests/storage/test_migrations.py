@@ -1,0 +1,45 @@
+"""The schema comes from Alembic; the directory loads once."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, inspect
+from sqlmodel import SQLModel, col, select
+
+import storage.models  # noqa: F401
+from storage.db import Database
+from storage.migrate import schema_is_current, seed_directory
+from storage.models import Division, Station
+
+
+async def test_migrations_create_every_table(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert set(SQLModel.metadata.tables) <= tables
+    assert "alembic_version" in tables
+    assert await schema_is_current(db.engine)
+
+
+async def test_directory_seeded_once(db: Database) -> None:
+    assert await seed_directory(db) is False  # the session fixture loaded it already
+    async with db.unit() as session:
+        levels = dict(
+            (
+                await session.exec(
+                    select(Division.level, func.count()).group_by(col(Division.level))
+                )
+            ).all()
+        )
+        stations = (await session.exec(select(func.count()).select_from(Station))).one()
+        jiekou = await session.get(Station, "440117001000")
+    assert levels == {"city": 21, "county": 122, "township": 1757, "village": 26780}
+    assert stations == 1757
+    assert jiekou is not None and jiekou.name == "从化区街口街道未成年人保护工作站"
+    assert (jiekou.county_code, jiekou.city_code) == ("440117000000", "440100000000")
+
+
+async def test_dongguan_stations_hang_off_the_city(db: Database) -> None:
+    async with db.unit() as session:
+        humen = (
+            await session.exec(select(Station).where(col(Station.name).contains("虎门")))
+        ).one()
+    assert humen.county_code == humen.city_code == "441900000000"
