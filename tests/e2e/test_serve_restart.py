@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -35,19 +35,22 @@ class Service:
         self.env = env
         self.workdir = workdir
         self.port = int(env["HUTONG_HTTP_PORT"])
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
 
     async def start(self, api: FakeBotAPI) -> None:
         self.starts += 1
-        log = (self.workdir / f"serve-{self.starts}.log").open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
-            env=self.env,
-            cwd=self.workdir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (self.workdir / f"serve-{self.starts}.log").open("wb") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "serve",
+                env=self.env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         await self._wait_healthy()
         await api.wait_for_poll(timeout=30)
 
@@ -56,7 +59,7 @@ class Service:
         async with aiohttp.ClientSession() as http:
             for _ in range(300):  # bounded: 30 s
                 assert self.proc is not None
-                if self.proc.poll() is not None:
+                if self.proc.returncode is not None:
                     raise AssertionError(f"hutong serve exited early:\n{self.log()}")
                 try:
                     async with http.get(url) as resp:
@@ -67,19 +70,19 @@ class Service:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"hutong serve did not become healthy:\n{self.log()}")
 
-    def kill(self) -> None:
+    async def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        await asyncio.wait_for(self.proc.wait(), 10)
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
                 self.proc.kill()
-                self.proc.wait()
+                await self.proc.wait()
 
     def log(self) -> str:
         return "\n".join(
@@ -88,7 +91,9 @@ class Service:
 
 
 @pytest.fixture
-def service_env(database_url: str, bot_api: FakeBotAPI, tmp_path: Path) -> Iterator[Service]:
+async def service_env(
+    database_url: str, bot_api: FakeBotAPI, tmp_path: Path
+) -> AsyncIterator[Service]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
     env.update(
         HUTONG_DATABASE_URL=database_url,
@@ -100,7 +105,7 @@ def service_env(database_url: str, bot_api: FakeBotAPI, tmp_path: Path) -> Itera
     )
     service = Service(env=env, workdir=tmp_path)
     yield service
-    service.stop()
+    await service.stop()
 
 
 async def test_sigkill_mid_report_then_restart_finishes_without_repeating(
@@ -116,7 +121,7 @@ async def test_sigkill_mid_report_then_restart_finishes_without_repeating(
     await citizen.press("pc", "440100000000")
     await citizen.press("pn", "440117000000")
 
-    service.kill()
+    await service.kill()
     # The next answer arrives while the service is down; Telegram keeps it.
     call, data = await citizen.find_button("pt", "440117001000")
     mark = len(bot_api.calls)
