@@ -246,13 +246,7 @@ async def status_text(
         col(Ticket.reporter_channel) == channel, col(Ticket.reporter_chat_id) == chat_id
     )
     if code is None:
-        rows = (
-            (
-                await session.execute(mine.order_by(Ticket.created_at.desc()).limit(10))  # type: ignore[attr-defined]
-            )
-            .scalars()
-            .all()
-        )
+        rows = (await session.exec(mine.order_by(col(Ticket.created_at).desc()).limit(10))).all()
         if not rows:
             return t(locale, "status.list_empty")
         lines = [t(locale, "status.list")]

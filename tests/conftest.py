@@ -64,9 +64,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(make_engine(database_url))
-    async with database.unit() as session:
+    async with database.engine.begin() as conn:
         for table in _MUTABLE:
-            await session.execute(text(f"DELETE FROM {table}"))
+            await conn.execute(text(f"DELETE FROM {table}"))
     yield database
     await database.dispose()
 
