@@ -18,7 +18,15 @@ from bot.settings import Settings
 from flows.intake import Intake
 from handlers.telegram.updates import UpdateProcessor
 from storage.db import Database
-from storage.models import Conversation, InboxUpdate, OutboxMessage, Ticket, TicketEvent
+from storage.models import (
+    Conversation,
+    InboxUpdate,
+    OutboxMessage,
+    Ticket,
+    TicketAttachment,
+    TicketContact,
+    TicketEvent,
+)
 
 
 class Running:
@@ -178,3 +186,51 @@ async def test_typed_place_and_english(running: Running) -> None:
     assert "街口街道" in (confirm.text or "")
     await citizen.press("pk", "440117001000")
     await citizen.wait_text("How old")
+
+
+async def test_unknown_township_files_a_ticket_in_the_county_queue(running: Running) -> None:
+    citizen = Citizen(running.api, 1008)
+    await citizen.text("/start")
+    await citizen.press("mn", "report")
+    await citizen.press("dg", "no")
+    await citizen.press("rp", "committee")
+    await citizen.press("pc", "440100000000")
+    await citizen.press("pn", "440117000000")
+    await citizen.press("pu", "county")
+    await citizen.press("ag", "12-14")
+    await citizen.press("sx", "m")
+    await citizen.press("cn", "out_of_school")
+    await citizen.press("cd")
+    await citizen.photo()
+    await citizen.wait_text("1/5")
+    await citizen.text("孩子已经一个月没去上学了。")
+    await citizen.press("ct", "phone")
+    await citizen.text("13800138000")
+    await citizen.press("cs", "yes")
+    await citizen.press("sm", "ok")
+    code = await citizen.receipt_code()
+    async with running.db.unit() as session:
+        ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
+        contact = await session.get(TicketContact, ticket.id)
+        photos = (
+            await session.exec(
+                select(TicketAttachment).where(col(TicketAttachment.ticket_id) == ticket.id)
+            )
+        ).all()
+        outbox = (
+            await session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.ticket_id) == ticket.id)
+            )
+        ).one()
+    assert (ticket.state, ticket.owner_level, ticket.owner_code) == (
+        "triage",
+        "county",
+        "440117000000",
+    )
+    assert ticket.station_code is None and ticket.priority == "P2"
+    assert ticket.mandatory_reporter and not ticket.anonymous
+    assert contact is not None and contact.phone == "13800138000" and contact.callback_consent
+    assert len(photos) == 1 and photos[0].kind == "photo"
+    assert (outbox.target_kind, outbox.target) == ("county", "440117000000")
+    # The reporter's phone never goes into the ticket row or the referral payload.
+    assert "13800138000" not in str(ticket.model_dump()) + str(outbox.payload)
