@@ -342,7 +342,10 @@ async def run_size(n: int, args: argparse.Namespace) -> RunResult:
         env = service_env(api, url, free_port(), args.poll_timeout)
         if backend == "postgresql":
             await reset_postgres(url)
-            await run_cli(["db", "upgrade"], env=env, cwd=workdir, log=log, limit=args.startup)
+            upgrade_log = workdir / "upgrade.log"
+            await run_cli(
+                ["db", "upgrade"], env=env, cwd=workdir, log=upgrade_log, limit=args.startup
+            )
         port = int(env["HUTONG_HTTP_PORT"])
         async with running_service(env, workdir, log, port, args.startup) as proc:
             await api.wait_for_poll(timeout=args.startup)

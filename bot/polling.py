@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
 from flows.clock import Clock
-from handlers.telegram.updates import CHANNEL, UpdateProcessor, chat_key_of
+from handlers.telegram.updates import CHANNEL, chat_key_of
 from storage import inbox
 from storage.db import Database
 
@@ -30,19 +31,21 @@ class Poller:
         *,
         bot: Bot,
         db: Database,
-        processor: UpdateProcessor,
+        dispatch: Callable[[Update], Coroutine[Any, Any, None]],
         clock: Clock,
         timeout: int,
     ) -> None:
         self.bot = bot
         self.db = db
-        self.processor = processor
+        # Application.process_update: handlers run in the order of creation of these tasks,
+        # and the per-chat lock they take first keeps one chat's updates in order.
+        self.dispatch = dispatch
         self.clock = clock
         self.timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _spawn(self, update: Update) -> None:
-        task = asyncio.create_task(self.processor.process(update, self.bot))
+        task = asyncio.create_task(self.dispatch(update))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -57,7 +60,7 @@ class Poller:
         for payload in payloads:
             update = Update.de_json(payload, self.bot)
             if update is not None:
-                await self.processor.process(update, self.bot)
+                await self.dispatch(update)
         return len(payloads)
 
     async def run(self) -> None:

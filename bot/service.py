@@ -98,7 +98,7 @@ async def serve(
             poller = Poller(
                 bot=application.bot,
                 db=db,
-                processor=processor,
+                dispatch=application.process_update,
                 clock=clock,
                 timeout=settings.poll_timeout,
             )

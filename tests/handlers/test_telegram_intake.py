@@ -42,7 +42,7 @@ async def running(
     processor = UpdateProcessor(db=db, intake=intake, clock=clock)
     app = build_application(settings, processor)
     await app.initialize()
-    poller = Poller(bot=app.bot, db=db, processor=processor, clock=clock, timeout=1)
+    poller = Poller(bot=app.bot, db=db, dispatch=app.process_update, clock=clock, timeout=1)
     task = asyncio.create_task(poller.run())
     yield Running(bot_api, db, poller, app)
     task.cancel()
@@ -234,3 +234,23 @@ async def test_unknown_township_files_a_ticket_in_the_county_queue(running: Runn
     assert (outbox.target_kind, outbox.target) == ("county", "440117000000")
     # The reporter's phone never goes into the ticket row or the referral payload.
     assert "13800138000" not in str(ticket.model_dump()) + str(outbox.payload)
+
+
+async def test_a_burst_from_one_chat_is_handled_in_order(running: Running) -> None:
+    """Updates of one chat arrive together; each sees the state the previous one left."""
+    api = running.api
+    citizen = Citizen(api, 1009)
+    await citizen.text("/start")
+    _, report = await citizen.find_button("mn", "report")
+    menu_id = api.calls_for(1009, "sendMessage")[-1].message_id
+    assert menu_id is not None
+    mark = len(api.calls)
+    api.push_callback(1009, report, message_id=menu_id)
+    for text in ("第一句", "第二句", "第三句"):
+        api.push_text(1009, text)  # at the danger step: each is told to use the buttons
+    api.push_text(1009, "/cancel")
+    await api.wait_for(lambda c: "已取消" in (c.text or ""), after=mark, chat_id=1009)
+    texts = [c.text or "" for c in api.calls_for(1009, "sendMessage") if c.index >= mark]
+    assert texts[0].startswith("<b>孩子现在有危险吗")
+    assert sum("按钮" in t for t in texts) == 3
+    assert "已取消" in texts[4]
