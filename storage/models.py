@@ -117,6 +117,16 @@ class Ticket(SQLModel, table=True):
     next_due_at: datetime | None = None
     # The SLA policy in force at dispatch, frozen so later config edits leave it alone.
     sla: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Working the ticket (issue: staff side).
+    assignee_id: int | None = Field(default=None, foreign_key="staff_member.id")
+    signed_at: datetime | None = None
+    first_action_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=24)
+    resolution_note: str | None = Field(default=None, max_length=2000)
+    feedback: str | None = Field(default=None, max_length=16)
+    feedback_due_at: datetime | None = None
 
 
 class TicketContact(SQLModel, table=True):
@@ -168,9 +178,65 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(default="telegram", max_length=16)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
     attempts: int = 0
+    # A role target (station, county…) is expanded into one row per chat; this is the parent.
+    parent_id: int | None = Field(default=None, foreign_key="outbox.id")
+    # For per-chat rows: the message Telegram gave back, so it can be edited later.
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     next_attempt_at: datetime
     created_at: datetime
     sent_at: datetime | None = None
     error: str | None = Field(default=None, max_length=500)
+
+
+class Invite(SQLModel, table=True):
+    """A one-time enrolment code issued from the CLI. Only the code's hash is stored."""
+
+    __tablename__ = "invite"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=8)  # member | group
+    role: str = Field(max_length=16)  # station | supervisor
+    scope_level: str = Field(max_length=8)  # township | county | city
+    scope_code: str = Field(max_length=12)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: str | None = Field(default=None, max_length=64)
+
+
+class StaffMember(SQLModel, table=True):
+    """A Telegram account bound to a role and scope by an invitation; never self-registered."""
+
+    __tablename__ = "staff_member"
+    __table_args__ = (Index("ix_staff_scope", "scope_code", "active"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(default="telegram", max_length=16)
+    user_id: str = Field(max_length=64, index=True)
+    chat_id: str = Field(max_length=64)  # private chat with the bot: where we write to them
+    display_name: str = Field(max_length=128)
+    role: str = Field(max_length=16)  # station | supervisor
+    scope_level: str = Field(max_length=8)  # township | county | city
+    scope_code: str = Field(max_length=12)
+    locale: str = Field(default="zh", max_length=8)
+    active: bool = True
+    invite_id: int | None = Field(default=None, foreign_key="invite.id")
+    joined_at: datetime
+    left_at: datetime | None = None
+
+
+class StationGroup(SQLModel, table=True):
+    """A Telegram group bound to a station: referrals go there too."""
+
+    __tablename__ = "station_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_code: str = Field(max_length=12, index=True)
+    chat_id: str = Field(max_length=64, index=True)
+    active: bool = True
+    invite_id: int | None = Field(default=None, foreign_key="invite.id")
+    bound_at: datetime
+    unbound_at: datetime | None = None

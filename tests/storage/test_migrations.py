@@ -43,3 +43,17 @@ async def test_dongguan_stations_hang_off_the_city(db: Database) -> None:
             await session.exec(select(Station).where(col(Station.name).contains("虎门")))
         ).one()
     assert humen.county_code == humen.city_code == "441900000000"
+
+
+async def test_models_and_migrations_agree(db: Database) -> None:
+    """A model change without a migration fails here, not in production."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    def diff(conn: object) -> list[object]:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False})  # type: ignore[arg-type]
+        return list(compare_metadata(ctx, SQLModel.metadata))
+
+    async with db.engine.connect() as conn:
+        changes = await conn.run_sync(diff)
+    assert changes == []
