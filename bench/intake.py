@@ -102,6 +102,7 @@ def print_table(results: Sequence[RunResult]) -> None:
         "max ms",
         "tickets",
         "svc cpu s",
+        "cpu ms/upd",
         "ok",
     )
     rows: list[tuple[str, ...]] = []
@@ -122,6 +123,10 @@ def print_table(results: Sequence[RunResult]) -> None:
                 _fmt(lat[-1] * 1000 if lat else None, ".1f"),
                 _fmt(r.tickets_in_db, "d"),
                 _fmt(r.service_cpu, ".1f"),
+                _fmt(
+                    r.service_cpu * 1000 / r.updates if r.service_cpu and r.updates else None,
+                    ".2f",
+                ),
                 "yes" if r.ok else "NO",
             )
         )

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import staff_cli
 from bot.settings import SettingsError, load_settings
 
 
@@ -18,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply schema migrations and load the directory")
+    staff_cli.add_parser(sub)
     return parser
 
 
@@ -26,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         logging.basicConfig(
-            level=settings.log_level.upper(),
+            # Console commands print their result; their logging is for problems only.
+            level=settings.log_level.upper() if args.command == "serve" else logging.WARNING,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         # Per-request and per-migration-plugin lines drown out what the operator needs.
@@ -41,6 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             asyncio.run(upgrade_and_seed(settings))
             print("database is up to date")
+        elif args.command == "staff":
+            from bot.service import with_database
+
+            print(
+                asyncio.run(with_database(settings, lambda db: staff_cli.run(args, settings, db)))
+            )
     except SettingsError as exc:
         print(f"hutong: {exc}", file=sys.stderr)
         return 2

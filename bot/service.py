@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from bot.settings import Settings, SettingsError
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
 from flows.places import Directory
+from handlers.telegram.sender import OutboxSender
 from handlers.telegram.updates import UpdateProcessor
 from handlers.web.app import init_app
 from storage.db import Database, make_engine
@@ -88,6 +90,7 @@ async def serve(
     scheduler = AsyncIOScheduler(timezone="UTC")
     application: Any = None
     poll_task: asyncio.Task[None] | None = None
+    send_task: asyncio.Task[None] | None = None
     poller: Poller | None = None
     try:
         if settings.telegram_token is not None:
@@ -95,6 +98,11 @@ async def serve(
             application = build_application(settings, processor)
             await application.initialize()
             await application.start()
+            sender = OutboxSender(
+                db=db, bot=application.bot, directory=intake.directory, clock=clock
+            )
+            processor.on_outbox = sender.wake
+            send_task = asyncio.create_task(sender.run(), name="outbox-sender")
             poller = Poller(
                 bot=application.bot,
                 db=db,
@@ -128,10 +136,11 @@ async def serve(
         log.info("shutting down")
         if scheduler.running:
             scheduler.shutdown(wait=False)
-        if poll_task is not None:
-            poll_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await poll_task
+        for task in (poll_task, send_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if poller is not None:
             await poller.drain()
         if application is not None:
@@ -150,5 +159,14 @@ async def upgrade_and_seed(settings: Settings) -> None:
     db = Database(make_engine(settings.database_url))
     try:
         await seed_directory(db)
+    finally:
+        await db.dispose()
+
+
+async def with_database(settings: Settings, work: Callable[[Database], Awaitable[str]]) -> str:
+    """Run one console command against a prepared database."""
+    db = await prepare_database(settings)
+    try:
+        return await work(db)
     finally:
         await db.dispose()

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.intake import Dialogue, Event, Intake, LookupStatus, Outcome, Reply, Submit
-from flows.texts import normalise_locale
+from flows.texts import guess_locale
 from flows.tickets import file_report, receipt_text, status_text
 from storage.models import Conversation
 
@@ -58,7 +58,7 @@ async def take_turn(
         session,
         channel=channel,
         chat_id=chat_id,
-        locale=_guess_locale(user_locale),
+        locale=guess_locale(user_locale),
         now=now,
     )
     dlg = Dialogue(
@@ -79,6 +79,7 @@ async def take_turn(
             now=now,
         )
         intake.after_submit(dlg, receipt.code)
+        out.outbox_written = True
         out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))
     elif isinstance(out.effect, LookupStatus):
         text = await status_text(
@@ -105,10 +106,3 @@ async def take_turn(
         conv.updated_at = now
         session.add(conv)
     return out
-
-
-def _guess_locale(user_locale: str | None) -> str:
-    """Chinese unless the person's app is set to English."""
-    if user_locale and user_locale.lower().startswith("en"):
-        return "en"
-    return normalise_locale(None)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from flows.messages import Button, Outcome, Reply
 from flows.places import Directory
 from flows.texts import CATALOGUES, t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
@@ -97,25 +98,7 @@ class Unsupported:
 Event = Command | Text | Press | Photo | SharedContact | Unsupported
 
 
-# ---- replies and effects ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    label: str
-    data: str
-
-
-@dataclass(slots=True)
-class Reply:
-    text: str
-    buttons: list[list[Button]] = field(default_factory=list)
-    # Ask the channel for a "share my phone number" keyboard (Telegram: request_contact).
-    ask_contact: bool = False
-    # Take away a channel keyboard left over from ask_contact.
-    remove_keyboard: bool = False
-    # Replace the message whose button was pressed instead of sending a new one.
-    edit: bool = False
+# ---- effects ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,16 +112,6 @@ class LookupStatus:
 
 
 Effect = Submit | LookupStatus
-
-
-@dataclass(slots=True)
-class Outcome:
-    replies: list[Reply] = field(default_factory=list)
-    # A short notice for the pressed button (Telegram: answerCallbackQuery text).
-    notice: str | None = None
-    effect: Effect | None = None
-    changed: bool = False
-    locale: str = "zh"  # of the replies; set once the turn is over
 
 
 @dataclass(slots=True)

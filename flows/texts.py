@@ -171,6 +171,60 @@ ZH: dict[str, str] = {
     "state.reopened": "已重新处理",
     "state.merged": "已合并",
     "state.invalid": "无效",
+    # staff: enrolment
+    "join.usage": "用法：/join 邀请码",
+    "join.ok.station": "✅ 已加入 <b>{scope}</b>。新的转介会发到这里；/mytickets 查看本站待办。",
+    "join.ok.supervisor": "✅ 已以督导身份加入 <b>{scope}</b>；/mytickets 查看辖区待办。",
+    "join.ok.group": "✅ 本群已绑定 <b>{scope}</b>，新的转介也会发到本群。",
+    "join.unknown": "邀请码无效。请向管理员索取新的邀请码。",
+    "join.used": "这个邀请码已经用过了，每个邀请码只能用一次。请向管理员索取新的邀请码。",
+    "join.expired": "这个邀请码已过期。请向管理员索取新的邀请码。",
+    "join.already": "您已经登记在 <b>{scope}</b>。如需更换，请先发送 /leave。",
+    "leave.ok": "已退出 <b>{scope}</b>，不会再收到转介。",
+    "staff.only": "此功能仅限已登记的工作人员使用。",
+    # staff: referrals and work
+    "priority.P0": "🔴 P0 紧急",
+    "priority.P1": "🟠 P1 较急",
+    "priority.P2": "🟢 P2 一般",
+    "referral": "🆕 <b>新转介 <code>{code}</code></b> · {priority}\n"
+    "地点：{place}\n情况：{concerns}\n儿童：{age}，{sex}\n报告人：{reporter}\n"
+    "经过：{story}\n\n签收时限：{sign_due}\n首次联系时限：{action_due}\n办结时限：{resolve_due}",
+    "referral.triage": "📥 <b>待分派 <code>{code}</code></b> · {priority}\n"
+    "地点：{place}\n情况：{concerns}\n儿童：{age}，{sex}\n报告人：{reporter}\n"
+    "经过：{story}\n\n请分派到镇/街道工作站。分派时限：{sign_due}",
+    "referral.signed": "✅ 已由 {name} 于 {at} 签收",
+    "btn.sign": "✍️ 签收",
+    "btn.return": "↩️ 退单",
+    "btn.details": "📄 详情",
+    "sign.ok": "您已签收 <code>{code}</code>。请在 {due} 前联系报告人或上门（首次行动）。",
+    "sign.taken": "这个工单已被 {name} 签收。",
+    "sign.not_open": "这个工单当前为“{state}”，不能签收。",
+    "refused": "您无权处理这个工单。",
+    "reporter.signed": "您提交的报告 <code>{code}</code> 已由 {station} 签收，工作人员会尽快处理。",
+    "mytickets.none": "目前没有未办结的工单。",
+    "mytickets.title": "<b>未办结工单</b>（按下一时限排序）：",
+    "mytickets.line": "{priority} <code>{code}</code> · {state} · 时限 {due}",
+    "ticket.usage": "用法：/ticket 编号",
+    "ticket.none": "没有找到编号为 {code} 的工单，或您无权查看。",
+    "ticket.detail": "<b>工单 <code>{code}</code></b> · {priority} · {state}\n"
+    "负责：{owner}\n地点：{place}\n情况：{concerns}\n儿童：{age}，{sex}\n"
+    "报告人：{reporter}\n经过：{story}\n\n签收时限：{sign_due}\n首次联系时限：{action_due}\n"
+    "办结时限：{resolve_due}",
+    "ticket.contact": "报告人电话：{phone}（{consent}）",
+    "ticket.contact_hidden": "报告人联系方式：签收后可见",
+    "ticket.anonymous": "报告人：匿名",
+    "ticket.history": "<b>经过记录</b>",
+    "ticket.event": "{at} · {kind}{note}",
+    "consent.yes": "同意回访",
+    "consent.no": "不同意回访",
+    "event.submitted": "提交",
+    "event.dispatched": "转交工作站",
+    "event.triage": "进入分派队列",
+    "event.signed": "签收",
+    "event.refused": "越权操作被拒绝",
+    "event.contact_viewed": "查看报告人联系方式",
+    "event.not_notified": "转介无人接收",
+    "event.delivery_failed": "消息发送失败",
     # durations
     "dur.minutes": "{n} 分钟",
     "dur.hours": "{n} 小时",
@@ -336,6 +390,65 @@ EN: dict[str, str] = {
     "state.reopened": "reopened",
     "state.merged": "merged",
     "state.invalid": "invalid",
+    "join.usage": "Usage: /join CODE",
+    "join.ok.station": "✅ You joined <b>{scope}</b>. New referrals will come here; /mytickets "
+    "lists the station's open tickets.",
+    "join.ok.supervisor": "✅ You joined <b>{scope}</b> as a supervisor; /mytickets lists open "
+    "tickets in your area.",
+    "join.ok.group": "✅ This group is now bound to <b>{scope}</b>; new referrals will come "
+    "here too.",
+    "join.unknown": "That invitation code is not valid. Ask the administrator for a new one.",
+    "join.used": "That invitation code was already used; each code works once. Ask the "
+    "administrator for a new one.",
+    "join.expired": "That invitation code has expired. Ask the administrator for a new one.",
+    "join.already": "You are already enrolled at <b>{scope}</b>. Send /leave first to change.",
+    "leave.ok": "You left <b>{scope}</b> and will no longer receive referrals.",
+    "staff.only": "This is for enrolled staff only.",
+    "priority.P0": "🔴 P0 immediate",
+    "priority.P1": "🟠 P1 urgent",
+    "priority.P2": "🟢 P2 general",
+    "referral": "🆕 <b>New referral <code>{code}</code></b> · {priority}\n"
+    "Place: {place}\nConcerns: {concerns}\nChild: {age}, {sex}\nReporter: {reporter}\n"
+    "What happened: {story}\n\nSign for by: {sign_due}\nFirst action by: {action_due}\n"
+    "Resolve by: {resolve_due}",
+    "referral.triage": "📥 <b>To route <code>{code}</code></b> · {priority}\n"
+    "Place: {place}\nConcerns: {concerns}\nChild: {age}, {sex}\nReporter: {reporter}\n"
+    "What happened: {story}\n\nPlease route it to a township station by {sign_due}.",
+    "referral.signed": "✅ Signed for by {name} at {at}",
+    "btn.sign": "✍️ Sign for",
+    "btn.return": "↩️ Return",
+    "btn.details": "📄 Details",
+    "sign.ok": "You signed for <code>{code}</code>. Call the reporter or visit (first action) "
+    "by {due}.",
+    "sign.taken": "This ticket was already signed for by {name}.",
+    "sign.not_open": "This ticket is “{state}” and cannot be signed for.",
+    "refused": "You are not allowed to act on this ticket.",
+    "reporter.signed": "Your report <code>{code}</code> was signed for by {station}; staff will "
+    "act on it soon.",
+    "mytickets.none": "No open tickets.",
+    "mytickets.title": "<b>Open tickets</b> (next deadline first):",
+    "mytickets.line": "{priority} <code>{code}</code> · {state} · due {due}",
+    "ticket.usage": "Usage: /ticket CODE",
+    "ticket.none": "No ticket {code}, or you may not see it.",
+    "ticket.detail": "<b>Ticket <code>{code}</code></b> · {priority} · {state}\n"
+    "Handled by: {owner}\nPlace: {place}\nConcerns: {concerns}\nChild: {age}, {sex}\n"
+    "Reporter: {reporter}\nWhat happened: {story}\n\nSign for by: {sign_due}\n"
+    "First action by: {action_due}\nResolve by: {resolve_due}",
+    "ticket.contact": "Reporter's phone: {phone} ({consent})",
+    "ticket.contact_hidden": "Reporter's contact: shown after sign-for",
+    "ticket.anonymous": "Reporter: anonymous",
+    "ticket.history": "<b>History</b>",
+    "ticket.event": "{at} · {kind}{note}",
+    "consent.yes": "may call back",
+    "consent.no": "do not call back",
+    "event.submitted": "submitted",
+    "event.dispatched": "sent to the station",
+    "event.triage": "put in the routing queue",
+    "event.signed": "signed for",
+    "event.refused": "refused an unauthorised action",
+    "event.contact_viewed": "reporter contact viewed",
+    "event.not_notified": "referral reached nobody",
+    "event.delivery_failed": "a message could not be delivered",
     "dur.minutes": "{n} minutes",
     "dur.hours": "{n} hours",
     "dur.days": "{n} days",
@@ -346,6 +459,13 @@ CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "en": EN}
 
 def normalise_locale(locale: str | None) -> str:
     return locale if locale in CATALOGUES else DEFAULT_LOCALE
+
+
+def guess_locale(app_language: str | None) -> str:
+    """Chinese unless the person's app is set to English."""
+    if app_language and app_language.lower().startswith("en"):
+        return "en"
+    return DEFAULT_LOCALE
 
 
 def t(locale: str, key: str, **values: object) -> str:

@@ -70,16 +70,6 @@ class Receipt:
     first_action_minutes: int
 
 
-async def _owner_name(session: AsyncSession, directory: Directory, r: Route, locale: str) -> str:
-    if r.station_code:
-        station = await session.get(Station, r.station_code)
-        if station is not None:
-            return station.name
-    place = directory.get(r.owner_code)
-    name = place.name if place else r.owner_code
-    return t(locale, f"queue.{r.owner_level}", name=name)
-
-
 async def file_report(
     *,
     session: AsyncSession,
@@ -183,6 +173,19 @@ async def file_report(
     return await _receipt(session, directory, ticket, locale)
 
 
+async def owner_name(
+    session: AsyncSession, directory: Directory, ticket: Ticket, locale: str
+) -> str:
+    """The station's name, or the county's/city's minor protection centre for a queue."""
+    if ticket.station_code:
+        station = await session.get(Station, ticket.station_code)
+        if station is not None:
+            return station.name
+    place = directory.get(ticket.owner_code)
+    name = place.name if place else ticket.owner_code
+    return t(locale, f"queue.{ticket.owner_level}", name=name)
+
+
 async def _unused_code(session: AsyncSession) -> str:
     while True:
         code = new_ticket_code()
@@ -194,18 +197,11 @@ async def _unused_code(session: AsyncSession) -> str:
 async def _receipt(
     session: AsyncSession, directory: Directory, ticket: Ticket, locale: str
 ) -> Receipt:
-    r = Route(
-        ticket.owner_code,
-        ticket.owner_level,
-        ticket.station_code,
-        ticket.county_code,
-        ticket.city_code,
-    )
     windows = ticket.sla.get("windows") or windows_for(ticket.priority)
     return Receipt(
         code=ticket.code,
         priority=ticket.priority,
-        owner_name=await _owner_name(session, directory, r, locale),
+        owner_name=await owner_name(session, directory, ticket, locale),
         triage=ticket.owner_level != "township",
         sign_minutes=int(windows["sign"]),
         first_action_minutes=int(windows["first_action"]),

@@ -105,3 +105,61 @@ async def bot_api() -> AsyncIterator[FakeBotAPI]:
     await api.start()
     yield api
     await api.stop()
+
+
+class BotService:
+    """The Telegram side of `hutong serve` in this process: PTB Application, inbox poller and
+    outbox sender, against the fake Bot API. Rate pacing is shortened so tests run quickly."""
+
+    def __init__(self, api: FakeBotAPI, db: Database, intake: Intake) -> None:
+        self.api = api
+        self.db = db
+        self.intake = intake
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        from bot.application import build_application
+        from bot.polling import Poller
+        from bot.settings import Settings
+        from flows.clock import system_clock
+        from handlers.telegram.sender import ChatPacer, OutboxSender
+        from handlers.telegram.updates import UpdateProcessor
+
+        settings = Settings(telegram_token=self.api.token, telegram_api_url=self.api.base_url)
+        self.processor = UpdateProcessor(db=self.db, intake=self.intake, clock=system_clock)
+        self.app = build_application(settings, self.processor)
+        await self.app.initialize()
+        self.sender = OutboxSender(
+            db=self.db,
+            bot=self.app.bot,
+            directory=self.intake.directory,
+            clock=system_clock,
+            pacer=ChatPacer(system_clock, private=0.05, group=0.1),
+        )
+        self.processor.on_outbox = self.sender.wake
+        self.poller = Poller(
+            bot=self.app.bot,
+            db=self.db,
+            dispatch=self.app.process_update,
+            clock=system_clock,
+            timeout=1,
+        )
+        self.tasks = [
+            asyncio.create_task(self.poller.run()),
+            asyncio.create_task(self.sender.run(idle_seconds=0.2)),
+        ]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.poller.drain()
+        await self.app.shutdown()
+
+
+@pytest.fixture
+async def service(bot_api: FakeBotAPI, db: Database, intake: Intake) -> AsyncIterator[BotService]:
+    svc = BotService(bot_api, db, intake)
+    await svc.start()
+    yield svc
+    await svc.stop()

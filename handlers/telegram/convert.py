@@ -17,6 +17,9 @@ class Incoming:
     chat_id: int
     event: Event
     user_locale: str | None
+    user_id: int | None = None
+    display_name: str = ""
+    in_group: bool = False
     callback_id: str | None = None
     message_id: int | None = None  # the bot message whose button was pressed
 

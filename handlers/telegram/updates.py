@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from flows import work
 from flows.clock import Clock
 from flows.conversations import take_turn
 from flows.intake import Intake
+from flows.texts import guess_locale
 from handlers.telegram.convert import to_incoming
 from handlers.telegram.render import send
 from storage import inbox
@@ -47,11 +50,20 @@ class ChatLocks:
 class UpdateProcessor:
     """Turns a recorded update into a dialogue turn and the bot's replies."""
 
-    def __init__(self, *, db: Database, intake: Intake, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        intake: Intake,
+        clock: Clock,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.intake = intake
         self.clock = clock
         self.locks = ChatLocks()
+        # Wakes the outbox sender when a turn wrote rows (e.g. a sign-for's edits).
+        self.on_outbox = on_outbox
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.process(update, context.bot)
@@ -81,7 +93,22 @@ class UpdateProcessor:
             if row is None:
                 return  # already processed: a redelivery, or a retry that lost the race
             outcome = None
-            if incoming is not None:
+            if incoming is not None and (incoming.in_group or work.is_staff_event(incoming.event)):
+                outcome = await work.handle(
+                    session=session,
+                    directory=self.intake.directory,
+                    person=work.Person(
+                        channel=CHANNEL,
+                        user_id=str(incoming.user_id),
+                        chat_id=str(incoming.chat_id),
+                        in_group=incoming.in_group,
+                        display_name=incoming.display_name,
+                        locale=guess_locale(incoming.user_locale),
+                    ),
+                    event=incoming.event,
+                    now=now,
+                )
+            elif incoming is not None:
                 outcome = await take_turn(
                     session=session,
                     intake=self.intake,
@@ -94,6 +121,8 @@ class UpdateProcessor:
             inbox.mark_done(session, row, now=now)
         if incoming is None or outcome is None:
             return
+        if outcome.outbox_written and self.on_outbox is not None:
+            self.on_outbox()
         # Replies go out after the commit: the answer is safe even if sending fails.
         if incoming.callback_id is not None:
             try:

@@ -1,0 +1,36 @@
+"""What flows say back, independent of the channel that will render it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str  # under 64 bytes: Telegram's callback_data limit
+
+
+@dataclass(slots=True)
+class Reply:
+    text: str  # HTML; every user-supplied value already escaped
+    buttons: list[list[Button]] = field(default_factory=list)
+    # Ask the channel for a "share my phone number" keyboard (Telegram: request_contact).
+    ask_contact: bool = False
+    # Take away a channel keyboard left over from ask_contact.
+    remove_keyboard: bool = False
+    # Replace the message whose button was pressed instead of sending a new one.
+    edit: bool = False
+
+
+@dataclass(slots=True)
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    # A short notice for the pressed button (Telegram: answerCallbackQuery text).
+    notice: str | None = None
+    # Something the caller must carry out in the same transaction (intake: file, look up).
+    effect: object | None = None
+    changed: bool = False
+    locale: str = "zh"  # of the replies; set once the turn is over
+    # Outbox rows were written: wake the sender instead of waiting for its next tick.
+    outbox_written: bool = False

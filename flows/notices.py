@@ -1,0 +1,193 @@
+"""What staff are told about a ticket, and expanding role-targeted outbox rows into chats."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from flows.messages import Button
+from flows.outbox import enqueue, payload_of
+from flows.places import Directory
+from flows.texts import CATALOGUES, normalise_locale, t
+from flows.tickets import local_time
+from storage.models import OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
+
+STORY_EXCERPT: Final = 300
+
+
+def place_line(directory: Directory, ticket: Ticket) -> str:
+    """Township and village (never the reporter's details), plus what was typed."""
+    parts: list[str] = []
+    if ticket.place_code and directory.get(ticket.place_code):
+        parts.append(directory.full_name(ticket.place_code))
+    if ticket.place_text:
+        parts.append(f"（{ticket.place_text}）")
+    return html.escape("".join(parts) or "—", quote=False)
+
+
+def _excerpt(text: str) -> str:
+    text = text if len(text) <= STORY_EXCERPT else text[: STORY_EXCERPT - 1] + "…"
+    return html.escape(text, quote=False)
+
+
+def ticket_fields(directory: Directory, ticket: Ticket, locale: str) -> dict[str, str]:
+    """The case facts shared by referrals and details, in the reader's language."""
+    sep = "、" if locale == "zh" else ", "
+
+    def due(at: datetime | None) -> str:
+        return local_time(at) if at else "—"
+
+    return {
+        "code": ticket.code,
+        "priority": t(locale, f"priority.{ticket.priority}"),
+        "place": place_line(directory, ticket),
+        "concerns": sep.join(t(locale, f"concern.{c}") for c in ticket.concerns),
+        "age": t(locale, f"age.{ticket.child_age}"),
+        "sex": t(locale, f"sex.{ticket.child_sex}"),
+        "reporter": t(locale, f"role.{ticket.reporter_role}"),
+        "story": _excerpt(ticket.story),
+        "sign_due": due(ticket.sign_due_at),
+        "action_due": due(ticket.first_action_due_at),
+        "resolve_due": due(ticket.resolve_due_at),
+    }
+
+
+def _fill(locale: str, key: str, fields: dict[str, str]) -> str:
+    """Like ``t`` but with values that are already escaped HTML."""
+    template = CATALOGUES[normalise_locale(locale)][key]
+    return template.format(**fields)
+
+
+def referral_text(
+    directory: Directory, ticket: Ticket, locale: str, *, signed: tuple[str, datetime] | None
+) -> str:
+    key = "referral" if ticket.owner_level == "township" else "referral.triage"
+    text = _fill(locale, key, ticket_fields(directory, ticket, locale))
+    if signed is not None:
+        name, at = signed
+        text += "\n\n" + t(locale, "referral.signed", name=name, at=local_time(at))
+    return text
+
+
+def referral_buttons(ticket: Ticket, locale: str) -> list[list[Button]]:
+    assert ticket.id is not None
+    if ticket.owner_level != "township":
+        return [[Button(t(locale, "btn.details"), f"w:det:{ticket.id}")]]
+    return [
+        [Button(t(locale, "btn.sign"), f"w:sign:{ticket.id}")],
+        [
+            Button(t(locale, "btn.return"), f"w:ret:{ticket.id}"),
+            Button(t(locale, "btn.details"), f"w:det:{ticket.id}"),
+        ],
+    ]
+
+
+async def signed_by(session: AsyncSession, ticket: Ticket) -> tuple[str, datetime] | None:
+    if ticket.assignee_id is None or ticket.signed_at is None:
+        return None
+    member = await session.get(StaffMember, ticket.assignee_id)
+    return (member.display_name if member else "?", ticket.signed_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    chat_id: str
+    locale: str
+
+
+async def recipients(session: AsyncSession, *, target_kind: str, target: str) -> list[Recipient]:
+    """Chats behind a role target: a station's members and groups, or supervisors."""
+    if target_kind == "station":
+        members = await session.exec(
+            select(StaffMember).where(
+                col(StaffMember.role) == "station",
+                col(StaffMember.scope_code) == target,
+                col(StaffMember.active).is_(True),
+            )
+        )
+        groups = await session.exec(
+            select(StationGroup).where(
+                col(StationGroup.station_code) == target, col(StationGroup.active).is_(True)
+            )
+        )
+        found = [Recipient(m.chat_id, m.locale) for m in members.all()]
+        found += [Recipient(g.chat_id, "zh") for g in groups.all()]
+        return found
+    supervisors = await session.exec(
+        select(StaffMember).where(
+            col(StaffMember.role) == "supervisor",
+            col(StaffMember.scope_level) == target_kind,
+            col(StaffMember.scope_code) == target,
+            col(StaffMember.active).is_(True),
+        )
+    )
+    return [Recipient(m.chat_id, m.locale) for m in supervisors.all()]
+
+
+async def expand(
+    session: AsyncSession, *, directory: Directory, now: datetime, limit: int = 50
+) -> int:
+    """Turn due role-targeted rows into per-chat rows; returns how many were expanded.
+
+    A referral that reaches nobody is marked failed and leaves a ``not_notified`` event on
+    the ticket, which escalation acts on.
+    """
+    rows = (
+        await session.exec(
+            select(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == "pending",
+                col(OutboxMessage.target_kind) != "chat",
+                col(OutboxMessage.next_attempt_at) <= now,
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for row in rows:
+        assert row.id is not None
+        ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
+        chats = await recipients(session, target_kind=row.target_kind, target=row.target)
+        signed = await signed_by(session, ticket) if ticket is not None else None
+        for chat in chats:
+            if ticket is not None and row.kind == "referral":
+                buttons = referral_buttons(ticket, chat.locale)
+                if signed is not None:  # signed before this chat was reached
+                    buttons = [[Button(t(chat.locale, "btn.details"), f"w:det:{ticket.id}")]]
+                payload = payload_of(
+                    referral_text(directory, ticket, chat.locale, signed=signed), buttons
+                )
+                payload["locale"] = chat.locale
+            else:
+                payload = dict(row.payload)
+            await enqueue(
+                session,
+                dedup_key=f"{row.dedup_key}>{chat.chat_id}",
+                kind=row.kind,
+                now=now,
+                payload=payload,
+                chat_id=chat.chat_id,
+                ticket_id=row.ticket_id,
+                parent_id=row.id,
+            )
+        row.status = "sent" if chats else "failed"
+        row.sent_at = now
+        row.error = None if chats else "nobody enrolled"
+        session.add(row)
+        if not chats and ticket is not None and ticket.id is not None:
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    at=now,
+                    actor="system",
+                    kind="not_notified",
+                    note=f"{row.kind}: nobody enrolled at {row.target_kind} {row.target}",
+                )
+            )
+    return len(rows)
