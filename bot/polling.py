@@ -43,6 +43,15 @@ class Poller:
         self.clock = clock
         self.timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._long_poll: asyncio.Future[Any] | None = None
+
+    def stop(self) -> None:
+        """Stop after the current step; only the idle long poll is interrupted, never the
+        recording of updates (a cancelled database write could leave SQLite locked)."""
+        self._stopping = True
+        if self._long_poll is not None:
+            self._long_poll.cancel()
 
     def _spawn(self, update: Update) -> None:
         task = asyncio.create_task(self.dispatch(update))
@@ -68,11 +77,18 @@ class Poller:
             offset = await inbox.next_offset(session, channel=CHANNEL)
         await self.replay_pending()
         backoff = 1.0
-        while True:
-            try:
-                updates = await self.bot.get_updates(
+        while not self._stopping:
+            self._long_poll = asyncio.ensure_future(
+                self.bot.get_updates(
                     offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES
                 )
+            )
+            try:
+                updates = await self._long_poll
+            except asyncio.CancelledError:
+                if self._stopping:
+                    return
+                raise
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc.retry_after))
                 continue

@@ -92,6 +92,7 @@ async def serve(
     poll_task: asyncio.Task[None] | None = None
     send_task: asyncio.Task[None] | None = None
     poller: Poller | None = None
+    sender: OutboxSender | None = None
     try:
         if settings.telegram_token is not None:
             processor = UpdateProcessor(db=db, intake=intake, clock=clock)
@@ -136,11 +137,13 @@ async def serve(
         log.info("shutting down")
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        if poller is not None:
+            poller.stop()
+        if sender is not None:
+            sender.stop()
         for task in (poll_task, send_task):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await _finish(task, grace=15)
         if poller is not None:
             await poller.drain()
         if application is not None:
@@ -148,6 +151,16 @@ async def serve(
             await application.shutdown()
         await runner.cleanup()
         await db.dispose()
+
+
+async def _finish(task: asyncio.Task[None], *, grace: float) -> None:
+    """Let a loop that was asked to stop finish its step; cancel it only if it hangs."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), grace)
+    except TimeoutError:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 async def upgrade_and_seed(settings: Settings) -> None:

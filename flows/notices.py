@@ -79,11 +79,10 @@ def referral_buttons(ticket: Ticket, locale: str) -> list[list[Button]]:
     if ticket.owner_level != "township":
         return [[Button(t(locale, "btn.details"), f"w:det:{ticket.id}")]]
     return [
-        [Button(t(locale, "btn.sign"), f"w:sign:{ticket.id}")],
         [
-            Button(t(locale, "btn.return"), f"w:ret:{ticket.id}"),
+            Button(t(locale, "btn.sign"), f"w:sign:{ticket.id}"),
             Button(t(locale, "btn.details"), f"w:det:{ticket.id}"),
-        ],
+        ]
     ]
 
 

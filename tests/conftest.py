@@ -32,6 +32,9 @@ _MUTABLE = (
     "ticket",
     "conversation",
     "inbox_update",
+    "station_group",
+    "staff_member",
+    "invite",
 )
 
 
@@ -150,9 +153,9 @@ class BotService:
         ]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.poller.stop()
+        self.sender.stop()
+        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
         await self.poller.drain()
         await self.app.shutdown()
 

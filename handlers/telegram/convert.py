@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import Message, Update
 
 from flows.intake import Command, Event, Photo, Press, SharedContact, Text, Unsupported
 
@@ -25,9 +25,11 @@ class Incoming:
 
 
 def to_incoming(update: Update, bot_username: str | None = None) -> Incoming | None:
-    """What the person did, or None for updates intake does not act on (edits, joins…)."""
+    """What the person did, or None for updates the bot does not act on (edits, joins…)."""
     user = update.effective_user
     locale = user.language_code if user else None
+    user_id = user.id if user else None
+    name = user.full_name if user else ""
     query = update.callback_query
     if query is not None:
         msg = query.message
@@ -37,24 +39,32 @@ def to_incoming(update: Update, bot_username: str | None = None) -> Incoming | N
             chat_id=msg.chat.id,
             event=Press(query.data[:64]),
             user_locale=locale,
+            user_id=user_id,
+            display_name=name,
+            in_group=msg.chat.type != "private",
             callback_id=query.id,
             message_id=msg.message_id,
         )
     message = update.message
     if message is None:
         return None
-    # Intake is a private conversation; groups are for staff (a later channel feature).
-    if message.chat.type != "private":
+    event = _event(message, bot_username)
+    in_group = message.chat.type != "private"
+    # In groups the bot listens to commands only (a station binding itself, staff commands);
+    # people's conversation there is none of its business.
+    if in_group and not isinstance(event, Command):
         return None
     return Incoming(
-        chat_id=message.chat.id, event=_event(message, bot_username), user_locale=locale
+        chat_id=message.chat.id,
+        event=event,
+        user_locale=locale,
+        user_id=user_id,
+        display_name=name,
+        in_group=in_group,
     )
 
 
-def _event(message: object, bot_username: str | None) -> Event:
-    from telegram import Message
-
-    assert isinstance(message, Message)
+def _event(message: Message, bot_username: str | None) -> Event:
     if message.text is not None:
         text = message.text[:_MAX_TEXT]
         if text.startswith("/"):

@@ -92,19 +92,25 @@ class OutboxSender:
         self.limiter = AsyncLimiter(per_second, 1)
         self.pacer = pacer or ChatPacer(clock)
         self._wake = asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the current batch and return from ``run``; rows in flight stay consistent."""
+        self._stopping = True
+        self._wake.set()
 
     def wake(self) -> None:
         """New rows were committed in this process: look now, not at the next tick."""
         self._wake.set()
 
     async def run(self, *, idle_seconds: float = 1.0) -> None:
-        while True:
+        while not self._stopping:
             try:
                 busy = await self.run_once()
             except Exception:  # a bad batch must not stop all future deliveries
                 log.exception("outbox sender batch failed")
                 busy = 0
-            if busy:
+            if busy or self._stopping:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -1,0 +1,269 @@
+"""Staff in the bot against the fake Bot API: enrolment, referral, sign-for, refusals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot_api import Call, FakeBotAPI
+from citizen import Citizen
+from sqlmodel import col, select
+
+from flows.clock import system_clock
+from flows.staff import Scope, issue_invite
+from storage.db import Database
+from storage.models import OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
+
+JIEKOU = "440117001000"
+JIANGPU = "440117002000"
+CONGHUA = "440117000000"
+
+
+async def invite(db: Database, scope: Scope, *, kind: str = "member", hours: float = 72) -> str:
+    async with db.unit() as session:
+        return await issue_invite(
+            session=session,
+            scope=scope,
+            kind=kind,
+            now=system_clock(),
+            ttl=timedelta(hours=hours),
+        )
+
+
+async def enrol(service: Any, chat_id: int, scope: Scope) -> None:
+    code = await invite(service.db, scope)
+    mark = len(service.api.calls)
+    service.api.push_text(chat_id, f"/join {code}")
+    await service.api.wait_for(lambda c: "已" in (c.text or ""), after=mark, chat_id=chat_id)
+
+
+async def bind_group(service: Any, group_id: int) -> None:
+    code = await invite(service.db, Scope("station", "township", JIEKOU), kind="group")
+    mark = len(service.api.calls)
+    service.api.push_text(group_id, f"/join {code}")
+    await service.api.wait_for(lambda c: "本群已绑定" in (c.text or ""), after=mark)
+
+
+async def file_with_phone(api: FakeBotAPI, chat_id: int) -> str:
+    citizen = Citizen(api, chat_id)
+    await citizen.text("/start")
+    await citizen.press("mn", "report")
+    await citizen.press("dg", "no")
+    await citizen.press("rp", "neighbour")
+    await citizen.text("从化区街口街道")
+    await citizen.press("pk", JIEKOU)
+    await citizen.press("ag", "3-5")
+    await citizen.press("sx", "m")
+    await citizen.press("cn", "illness")
+    await citizen.press("cd")
+    await citizen.text("孩子发烧三天，家里没人带他看病。")
+    await citizen.press("ct", "phone")
+    await citizen.text("13912345678")
+    await citizen.press("cs", "yes")
+    await citizen.press("sm", "ok")
+    return await citizen.receipt_code()
+
+
+def referral_to(api: FakeBotAPI, chat_id: int, code: str) -> Call | None:
+    for call in api.calls_for(chat_id, "sendMessage"):
+        if code in (call.text or "") and any(
+            d and d.startswith("w:sign:") for _, d in call.buttons()
+        ):
+            return call
+    return None
+
+
+async def wait_referral(api: FakeBotAPI, chat_id: int, code: str) -> Call:
+    return await api.wait_for(
+        lambda c: (
+            c.method == "sendMessage"
+            and code in (c.text or "")
+            and "w:sign:" in str(c.params.get("reply_markup"))
+        ),
+        chat_id=chat_id,
+    )
+
+
+async def ticket_by_code(db: Database, code: str) -> Ticket:
+    async with db.unit() as session:
+        return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
+
+
+async def events_of(db: Database, ticket_id: int) -> list[TicketEvent]:
+    async with db.unit() as session:
+        return list(
+            (
+                await session.exec(
+                    select(TicketEvent)
+                    .where(col(TicketEvent.ticket_id) == ticket_id)
+                    .order_by(col(TicketEvent.id))
+                )
+            ).all()
+        )
+
+
+async def test_join_binds_role_and_scope_and_refuses_bad_codes(service: Any) -> None:
+    api, db = service.api, service.db
+    code = await invite(db, Scope("station", "township", JIEKOU))
+    api.push_text(2101, f"/join {code}")
+    ok = await api.wait_for(lambda c: "已加入" in (c.text or ""), chat_id=2101)
+    assert "从化区街口街道" in (ok.text or "")
+    async with db.unit() as session:
+        member = (
+            await session.exec(select(StaffMember).where(col(StaffMember.user_id) == "2101"))
+        ).one()
+    assert (member.role, member.scope_level, member.scope_code) == ("station", "township", JIEKOU)
+
+    api.push_text(2102, f"/join {code}")  # the same code again, by someone else
+    await api.wait_for(lambda c: "已经用过" in (c.text or ""), chat_id=2102)
+    expired = await invite(db, Scope("station", "township", JIEKOU), hours=-1)
+    api.push_text(2102, f"/join {expired}")
+    await api.wait_for(lambda c: "已过期" in (c.text or ""), chat_id=2102)
+    api.push_text(2102, "/join NOPE-NOPE-NOPE")
+    await api.wait_for(lambda c: "邀请码无效" in (c.text or ""), chat_id=2102)
+    api.push_text(2102, "/join")
+    await api.wait_for(lambda c: "用法" in (c.text or ""), chat_id=2102)
+    another = await invite(db, Scope("station", "township", JIANGPU))
+    api.push_text(2101, f"/join {another}")  # already enrolled
+    await api.wait_for(lambda c: "/leave" in (c.text or ""), chat_id=2101)
+    api.push_text(2102, "/mytickets")  # not enrolled
+    await api.wait_for(lambda c: "仅限" in (c.text or ""), chat_id=2102)
+    async with db.unit() as session:
+        members = (await session.exec(select(StaffMember))).all()
+    assert [m.user_id for m in members] == ["2101"]
+
+
+async def test_referral_reaches_station_members_and_group_only(service: Any) -> None:
+    api = service.api
+    await enrol(service, 2201, Scope("station", "township", JIEKOU))
+    await enrol(service, 2202, Scope("station", "township", JIEKOU))
+    await enrol(service, 2203, Scope("station", "township", JIANGPU))
+    await bind_group(service, -2299)
+    code = await file_with_phone(api, 2290)
+
+    for chat in (2201, 2202, -2299):
+        call = await wait_referral(api, chat, code)
+        text = call.text or ""
+        assert "🟠 P1 较急" in text and "从化区街口街道" in text
+        assert "生病或得不到医治" in text and "3–5 岁" in text and "男孩" in text
+        assert "孩子发烧三天" in text and "签收时限" in text
+        assert "13912345678" not in text  # never the reporter's contact before sign-for
+    await service.sender.run_once()
+    assert referral_to(api, 2203, code) is None
+    async with service.db.unit() as session:
+        groups = (await session.exec(select(StationGroup))).all()
+    assert [(g.station_code, g.chat_id) for g in groups] == [(JIEKOU, "-2299")]
+
+
+async def test_two_staff_press_sign_at_once_one_wins(service: Any) -> None:
+    api, db = service.api, service.db
+    await enrol(service, 2301, Scope("station", "township", JIEKOU))
+    await enrol(service, 2302, Scope("station", "township", JIEKOU))
+    await bind_group(service, -2399)
+    code = await file_with_phone(api, 2390)
+    referrals = {chat: await wait_referral(api, chat, code) for chat in (2301, 2302, -2399)}
+    ticket = await ticket_by_code(db, code)
+    data = f"w:sign:{ticket.id}"
+
+    mark = len(api.calls)
+    for chat in (2301, 2302):  # the same moment: both queued before the bot looks
+        message_id = referrals[chat].message_id
+        assert message_id is not None
+        api.push_callback(chat, data, message_id=message_id)
+    first = await api.wait_for(lambda c: c.method == "answerCallbackQuery", after=mark)
+    second = await api.wait_for(lambda c: c.method == "answerCallbackQuery", after=first.index + 1)
+    notices = sorted(str(a.params.get("text")) for a in (first, second))
+    assert notices[0] == "签收" and notices[1].startswith("这个工单已被")
+
+    ticket = await ticket_by_code(db, code)
+    assert ticket.state == "acknowledged" and ticket.assignee_id is not None
+    signed = [e for e in await events_of(db, ticket.id or 0) if e.kind == "signed"]
+    assert len(signed) == 1
+
+    # Every referral message is edited exactly once, to say who signed.
+    for chat, referral in referrals.items():
+        edit = await api.wait_for(
+            lambda c, r=referral: (
+                c.method == "editMessageText" and c.params.get("message_id") == r.message_id
+            ),
+            chat_id=chat,
+        )
+        assert "已由" in (edit.text or "") and "w:sign" not in str(edit.params.get("reply_markup"))
+    reporter = await api.wait_for(lambda c: "已由" in (c.text or ""), chat_id=2390)
+    assert code in (reporter.text or "") and "街口街道" in (reporter.text or "")
+    await service.sender.run_once()
+    for chat, referral in referrals.items():
+        edits = [
+            c
+            for c in api.calls_for(chat, "editMessageText")
+            if c.params.get("message_id") == referral.message_id
+        ]
+        assert len(edits) == 1
+    async with db.unit() as session:
+        rows = (
+            await session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.kind) == "referral_edit")
+            )
+        ).all()
+    assert len(rows) == 3
+
+
+async def test_forwarded_button_and_wrong_scope_are_refused(service: Any) -> None:
+    api, db = service.api, service.db
+    await enrol(service, 2401, Scope("station", "township", JIEKOU))
+    await enrol(service, 2402, Scope("station", "township", JIANGPU))
+    await enrol(service, 2403, Scope("supervisor", "county", CONGHUA))
+    code = await file_with_phone(api, 2490)
+    await wait_referral(api, 2401, code)
+    ticket = await ticket_by_code(db, code)
+
+    # A station member of 江埔 presses 签收 on a forwarded referral; a citizen forges one.
+    for chat in (2402, 2499):
+        mark = len(api.calls)
+        api.push_callback(chat, f"w:sign:{ticket.id}", message_id=1)
+        refused = await api.wait_for(
+            lambda c: c.method == "answerCallbackQuery" and "无权" in str(c.params.get("text")),
+            after=mark,
+        )
+        assert refused is not None
+    api.push_text(2402, f"/ticket {code}")  # typing the code does not help either
+    await api.wait_for(lambda c: "没有找到" in (c.text or ""), chat_id=2402)
+    after = await ticket_by_code(db, code)
+    assert (after.state, after.assignee_id, after.signed_at) == ("dispatched", None, None)
+    refusals = [e for e in await events_of(db, ticket.id or 0) if e.kind == "refused"]
+    assert len(refusals) == 3
+    assert {e.actor for e in refusals} >= {"telegram:2499"}
+
+    # The county supervisor may see it, with the reporter's phone, and that view is recorded.
+    api.push_text(2403, f"/ticket {code}")
+    detail = await api.wait_for(lambda c: "13912345678" in (c.text or ""), chat_id=2403)
+    assert code in (detail.text or "")
+    # The station sees the details but not the phone before it signs for the ticket.
+    api.push_text(2401, f"/ticket {code}")
+    before = await api.wait_for(lambda c: "签收后可见" in (c.text or ""), chat_id=2401)
+    assert "13912345678" not in (before.text or "")
+    kinds = [e.kind for e in await events_of(db, ticket.id or 0)]
+    assert kinds.count("contact_viewed") == 1
+
+
+async def test_leave_stops_referrals(service: Any) -> None:
+    api = service.api
+    await enrol(service, 2501, Scope("station", "township", JIEKOU))
+    api.push_text(2501, "/leave")
+    await api.wait_for(lambda c: "已退出" in (c.text or ""), chat_id=2501)
+    code = await file_with_phone(api, 2590)
+    ticket = await ticket_by_code(service.db, code)
+    await service.sender.run_once()
+    kinds = [e.kind for e in await events_of(service.db, ticket.id or 0)]
+    assert "not_notified" in kinds
+    assert referral_to(api, 2501, code) is None
+
+
+async def test_my_tickets_lists_open_tickets_of_the_station(service: Any) -> None:
+    api = service.api
+    await enrol(service, 2601, Scope("station", "township", JIEKOU))
+    code = await file_with_phone(api, 2690)
+    mark = len(api.calls)
+    api.push_text(2601, "/mytickets")
+    listing = await api.wait_for(lambda c: "未办结工单" in (c.text or ""), after=mark, chat_id=2601)
+    assert code in (listing.text or "")
