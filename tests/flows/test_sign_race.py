@@ -1,0 +1,130 @@
+"""Two staff sign for one ticket at the same moment, in two database sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlmodel import col, select
+
+from flows import work
+from flows.places import Directory
+from flows.tickets import file_report
+from storage.db import Database
+from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
+
+JIEKOU = "440117001000"
+
+
+async def _setup(db: Database, directory: Directory, clock: Any) -> tuple[int, list[int]]:
+    async with db.unit() as session:
+        members = [
+            StaffMember(
+                user_id=str(uid),
+                chat_id=str(uid),
+                display_name=f"社工{uid}",
+                role="station",
+                scope_level="township",
+                scope_code=JIEKOU,
+                joined_at=clock(),
+            )
+            for uid in (901, 902)
+        ]
+        session.add_all(members)
+        await file_report(
+            session=session,
+            directory=directory,
+            answers={
+                "danger": "yes",
+                "reporter": "teacher",
+                "place": JIEKOU,
+                "age": "6-11",
+                "sex": "m",
+                "concerns": ["physical"],
+                "story": "孩子身上有很多伤",
+            },
+            channel="telegram",
+            chat_id="900",
+            intake_key="telegram:900:1",
+            locale="zh",
+            now=clock(),
+        )
+        await session.flush()
+        ticket = (await session.exec(select(Ticket))).one()
+        assert ticket.id is not None
+        return ticket.id, [m.id for m in members if m.id is not None]
+
+
+async def test_two_sessions_sign_at_once_one_wins(
+    db: Database, directory: Directory, clock: Any
+) -> None:
+    ticket_id, member_ids = await _setup(db, directory, clock)
+    # On PostgreSQL both transactions are open before either updates (a real race); SQLite
+    # allows one writer, so there the two simply queue.
+    barrier = asyncio.Barrier(1 if db.sqlite else 2)
+
+    async def press(member_id: int) -> str | None:
+        async with db.unit() as session:
+            member = await session.get(StaffMember, member_id)
+            ticket = await session.get(Ticket, ticket_id)
+            assert member is not None and ticket is not None
+            await barrier.wait()
+            out = await work.sign(
+                session=session, directory=directory, member=member, ticket=ticket, now=clock()
+            )
+            return out.notice
+
+    notices = await asyncio.gather(*(press(m) for m in member_ids))
+    assert sorted(str(n) for n in notices)[0] == "签收"
+    assert sorted(str(n) for n in notices)[1].startswith("这个工单已被")
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        signed = (
+            await session.exec(
+                select(TicketEvent).where(
+                    col(TicketEvent.ticket_id) == ticket_id, col(TicketEvent.kind) == "signed"
+                )
+            )
+        ).all()
+        told = (
+            await session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.kind) == "reporter_update")
+            )
+        ).all()
+    assert ticket is not None and ticket.state == "acknowledged"
+    assert ticket.assignee_id in member_ids
+    assert len(signed) == 1 and signed[0].actor == f"staff:{ticket.assignee_id}"
+    assert len(told) == 1  # the reporter hears it once
+
+
+async def test_station_of_another_township_cannot_sign(
+    db: Database, directory: Directory, clock: Any
+) -> None:
+    ticket_id, _ = await _setup(db, directory, clock)
+    async with db.unit() as session:
+        outsider = StaffMember(
+            user_id="999",
+            chat_id="999",
+            display_name="外站",
+            role="station",
+            scope_level="township",
+            scope_code="440117002000",
+            joined_at=clock(),
+        )
+        session.add(outsider)
+        await session.flush()
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        out = await work.sign(
+            session=session, directory=directory, member=outsider, ticket=ticket, now=clock()
+        )
+    assert out.notice == "您无权处理这个工单。"
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        kinds = (
+            await session.exec(
+                select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == ticket_id)
+            )
+        ).all()
+    assert ticket is not None and ticket.state == "dispatched" and ticket.assignee_id is None
+    assert "refused" in kinds and "signed" not in kinds

@@ -1,0 +1,205 @@
+"""The outbox sender against the fake Bot API, with a clock the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from bot_api import FakeBotAPI
+from sqlmodel import col, select
+from telegram import Bot
+
+from flows.outbox import enqueue, payload_of
+from flows.places import Directory
+from handlers.telegram.sender import OutboxSender
+from storage.db import Database
+from storage.models import OutboxMessage, TicketEvent
+
+
+@pytest.fixture
+async def bot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
+    b = Bot(bot_api.token, base_url=bot_api.bot_url)
+    await b.initialize()
+    yield b
+    await b.shutdown()
+
+
+@pytest.fixture
+def sender(db: Database, bot: Bot, directory: Directory, clock: Any) -> OutboxSender:
+    return OutboxSender(db=db, bot=bot, directory=directory, clock=clock)
+
+
+async def queue(
+    db: Database, clock: Any, chat: int, text: str, ticket_id: int | None = None
+) -> None:
+    async with db.unit() as session:
+        await enqueue(
+            session,
+            dedup_key=f"test:{chat}:{text}",
+            kind="test",
+            now=clock(),
+            payload=payload_of(text),
+            chat_id=str(chat),
+            ticket_id=ticket_id,
+        )
+
+
+async def rows(db: Database) -> dict[str, OutboxMessage]:
+    async with db.unit() as session:
+        found = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
+    return {str(r.payload["text"]): r for r in found if "text" in r.payload}
+
+
+def texts_to(api: FakeBotAPI, chat: int) -> list[str]:
+    return [c.text or "" for c in api.calls_for(chat, "sendMessage") if c.error is None]
+
+
+async def test_dedup_key_queues_a_message_once(db: Database, clock: Any) -> None:
+    await queue(db, clock, 1, "once")
+    await queue(db, clock, 1, "once")
+    assert list(await rows(db)) == ["once"]
+
+
+async def test_one_message_per_second_per_chat(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
+) -> None:
+    for text in ("a1", "a2", "a3"):
+        await queue(db, clock, 11, text)
+    await queue(db, clock, 12, "b1")
+    await sender.run_once()
+    assert texts_to(bot_api, 11) == ["a1"] and texts_to(bot_api, 12) == ["b1"]
+    pending = await rows(db)
+    assert pending["a2"].status == "pending"
+    assert pending["a2"].next_attempt_at == clock() + timedelta(seconds=1)
+    await sender.run_once()  # the clock has not moved: the chat must still wait
+    assert texts_to(bot_api, 11) == ["a1"]
+    clock.advance(seconds=1)
+    await sender.run_once()
+    clock.advance(seconds=1)
+    await sender.run_once()
+    assert texts_to(bot_api, 11) == ["a1", "a2", "a3"]  # in order, nothing lost
+
+
+async def test_429_delays_that_chat_by_retry_after_and_loses_nothing(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
+) -> None:
+    await queue(db, clock, 21, "x1")
+    await queue(db, clock, 21, "x2")
+    await queue(db, clock, 22, "y1")
+    bot_api.fail_next("sendMessage", chat_id=21, status=429, retry_after=7)
+    start = clock()
+    await sender.run_once()
+    assert texts_to(bot_api, 22) == ["y1"]  # another chat is not held up
+    assert texts_to(bot_api, 21) == []
+    state = await rows(db)
+    assert state["x1"].status == "pending" and "429" in (state["x1"].error or "")
+    assert state["x1"].next_attempt_at == start + timedelta(seconds=7)
+    assert state["x2"].status == "pending"
+    clock.advance(seconds=6)
+    await sender.run_once()
+    assert texts_to(bot_api, 21) == []  # still inside retry_after
+    clock.advance(seconds=1)
+    await sender.run_once()
+    clock.advance(seconds=1)
+    await sender.run_once()
+    assert texts_to(bot_api, 21) == ["x1", "x2"]
+    assert all(r.status == "sent" for r in (await rows(db)).values())
+    # Two refused calls would mean the limit was not honoured: only the first one failed.
+    assert len([c for c in bot_api.calls_for(21, "sendMessage") if c.error]) == 1
+
+
+async def test_403_is_recorded_and_other_sends_go_on(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI, service_ticket: int
+) -> None:
+    await queue(db, clock, 31, "blocked", ticket_id=service_ticket)
+    await queue(db, clock, 32, "fine")
+    bot_api.fail_next("sendMessage", chat_id=31, status=403)
+    await sender.run_once()
+    state = await rows(db)
+    assert state["blocked"].status == "failed"
+    assert "blocked" in (state["blocked"].error or "")
+    assert state["fine"].status == "sent" and texts_to(bot_api, 32) == ["fine"]
+    async with db.unit() as session:
+        events = (
+            await session.exec(
+                select(TicketEvent).where(col(TicketEvent.ticket_id) == service_ticket)
+            )
+        ).all()
+    assert [e.kind for e in events if e.kind == "delivery_failed"] == ["delivery_failed"]
+    clock.advance(seconds=60)
+    await sender.run_once()
+    assert len(bot_api.calls_for(31, "sendMessage")) == 1  # never retried
+
+
+async def test_transient_errors_back_off_then_deliver(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
+) -> None:
+    await queue(db, clock, 41, "flaky")
+    bot_api.fail_next("sendMessage", chat_id=41, status=502, times=2)
+    await sender.run_once()
+    first = (await rows(db))["flaky"]
+    assert first.status == "pending" and first.attempts == 1
+    clock.advance(seconds=2)
+    await sender.run_once()
+    assert (await rows(db))["flaky"].attempts == 2
+    clock.advance(seconds=4)
+    await sender.run_once()
+    assert texts_to(bot_api, 41) == ["flaky"]
+    assert (await rows(db))["flaky"].status == "sent"
+
+
+async def test_a_sender_killed_mid_batch_sends_nothing_twice(
+    db: Database, clock: Any, bot: Bot, directory: Directory, bot_api: FakeBotAPI
+) -> None:
+    for i in range(5):
+        await queue(db, clock, 50 + i, f"m{i}")
+    first = OutboxSender(db=db, bot=bot, directory=directory, clock=clock)
+    claimed = await first._claim()
+    for row in claimed[:2]:  # two delivered, then the process dies mid-batch
+        await first._deliver(row)
+    del first
+    # A new process: a new sender with an empty memory, the same database. The three rows
+    # the dead one had claimed wait for their lease to run out, then go out once.
+    second = OutboxSender(db=db, bot=bot, directory=directory, clock=clock)
+    await second.run_once()
+    assert [texts_to(bot_api, 50 + i) for i in range(5)] == [["m0"], ["m1"], [], [], []]
+    clock.advance(seconds=61)
+    await second.run_once()
+    await second.run_once()
+    for i in range(5):
+        assert texts_to(bot_api, 50 + i) == [f"m{i}"]
+    assert all(r.status == "sent" for r in (await rows(db)).values())
+
+
+@pytest.fixture
+async def service_ticket(db: Database, directory: Directory, clock: Any) -> int:
+    from flows.tickets import file_report
+
+    async with db.unit() as session:
+        await file_report(
+            session=session,
+            directory=directory,
+            answers={
+                "danger": "no",
+                "reporter": "neighbour",
+                "place": "440117001000",
+                "age": "6-11",
+                "sex": "f",
+                "concerns": ["bullying"],
+                "story": "在学校被欺负",
+            },
+            channel="telegram",
+            chat_id="31",
+            intake_key="telegram:31:1",
+            locale="zh",
+            now=clock(),
+        )
+        ticket_id = (
+            await session.exec(
+                select(OutboxMessage.ticket_id).where(col(OutboxMessage.kind) == "referral")
+            )
+        ).first()
+    assert ticket_id is not None
+    return ticket_id
