@@ -13,9 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.intake import Dialogue, Event, Intake, LookupStatus, Outcome, Reply, Submit
-from flows.texts import guess_locale
+from flows import feedback, work
+from flows.intake import Command, Dialogue, Event, Intake, LookupStatus, Press, Submit, Text
+from flows.messages import Outcome, Reply
+from flows.texts import t
 from flows.tickets import file_report, receipt_text, status_text
+from flows.work import Person
 from storage.models import Conversation
 
 
@@ -43,28 +46,84 @@ async def _lock_conversation(
     return row
 
 
+async def _elsewhere(
+    session: AsyncSession,
+    intake: Intake,
+    person: Person,
+    conv: Conversation,
+    event: Event,
+    now: datetime,
+) -> Outcome | None:
+    """Staff work, feedback, or words an earlier button asked for; None: it is intake's."""
+    awaiting = conv.answers.get("_await")
+    if person.in_group or work.is_staff_event(event):
+        return await work.handle(
+            session=session, directory=intake.directory, person=person, event=event, now=now
+        )
+    if isinstance(event, Press) and feedback.is_feedback_press(event.data):
+        return await feedback.on_press(
+            session=session,
+            channel=person.channel,
+            chat_id=person.chat_id,
+            data=event.data,
+            locale=conv.locale,
+            now=now,
+        )
+    if awaiting and isinstance(event, Text):
+        if awaiting.get("k") == "fbc":
+            return await feedback.on_comment(
+                session=session,
+                channel=person.channel,
+                chat_id=person.chat_id,
+                awaiting=awaiting,
+                text=event.text,
+                locale=conv.locale,
+                now=now,
+            )
+        return await work.on_text(
+            session=session,
+            directory=intake.directory,
+            person=person,
+            awaiting=awaiting,
+            text=event.text,
+            now=now,
+        )
+    if awaiting and isinstance(event, Command) and event.name == "cancel":
+        return Outcome([Reply(t(conv.locale, "work.cancelled"))], locale=conv.locale)
+    return None
+
+
 async def take_turn(
     *,
     session: AsyncSession,
     intake: Intake,
-    channel: str,
-    chat_id: str,
+    person: Person,
     event: Event,
     now: datetime,
-    user_locale: str | None = None,
 ) -> Outcome:
     """Apply one event to the chat's dialogue and carry out its effects."""
+    channel, chat_id = person.channel, person.chat_id
     conv = await _lock_conversation(
-        session,
-        channel=channel,
-        chat_id=chat_id,
-        locale=guess_locale(user_locale),
-        now=now,
+        session, channel=channel, chat_id=chat_id, locale=person.locale, now=now
     )
-    dlg = Dialogue(
-        step=conv.step, answers=dict(conv.answers), locale=conv.locale, version=conv.version
-    )
+    routed = await _elsewhere(session, intake, person, conv, event, now)
+    if routed is not None:
+        answers = dict(conv.answers)
+        if routed.awaiting is not None:
+            answers["_await"] = routed.awaiting
+        else:  # done, or the person moved on to something else
+            answers.pop("_await", None)
+        if answers != conv.answers:
+            conv.answers = answers
+            conv.updated_at = now
+            session.add(conv)
+        return routed
+
+    answers = dict(conv.answers)
+    moved_on = answers.pop("_await", None) is not None
+    dlg = Dialogue(step=conv.step, answers=answers, locale=conv.locale, version=conv.version)
     out = intake.handle(dlg, event)
+    out.changed = out.changed or moved_on
 
     if isinstance(out.effect, Submit):
         conv.report_seq += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +35,5 @@ class Outcome:
     locale: str = "zh"  # of the replies; set once the turn is over
     # Outbox rows were written: wake the sender instead of waiting for its next tick.
     outbox_written: bool = False
+    # The next text message of this chat completes an action (a note, a reason, a comment).
+    awaiting: dict[str, Any] | None = None

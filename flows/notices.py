@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -76,13 +76,17 @@ def referral_text(
 
 def referral_buttons(ticket: Ticket, locale: str) -> list[list[Button]]:
     assert ticket.id is not None
-    if ticket.owner_level != "township":
-        return [[Button(t(locale, "btn.details"), f"w:det:{ticket.id}")]]
+    if ticket.owner_level != "township":  # a county or city queue: route it to a township
+        return [
+            [Button(t(locale, "btn.redispatch"), f"w:rd:{ticket.id}:0")],
+            [Button(t(locale, "btn.details"), f"w:det:{ticket.id}")],
+        ]
     return [
         [
             Button(t(locale, "btn.sign"), f"w:sign:{ticket.id}"),
-            Button(t(locale, "btn.details"), f"w:det:{ticket.id}"),
-        ]
+            Button(t(locale, "btn.return"), f"w:ret:{ticket.id}"),
+        ],
+        [Button(t(locale, "btn.details"), f"w:det:{ticket.id}")],
     ]
 
 
@@ -99,8 +103,11 @@ class Recipient:
     locale: str
 
 
-async def recipients(session: AsyncSession, *, target_kind: str, target: str) -> list[Recipient]:
-    """Chats behind a role target: a station's members and groups, or supervisors."""
+async def recipients(
+    session: AsyncSession, *, target_kind: str, target: str, city_code: str | None = None
+) -> list[Recipient]:
+    """Chats behind a role target: a station's members and groups, or supervisors. A county
+    with no supervisor enrolled passes to its city's."""
     if target_kind == "station":
         members = await session.exec(
             select(StaffMember).where(
@@ -125,7 +132,20 @@ async def recipients(session: AsyncSession, *, target_kind: str, target: str) ->
             col(StaffMember.active).is_(True),
         )
     )
-    return [Recipient(m.chat_id, m.locale) for m in supervisors.all()]
+    found = [Recipient(m.chat_id, m.locale) for m in supervisors.all()]
+    if not found and target_kind == "county" and city_code:
+        return await recipients(session, target_kind="city", target=city_code)
+    return found
+
+
+def render(payload: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A ``notice`` payload (catalogue key, values, button keys) in one reader's language."""
+    buttons = [
+        [Button(t(locale, label), data) for label, data in row] for row in payload["buttons"]
+    ]
+    rendered = payload_of(t(locale, payload["key"], **payload["values"]), buttons)
+    rendered["locale"] = locale
+    return rendered
 
 
 async def expand(
@@ -152,7 +172,12 @@ async def expand(
     for row in rows:
         assert row.id is not None
         ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
-        chats = await recipients(session, target_kind=row.target_kind, target=row.target)
+        chats = await recipients(
+            session,
+            target_kind=row.target_kind,
+            target=row.target,
+            city_code=ticket.city_code if ticket is not None else None,
+        )
         signed = await signed_by(session, ticket) if ticket is not None else None
         for chat in chats:
             if ticket is not None and row.kind == "referral":
@@ -163,6 +188,8 @@ async def expand(
                     referral_text(directory, ticket, chat.locale, signed=signed), buttons
                 )
                 payload["locale"] = chat.locale
+            elif "key" in row.payload:
+                payload = render(row.payload, chat.locale)
             else:
                 payload = dict(row.payload)
             await enqueue(

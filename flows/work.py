@@ -1,7 +1,12 @@
 """Staff in the bot: joining, leaving, their tickets, and acting on a ticket.
 
 Every action checks the person's role and scope here, whatever keyboard the button came
-from: a forwarded message or a typed code gets the same checks as the station's own message.
+from: a forwarded message or a typed code gets the same checks as the station's own message,
+and a refusal is recorded on the ticket.
+
+Buttons carry ``w:<action>:<ticket id>[:<argument>]``. Actions that need words (a note, a
+reason) leave an ``awaiting`` mark on the person's private conversation; their next text
+message completes the action.
 """
 
 from __future__ import annotations
@@ -9,12 +14,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import lifecycle
 from flows.intake import Command, Event, Press
 from flows.messages import Button, Outcome, Reply
 from flows.notices import referral_text, ticket_fields
@@ -33,16 +39,29 @@ from flows.staff import (
 )
 from flows.texts import CATALOGUES, t
 from flows.tickets import local_time, owner_name
-from storage.models import (
-    OutboxMessage,
-    StaffMember,
-    Ticket,
-    TicketContact,
-    TicketEvent,
-)
+from storage.models import OutboxMessage, StaffMember, Ticket, TicketContact, TicketEvent
 
 STAFF_COMMANDS: Final = frozenset({"join", "leave", "mytickets", "ticket"})
-OPEN_STATES: Final = ("dispatched", "triage", "acknowledged", "in_progress", "returned", "reopened")
+OPEN_STATES: Final = (
+    "dispatched",
+    "triage",
+    "acknowledged",
+    "in_progress",
+    "returned",
+    "reopened",
+)
+TEXT_MAX: Final = 2000
+TOWNSHIPS_PER_PAGE: Final = 12
+STATION_ACTIONS: Final = frozenset(
+    {"note", "first", "fa", "ext", "exd", "done", "out", "ret", "rr"}
+)
+SUPERVISOR_ACTIONS: Final = frozenset({"exa", "exn", "rd", "rdt", "rj"})
+# Actions whose next step is typing: not in a group, where the bot does not read text.
+NEEDS_TEXT: Final = frozenset({"note", "exd", "out", "rr"})
+# Event kinds whose note is shown in the history.
+NOTED_KINDS: Final = frozenset(
+    {"note", "returned", "resolved", "extension_requested", "feedback_comment", "first_action"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,30 +105,315 @@ async def handle(
             return Outcome([await _my_tickets(session, member)], locale=loc)
         return await _ticket_by_code(session, directory, member, person, event.arg, now)
     assert isinstance(event, Press)
-    _, _, rest = event.data.partition(":")
-    action, _, ticket_ref = rest.partition(":")
+    parts = event.data.split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    ticket_ref = parts[2] if len(parts) > 2 else ""
+    arg = parts[3] if len(parts) > 3 else ""
     ticket = await session.get(Ticket, int(ticket_ref)) if ticket_ref.isdigit() else None
     if ticket is None:
         return Outcome(notice=t(loc, "refused"), locale=loc)
     who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
-    if member is None or not may_view(member, ticket):
+    allowed = member is not None and (
+        works_at(member, ticket)
+        if action in STATION_ACTIONS | {"sign"}
+        else supervises(member, ticket)
+        if action in SUPERVISOR_ACTIONS
+        else may_view(member, ticket)
+    )
+    if member is None or not allowed:
         session.add(refusal(ticket=ticket, who=who, action=event.data, now=now))
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
+    if person.in_group and action in NEEDS_TEXT:
+        return Outcome(notice=t(loc, "work.private_only"), locale=loc)
+    try:
+        out = await _act(session, directory, member, person, ticket, action, arg, now)
+    except lifecycle.NotNow:
+        state = t(loc, f"state.{ticket.state}")
+        return Outcome(notice=t(loc, "work.not_now", state=state), locale=loc)
+    out.locale = loc
+    return out
+
+
+async def _act(
+    session: AsyncSession,
+    directory: Directory,
+    member: StaffMember,
+    person: Person,
+    ticket: Ticket,
+    action: str,
+    arg: str,
+    now: datetime,
+) -> Outcome:
+    loc = member.locale
+    code = ticket.code
+    tid = ticket.id
     if action == "sign":
         return await sign(
             session=session, directory=directory, member=member, ticket=ticket, now=now
         )
     if action == "det":
         reply = await details(
-            session=session, directory=directory, member=member, ticket=ticket, now=now
+            session=session,
+            directory=directory,
+            member=member,
+            ticket=ticket,
+            now=now,
+            private=not person.in_group,
         )
-        return Outcome([reply], changed=True, locale=loc)
-    return Outcome(notice=t(loc, "refused"), locale=loc)
+        return Outcome([reply], changed=True)
+    if action == "note":
+        if ticket.state not in lifecycle.WORKING_STATES:
+            raise lifecycle.NotNow
+        return Outcome(
+            [Reply(t(loc, "work.ask_note", code=code, max=TEXT_MAX))],
+            awaiting={"k": "note", "t": tid},
+        )
+    if action == "first":
+        if ticket.state != "acknowledged":
+            raise lifecycle.NotNow
+        buttons = [[Button(t(loc, f"btn.{h}"), f"w:fa:{tid}:{h}") for h in ("call", "visit")]]
+        return Outcome([Reply(t(loc, "work.ask_first"), buttons)])
+    if action == "fa" and arg in ("call", "visit"):
+        await lifecycle.first_action(
+            session=session, ticket=ticket, member=member, how=arg, now=now
+        )
+        due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
+        return _done(t(loc, "work.first_saved", due=due), ticket, member)
+    if action == "ext":
+        if ticket.pending_extension_days is not None:
+            return Outcome([Reply(t(loc, "work.ext_pending"))])
+        if ticket.state not in lifecycle.WORKING_STATES:
+            raise lifecycle.NotNow
+        buttons = [
+            [Button(t(loc, "dur.days", n=d), f"w:exd:{tid}:{d}") for d in lifecycle.EXTENSION_DAYS]
+        ]
+        return Outcome([Reply(t(loc, "work.ask_ext_days"), buttons)])
+    if action == "exd" and arg.isdigit() and int(arg) in lifecycle.EXTENSION_DAYS:
+        if ticket.state not in lifecycle.WORKING_STATES:
+            raise lifecycle.NotNow
+        return Outcome(
+            [Reply(t(loc, "work.ask_ext_reason", days=arg, max=TEXT_MAX))],
+            awaiting={"k": "ext", "t": tid, "d": int(arg)},
+        )
+    if action == "done":
+        if ticket.state not in lifecycle.WORKING_STATES:
+            raise lifecycle.NotNow
+        buttons = [[Button(t(loc, f"outcome.{o}"), f"w:out:{tid}:{o}")] for o in lifecycle.OUTCOMES]
+        return Outcome([Reply(t(loc, "work.ask_outcome"), buttons)])
+    if action == "out" and arg in lifecycle.OUTCOMES:
+        if ticket.state not in lifecycle.WORKING_STATES:
+            raise lifecycle.NotNow
+        return Outcome(
+            [Reply(t(loc, "work.ask_resolution", max=TEXT_MAX))],
+            awaiting={"k": "res", "t": tid, "o": arg},
+        )
+    if action == "ret":
+        if ticket.state not in ("dispatched", "acknowledged"):
+            raise lifecycle.NotNow
+        buttons = [
+            [Button(t(loc, f"reason.{r}"), f"w:rr:{tid}:{r}")] for r in lifecycle.RETURN_REASONS
+        ]
+        return Outcome([Reply(t(loc, "work.ask_return"), buttons)])
+    if action == "rr" and arg in lifecycle.RETURN_REASONS:
+        if arg == "other":
+            if ticket.state not in ("dispatched", "acknowledged"):
+                raise lifecycle.NotNow
+            return Outcome(
+                [Reply(t(loc, "work.ask_return_text", max=TEXT_MAX))],
+                awaiting={"k": "ret", "t": tid},
+            )
+        await lifecycle.return_ticket(
+            session=session,
+            directory=directory,
+            ticket=ticket,
+            member=member,
+            reason=t("zh", f"reason.{arg}"),
+            now=now,
+        )
+        return _done(t(loc, "work.returned"), None, member)
+    if action in ("exa", "exn"):
+        if ticket.pending_extension_days is None:
+            return Outcome([Reply(t(loc, "work.decided"))])
+        days = await lifecycle.decide_extension(
+            session=session, ticket=ticket, supervisor=member, approve=action == "exa", now=now
+        )
+        if action == "exn":
+            return _done(t(loc, "work.ext_denied"), None, member)
+        due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
+        return _done(t(loc, "work.ext_approved", days=days, due=due), None, member)
+    if action == "rd":
+        if ticket.state not in ("returned", "triage"):
+            raise lifecycle.NotNow
+        reply = _township_picker(directory, member, ticket, int(arg) if arg.isdigit() else 0)
+        return Outcome([reply])
+    if action == "rdt":
+        name = await lifecycle.redispatch(
+            session=session,
+            directory=directory,
+            ticket=ticket,
+            supervisor=member,
+            township=arg,
+            now=now,
+        )
+        return _done(t(loc, "work.redispatched", station=name), None, member)
+    if action == "rj":
+        await lifecycle.reject_return(session=session, ticket=ticket, supervisor=member, now=now)
+        station = await owner_name(session, directory, ticket, loc)
+        return _done(t(loc, "work.return_rejected", station=station), None, member)
+    raise lifecycle.NotNow
+
+
+def _done(text: str, ticket: Ticket | None, member: StaffMember) -> Outcome:
+    buttons = station_buttons(member, ticket) if ticket is not None else []
+    return Outcome([Reply(text, buttons)], changed=True, outbox_written=True)
+
+
+async def on_text(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    person: Person,
+    awaiting: dict[str, Any],
+    text: str,
+    now: datetime,
+) -> Outcome:
+    """The words an earlier button asked for: a note, a reason, a resolution."""
+    member = await active_member(session, channel=person.channel, user_id=person.user_id)
+    loc = member.locale if member else person.locale
+    ticket = await session.get(Ticket, int(awaiting.get("t", 0)))
+    if member is None or ticket is None or not works_at(member, ticket):
+        if ticket is not None:
+            who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
+            session.add(
+                refusal(ticket=ticket, who=who, action=f"text:{awaiting.get('k')}", now=now)
+            )
+        return Outcome([Reply(t(loc, "refused"))], changed=True, locale=loc)
+    text = text.strip()
+    if len(text) > TEXT_MAX:
+        return Outcome(
+            [Reply(t(loc, "work.too_long", length=len(text), max=TEXT_MAX))],
+            awaiting=awaiting,
+            locale=loc,
+        )
+    if len(text) < 2:
+        return Outcome([Reply(t(loc, "work.too_short"))], awaiting=awaiting, locale=loc)
+    kind = awaiting.get("k")
+    try:
+        if kind == "note":
+            await lifecycle.add_note(
+                session=session, ticket=ticket, member=member, text=text, now=now
+            )
+            out = _done(t(loc, "work.note_saved"), ticket, member)
+        elif kind == "ext":
+            await lifecycle.request_extension(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                member=member,
+                days=int(awaiting.get("d", 1)),
+                reason=text,
+                now=now,
+            )
+            out = _done(t(loc, "work.ext_sent"), ticket, member)
+        elif kind == "res":
+            await lifecycle.resolve(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                member=member,
+                outcome=str(awaiting.get("o")),
+                note=text,
+                now=now,
+            )
+            out = _done(t(loc, "work.resolved", code=ticket.code), None, member)
+        else:
+            await lifecycle.return_ticket(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                member=member,
+                reason=text,
+                now=now,
+            )
+            out = _done(t(loc, "work.returned"), None, member)
+    except lifecycle.NotNow:
+        state = t(loc, f"state.{ticket.state}")
+        return Outcome([Reply(t(loc, "work.not_now", state=state))], changed=True, locale=loc)
+    out.locale = loc
+    return out
+
+
+def station_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]]:
+    """What the signing station can do next, given the ticket's state."""
+    loc, tid = member.locale, ticket.id
+    if member.role != "station":
+        return []
+    rows: list[list[Button]] = []
+    if ticket.state == "dispatched":
+        rows.append(
+            [
+                Button(t(loc, "btn.sign"), f"w:sign:{tid}"),
+                Button(t(loc, "btn.return"), f"w:ret:{tid}"),
+            ]
+        )
+    if ticket.state == "acknowledged":
+        rows.append([Button(t(loc, "btn.first"), f"w:first:{tid}")])
+    if ticket.state in lifecycle.WORKING_STATES:
+        rows.append(
+            [
+                Button(t(loc, "btn.note"), f"w:note:{tid}"),
+                Button(t(loc, "btn.extend"), f"w:ext:{tid}"),
+            ]
+        )
+        rows.append([Button(t(loc, "btn.resolve"), f"w:done:{tid}")])
+    if ticket.state == "acknowledged":
+        rows[-1].append(Button(t(loc, "btn.return"), f"w:ret:{tid}"))
+    return rows
+
+
+def supervisor_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]]:
+    loc, tid = member.locale, ticket.id
+    rows: list[list[Button]] = []
+    if ticket.state in ("returned", "triage"):
+        rows.append([Button(t(loc, "btn.redispatch"), f"w:rd:{tid}:0")])
+    if ticket.state == "returned":
+        rows.append([Button(t(loc, "btn.reject_return"), f"w:rj:{tid}")])
+    if ticket.pending_extension_days is not None:
+        rows.append(
+            [
+                Button(t(loc, "btn.approve"), f"w:exa:{tid}"),
+                Button(t(loc, "btn.deny"), f"w:exn:{tid}"),
+            ]
+        )
+    return rows
+
+
+def _township_picker(directory: Directory, member: StaffMember, ticket: Ticket, page: int) -> Reply:
+    loc, tid = member.locale, ticket.id
+    area = (
+        member.scope_code
+        if member.scope_level == "county"
+        else (ticket.county_code or ticket.city_code)
+    )
+    towns = [p for p in directory.children(area) if p.level == "township"]
+    pages = max(1, -(-len(towns) // TOWNSHIPS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = towns[page * TOWNSHIPS_PER_PAGE : (page + 1) * TOWNSHIPS_PER_PAGE]
+    buttons = [Button(p.name, f"w:rdt:{tid}:{p.code}") for p in shown]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    nav = []
+    if page > 0:
+        nav.append(Button(t(loc, "btn.prev"), f"w:rd:{tid}:{page - 1}"))
+    if page + 1 < pages:
+        nav.append(Button(t(loc, "btn.next"), f"w:rd:{tid}:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    text = t(loc, "work.pick_township", code=ticket.code, page=page + 1, pages=pages)
+    return Reply(text, rows, edit=page > 0)
 
 
 def _scope_name(directory: Directory, code: str) -> str:
-    place = directory.get(code)
-    return directory.full_name(code) if place else code
+    return directory.full_name(code) if directory.get(code) else code
 
 
 async def _join(
@@ -152,7 +456,7 @@ async def _join(
     return Outcome([Reply(t(loc, key, scope=scope))], changed=True, locale=loc)
 
 
-def _visible_to(member: StaffMember) -> object:
+def _visible_to(member: StaffMember) -> Any:
     if member.role == "station":
         return col(Ticket.station_code) == member.scope_code
     if member.scope_level == "county":
@@ -165,7 +469,7 @@ async def _my_tickets(session: AsyncSession, member: StaffMember) -> Reply:
     rows = (
         await session.exec(
             select(Ticket)
-            .where(_visible_to(member), col(Ticket.state).in_(OPEN_STATES))  # type: ignore[arg-type]
+            .where(_visible_to(member), col(Ticket.state).in_(OPEN_STATES))
             .order_by(col(Ticket.next_due_at).is_(None), col(Ticket.next_due_at))
             .limit(30)
         )
@@ -209,7 +513,12 @@ async def _ticket_by_code(
         )
         return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
     reply = await details(
-        session=session, directory=directory, member=member, ticket=ticket, now=now
+        session=session,
+        directory=directory,
+        member=member,
+        ticket=ticket,
+        now=now,
+        private=not person.in_group,
     )
     return Outcome([reply], changed=True, locale=loc)
 
@@ -221,9 +530,11 @@ async def details(
     member: StaffMember,
     ticket: Ticket,
     now: datetime,
+    private: bool,
 ) -> Reply:
-    """The full ticket and its history. The reporter's phone only for the signing station and
-    supervisors, and each such view is recorded."""
+    """The full ticket and its history, with what this person can do next. The reporter's
+    phone only for the signing station and supervisors, in a private chat, and each such
+    view is recorded."""
     loc = member.locale
     assert ticket.id is not None
     fields = ticket_fields(directory, ticket, loc)
@@ -233,7 +544,13 @@ async def details(
     contact = await session.get(TicketContact, ticket.id)
     if contact is None:
         lines.append(t(loc, "ticket.anonymous"))
-    elif supervises(member, ticket) or (works_at(member, ticket) and ticket.signed_at is not None):
+    elif not (
+        supervises(member, ticket) or (works_at(member, ticket) and ticket.signed_at is not None)
+    ):
+        lines.append(t(loc, "ticket.contact_hidden"))
+    elif not private:
+        lines.append(t(loc, "ticket.contact_private"))
+    else:
         consent = t(loc, "consent.yes" if contact.callback_consent else "consent.no")
         lines.append(t(loc, "ticket.contact", phone=contact.phone, consent=consent))
         session.add(
@@ -241,8 +558,6 @@ async def details(
                 ticket_id=ticket.id, at=now, actor=f"staff:{member.id}", kind="contact_viewed"
             )
         )
-    else:
-        lines.append(t(loc, "ticket.contact_hidden"))
     events = (
         await session.exec(
             select(TicketEvent)
@@ -254,9 +569,14 @@ async def details(
     lines.append(t(loc, "ticket.history"))
     for e in events:
         label = CATALOGUES[loc].get(f"event.{e.kind}", e.kind)
-        note = f"：{e.note}" if e.note and e.kind in ("note",) else ""
+        note = f"：{e.note}" if e.note and e.kind in NOTED_KINDS else ""
         lines.append(t(loc, "ticket.event", at=local_time(e.at), kind=label, note=note))
-    return Reply("\n".join(lines))
+    buttons = (
+        station_buttons(member, ticket)
+        if works_at(member, ticket)
+        else supervisor_buttons(member, ticket)
+    )
+    return Reply("\n".join(lines), buttons if private else [])
 
 
 async def sign(
@@ -316,13 +636,19 @@ async def sign(
         ticket_id=ticket.id,
     )
     due = local_time(ticket.first_action_due_at) if ticket.first_action_due_at else "—"
-    return Outcome(
-        [Reply(t(loc, "sign.ok", code=ticket.code, due=due))],
-        notice=t(loc, "event.signed"),
-        changed=True,
-        locale=loc,
-        outbox_written=True,
+    # The next steps go to the signer's private chat, wherever they pressed 签收.
+    await enqueue(
+        session,
+        dedup_key=f"signed-menu:{ticket.id}",
+        kind="staff_menu",
+        now=now,
+        payload=payload_of(
+            t(loc, "sign.ok", code=ticket.code, due=due), station_buttons(member, ticket)
+        ),
+        chat_id=member.chat_id,
+        ticket_id=ticket.id,
     )
+    return Outcome(notice=t(loc, "event.signed"), changed=True, locale=loc, outbox_written=True)
 
 
 async def _show_signed(

@@ -127,6 +127,8 @@ class Ticket(SQLModel, table=True):
     resolution_note: str | None = Field(default=None, max_length=2000)
     feedback: str | None = Field(default=None, max_length=16)
     feedback_due_at: datetime | None = None
+    # Days of a request for more time awaiting the county's decision; None when none waits.
+    pending_extension_days: int | None = None
 
 
 class TicketContact(SQLModel, table=True):

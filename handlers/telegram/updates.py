@@ -12,11 +12,11 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from flows import work
 from flows.clock import Clock
 from flows.conversations import take_turn
 from flows.intake import Intake
 from flows.texts import guess_locale
+from flows.work import Person
 from handlers.telegram.convert import to_incoming
 from handlers.telegram.render import send
 from storage import inbox
@@ -93,11 +93,11 @@ class UpdateProcessor:
             if row is None:
                 return  # already processed: a redelivery, or a retry that lost the race
             outcome = None
-            if incoming is not None and (incoming.in_group or work.is_staff_event(incoming.event)):
-                outcome = await work.handle(
+            if incoming is not None:
+                outcome = await take_turn(
                     session=session,
-                    directory=self.intake.directory,
-                    person=work.Person(
+                    intake=self.intake,
+                    person=Person(
                         channel=CHANNEL,
                         user_id=str(incoming.user_id),
                         chat_id=str(incoming.chat_id),
@@ -107,16 +107,6 @@ class UpdateProcessor:
                     ),
                     event=incoming.event,
                     now=now,
-                )
-            elif incoming is not None:
-                outcome = await take_turn(
-                    session=session,
-                    intake=self.intake,
-                    channel=CHANNEL,
-                    chat_id=str(incoming.chat_id),
-                    event=incoming.event,
-                    now=now,
-                    user_locale=incoming.user_locale,
                 )
             inbox.mark_done(session, row, now=now)
         if incoming is None or outcome is None:

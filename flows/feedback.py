@@ -1,0 +1,88 @@
+"""The reporter's say after 办结: 满意 / 基本满意 / 不满意, and an optional comment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from flows import lifecycle
+from flows.messages import Outcome, Reply
+from flows.texts import t
+from storage.models import Ticket, TicketEvent
+
+COMMENT_MAX: Final = 2000
+
+
+def is_feedback_press(data: str) -> bool:
+    return data.startswith("f:")
+
+
+async def _own_ticket(
+    session: AsyncSession, *, ticket_id: int, channel: str, chat_id: str
+) -> Ticket | None:
+    """Only the chat that filed the report may rate it."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None or ticket.reporter_channel != channel or ticket.reporter_chat_id != chat_id:
+        return None
+    return ticket
+
+
+async def on_press(
+    *,
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    data: str,
+    locale: str,
+    now: datetime,
+) -> Outcome:
+    _, ticket_ref, rating = ([*data.split(":"), "", ""])[:3]
+    ticket = (
+        await _own_ticket(session, ticket_id=int(ticket_ref), channel=channel, chat_id=chat_id)
+        if ticket_ref.isdigit()
+        else None
+    )
+    if ticket is None or rating not in lifecycle.FEEDBACK:
+        return Outcome(notice=t(locale, "stale"), locale=locale)
+    try:
+        await lifecycle.give_feedback(session=session, ticket=ticket, rating=rating, now=now)
+    except lifecycle.NotNow:
+        return Outcome(notice=t(locale, "feedback.already"), locale=locale)
+    if rating == "unsat":
+        return Outcome(
+            [Reply(t(locale, "feedback.sorry"))],
+            changed=True,
+            locale=locale,
+            outbox_written=True,
+            awaiting={"k": "fbc", "t": ticket.id},
+        )
+    return Outcome([Reply(t(locale, "feedback.thanks"))], changed=True, locale=locale)
+
+
+async def on_comment(
+    *,
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    awaiting: dict[str, Any],
+    text: str,
+    locale: str,
+    now: datetime,
+) -> Outcome:
+    ticket = await _own_ticket(
+        session, ticket_id=int(awaiting.get("t", 0)), channel=channel, chat_id=chat_id
+    )
+    if ticket is None or ticket.id is None:
+        return Outcome([Reply(t(locale, "stale"))], locale=locale)
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor="reporter",
+            kind="feedback_comment",
+            note=text.strip()[:COMMENT_MAX],
+        )
+    )
+    return Outcome([Reply(t(locale, "feedback.comment_saved"))], changed=True, locale=locale)

@@ -1,0 +1,447 @@
+"""Ticket state changes after sign-for. Each writes its event and the messages it causes in
+the caller's transaction; callers have already checked who may do it (flows.work)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from flows.messages import Button
+from flows.outbox import enqueue, payload_of
+from flows.places import Directory
+from flows.texts import t
+from flows.tickets import local_time, owner_name
+from storage.models import StaffMember, Station, Ticket, TicketEvent
+
+OUTCOMES: Final = (
+    "helped_on_site",
+    "police",
+    "medical",
+    "education",
+    "financial",
+    "placed",
+    "not_located",
+    "not_cp",
+    "other",
+)
+RETURN_REASONS: Final = ("area", "duplicate", "other")
+EXTENSION_DAYS: Final = (1, 3, 7)
+FEEDBACK: Final = ("sat", "ok", "unsat")
+FEEDBACK_WINDOW: Final = timedelta(days=3)
+# Where station staff may still work a ticket (notes, resolution).
+WORKING_STATES: Final = ("acknowledged", "in_progress", "reopened")
+
+
+class NotNow(Exception):
+    """The ticket is in a state where this change makes no sense (e.g. a stale button)."""
+
+
+def _event(
+    ticket: Ticket,
+    *,
+    actor: str,
+    kind: str,
+    now: datetime,
+    to_state: str | None = None,
+    note: str | None = None,
+) -> TicketEvent:
+    assert ticket.id is not None
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        actor=actor,
+        kind=kind,
+        from_state=ticket.state if to_state else None,
+        to_state=to_state,
+        note=note,
+    )
+    if to_state:
+        ticket.state = to_state
+    return event
+
+
+def supervisors_of(ticket: Ticket) -> tuple[str, str]:
+    """The role target that supervises a ticket: its county, or the city where there is no
+    county level (东莞, 中山)."""
+    if ticket.county_code and ticket.county_code != ticket.city_code:
+        return ("county", ticket.county_code)
+    return ("city", ticket.city_code)
+
+
+def notice(
+    key: str, buttons: Sequence[Sequence[tuple[str, str]]] = (), **values: Any
+) -> dict[str, Any]:
+    """A role-targeted message rendered per recipient in their own language; button labels
+    are catalogue keys too."""
+    return {"key": key, "values": values, "buttons": [list(map(list, row)) for row in buttons]}
+
+
+async def _tell_reporter(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    what: str,
+    text: str,
+    now: datetime,
+    buttons: list[list[Button]] | None = None,
+) -> None:
+    """The reporter hears in the chat they reported from, anonymous or not."""
+    await enqueue(
+        session,
+        dedup_key=f"reporter:{what}:{ticket.id}",
+        kind="reporter_update",
+        now=now,
+        payload=payload_of(text, buttons or []),
+        chat_id=ticket.reporter_chat_id,
+        ticket_id=ticket.id,
+    )
+
+
+async def add_note(
+    *, session: AsyncSession, ticket: Ticket, member: StaffMember, text: str, now: datetime
+) -> None:
+    if ticket.state not in WORKING_STATES:
+        raise NotNow
+    session.add(_event(ticket, actor=f"staff:{member.id}", kind="note", now=now, note=text))
+
+
+async def first_action(
+    *, session: AsyncSession, ticket: Ticket, member: StaffMember, how: str, now: datetime
+) -> None:
+    """The first call or visit: the case is in progress; the reporter is told."""
+    if ticket.state != "acknowledged" or ticket.first_action_at is not None:
+        raise NotNow
+    session.add(
+        _event(
+            ticket,
+            actor=f"staff:{member.id}",
+            kind="first_action",
+            now=now,
+            to_state="in_progress",
+            note=how,
+        )
+    )
+    ticket.first_action_at = now
+    ticket.next_due_at = ticket.resolve_due_at
+    session.add(ticket)
+    how_text = t(ticket.locale, f"reporter.how.{how}")
+    text = t(ticket.locale, "reporter.first_action", code=ticket.code, how=how_text)
+    await _tell_reporter(session, ticket, what="first_action", text=text, now=now)
+
+
+async def request_extension(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    ticket: Ticket,
+    member: StaffMember,
+    days: int,
+    reason: str,
+    now: datetime,
+) -> None:
+    if ticket.state not in WORKING_STATES or ticket.pending_extension_days is not None:
+        raise NotNow
+    ticket.pending_extension_days = days
+    session.add(ticket)
+    session.add(
+        _event(
+            ticket,
+            actor=f"staff:{member.id}",
+            kind="extension_requested",
+            now=now,
+            note=f"{days}d: {reason}",
+        )
+    )
+    station = await owner_name(session, directory, ticket, "zh")
+    await enqueue(
+        session,
+        dedup_key=f"extension:{ticket.id}:{now.isoformat()}",
+        kind="extension",
+        now=now,
+        payload=notice(
+            "notify.extension",
+            [[("btn.approve", f"w:exa:{ticket.id}"), ("btn.deny", f"w:exn:{ticket.id}")]],
+            code=ticket.code,
+            station=station,
+            days=days,
+            reason=reason,
+            due=local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—",
+        ),
+        role_target=supervisors_of(ticket),
+        ticket_id=ticket.id,
+    )
+
+
+async def decide_extension(
+    *,
+    session: AsyncSession,
+    ticket: Ticket,
+    supervisor: StaffMember,
+    approve: bool,
+    now: datetime,
+) -> int:
+    """Approve or deny the waiting request; returns the days it asked for."""
+    days = ticket.pending_extension_days
+    if days is None:
+        raise NotNow
+    ticket.pending_extension_days = None
+    if approve and ticket.resolve_due_at is not None:
+        ticket.resolve_due_at += timedelta(days=days)
+        if ticket.state in ("in_progress", "reopened"):
+            ticket.next_due_at = ticket.resolve_due_at
+    session.add(ticket)
+    kind = "extension_approved" if approve else "extension_denied"
+    session.add(_event(ticket, actor=f"staff:{supervisor.id}", kind=kind, now=now, note=f"{days}d"))
+    due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
+    assert ticket.station_code is not None
+    await enqueue(
+        session,
+        dedup_key=f"{kind}:{ticket.id}:{now.isoformat()}",
+        kind="extension_decision",
+        now=now,
+        payload=notice(
+            "notify.ext_approved" if approve else "notify.ext_denied", code=ticket.code, due=due
+        ),
+        role_target=("station", ticket.station_code),
+        ticket_id=ticket.id,
+    )
+    return days
+
+
+async def resolve(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    ticket: Ticket,
+    member: StaffMember,
+    outcome: str,
+    note: str,
+    now: datetime,
+) -> None:
+    """办结: the reporter is told the outcome (never staff names) and asked for feedback."""
+    if ticket.state not in WORKING_STATES or outcome not in OUTCOMES:
+        raise NotNow
+    session.add(
+        _event(
+            ticket,
+            actor=f"staff:{member.id}",
+            kind="resolved",
+            now=now,
+            to_state="resolved",
+            note=f"{outcome}: {note}",
+        )
+    )
+    ticket.outcome = outcome
+    ticket.resolution_note = note
+    ticket.resolved_at = now
+    ticket.feedback = None
+    ticket.feedback_due_at = now + FEEDBACK_WINDOW
+    ticket.next_due_at = ticket.feedback_due_at
+    ticket.pending_extension_days = None
+    session.add(ticket)
+    loc = ticket.locale
+    station = await owner_name(session, directory, ticket, loc)
+    text = t(
+        loc,
+        "reporter.resolved",
+        code=ticket.code,
+        station=station,
+        outcome=t(loc, f"outcome.{outcome}"),
+    )
+    buttons = [[Button(t(loc, f"btn.fb.{f}"), f"f:{ticket.id}:{f}") for f in FEEDBACK]]
+    # A reopened ticket can be resolved again: each resolution asks anew.
+    what = f"resolved:{now.isoformat()}"
+    await _tell_reporter(session, ticket, what=what, text=text, now=now, buttons=buttons)
+
+
+async def return_ticket(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    ticket: Ticket,
+    member: StaffMember,
+    reason: str,
+    now: datetime,
+) -> None:
+    """退单: the county's queue owns it until a supervisor routes it again or rejects this."""
+    if ticket.state not in ("dispatched", "acknowledged"):
+        raise NotNow
+    station = await owner_name(session, directory, ticket, "zh")
+    session.add(
+        _event(
+            ticket,
+            actor=f"staff:{member.id}",
+            kind="returned",
+            now=now,
+            to_state="returned",
+            note=reason,
+        )
+    )
+    level, code = supervisors_of(ticket)
+    ticket.owner_level, ticket.owner_code = level, code
+    session.add(ticket)
+    await enqueue(
+        session,
+        dedup_key=f"returned:{ticket.id}:{now.isoformat()}",
+        kind="returned",
+        now=now,
+        payload=notice(
+            "notify.returned",
+            [
+                [("btn.redispatch", f"w:rd:{ticket.id}:0")],
+                [("btn.reject_return", f"w:rj:{ticket.id}")],
+            ],
+            code=ticket.code,
+            station=station,
+            reason=reason,
+        ),
+        role_target=(level, code),
+        ticket_id=ticket.id,
+    )
+
+
+async def redispatch(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    ticket: Ticket,
+    supervisor: StaffMember,
+    township: str,
+    now: datetime,
+) -> str:
+    """Route a returned or unplaced ticket to a township. The case's age keeps counting:
+    only the new station's sign-for window starts again."""
+    if ticket.state not in ("returned", "triage"):
+        raise NotNow
+    station = await session.get(Station, township)
+    if station is None or station.city_code != ticket.city_code:
+        raise NotNow
+    if supervisor.scope_level == "county" and station.county_code != supervisor.scope_code:
+        raise NotNow  # a county supervisor routes within the county only
+    previous = ticket.station_code
+    session.add(
+        _event(
+            ticket,
+            actor=f"staff:{supervisor.id}",
+            kind="redispatched",
+            now=now,
+            to_state="dispatched",
+            note=f"{previous or '-'} -> {township}",
+        )
+    )
+    windows = ticket.sla.get("windows", {})
+    ticket.owner_level, ticket.owner_code = "township", township
+    ticket.station_code = township
+    ticket.county_code = station.county_code if station.county_code != station.city_code else None
+    ticket.assignee_id = None
+    ticket.signed_at = None
+    ticket.first_action_at = None
+    ticket.sign_due_at = now + timedelta(minutes=int(windows.get("sign", 120)))
+    ticket.next_due_at = ticket.sign_due_at
+    session.add(ticket)
+    await enqueue(
+        session,
+        dedup_key=f"referral:{ticket.id}:{township}:{now.isoformat()}",
+        kind="referral",
+        now=now,
+        payload={"code": ticket.code, "priority": ticket.priority},
+        role_target=("station", township),
+        ticket_id=ticket.id,
+    )
+    return station.name
+
+
+async def reject_return(
+    *, session: AsyncSession, ticket: Ticket, supervisor: StaffMember, now: datetime
+) -> None:
+    """The station keeps the ticket, in the state it returned it from."""
+    if ticket.state != "returned" or ticket.station_code is None:
+        raise NotNow
+    back = "acknowledged" if ticket.signed_at is not None else "dispatched"
+    session.add(
+        _event(
+            ticket,
+            actor=f"staff:{supervisor.id}",
+            kind="return_rejected",
+            now=now,
+            to_state=back,
+        )
+    )
+    ticket.owner_level, ticket.owner_code = "township", ticket.station_code
+    ticket.next_due_at = ticket.sign_due_at if back == "dispatched" else ticket.first_action_due_at
+    session.add(ticket)
+    await enqueue(
+        session,
+        dedup_key=f"return_rejected:{ticket.id}:{now.isoformat()}",
+        kind="return_rejected",
+        now=now,
+        payload=notice("notify.return_rejected", code=ticket.code),
+        role_target=("station", ticket.station_code),
+        ticket_id=ticket.id,
+    )
+
+
+async def give_feedback(
+    *, session: AsyncSession, ticket: Ticket, rating: str, now: datetime
+) -> None:
+    """满意 / 基本满意 close the ticket; 不满意 reopens it and tells the supervisor."""
+    if ticket.state != "resolved" or rating not in FEEDBACK:
+        raise NotNow
+    session.add(_event(ticket, actor="reporter", kind="feedback", now=now, note=rating))
+    ticket.feedback = rating
+    ticket.feedback_due_at = None
+    if rating != "unsat":
+        session.add(_event(ticket, actor="reporter", kind="closed", now=now, to_state="closed"))
+        ticket.closed_at = now
+        ticket.next_due_at = None
+        session.add(ticket)
+        return
+    session.add(_event(ticket, actor="reporter", kind="reopened", now=now, to_state="reopened"))
+    # The station owes a new resolution; give it at least a day even if the old one passed.
+    still_due = ticket.resolve_due_at is not None and ticket.resolve_due_at > now
+    ticket.next_due_at = ticket.resolve_due_at if still_due else now + timedelta(days=1)
+    session.add(ticket)
+    for target in (supervisors_of(ticket), ("station", ticket.station_code or "")):
+        if not target[1]:
+            continue
+        await enqueue(
+            session,
+            dedup_key=f"reopened:{ticket.id}:{target[0]}:{now.isoformat()}",
+            kind="reopened",
+            now=now,
+            payload=notice("notify.reopened", code=ticket.code),
+            role_target=target,
+            ticket_id=ticket.id,
+        )
+
+
+async def close_unanswered(*, session: AsyncSession, now: datetime, limit: int = 200) -> int:
+    """Resolved tickets whose reporter did not answer within the feedback window close."""
+    rows = (
+        await session.exec(
+            select(Ticket)
+            .where(col(Ticket.state) == "resolved", col(Ticket.feedback_due_at) <= now)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for ticket in rows:
+        session.add(
+            _event(
+                ticket,
+                actor="system",
+                kind="closed",
+                now=now,
+                to_state="closed",
+                note="no feedback within 3 days",
+            )
+        )
+        ticket.closed_at = now
+        ticket.feedback_due_at = None
+        ticket.next_due_at = None
+        session.add(ticket)
+    return len(rows)
