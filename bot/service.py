@@ -18,6 +18,7 @@ from sqlmodel import select
 from bot.application import build_application
 from bot.polling import Poller
 from bot.settings import Settings, SettingsError
+from flows import lifecycle
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
 from flows.places import Directory
@@ -31,6 +32,13 @@ from storage.models import Division
 log = logging.getLogger("hutong")
 
 INBOX_RETRY_SECONDS = 15
+CLOSE_CHECK_SECONDS = 60
+
+
+async def close_unanswered(*, db: Database, clock: Clock) -> int:
+    """Resolved tickets whose reporter gave no feedback in time are closed."""
+    async with db.unit() as session:
+        return await lifecycle.close_unanswered(session=session, now=clock())
 
 
 async def load_directory(db: Database) -> Directory:
@@ -126,6 +134,14 @@ async def serve(
             )
         else:
             log.info("HUTONG_TELEGRAM_TOKEN not set: the Telegram bot is off")
+        scheduler.add_job(
+            close_unanswered,
+            "interval",
+            seconds=CLOSE_CHECK_SECONDS,
+            kwargs={"db": db, "clock": clock},
+            max_instances=1,
+            coalesce=True,
+        )
         scheduler.start()
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         if poll_task is not None:

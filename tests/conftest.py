@@ -7,7 +7,6 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from storage.migrate import seed_directory, upgrade
 sys.path.insert(0, str(Path(__file__).parent / "fakes"))
 
 from bot_api import FakeBotAPI
+from harness import BotService, FakeClock
 
 # Tables a test may write; the directory and stations are loaded once per run.
 _MUTABLE = (
@@ -84,19 +84,6 @@ def intake(directory: Directory) -> Intake:
     return Intake(directory)
 
 
-class FakeClock:
-    """A clock tests move by hand; nothing in the tests sleeps to wait for time."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -108,56 +95,6 @@ async def bot_api() -> AsyncIterator[FakeBotAPI]:
     await api.start()
     yield api
     await api.stop()
-
-
-class BotService:
-    """The Telegram side of `hutong serve` in this process: PTB Application, inbox poller and
-    outbox sender, against the fake Bot API. Rate pacing is shortened so tests run quickly."""
-
-    def __init__(self, api: FakeBotAPI, db: Database, intake: Intake) -> None:
-        self.api = api
-        self.db = db
-        self.intake = intake
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def start(self) -> None:
-        from bot.application import build_application
-        from bot.polling import Poller
-        from bot.settings import Settings
-        from flows.clock import system_clock
-        from handlers.telegram.sender import ChatPacer, OutboxSender
-        from handlers.telegram.updates import UpdateProcessor
-
-        settings = Settings(telegram_token=self.api.token, telegram_api_url=self.api.base_url)
-        self.processor = UpdateProcessor(db=self.db, intake=self.intake, clock=system_clock)
-        self.app = build_application(settings, self.processor)
-        await self.app.initialize()
-        self.sender = OutboxSender(
-            db=self.db,
-            bot=self.app.bot,
-            directory=self.intake.directory,
-            clock=system_clock,
-            pacer=ChatPacer(system_clock, private=0.05, group=0.1),
-        )
-        self.processor.on_outbox = self.sender.wake
-        self.poller = Poller(
-            bot=self.app.bot,
-            db=self.db,
-            dispatch=self.app.process_update,
-            clock=system_clock,
-            timeout=1,
-        )
-        self.tasks = [
-            asyncio.create_task(self.poller.run()),
-            asyncio.create_task(self.sender.run(idle_seconds=0.2)),
-        ]
-
-    async def stop(self) -> None:
-        self.poller.stop()
-        self.sender.stop()
-        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
-        await self.poller.drain()
-        await self.app.shutdown()
 
 
 @pytest.fixture
