@@ -1,0 +1,274 @@
+"""The other paths of a ticket: 不满意 and reopening, no feedback, 退单 and re-dispatch,
+rejecting a return, routing a ticket from the county queue, and who may do what."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from bot_api import Call, FakeBotAPI
+from citizen import Citizen
+from harness import BotService, FakeClock
+from sqlmodel import col, select
+
+from bot.service import close_unanswered
+from flows.intake import Intake
+from flows.staff import Scope, issue_invite
+from storage.db import Database
+from storage.models import Ticket, TicketEvent
+
+JIEKOU, JIANGPU, CONGHUA = "440117001000", "440117002000", "440117000000"
+
+
+@pytest.fixture
+async def svc(
+    bot_api: FakeBotAPI, db: Database, intake: Intake, clock: FakeClock
+) -> AsyncIterator[BotService]:
+    service = BotService(bot_api, db, intake, clock=clock, pace=(0.0, 0.0))
+    await service.start()
+    yield service
+    await service.stop()
+
+
+async def enrol(svc: BotService, chat: int, scope: Scope) -> None:
+    async with svc.db.unit() as session:
+        code = await issue_invite(session=session, scope=scope, kind="member", now=svc.clock())
+    mark = len(svc.api.calls)
+    svc.api.push_text(chat, f"/join {code}")
+    await svc.api.wait_for(lambda c: "已" in (c.text or ""), after=mark, chat_id=chat)
+
+
+async def said(api: FakeBotAPI, chat: int, needle: str, after: int = 0) -> Call:
+    return await api.wait_for(
+        lambda c: c.method in ("sendMessage", "editMessageText") and needle in (c.text or ""),
+        after=after,
+        chat_id=chat,
+    )
+
+
+async def press(api: FakeBotAPI, chat: int, data: str) -> int:
+    mark = len(api.calls)
+    api.push_callback(chat, data, message_id=1)
+    return mark
+
+
+async def ticket_of(db: Database, code: str) -> Ticket:
+    async with db.unit() as session:
+        return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
+
+
+async def kinds(db: Database, ticket_id: int | None) -> list[str]:
+    async with db.unit() as session:
+        return list(
+            (
+                await session.exec(
+                    select(TicketEvent.kind)
+                    .where(col(TicketEvent.ticket_id) == ticket_id)
+                    .order_by(col(TicketEvent.id))
+                )
+            ).all()
+        )
+
+
+async def signed_ticket(svc: BotService, worker: int, reporter: int) -> Ticket:
+    code = await Citizen(svc.api, reporter).file_report_by_buttons()
+    ticket = await ticket_of(svc.db, code)
+    await said(svc.api, worker, code)
+    await press(svc.api, worker, f"w:sign:{ticket.id}")
+    await said(svc.api, worker, "您已签收")
+    return await ticket_of(svc.db, code)
+
+
+async def resolve(svc: BotService, worker: int, ticket: Ticket) -> None:
+    api = svc.api
+    mark = await press(api, worker, f"w:first:{ticket.id}")
+    await said(api, worker, "首次行动是", after=mark)
+    mark = await press(api, worker, f"w:fa:{ticket.id}:call")
+    await said(api, worker, "已记录首次行动", after=mark)
+    mark = await press(api, worker, f"w:done:{ticket.id}")
+    await said(api, worker, "请选择处理结果", after=mark)
+    mark = await press(api, worker, f"w:out:{ticket.id}:medical")
+    await said(api, worker, "办结说明", after=mark)
+    api.push_text(worker, "已送医")
+    await said(api, worker, "已办结", after=mark)
+
+
+async def test_not_satisfied_reopens_and_tells_the_supervisor(svc: BotService) -> None:
+    api = svc.api
+    await enrol(svc, 4101, Scope("station", "township", JIEKOU))
+    await enrol(svc, 4201, Scope("supervisor", "county", CONGHUA))
+    ticket = await signed_ticket(svc, 4101, 4001)
+    await resolve(svc, 4101, ticket)
+    await said(api, 4001, "满意吗")
+    mark = await press(api, 4001, f"f:{ticket.id}:unsat")
+    await said(api, 4001, "很抱歉", after=mark)
+    await said(api, 4201, f"工单 <code>{ticket.code}</code> 被重新打开")
+    await said(api, 4101, f"工单 <code>{ticket.code}</code> 被重新打开")
+    api.push_text(4001, "孩子还是没人管")
+    await said(api, 4001, "已收到您的说明", after=mark)
+    mark = await press(api, 4001, f"f:{ticket.id}:sat")  # a second answer changes nothing
+    await api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "反馈过" in str(c.params.get("text")),
+        after=mark,
+    )
+    after = await ticket_of(svc.db, ticket.code)
+    assert after.state == "reopened" and after.feedback == "unsat"
+    history = await kinds(svc.db, ticket.id)
+    assert history[-3:] == ["feedback", "reopened", "feedback_comment"]
+    # The station works it again and can resolve it a second time.
+    mark = await press(api, 4101, f"w:done:{ticket.id}")
+    await said(api, 4101, "请选择处理结果", after=mark)
+
+
+async def test_no_feedback_in_three_days_closes(svc: BotService, clock: FakeClock) -> None:
+    await enrol(svc, 4102, Scope("station", "township", JIEKOU))
+    ticket = await signed_ticket(svc, 4102, 4002)
+    await resolve(svc, 4102, ticket)
+    clock.advance(days=3, seconds=-1)
+    assert await close_unanswered(db=svc.db, clock=clock) == 0
+    clock.advance(seconds=1)
+    assert await close_unanswered(db=svc.db, clock=clock) == 1
+    assert await close_unanswered(db=svc.db, clock=clock) == 0
+    after = await ticket_of(svc.db, ticket.code)
+    assert after.state == "closed" and after.feedback is None
+    mark = await press(svc.api, 4002, f"f:{ticket.id}:unsat")  # too late: nothing reopens
+    await svc.api.wait_for(lambda c: c.method == "answerCallbackQuery", after=mark)
+    assert (await ticket_of(svc.db, ticket.code)).state == "closed"
+
+
+async def test_return_then_redispatch_to_another_township(svc: BotService) -> None:
+    api = svc.api
+    await enrol(svc, 4103, Scope("station", "township", JIEKOU))
+    await enrol(svc, 4104, Scope("station", "township", JIANGPU))
+    await enrol(svc, 4203, Scope("supervisor", "county", CONGHUA))
+    code = await Citizen(api, 4003).file_report_by_buttons()
+    ticket = await ticket_of(svc.db, code)
+    await said(api, 4103, code)
+    mark = await press(api, 4103, f"w:ret:{ticket.id}")
+    await said(api, 4103, "退单理由", after=mark)
+    mark = await press(api, 4103, f"w:rr:{ticket.id}:other")
+    await said(api, 4103, "请说明退单理由", after=mark)
+    api.push_text(4103, "孩子住在江埔街道，不在本街道")
+    await said(api, 4103, "已退单", after=mark)
+    returned = await said(api, 4203, "孩子住在江埔街道")
+    assert f"w:rd:{ticket.id}:0" in str(returned.params.get("reply_markup"))
+    assert (await ticket_of(svc.db, code)).state == "returned"
+
+    mark = await press(api, 4203, f"w:rd:{ticket.id}:0")
+    picker = await said(api, 4203, "分派到哪个镇/街道", after=mark)
+    assert f"w:rdt:{ticket.id}:{JIANGPU}" in str(picker.params.get("reply_markup"))
+    mark = await press(api, 4203, f"w:rdt:{ticket.id}:{JIANGPU}")
+    await said(api, 4203, "已分派到", after=mark)
+    referral = await said(api, 4104, code)
+    assert f"w:sign:{ticket.id}" in str(referral.params.get("reply_markup"))
+    after = await ticket_of(svc.db, code)
+    assert (after.state, after.station_code, after.owner_code) == ("dispatched", JIANGPU, JIANGPU)
+    assert after.resolve_due_at == ticket.resolve_due_at  # the case's age keeps counting
+    # The old station can no longer act on it; the new one can.
+    mark = await press(api, 4103, f"w:sign:{ticket.id}")
+    await api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "无权" in str(c.params.get("text")),
+        after=mark,
+    )
+    mark = await press(api, 4104, f"w:sign:{ticket.id}")
+    await said(api, 4104, "您已签收", after=mark)
+    assert (await kinds(svc.db, ticket.id))[-4:] == [
+        "returned",
+        "redispatched",
+        "refused",
+        "signed",
+    ]
+
+
+async def test_rejected_return_goes_back_to_the_station(svc: BotService) -> None:
+    api = svc.api
+    await enrol(svc, 4105, Scope("station", "township", JIEKOU))
+    await enrol(svc, 4205, Scope("supervisor", "county", CONGHUA))
+    code = await Citizen(api, 4005).file_report_by_buttons()
+    ticket = await ticket_of(svc.db, code)
+    await said(api, 4105, code)
+    await press(api, 4105, f"w:ret:{ticket.id}")
+    mark = await press(api, 4105, f"w:rr:{ticket.id}:area")
+    await said(api, 4105, "已退单", after=mark)
+    await said(api, 4205, "不在本辖区")
+    mark = await press(api, 4105, f"w:rj:{ticket.id}")  # a station cannot judge its own return
+    await api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "无权" in str(c.params.get("text")),
+        after=mark,
+    )
+    mark = await press(api, 4205, f"w:rj:{ticket.id}")
+    await said(api, 4205, "已驳回退单", after=mark)
+    await said(api, 4105, "退单被驳回")
+    after = await ticket_of(svc.db, code)
+    assert (after.state, after.owner_level, after.owner_code) == ("dispatched", "township", JIEKOU)
+
+
+async def test_county_queue_ticket_is_routed_by_the_supervisor(svc: BotService) -> None:
+    api = svc.api
+    await enrol(svc, 4106, Scope("station", "township", JIEKOU))
+    await enrol(svc, 4206, Scope("supervisor", "county", CONGHUA))
+    citizen = Citizen(api, 4006)
+    await citizen.text("/start")
+    await citizen.press("mn", "report")
+    await citizen.press("dg", "no")
+    await citizen.press("rp", "other")
+    await citizen.text("从化区")
+    await citizen.press("pk", CONGHUA)
+    await citizen.press("ag", "12-14")
+    await citizen.press("sx", "f")
+    await citizen.press("cn", "out_of_school")
+    await citizen.press("cd")
+    await citizen.text("邻居家孩子一直没去上学")
+    await citizen.press("ct", "anon")
+    await citizen.press("sm", "ok")
+    code = await citizen.receipt_code()
+    queue = await said(api, 4206, "待分派")
+    ticket = await ticket_of(svc.db, code)
+    assert ticket.state == "triage" and f"w:rd:{ticket.id}:0" in str(queue.params["reply_markup"])
+    mark = await press(api, 4206, f"w:rdt:{ticket.id}:{JIEKOU}")
+    await said(api, 4206, "已分派到", after=mark)
+    await said(api, 4106, f"新转介 <code>{code}</code>")
+
+
+async def test_station_cannot_decide_its_own_extension_or_type_into_anothers(
+    svc: BotService, clock: FakeClock
+) -> None:
+    api = svc.api
+    await enrol(svc, 4107, Scope("station", "township", JIEKOU))
+    await enrol(svc, 4108, Scope("station", "township", JIANGPU))
+    ticket = await signed_ticket(svc, 4107, 4007)
+    mark = await press(api, 4107, f"w:exd:{ticket.id}:7")
+    await said(api, 4107, "延期 7 天的理由", after=mark)
+    api.push_text(4107, "/cancel")  # changed their mind
+    await said(api, 4107, "已放弃", after=mark)
+    api.push_text(4107, "这句话不该成为延期理由")
+    await said(api, 4107, "护童之声", after=mark)  # plain text again: the citizen menu
+    mark = await press(api, 4107, f"w:exd:{ticket.id}:7")
+    api.push_text(4107, "等待检查结果")
+    await said(api, 4107, "延期申请已提交", after=mark)
+    for chat, data in ((4107, f"w:exa:{ticket.id}"), (4108, f"w:note:{ticket.id}")):
+        mark = await press(api, chat, data)
+        await api.wait_for(
+            lambda c: c.method == "answerCallbackQuery" and "无权" in str(c.params.get("text")),
+            after=mark,
+        )
+    after = await ticket_of(svc.db, ticket.code)
+    assert after.pending_extension_days == 7
+    assert after.resolve_due_at == ticket.resolve_due_at
+    history = await kinds(svc.db, ticket.id)
+    assert history.count("extension_requested") == 1 and history.count("refused") == 2
+    assert "extension_approved" not in history
+
+
+async def test_a_forged_button_for_an_unknown_ticket_changes_nothing(svc: BotService) -> None:
+    api = svc.api
+    await enrol(svc, 4109, Scope("station", "township", JIEKOU))
+    for data in ("w:sign:999999", "w:sign:abc", "w:", "w:zz:1", "f:999999:sat", "f:x"):
+        mark = await press(api, 4109, data)
+        await api.wait_for(lambda c: c.method == "answerCallbackQuery", after=mark)
+    assert await _count_tickets(svc.db) == 0
+
+
+async def _count_tickets(db: Database) -> int:
+    async with db.unit() as session:
+        return len((await session.exec(select(Ticket))).all())
