@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from bot.application import build_application
+from bot.jobs import Jobs
 from bot.polling import Poller
 from bot.settings import Settings, SettingsError
 from flows import lifecycle
@@ -95,7 +95,7 @@ async def serve(
     await site.start()
     log.info("HTTP on http://%s:%s", settings.http_host, settings.http_port)
 
-    scheduler = AsyncIOScheduler(timezone="UTC")
+    jobs = Jobs()
     application: Any = None
     poll_task: asyncio.Task[None] | None = None
     send_task: asyncio.Task[None] | None = None
@@ -121,28 +121,14 @@ async def serve(
             )
             poll_task = asyncio.create_task(poller.run(), name="telegram-polling")
             # Updates whose processing failed are retried; the first try is immediate.
-            scheduler.add_job(
-                poller.replay_pending,
-                "interval",
-                seconds=INBOX_RETRY_SECONDS,
-                kwargs={"older_than_seconds": 60},
-                max_instances=1,
-                coalesce=True,
-            )
+            jobs.every(INBOX_RETRY_SECONDS, poller.replay_pending, older_than_seconds=60)
             log.info(
                 "Telegram bot @%s polling %s", application.bot.username, settings.telegram_api_url
             )
         else:
             log.info("HUTONG_TELEGRAM_TOKEN not set: the Telegram bot is off")
-        scheduler.add_job(
-            close_unanswered,
-            "interval",
-            seconds=CLOSE_CHECK_SECONDS,
-            kwargs={"db": db, "clock": clock},
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.start()
+        jobs.every(CLOSE_CHECK_SECONDS, close_unanswered, db=db, clock=clock)
+        jobs.start()
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         if poll_task is not None:
             waiters.append(poll_task)
@@ -151,8 +137,7 @@ async def serve(
             raise SettingsError(f"Telegram polling stopped: {poll_task.exception()}")
     finally:
         log.info("shutting down")
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
+        await jobs.stop()
         if poller is not None:
             poller.stop()
         if sender is not None:

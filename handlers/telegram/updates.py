@@ -15,9 +15,10 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from flows.clock import Clock
 from flows.conversations import take_turn
 from flows.intake import Intake
+from flows.messages import Outcome
 from flows.texts import guess_locale
 from flows.work import Person
-from handlers.telegram.convert import to_incoming
+from handlers.telegram.convert import Incoming, to_incoming
 from handlers.telegram.render import send
 from storage import inbox
 from storage.db import Database
@@ -113,12 +114,22 @@ class UpdateProcessor:
             return
         if outcome.outbox_written and self.on_outbox is not None:
             self.on_outbox()
-        # Replies go out after the commit: the answer is safe even if sending fails.
-        if incoming.callback_id is not None:
-            try:
-                await bot.answer_callback_query(incoming.callback_id, text=outcome.notice)
-            except TelegramError as exc:  # an expired query must not block the reply
-                log.info("answerCallbackQuery failed: %s", exc)
+        # Replies go out after the commit: the answer is safe even if sending fails. The
+        # button's acknowledgement and the replies (in order) go out side by side.
+        await asyncio.gather(
+            self._acknowledge(bot, incoming.callback_id, outcome.notice),
+            self._reply(bot, incoming, outcome),
+        )
+
+    async def _acknowledge(self, bot: Any, callback_id: str | None, notice: str | None) -> None:
+        if callback_id is None:
+            return
+        try:
+            await bot.answer_callback_query(callback_id, text=notice)
+        except TelegramError as exc:  # an expired query must not block the reply
+            log.info("answerCallbackQuery failed: %s", exc)
+
+    async def _reply(self, bot: Any, incoming: Incoming, outcome: Outcome) -> None:
         for reply in outcome.replies:
             await send(
                 bot,
