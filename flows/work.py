@@ -93,6 +93,8 @@ async def handle(
     member = await active_member(session, channel=person.channel, user_id=person.user_id)
     loc = member.locale if member else person.locale
     if isinstance(event, Command):
+        if event.name not in STAFF_COMMANDS:
+            return Outcome(locale=loc)  # in a group the bot answers staff commands only
         if event.name == "join":
             return await _join(session, directory, person, event.arg, now)
         if member is None:

@@ -267,3 +267,16 @@ async def test_my_tickets_lists_open_tickets_of_the_station(service: Any) -> Non
     api.push_text(2601, "/mytickets")
     listing = await api.wait_for(lambda c: "未办结工单" in (c.text or ""), after=mark, chat_id=2601)
     assert code in (listing.text or "")
+
+
+async def test_in_a_group_the_bot_answers_staff_commands_only(service: Any) -> None:
+    api = service.api
+    await enrol(service, 2701, Scope("station", "township", JIEKOU))
+    await bind_group(service, -2799)
+    mark = len(api.calls)
+    api.push_text(-2799, "/start")
+    api.push_text(-2799, "/help")
+    api.push_text(-2799, "/mytickets")  # from user -2799's sender: not enrolled
+    await api.wait_for(lambda c: "仅限" in (c.text or ""), after=mark, chat_id=-2799)
+    replies = [c.text for c in api.calls_for(-2799, "sendMessage") if c.index >= mark]
+    assert replies == ["此功能仅限已登记的工作人员使用。"]
