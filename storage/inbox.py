@@ -66,14 +66,8 @@ async def mark_failed_attempt(
     now: datetime,
 ) -> None:
     """Count a failed attempt; after ``max_attempts`` the update is parked as failed."""
-    row = (
-        await session.exec(
-            select(InboxUpdate)
-            .where(col(InboxUpdate.channel) == channel, col(InboxUpdate.update_id) == update_id)
-            .with_for_update()
-        )
-    ).first()
-    if row is None or row.status != "pending":
+    row = await claim(session, channel=channel, update_id=update_id)
+    if row is None:
         return
     row.attempts += 1
     row.error = error[:500]
