@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,7 +23,14 @@ class Jobs:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: set[asyncio.Task[Any]] = set()
 
-    def every(self, seconds: float, fn: Callable[..., Awaitable[Any]], **kwargs: Any) -> None:
+    def every(
+        self,
+        seconds: float,
+        fn: Callable[..., Awaitable[Any]],
+        *,
+        first_now: bool = False,
+        **kwargs: Any,
+    ) -> None:
         async def job() -> None:
             task = asyncio.current_task()
             assert task is not None
@@ -35,7 +43,10 @@ class Jobs:
         job.__name__ = getattr(fn, "__name__", "job")
         # One instance at a time; a tick missed while the service was busy is not replayed
         # twice, because every job works from the database's state, not from its tick.
-        self.scheduler.add_job(job, "interval", seconds=seconds, max_instances=1, coalesce=True)
+        extra: dict[str, Any] = {"next_run_time": datetime.now(UTC)} if first_now else {}
+        self.scheduler.add_job(
+            job, "interval", seconds=seconds, max_instances=1, coalesce=True, **extra
+        )
 
     def start(self) -> None:
         self.scheduler.start()

@@ -18,10 +18,11 @@ from bot.application import build_application
 from bot.jobs import Jobs
 from bot.polling import Poller
 from bot.settings import Settings, SettingsError
-from flows import lifecycle
+from flows import escalation
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
 from flows.places import Directory
+from flows.sla import Policy, PolicyError, load_policy
 from handlers.telegram.sender import OutboxSender
 from handlers.telegram.updates import UpdateProcessor
 from handlers.web.app import init_app
@@ -32,13 +33,33 @@ from storage.models import Division
 log = logging.getLogger("hutong")
 
 INBOX_RETRY_SECONDS = 15
-CLOSE_CHECK_SECONDS = 60
+MAX_BATCHES_PER_TICK = 100  # bounds one tick; what is left is due again at the next
 
 
-async def close_unanswered(*, db: Database, clock: Clock) -> int:
-    """Resolved tickets whose reporter gave no feedback in time are closed."""
+async def sweep_deadlines(
+    *,
+    db: Database,
+    directory: Directory,
+    policy: Policy,
+    clock: Clock,
+    on_outbox: Callable[[], None] | None = None,
+) -> int:
+    """One tick of the deadline sweep, then the daily digests; returns tickets advanced."""
+    now = clock()
+    total = 0
+    for _ in range(MAX_BATCHES_PER_TICK):  # until nothing is due; each batch a transaction
+        async with db.unit() as session:
+            n = await escalation.sweep(session=session, directory=directory, now=now)
+        total += n
+        if n < escalation.BATCH:
+            break
     async with db.unit() as session:
-        return await lifecycle.close_unanswered(session=session, now=clock())
+        total += await escalation.digests(
+            session=session, directory=directory, now=now, hour=policy.digest_hour
+        )
+    if total and on_outbox is not None:
+        on_outbox()
+    return total
 
 
 async def load_directory(db: Database) -> Directory:
@@ -88,7 +109,11 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
 
     db = await prepare_database(settings)
-    intake = Intake(await load_directory(db))
+    try:
+        policy = load_policy(settings.sla_file)
+    except PolicyError as exc:
+        raise SettingsError(str(exc)) from None
+    intake = Intake(await load_directory(db), policy)
     runner = web.AppRunner(init_app(db=db))
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -108,7 +133,11 @@ async def serve(
             await application.initialize()
             await application.start()
             sender = OutboxSender(
-                db=db, bot=application.bot, directory=intake.directory, clock=clock
+                db=db,
+                bot=application.bot,
+                directory=intake.directory,
+                clock=clock,
+                duty_chat=str(settings.duty_chat_id) if settings.duty_chat_id else None,
             )
             processor.on_outbox = sender.wake
             send_task = asyncio.create_task(sender.run(), name="outbox-sender")
@@ -127,7 +156,17 @@ async def serve(
             )
         else:
             log.info("HUTONG_TELEGRAM_TOKEN not set: the Telegram bot is off")
-        jobs.every(CLOSE_CHECK_SECONDS, close_unanswered, db=db, clock=clock)
+        # The first sweep runs at once: what fell due while the service was down fires now.
+        jobs.every(
+            settings.sweep_seconds,
+            sweep_deadlines,
+            first_now=True,
+            db=db,
+            directory=intake.directory,
+            policy=policy,
+            clock=clock,
+            on_outbox=sender.wake if sender is not None else None,
+        )
         jobs.start()
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         if poll_task is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +26,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     # Long-poll timeout for getUpdates, seconds.
     poll_timeout: int = Field(default=25, ge=0, le=50)
+    # Deadlines and escalation: a TOML file overriding DESIGN's table (see flows/sla.py), the
+    # chat at the top of the ladder, and how often the sweep looks for due tickets.
+    sla_file: Path | None = None
+    duty_chat_id: int | None = None
+    sweep_seconds: float = Field(default=5, gt=0, le=300)
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -136,6 +136,7 @@ async def take_turn(
             intake_key=f"{channel}:{chat_id}:{conv.report_seq}",
             locale=dlg.locale,
             now=now,
+            policy=intake.policy,
         )
         intake.after_submit(dlg, receipt.code)
         out.outbox_written = True

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from flows.messages import Button, Outcome, Reply
 from flows.places import Directory
+from flows.sla import DEFAULT_POLICY, Policy
 from flows.texts import CATALOGUES, t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
 
@@ -128,8 +129,10 @@ class Dialogue:
 class Intake:
     """Decides what each event means at the current step. Holds only the directory."""
 
-    def __init__(self, directory: Directory) -> None:
+    def __init__(self, directory: Directory, policy: Policy = DEFAULT_POLICY) -> None:
         self.directory = directory
+        # The deadlines new reports are filed under (HUTONG_SLA_FILE or DESIGN's table).
+        self.policy = policy
 
     def handle(self, dlg: Dialogue, event: Event) -> Outcome:
         if isinstance(event, Command):

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.messages import Button
 from flows.outbox import enqueue, payload_of
 from flows.places import Directory
+from flows.sla import LEVEL1, LEVEL2, REMINDER, Frozen, rung_time
 from flows.texts import t
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Station, Ticket, TicketEvent
@@ -34,6 +34,42 @@ FEEDBACK: Final = ("sat", "ok", "unsat")
 FEEDBACK_WINDOW: Final = timedelta(days=3)
 # Where station staff may still work a ticket (notes, resolution).
 WORKING_STATES: Final = ("acknowledged", "in_progress", "reopened")
+OPEN_STATES: Final = ("dispatched", "triage", "acknowledged", "in_progress", "returned", "reopened")
+
+
+UNSIGNED: Final = ("dispatched", "triage", "returned")
+
+
+def _frozen(ticket: Ticket) -> Frozen:
+    return Frozen.from_json(ticket.sla, priority=ticket.priority)
+
+
+def next_rung_at(ticket: Ticket) -> datetime | None:
+    assert ticket.dispatched_at is not None and ticket.sign_due_at is not None
+    return rung_time(
+        _frozen(ticket), ticket.ladder_rung, start=ticket.dispatched_at, sign_due=ticket.sign_due_at
+    )
+
+
+def overdue_level_for(rung: int) -> int:
+    """How far up an un-signed ticket has gone, from the next rung to fire."""
+    return 2 if rung > LEVEL2 else 1 if rung > LEVEL1 else 0
+
+
+def resume_ladder(ticket: Ticket, now: datetime) -> None:
+    """Back to un-signed: the ladder goes on where it was; a rung already past fires now."""
+    ticket.overdue_level = overdue_level_for(ticket.ladder_rung)
+    at = next_rung_at(ticket)
+    ticket.next_due_at = max(at, now) if at is not None else None
+
+
+def escalate_now(ticket: Ticket, *, now: datetime, why: str) -> TicketEvent:
+    """A referral that reached nobody at the station: skip the reminder, go to L1 at once."""
+    assert ticket.id is not None
+    if ticket.state in UNSIGNED:
+        ticket.ladder_rung = max(ticket.ladder_rung, LEVEL1)
+        ticket.next_due_at = now
+    return TicketEvent(ticket_id=ticket.id, at=now, actor="system", kind="not_notified", note=why)
 
 
 class NotNow(Exception):
@@ -191,6 +227,7 @@ async def decide_extension(
     ticket.pending_extension_days = None
     if approve and ticket.resolve_due_at is not None:
         ticket.resolve_due_at += timedelta(days=days)
+        ticket.resolve_overdue_at = None
         if ticket.state in ("in_progress", "reopened"):
             ticket.next_due_at = ticket.resolve_due_at
     session.add(ticket)
@@ -315,7 +352,7 @@ async def redispatch(
 ) -> str:
     """Route a returned or unplaced ticket to a township. The case's age keeps counting:
     only the new station's sign-for window starts again."""
-    if ticket.state not in ("returned", "triage"):
+    if ticket.state not in OPEN_STATES:
         raise NotNow
     station = await session.get(Station, township)
     if station is None or station.city_code != ticket.city_code:
@@ -333,15 +370,21 @@ async def redispatch(
             note=f"{previous or '-'} -> {township}",
         )
     )
-    windows = ticket.sla.get("windows", {})
+    frozen = Frozen.from_json(ticket.sla, priority=ticket.priority)
     ticket.owner_level, ticket.owner_code = "township", township
     ticket.station_code = township
     ticket.county_code = station.county_code if station.county_code != station.city_code else None
     ticket.assignee_id = None
     ticket.signed_at = None
     ticket.first_action_at = None
-    ticket.sign_due_at = now + timedelta(minutes=int(windows.get("sign", 120)))
-    ticket.next_due_at = ticket.sign_due_at
+    ticket.resolve_overdue_at = None
+    # The new station gets a full sign-for window and a fresh ladder.
+    ticket.dispatched_at = now
+    ticket.sign_due_at = now + timedelta(minutes=frozen.sign)
+    ticket.ladder_rung = REMINDER
+    ticket.overdue_level = 0
+    ticket.overdue_since = None
+    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, sign_due=ticket.sign_due_at)
     session.add(ticket)
     await enqueue(
         session,
@@ -372,7 +415,10 @@ async def reject_return(
         )
     )
     ticket.owner_level, ticket.owner_code = "township", ticket.station_code
-    ticket.next_due_at = ticket.sign_due_at if back == "dispatched" else ticket.first_action_due_at
+    if back == "dispatched":
+        resume_ladder(ticket, now)
+    else:
+        ticket.next_due_at = ticket.first_action_due_at
     session.add(ticket)
     await enqueue(
         session,
@@ -401,6 +447,7 @@ async def give_feedback(
         session.add(ticket)
         return
     session.add(_event(ticket, actor="reporter", kind="reopened", now=now, to_state="reopened"))
+    ticket.resolve_overdue_at = None
     # The station owes a new resolution; give it at least a day even if the old one passed.
     still_due = ticket.resolve_due_at is not None and ticket.resolve_due_at > now
     ticket.next_due_at = ticket.resolve_due_at if still_due else now + timedelta(days=1)
@@ -417,31 +464,3 @@ async def give_feedback(
             role_target=target,
             ticket_id=ticket.id,
         )
-
-
-async def close_unanswered(*, session: AsyncSession, now: datetime, limit: int = 200) -> int:
-    """Resolved tickets whose reporter did not answer within the feedback window close."""
-    rows = (
-        await session.exec(
-            select(Ticket)
-            .where(col(Ticket.state) == "resolved", col(Ticket.feedback_due_at) <= now)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    for ticket in rows:
-        session.add(
-            _event(
-                ticket,
-                actor="system",
-                kind="closed",
-                now=now,
-                to_state="closed",
-                note="no feedback within 3 days",
-            )
-        )
-        ticket.closed_at = now
-        ticket.feedback_due_at = None
-        ticket.next_due_at = None
-        session.add(ticket)
-    return len(rows)

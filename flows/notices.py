@@ -10,6 +10,7 @@ from typing import Any, Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.lifecycle import escalate_now, supervisors_of
 from flows.messages import Button
 from flows.outbox import enqueue, payload_of
 from flows.places import Directory
@@ -149,12 +150,18 @@ def render(payload: dict[str, Any], locale: str) -> dict[str, Any]:
 
 
 async def expand(
-    session: AsyncSession, *, directory: Directory, now: datetime, limit: int = 50
+    session: AsyncSession,
+    *,
+    directory: Directory,
+    now: datetime,
+    duty_chat: str | None = None,
+    limit: int = 50,
 ) -> int:
     """Turn due role-targeted rows into per-chat rows; returns how many were expanded.
 
-    A referral that reaches nobody is marked failed and leaves a ``not_notified`` event on
-    the ticket, which escalation acts on.
+    A level with nobody enrolled passes to the next one up (station → county → city), and
+    the top is the duty chat. A referral is the exception: a station that nobody staffs
+    cannot sign for it, so it is marked failed and the ticket escalates at once.
     """
     rows = (
         await session.exec(
@@ -178,6 +185,8 @@ async def expand(
             target=row.target,
             city_code=ticket.city_code if ticket is not None else None,
         )
+        if not chats and row.kind != "referral":
+            chats = await _next_level_up(session, row, ticket, duty_chat)
         signed = await signed_by(session, ticket) if ticket is not None else None
         for chat in chats:
             if ticket is not None and row.kind == "referral":
@@ -207,13 +216,32 @@ async def expand(
         row.error = None if chats else "nobody enrolled"
         session.add(row)
         if not chats and ticket is not None and ticket.id is not None:
-            session.add(
-                TicketEvent(
-                    ticket_id=ticket.id,
-                    at=now,
-                    actor="system",
-                    kind="not_notified",
-                    note=f"{row.kind}: nobody enrolled at {row.target_kind} {row.target}",
+            note = f"{row.kind}: nobody enrolled at {row.target_kind} {row.target}"
+            if row.kind == "referral":
+                session.add(escalate_now(ticket, now=now, why=note))
+                session.add(ticket)
+            else:
+                session.add(
+                    TicketEvent(
+                        ticket_id=ticket.id, at=now, actor="system", kind="undelivered", note=note
+                    )
                 )
-            )
     return len(rows)
+
+
+async def _next_level_up(
+    session: AsyncSession, row: OutboxMessage, ticket: Ticket | None, duty_chat: str | None
+) -> list[Recipient]:
+    """Nobody at this level: the supervisors above, then the duty chat."""
+    if ticket is not None and row.target_kind == "station":
+        level, code = supervisors_of(ticket)
+        chats = await recipients(
+            session, target_kind=level, target=code, city_code=ticket.city_code
+        )
+        if chats:
+            return chats
+    if ticket is not None and row.target_kind == "county":
+        chats = await recipients(session, target_kind="city", target=ticket.city_code)
+        if chats:
+            return chats
+    return [Recipient(duty_chat, "zh")] if duty_chat else []

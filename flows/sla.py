@@ -1,27 +1,136 @@
-"""Default deadlines per priority (DESIGN's table), in minutes from dispatch."""
+"""Deadlines and the escalation ladder: DESIGN's defaults, overridable by a TOML file.
+
+The policy in force is frozen onto each ticket when it is dispatched (``Ticket.sla``), so an
+operator editing the file later changes new tickets only, never tickets in flight.
+
+    # hutong-sla.toml (HUTONG_SLA_FILE); minutes unless said otherwise
+    reminder_fraction = 0.5   # reminder to the station at this part of the sign-for window
+    repeat_limit = 3          # after L1 (county) and L2 (city): this many repeats, then digest
+    digest_hour = 9           # daily digest to supervisors, Asia/Shanghai hour
+    [P0]
+    sign = 15
+    first_action = 120
+    resolve = 1440
+"""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, TypedDict
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PRIORITIES: Final = ("P0", "P1", "P2")
 
 
-class Windows(TypedDict):
-    sign: int
-    first_action: int
-    resolve: int
+class Windows(BaseModel):
+    """Minutes from dispatch. The clock starts at dispatch, not at sign-for (DESIGN)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sign: float = Field(gt=0)
+    first_action: float = Field(gt=0)
+    resolve: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Windows:
+        if not self.sign <= self.first_action <= self.resolve:
+            raise ValueError("expected sign <= first_action <= resolve")
+        return self
 
 
-DEFAULT_SLA: Final[dict[str, Windows]] = {
-    "P0": {"sign": 15, "first_action": 120, "resolve": 1440},
-    "P1": {"sign": 120, "first_action": 1440, "resolve": 3 * 1440},
-    "P2": {"sign": 1440, "first_action": 3 * 1440, "resolve": 7 * 1440},
-}
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    P0: Windows = Windows(sign=15, first_action=120, resolve=1440)
+    P1: Windows = Windows(sign=120, first_action=1440, resolve=3 * 1440)
+    P2: Windows = Windows(sign=1440, first_action=3 * 1440, resolve=7 * 1440)
+    reminder_fraction: float = Field(default=0.5, gt=0, lt=1)
+    repeat_limit: int = Field(default=3, ge=0, le=20)
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    name: str = "default"
+
+    def windows(self, priority: str) -> Windows:
+        windows: Windows = getattr(self, priority)
+        return windows
 
 
-def windows_for(priority: str, policy: dict[str, Windows] | None = None) -> Windows:
-    return (policy or DEFAULT_SLA)[priority]
+DEFAULT_POLICY: Final = Policy()
+
+
+class PolicyError(Exception):
+    """The SLA file cannot be used; the message is one line for the operator."""
+
+
+def load_policy(path: Path | None) -> Policy:
+    if path is None:
+        return DEFAULT_POLICY
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data.setdefault("name", path.name)
+        return Policy.model_validate(data)
+    except OSError as exc:
+        raise PolicyError(f"cannot read the SLA file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"the SLA file {path} is not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PolicyError(f"the SLA file {path}: {where}: {first['msg']}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Frozen:
+    """The part of a policy a ticket carries: its windows and the ladder's shape."""
+
+    sign: float
+    first_action: float
+    resolve: float
+    reminder_fraction: float
+    repeat_limit: int
+    policy: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "windows": {
+                "sign": self.sign,
+                "first_action": self.first_action,
+                "resolve": self.resolve,
+            },
+            "reminder_fraction": self.reminder_fraction,
+            "repeat_limit": self.repeat_limit,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, priority: str) -> Frozen:
+        """Read a ticket's frozen policy; tickets from before a key existed get the default."""
+        w = data.get("windows") or DEFAULT_POLICY.windows(priority).model_dump()
+        return cls(
+            sign=float(w["sign"]),
+            first_action=float(w["first_action"]),
+            resolve=float(w["resolve"]),
+            reminder_fraction=float(
+                data.get("reminder_fraction", DEFAULT_POLICY.reminder_fraction)
+            ),
+            repeat_limit=int(data.get("repeat_limit", DEFAULT_POLICY.repeat_limit)),
+            policy=str(data.get("policy", "default")),
+        )
+
+
+def freeze(policy: Policy, priority: str) -> Frozen:
+    w = policy.windows(priority)
+    return Frozen(
+        sign=w.sign,
+        first_action=w.first_action,
+        resolve=w.resolve,
+        reminder_fraction=policy.reminder_fraction,
+        repeat_limit=policy.repeat_limit,
+        policy=policy.name,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +140,29 @@ class Deadlines:
     resolve: datetime
 
 
-def deadlines(windows: Windows, *, start: datetime) -> Deadlines:
-    """Absolute due times. The clock starts at dispatch, not at sign-for (DESIGN)."""
+def deadlines(frozen: Frozen, *, start: datetime) -> Deadlines:
     return Deadlines(
-        sign=start + timedelta(minutes=windows["sign"]),
-        first_action=start + timedelta(minutes=windows["first_action"]),
-        resolve=start + timedelta(minutes=windows["resolve"]),
+        sign=start + timedelta(minutes=frozen.sign),
+        first_action=start + timedelta(minutes=frozen.first_action),
+        resolve=start + timedelta(minutes=frozen.resolve),
     )
+
+
+# ---- the sign-for ladder ---------------------------------------------------------------
+# Rung 0: reminder to the station, at reminder_fraction of the sign window.
+# Rung 1: sign-for breach: county supervisors (L1); the ticket is overdue.
+# Rung 2: one window later: the city (L2).
+# Rungs 3 … 2+repeat_limit: once a window, county and city again.
+# After that the ticket is in each supervisor's daily digest until someone acts.
+
+REMINDER, LEVEL1, LEVEL2 = 0, 1, 2
+
+
+def rung_time(frozen: Frozen, rung: int, *, start: datetime, sign_due: datetime) -> datetime | None:
+    """When sign-for rung ``rung`` fires; None when the ladder is exhausted."""
+    window = timedelta(minutes=frozen.sign)
+    if rung == REMINDER:
+        return start + window * frozen.reminder_fraction
+    if rung > LEVEL2 + frozen.repeat_limit:
+        return None
+    return sign_due + window * (rung - LEVEL1)

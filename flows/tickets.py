@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.places import Directory
-from flows.sla import DEFAULT_SLA, deadlines, windows_for
+from flows.sla import REMINDER, Frozen, Policy, deadlines, freeze, rung_time
 from flows.texts import duration, t
 from flows.triage import MANDATORY_REPORTERS, derive_priority
 from storage.models import (
@@ -66,8 +66,8 @@ class Receipt:
     priority: str
     owner_name: str
     triage: bool
-    sign_minutes: int
-    first_action_minutes: int
+    sign_minutes: float
+    first_action_minutes: float
 
 
 async def file_report(
@@ -80,8 +80,9 @@ async def file_report(
     intake_key: str,
     locale: str,
     now: datetime,
+    policy: Policy,
 ) -> Receipt:
-    """Create, route and dispatch the ticket; idempotent on ``intake_key``."""
+    """Create, route and dispatch the ticket under ``policy``; idempotent on ``intake_key``."""
     existing = (
         await session.exec(select(Ticket).where(col(Ticket.intake_key) == intake_key))
     ).first()
@@ -92,7 +93,7 @@ async def file_report(
     priority = derive_priority(
         in_danger=answers["danger"], concerns=answers["concerns"], child_age=answers["age"]
     )
-    windows = windows_for(priority)
+    frozen = freeze(policy, priority)
     triage = r.owner_level != "township"
     ticket = Ticket(
         code=await _unused_code(session),
@@ -119,13 +120,13 @@ async def file_report(
         anonymous=not answers.get("phone"),
         created_at=now,
         dispatched_at=now,
-        sla={"policy": "default", "windows": dict(windows), "table": DEFAULT_SLA},
+        sla=frozen.as_json(),
     )
-    due = deadlines(windows, start=now)
+    due = deadlines(frozen, start=now)
     ticket.sign_due_at = due.sign
     ticket.first_action_due_at = due.first_action
     ticket.resolve_due_at = due.resolve
-    ticket.next_due_at = due.sign
+    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, sign_due=due.sign)
     session.add(ticket)
     await session.flush()
     assert ticket.id is not None
@@ -197,14 +198,14 @@ async def _unused_code(session: AsyncSession) -> str:
 async def _receipt(
     session: AsyncSession, directory: Directory, ticket: Ticket, locale: str
 ) -> Receipt:
-    windows = ticket.sla.get("windows") or windows_for(ticket.priority)
+    frozen = Frozen.from_json(ticket.sla, priority=ticket.priority)
     return Receipt(
         code=ticket.code,
         priority=ticket.priority,
         owner_name=await owner_name(session, directory, ticket, locale),
         triage=ticket.owner_level != "township",
-        sign_minutes=int(windows["sign"]),
-        first_action_minutes=int(windows["first_action"]),
+        sign_minutes=frozen.sign,
+        first_action_minutes=frozen.first_action,
     )
 
 

@@ -605,6 +605,7 @@ async def sign(
             assignee_id=member.id,
             signed_at=now,
             next_due_at=ticket.first_action_due_at,
+            overdue_level=0,
         )
     )
     if won.rowcount != 1:

@@ -80,7 +80,11 @@ class Ticket(SQLModel, table=True):
     """A report, routed to one owner: a township station or a county/city triage queue."""
 
     __tablename__ = "ticket"
-    __table_args__ = (Index("ix_ticket_open_due", "state", "next_due_at"),)
+    __table_args__ = (
+        Index("ix_ticket_open_due", "state", "next_due_at"),
+        # The deadline sweep's one query: what is due, earliest first.
+        Index("ix_ticket_next_due", "next_due_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=16, unique=True)
@@ -129,6 +133,11 @@ class Ticket(SQLModel, table=True):
     feedback_due_at: datetime | None = None
     # Days of a request for more time awaiting the county's decision; None when none waits.
     pending_extension_days: int | None = None
+    # The sign-for ladder (flows.sla): the next rung to fire, and how far it has gone.
+    ladder_rung: int = 0
+    overdue_level: int = 0  # 0 not overdue; 1 county told; 2 city told
+    overdue_since: datetime | None = None
+    resolve_overdue_at: datetime | None = None  # 催办 sent for the resolve deadline
 
 
 class TicketContact(SQLModel, table=True):

@@ -27,13 +27,14 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from flows.clock import Clock
+from flows.lifecycle import escalate_now
 from flows.messages import Reply
 from flows.notices import expand
 from flows.outbox import buttons_of
 from flows.places import Directory
 from handlers.telegram.render import markup, split_text
 from storage.db import Database
-from storage.models import OutboxMessage, TicketEvent
+from storage.models import OutboxMessage, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class OutboxSender:
         clock: Clock,
         per_second: int = GLOBAL_PER_SECOND,
         pacer: ChatPacer | None = None,
+        duty_chat: str | None = None,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -91,6 +93,7 @@ class OutboxSender:
         self.clock = clock
         self.limiter = AsyncLimiter(per_second, 1)
         self.pacer = pacer or ChatPacer(clock)
+        self.duty_chat = duty_chat  # the top of the ladder, where no supervisor is enrolled
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -120,7 +123,9 @@ class OutboxSender:
         """Expand role targets, then send every due row; returns how many rows were handled."""
         now = self.clock()
         async with self.db.unit() as session:
-            expanded = await expand(session, directory=self.directory, now=now)
+            expanded = await expand(
+                session, directory=self.directory, now=now, duty_chat=self.duty_chat
+            )
         rows = await self._claim()
         by_chat: dict[str, list[OutboxMessage]] = defaultdict(list)
         for row in rows:
@@ -302,17 +307,11 @@ class OutboxSender:
                         )
                     )
                 ).all()
-                if all(status == "failed" for status in siblings):
+                ticket = await session.get(Ticket, fresh.ticket_id)
+                if ticket is not None and all(status == "failed" for status in siblings):
                     # Nobody at the station got the referral: as good as not sent.
-                    session.add(
-                        TicketEvent(
-                            ticket_id=fresh.ticket_id,
-                            at=now,
-                            actor="system",
-                            kind="not_notified",
-                            note="referral delivered to nobody",
-                        )
-                    )
+                    session.add(escalate_now(ticket, now=now, why="referral delivered to nobody"))
+                    session.add(ticket)
 
 
 class _NotYet(TelegramError):

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from flows import work
 from flows.places import Directory
+from flows.sla import DEFAULT_POLICY
 from flows.tickets import file_report
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
@@ -48,6 +49,7 @@ async def _setup(db: Database, directory: Directory, clock: Any) -> tuple[int, l
             intake_key="telegram:900:1",
             locale="zh",
             now=clock(),
+            policy=DEFAULT_POLICY,
         )
         await session.flush()
         ticket = (await session.exec(select(Ticket))).one()

@@ -13,6 +13,7 @@ from telegram import Bot
 
 from flows.outbox import enqueue, payload_of
 from flows.places import Directory
+from flows.sla import DEFAULT_POLICY
 from handlers.telegram.sender import OutboxSender
 from storage.db import Database
 from storage.models import OutboxMessage, TicketEvent
@@ -195,6 +196,7 @@ async def service_ticket(db: Database, directory: Directory, clock: Any) -> int:
             intake_key="telegram:31:1",
             locale="zh",
             now=clock(),
+            policy=DEFAULT_POLICY,
         )
         ticket_id = (
             await session.exec(

@@ -3,6 +3,7 @@ rejecting a return, routing a ticket from the county queue, and who may do what.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,8 +12,9 @@ from citizen import Citizen
 from harness import BotService, FakeClock
 from sqlmodel import col, select
 
-from bot.service import close_unanswered
+from bot.service import sweep_deadlines
 from flows.intake import Intake
+from flows.sla import DEFAULT_POLICY
 from flows.staff import Scope, issue_invite
 from storage.db import Database
 from storage.models import Ticket, TicketEvent
@@ -124,11 +126,14 @@ async def test_no_feedback_in_three_days_closes(svc: BotService, clock: FakeCloc
     await enrol(svc, 4102, Scope("station", "township", JIEKOU))
     ticket = await signed_ticket(svc, 4102, 4002)
     await resolve(svc, 4102, ticket)
+    sweep = functools.partial(
+        sweep_deadlines, db=svc.db, directory=svc.intake.directory, policy=DEFAULT_POLICY
+    )
     clock.advance(days=3, seconds=-1)
-    assert await close_unanswered(db=svc.db, clock=clock) == 0
+    assert await sweep(clock=clock) == 0
     clock.advance(seconds=1)
-    assert await close_unanswered(db=svc.db, clock=clock) == 1
-    assert await close_unanswered(db=svc.db, clock=clock) == 0
+    assert await sweep(clock=clock) == 1
+    assert await sweep(clock=clock) == 0
     after = await ticket_of(svc.db, ticket.code)
     assert after.state == "closed" and after.feedback is None
     mark = await press(svc.api, 4002, f"f:{ticket.id}:unsat")  # too late: nothing reopens

@@ -1,0 +1,306 @@
+"""The deadline sweep: due tickets are claimed, their next rung applied, and the next due
+time set, in one transaction.
+
+Every ticket carries ``next_due_at``; a sweep takes the due ones (``FOR UPDATE SKIP LOCKED``
+on PostgreSQL, so two sweepers never take the same ticket; SQLite has one writer), fires
+what is due in order, and moves ``next_due_at`` on. A rung is fired by the transaction that
+moves past it, so it fires once, however many sweepers run and however late they come:
+after downtime, every rung that fell due meanwhile fires once, in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from flows.lifecycle import (
+    FEEDBACK_WINDOW,
+    UNSIGNED,
+    next_rung_at,
+    notice,
+    overdue_level_for,
+    resume_ladder,
+    supervisors_of,
+)
+from flows.notices import place_line
+from flows.outbox import enqueue
+from flows.places import Directory
+from flows.sla import LEVEL1, LEVEL2, REMINDER
+from flows.texts import t
+from flows.tickets import local_time, owner_name
+from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+WORKING: Final = ("in_progress", "reopened")
+BATCH: Final = 500
+# A ticket cannot have more rungs due than this in one sweep; a guard against a bad policy.
+MAX_RUNGS_PER_SWEEP: Final = 32
+
+
+async def sweep(
+    *, session: AsyncSession, directory: Directory, now: datetime, batch: int = BATCH
+) -> int:
+    """One tick: fire everything due for up to ``batch`` tickets; returns how many."""
+    tickets = (
+        await session.exec(
+            select(Ticket)
+            .where(col(Ticket.next_due_at) <= now)
+            .order_by(col(Ticket.next_due_at))
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for ticket in tickets:
+        for _ in range(MAX_RUNGS_PER_SWEEP):
+            if ticket.next_due_at is None or ticket.next_due_at > now:
+                break
+            await _fire(session, directory, ticket, now)
+        session.add(ticket)
+    return len(tickets)
+
+
+async def _fire(session: AsyncSession, directory: Directory, ticket: Ticket, now: datetime) -> None:
+    assert ticket.id is not None and ticket.next_due_at is not None
+    due_at = ticket.next_due_at
+    if ticket.state in UNSIGNED:
+        await _fire_rung(session, directory, ticket, due_at, now)
+    elif ticket.state == "acknowledged" and ticket.first_action_at is None:
+        await _revert(session, directory, ticket, now)
+    elif ticket.state in WORKING:
+        await _resolve_overdue(session, directory, ticket, now)
+    elif ticket.state == "resolved":
+        _close_without_feedback(session, ticket, now)
+    else:  # nothing is owed in this state any more
+        ticket.next_due_at = None
+
+
+async def _fire_rung(
+    session: AsyncSession, directory: Directory, ticket: Ticket, due_at: datetime, now: datetime
+) -> None:
+    assert ticket.id is not None
+    rung = ticket.ladder_rung
+    loc = "zh"
+    owner = await owner_name(session, directory, ticket, loc)
+    sign_due = local_time(ticket.sign_due_at) if ticket.sign_due_at else "—"
+    common: dict[str, Any] = {
+        "code": ticket.code,
+        "priority": t(loc, f"priority.{ticket.priority}"),
+        "owner": owner,
+        "due": sign_due,
+        "place": place_line(directory, ticket),
+    }
+    # The owner: the station, or the county/city queue for an unplaced or returned ticket.
+    owner_target = (
+        ("station", ticket.owner_code)
+        if ticket.owner_level == "township"
+        else (ticket.owner_level, ticket.owner_code)
+    )
+    county = supervisors_of(ticket)
+    city = ("city", ticket.city_code)
+    if rung == REMINDER:
+        kind, targets, key = "reminder", [owner_target], "sla.reminder"
+    elif rung == LEVEL1:
+        # Escalation adds people; the owner hears of the breach too.
+        kind, targets, key = "escalated", [county, owner_target], "sla.breach"
+    elif rung == LEVEL2:
+        kind, targets, key = "escalated", [city], "sla.city"
+    else:
+        kind, targets, key = "escalation_repeat", [county, city], "sla.repeat"
+    values: dict[str, Any] = dict(common, n=rung - LEVEL2)
+    seen: set[tuple[str, str]] = set()
+    for target in targets:
+        if target in seen:
+            continue
+        seen.add(target)
+        await enqueue(
+            session,
+            dedup_key=f"rung:{ticket.id}:{ticket.dispatched_at:%Y%m%d%H%M%S}:{rung}:{target[1]}",
+            kind=kind,
+            now=now,
+            payload=notice(key, **values),
+            role_target=target,
+            ticket_id=ticket.id,
+        )
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor="system",
+            kind=kind,
+            note=f"rung {rung}" + (f" L{min(rung, LEVEL2)}" if rung >= LEVEL1 else ""),
+        )
+    )
+    if rung >= LEVEL1 and ticket.overdue_since is None:
+        ticket.overdue_since = ticket.sign_due_at or due_at
+    ticket.ladder_rung = rung + 1
+    ticket.overdue_level = overdue_level_for(ticket.ladder_rung)
+    ticket.next_due_at = next_rung_at(ticket)  # None: the daily digest carries it on
+
+
+async def _revert(
+    session: AsyncSession, directory: Directory, ticket: Ticket, now: datetime
+) -> None:
+    """Signed for, but no call or visit in time: back to un-signed; the ladder resumes."""
+    assert ticket.id is not None
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor="system",
+            kind="reverted",
+            from_state=ticket.state,
+            to_state="dispatched",
+            note=f"assignee staff:{ticket.assignee_id}",
+        )
+    )
+    ticket.state = "dispatched"
+    ticket.assignee_id = None
+    ticket.signed_at = None
+    resume_ladder(ticket, now)
+    due = local_time(ticket.first_action_due_at) if ticket.first_action_due_at else "—"
+    if ticket.station_code:
+        await enqueue(
+            session,
+            dedup_key=f"reverted:{ticket.id}:{now.isoformat()}",
+            kind="reverted",
+            now=now,
+            payload=notice("sla.reverted", code=ticket.code, due=due),
+            role_target=("station", ticket.station_code),
+            ticket_id=ticket.id,
+        )
+
+
+async def _resolve_overdue(
+    session: AsyncSession, directory: Directory, ticket: Ticket, now: datetime
+) -> None:
+    """催办: the station and the county hear that the resolve deadline passed."""
+    assert ticket.id is not None
+    owner = await owner_name(session, directory, ticket, "zh")
+    values: dict[str, Any] = {
+        "code": ticket.code,
+        "priority": t("zh", f"priority.{ticket.priority}"),
+        "owner": owner,
+        "due": local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—",
+    }
+    targets = [supervisors_of(ticket)]
+    if ticket.station_code:
+        targets.append(("station", ticket.station_code))
+    for target in targets:
+        await enqueue(
+            session,
+            dedup_key=f"resolve-overdue:{ticket.id}:{ticket.resolve_due_at}:{target[1]}",
+            kind="resolve_overdue",
+            now=now,
+            payload=notice("sla.resolve_overdue", **values),
+            role_target=target,
+            ticket_id=ticket.id,
+        )
+    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor="system", kind="resolve_overdue"))
+    ticket.resolve_overdue_at = now
+    ticket.next_due_at = None  # the daily digest keeps it in view
+
+
+def _close_without_feedback(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+    assert ticket.id is not None
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor="system",
+            kind="closed",
+            from_state=ticket.state,
+            to_state="closed",
+            note=f"no feedback within {FEEDBACK_WINDOW.days} days",
+        )
+    )
+    ticket.state = "closed"
+    ticket.closed_at = now
+    ticket.feedback_due_at = None
+    ticket.next_due_at = None
+
+
+# ---- the daily digest ------------------------------------------------------------------
+
+
+def overdue_filter() -> object:
+    """Open tickets past a deadline: not signed for in time, or past the resolve deadline."""
+    return or_(
+        (col(Ticket.overdue_level) > 0) & col(Ticket.state).in_(UNSIGNED),
+        col(Ticket.resolve_overdue_at).is_not(None) & col(Ticket.state).in_(WORKING),
+    )
+
+
+def scope_filter(member: StaffMember) -> object:
+    if member.role == "station":
+        return col(Ticket.station_code) == member.scope_code
+    if member.scope_level == "county":
+        return col(Ticket.county_code) == member.scope_code
+    return col(Ticket.city_code) == member.scope_code
+
+
+async def digests(
+    *, session: AsyncSession, directory: Directory, now: datetime, hour: int, limit: int = 30
+) -> int:
+    """Once a day after ``hour`` (Asia/Shanghai): each supervisor gets one list of what is
+    overdue in their area. The dedup key (member and date) keeps it to one a day, across
+    restarts and several processes."""
+    local = now.astimezone(SHANGHAI)
+    if local.hour < hour:
+        return 0
+    day = local.strftime("%Y-%m-%d")
+    supervisors = (
+        await session.exec(
+            select(StaffMember).where(
+                col(StaffMember.role) == "supervisor", col(StaffMember.active).is_(True)
+            )
+        )
+    ).all()
+    written = 0
+    for member in supervisors:
+        key = f"digest:{member.id}:{day}"
+        exists = (
+            await session.exec(select(OutboxMessage.id).where(col(OutboxMessage.dedup_key) == key))
+        ).first()
+        if exists is not None:
+            continue
+        rows = (
+            await session.exec(
+                select(Ticket)
+                .where(scope_filter(member), overdue_filter())  # type: ignore[arg-type]
+                .order_by(col(Ticket.overdue_since), col(Ticket.resolve_due_at))
+                .limit(limit + 1)
+            )
+        ).all()
+        if not rows:
+            continue
+        loc = member.locale
+        lines = [t(loc, "digest.title", count=len(rows) if len(rows) <= limit else f"{limit}+")]
+        for x in rows[:limit]:
+            since = x.overdue_since if x.state in UNSIGNED else x.resolve_due_at
+            lines.append(
+                t(
+                    loc,
+                    "digest.line",
+                    priority=t(loc, f"priority.{x.priority}"),
+                    code=x.code,
+                    state=t(loc, f"state.{x.state}"),
+                    owner=await owner_name(session, directory, x, loc),
+                    since=local_time(since) if since else "—",
+                )
+            )
+        if len(rows) > limit:
+            lines.append(t(loc, "digest.more", n="…"))
+        await enqueue(
+            session,
+            dedup_key=key,
+            kind="digest",
+            now=now,
+            payload={"text": "\n".join(lines), "buttons": [], "locale": loc},
+            chat_id=member.chat_id,
+        )
+        written += 1
+    return written
