@@ -45,10 +45,10 @@ def _frozen(ticket: Ticket) -> Frozen:
 
 
 def next_rung_at(ticket: Ticket) -> datetime | None:
-    assert ticket.dispatched_at is not None and ticket.sign_due_at is not None
-    return rung_time(
-        _frozen(ticket), ticket.ladder_rung, start=ticket.dispatched_at, sign_due=ticket.sign_due_at
-    )
+    assert ticket.dispatched_at is not None
+    base = ticket.ladder_base or ticket.sign_due_at
+    assert base is not None
+    return rung_time(_frozen(ticket), ticket.ladder_rung, start=ticket.dispatched_at, base=base)
 
 
 def overdue_level_for(rung: int) -> int:
@@ -57,10 +57,14 @@ def overdue_level_for(rung: int) -> int:
 
 
 def resume_ladder(ticket: Ticket, now: datetime) -> None:
-    """Back to un-signed: the ladder goes on where it was; a rung already past fires now."""
+    """Back to un-signed after a sign-for: the ladder goes on from the rung it had reached,
+    that rung now and the next ones a window apart. The sign-for deadline has passed by
+    then, so a reminder still pending gives way to L1."""
+    ticket.ladder_rung = max(ticket.ladder_rung, LEVEL1)
+    window = timedelta(minutes=_frozen(ticket).sign)
+    ticket.ladder_base = now - window * (ticket.ladder_rung - LEVEL1)
     ticket.overdue_level = overdue_level_for(ticket.ladder_rung)
-    at = next_rung_at(ticket)
-    ticket.next_due_at = max(at, now) if at is not None else None
+    ticket.next_due_at = next_rung_at(ticket)
 
 
 def escalate_now(ticket: Ticket, *, now: datetime, why: str) -> TicketEvent:
@@ -382,9 +386,10 @@ async def redispatch(
     ticket.dispatched_at = now
     ticket.sign_due_at = now + timedelta(minutes=frozen.sign)
     ticket.ladder_rung = REMINDER
+    ticket.ladder_base = ticket.sign_due_at
     ticket.overdue_level = 0
     ticket.overdue_since = None
-    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, sign_due=ticket.sign_due_at)
+    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, base=ticket.sign_due_at)
     session.add(ticket)
     await enqueue(
         session,
@@ -415,10 +420,9 @@ async def reject_return(
         )
     )
     ticket.owner_level, ticket.owner_code = "township", ticket.station_code
-    if back == "dispatched":
-        resume_ladder(ticket, now)
-    else:
+    if back == "acknowledged":
         ticket.next_due_at = ticket.first_action_due_at
+    # Un-signed, the ladder ran on while the return was judged: next_due_at is already right.
     session.add(ticket)
     await enqueue(
         session,

@@ -158,11 +158,15 @@ def deadlines(frozen: Frozen, *, start: datetime) -> Deadlines:
 REMINDER, LEVEL1, LEVEL2 = 0, 1, 2
 
 
-def rung_time(frozen: Frozen, rung: int, *, start: datetime, sign_due: datetime) -> datetime | None:
-    """When sign-for rung ``rung`` fires; None when the ladder is exhausted."""
+def rung_time(frozen: Frozen, rung: int, *, start: datetime, base: datetime) -> datetime | None:
+    """When sign-for rung ``rung`` fires; None when the ladder is exhausted.
+
+    ``start`` is the dispatch, ``base`` the time of rung 1: the sign-for deadline, or, when
+    the ladder resumes after a reverted sign-for, the moment it resumed.
+    """
     window = timedelta(minutes=frozen.sign)
     if rung == REMINDER:
         return start + window * frozen.reminder_fraction
     if rung > LEVEL2 + frozen.repeat_limit:
         return None
-    return sign_due + window * (rung - LEVEL1)
+    return base + window * (rung - LEVEL1)

@@ -126,7 +126,8 @@ async def file_report(
     ticket.sign_due_at = due.sign
     ticket.first_action_due_at = due.first_action
     ticket.resolve_due_at = due.resolve
-    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, sign_due=due.sign)
+    ticket.ladder_base = due.sign
+    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, base=due.sign)
     session.add(ticket)
     await session.flush()
     assert ticket.id is not None

@@ -133,8 +133,10 @@ class Ticket(SQLModel, table=True):
     feedback_due_at: datetime | None = None
     # Days of a request for more time awaiting the county's decision; None when none waits.
     pending_extension_days: int | None = None
-    # The sign-for ladder (flows.sla): the next rung to fire, and how far it has gone.
+    # The sign-for ladder (flows.sla): the next rung to fire, the time rung 1 (L1) is due
+    # (rungs above follow one sign-for window apart), and how far it has gone.
     ladder_rung: int = 0
+    ladder_base: datetime | None = None
     overdue_level: int = 0  # 0 not overdue; 1 county told; 2 city told
     overdue_since: datetime | None = None
     resolve_overdue_at: datetime | None = None  # 催办 sent for the resolve deadline

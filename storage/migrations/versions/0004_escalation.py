@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("overdue_level", sa.Integer(), nullable=False, server_default="0")
         )
+        batch_op.add_column(sa.Column("ladder_base", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("overdue_since", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
             sa.Column("resolve_overdue_at", sa.DateTime(timezone=True), nullable=True)
@@ -36,5 +37,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ticket_next_due")
         batch_op.drop_column("resolve_overdue_at")
         batch_op.drop_column("overdue_since")
+        batch_op.drop_column("ladder_base")
         batch_op.drop_column("overdue_level")
         batch_op.drop_column("ladder_rung")
