@@ -111,17 +111,16 @@ async def _fire_rung(
     else:
         kind, targets, key = "escalation_repeat", [county, city], "sla.repeat"
     values: dict[str, Any] = dict(common, n=rung - LEVEL2)
-    seen: set[tuple[str, str]] = set()
-    for target in targets:
-        if target in seen:
-            continue
-        seen.add(target)
+    event_key = f"rung:{ticket.id}:{ticket.dispatched_at:%Y%m%d%H%M%S}:{rung}"
+    for target in dict.fromkeys(targets):
+        payload = notice(key, **values)
+        payload["fanout"] = event_key
         await enqueue(
             session,
-            dedup_key=f"rung:{ticket.id}:{ticket.dispatched_at:%Y%m%d%H%M%S}:{rung}:{target[1]}",
+            dedup_key=f"{event_key}:{target[0]}:{target[1]}",
             kind=kind,
             now=now,
-            payload=notice(key, **values),
+            payload=payload,
             role_target=target,
             ticket_id=ticket.id,
         )
@@ -189,13 +188,16 @@ async def _resolve_overdue(
     targets = [supervisors_of(ticket)]
     if ticket.station_code:
         targets.append(("station", ticket.station_code))
+    event_key = f"resolve-overdue:{ticket.id}:{ticket.resolve_due_at}"
     for target in targets:
+        payload = notice("sla.resolve_overdue", **values)
+        payload["fanout"] = event_key
         await enqueue(
             session,
-            dedup_key=f"resolve-overdue:{ticket.id}:{ticket.resolve_due_at}:{target[1]}",
+            dedup_key=f"{event_key}:{target[1]}",
             kind="resolve_overdue",
             now=now,
-            payload=notice("sla.resolve_overdue", **values),
+            payload=payload,
             role_target=target,
             ticket_id=ticket.id,
         )

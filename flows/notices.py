@@ -201,9 +201,12 @@ async def expand(
                 payload = render(row.payload, chat.locale)
             else:
                 payload = dict(row.payload)
+            # Rows of one event aimed at several levels share a fan-out key, so a person who
+            # is reached through two of them (a level passing up) hears it once.
+            fanout = str(row.payload.get("fanout", row.dedup_key))
             await enqueue(
                 session,
-                dedup_key=f"{row.dedup_key}>{chat.chat_id}",
+                dedup_key=f"{fanout}>{chat.chat_id}",
                 kind=row.kind,
                 now=now,
                 payload=payload,

@@ -1,0 +1,370 @@
+"""Deadlines with a controlled clock: every rung of every priority, revert after sign-for,
+levels with nobody enrolled, the duty chat, digests, downtime."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from harness import FakeClock
+from sqlmodel import col, select
+
+from bot.service import sweep_deadlines
+from flows import work
+from flows.notices import expand
+from flows.places import Directory
+from flows.sla import DEFAULT_POLICY, Policy, Windows
+from flows.tickets import file_report
+from storage.db import Database
+from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
+
+JIEKOU, CONGHUA, GUANGZHOU = "440117001000", "440117000000", "440100000000"
+STATION, COUNTY, CITY, DUTY = "5101", "5201", "5301", "-5999"
+ANSWERS: dict[str, dict[str, Any]] = {
+    "P0": {"danger": "yes", "concerns": ["physical"]},
+    "P1": {"danger": "no", "concerns": ["illness"]},
+    "P2": {"danger": "no", "concerns": ["out_of_school"]},
+}
+
+
+async def staff(db: Database, clock: FakeClock, *who: str) -> dict[str, int]:
+    scopes = {
+        STATION: ("station", "township", JIEKOU),
+        COUNTY: ("supervisor", "county", CONGHUA),
+        CITY: ("supervisor", "city", GUANGZHOU),
+    }
+    ids: dict[str, int] = {}
+    async with db.unit() as session:
+        for chat in who:
+            role, level, code = scopes[chat]
+            member = StaffMember(
+                user_id=chat,
+                chat_id=chat,
+                display_name=f"社工{chat}",
+                role=role,
+                scope_level=level,
+                scope_code=code,
+                joined_at=clock(),
+            )
+            session.add(member)
+            await session.flush()
+            assert member.id is not None
+            ids[chat] = member.id
+    return ids
+
+
+async def report(
+    db: Database,
+    directory: Directory,
+    clock: FakeClock,
+    priority: str,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    n: int = 1,
+) -> int:
+    async with db.unit() as session:
+        await file_report(
+            session=session,
+            directory=directory,
+            answers={
+                "reporter": "neighbour",
+                "place": JIEKOU,
+                "age": "12-14",
+                "sex": "f",
+                "story": "情况说明",
+                **ANSWERS[priority],
+            },
+            channel="telegram",
+            chat_id="5001",
+            intake_key=f"telegram:5001:{priority}:{n}",
+            locale="zh",
+            now=clock(),
+            policy=policy,
+        )
+        ticket = (
+            await session.exec(
+                select(Ticket).where(col(Ticket.intake_key).endswith(f"{priority}:{n}"))
+            )
+        ).one()
+    assert ticket.id is not None and ticket.priority == priority
+    return ticket.id
+
+
+class Run:
+    """Sweeps at the clock's time and expands what it wrote into per-chat messages."""
+
+    def __init__(
+        self, db: Database, directory: Directory, clock: FakeClock, duty: str | None = None
+    ) -> None:
+        self.db, self.directory, self.clock, self.duty = db, directory, clock, duty
+
+    async def sweep(self) -> int:
+        n = await sweep_deadlines(
+            db=self.db, directory=self.directory, policy=DEFAULT_POLICY, clock=self.clock
+        )
+        async with self.db.unit() as session:
+            await expand(session, directory=self.directory, now=self.clock(), duty_chat=self.duty)
+        return n
+
+    async def at(self, when: Any) -> None:
+        self.clock.now = when
+        await self.sweep()
+
+    async def messages(self, ticket_id: int) -> list[tuple[str, str]]:
+        """(kind, chat) of every per-chat message about the ticket, in order."""
+        async with self.db.unit() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(
+                        col(OutboxMessage.ticket_id) == ticket_id,
+                        col(OutboxMessage.target_kind) == "chat",
+                    )
+                    .order_by(col(OutboxMessage.id))
+                )
+            ).all()
+        return [(r.kind, r.target) for r in rows if r.kind != "referral"]
+
+    async def events(self, ticket_id: int) -> list[str]:
+        async with self.db.unit() as session:
+            return list(
+                (
+                    await session.exec(
+                        select(TicketEvent.kind)
+                        .where(col(TicketEvent.ticket_id) == ticket_id)
+                        .order_by(col(TicketEvent.id))
+                    )
+                ).all()
+            )
+
+    async def ticket(self, ticket_id: int) -> Ticket:
+        async with self.db.unit() as session:
+            found = await session.get(Ticket, ticket_id)
+        assert found is not None
+        return found
+
+
+@pytest.mark.parametrize("priority", ["P0", "P1", "P2"])
+async def test_every_rung_of_the_sign_for_ladder(
+    db: Database, directory: Directory, clock: FakeClock, priority: str
+) -> None:
+    await staff(db, clock, STATION, COUNTY, CITY)
+    start = clock()
+    tid = await report(db, directory, clock, priority)
+    run = Run(db, directory, clock)
+    window = timedelta(minutes=DEFAULT_POLICY.windows(priority).sign)
+    sign_due = start + window
+
+    await run.at(start + window / 2 - timedelta(seconds=1))
+    assert await run.messages(tid) == []
+    await run.at(start + window / 2)
+    assert await run.messages(tid) == [("reminder", STATION)]
+    assert (await run.ticket(tid)).overdue_level == 0
+
+    await run.at(sign_due - timedelta(seconds=1))
+    assert len(await run.messages(tid)) == 1
+    await run.at(sign_due)  # the breach: the county, and the station hears it too
+    assert (await run.messages(tid))[1:] == [("escalated", COUNTY), ("escalated", STATION)]
+    t = await run.ticket(tid)
+    assert (t.overdue_level, t.overdue_since) == (1, sign_due)
+
+    await run.at(sign_due + window)  # one window later: the city
+    assert (await run.messages(tid))[3:] == [("escalated", CITY)]
+    assert (await run.ticket(tid)).overdue_level == 2
+
+    for k in range(1, DEFAULT_POLICY.repeat_limit + 1):  # bounded repeats to both levels
+        await run.at(sign_due + window * (1 + k))
+        assert (await run.messages(tid))[-2:] == [
+            ("escalation_repeat", COUNTY),
+            ("escalation_repeat", CITY),
+        ]
+    assert (await run.ticket(tid)).next_due_at is None  # from here on: the daily digest
+    count = len(await run.messages(tid))
+    await run.at(sign_due + window * 50)
+    assert len(await run.messages(tid)) == count
+    assert Counter(await run.events(tid)) == Counter(
+        {
+            "submitted": 1,
+            "dispatched": 1,
+            "reminder": 1,
+            "escalated": 2,
+            "escalation_repeat": DEFAULT_POLICY.repeat_limit,
+        }
+    )
+
+
+async def test_daily_digest_once_per_supervisor_per_day(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    ids = await staff(db, clock, COUNTY, CITY)
+    tid = await report(db, directory, clock, "P0")
+    run = Run(db, directory, clock)
+    await run.at(clock() + timedelta(hours=1))  # 11:00 Shanghai: overdue, past digest hour
+    code = (await run.ticket(tid)).code
+    async with db.unit() as session:
+        digests = (
+            await session.exec(select(OutboxMessage).where(col(OutboxMessage.kind) == "digest"))
+        ).all()
+    assert sorted(d.target for d in digests) == sorted([COUNTY, CITY])
+    assert all(code in d.payload["text"] for d in digests)
+    await run.at(clock() + timedelta(hours=2))  # same day: nothing more
+    await run.at(clock() + timedelta(hours=18))  # next morning (07:00): not yet
+    async with db.unit() as session:
+        assert (
+            len(
+                (
+                    await session.exec(
+                        select(OutboxMessage).where(col(OutboxMessage.kind) == "digest")
+                    )
+                ).all()
+            )
+            == 2
+        )
+    await run.at(clock() + timedelta(hours=2))  # 09:00 the next day
+    async with db.unit() as session:
+        keys = (
+            await session.exec(
+                select(OutboxMessage.dedup_key).where(col(OutboxMessage.kind) == "digest")
+            )
+        ).all()
+    assert len(keys) == 4 and {k.split(":")[1] for k in keys} == {str(i) for i in ids.values()}
+
+
+async def test_sign_for_without_first_action_reverts_and_the_ladder_resumes(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    ids = await staff(db, clock, STATION, COUNTY, CITY)
+    start = clock()
+    tid = await report(db, directory, clock, "P0")  # sign 15 min, first action 2 h
+    run = Run(db, directory, clock)
+    await run.at(start + timedelta(minutes=16))  # reminder and L1 fired
+    assert [k for k, _ in await run.messages(tid)] == ["reminder", "escalated", "escalated"]
+    async with db.unit() as session:
+        member = await session.get(StaffMember, ids[STATION])
+        ticket = await session.get(Ticket, tid)
+        assert member is not None and ticket is not None
+        await work.sign(
+            session=session, directory=directory, member=member, ticket=ticket, now=clock()
+        )
+    t = await run.ticket(tid)
+    assert (t.state, t.overdue_level, t.next_due_at) == (
+        "acknowledged",
+        0,
+        start + timedelta(hours=2),
+    )
+    before = [k for k, _ in await run.messages(tid)]
+    await run.at(start + timedelta(hours=1))  # signed: the ladder is paused
+    assert [k for k, _ in await run.messages(tid)] == before
+
+    await run.at(start + timedelta(hours=2))  # no call or visit in time
+    t = await run.ticket(tid)
+    assert (t.state, t.assignee_id, t.signed_at) == ("dispatched", None, None)
+    after = [k for k, _ in await run.messages(tid)][len(before) :]
+    # The station is told; the ladder resumes at L2 (L1 had fired), now.
+    assert after == ["reverted", "escalated"]
+    assert (t.ladder_rung, t.overdue_level) == (3, 2)
+    await run.at(start + timedelta(hours=2, minutes=15))  # one window later: first repeat
+    assert [k for k, _ in await run.messages(tid)][-2:] == ["escalation_repeat"] * 2
+    assert (await run.events(tid)).count("reverted") == 1
+
+
+async def test_a_level_with_nobody_passes_up_and_the_top_is_the_duty_chat(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    await staff(db, clock, STATION)  # no county, no city supervisor
+    start = clock()
+    tid = await report(db, directory, clock, "P1")
+    run = Run(db, directory, clock, duty=DUTY)
+    await run.at(start + timedelta(hours=2))  # reminder + L1
+    assert await run.messages(tid) == [
+        ("reminder", STATION),
+        ("escalated", DUTY),  # county → city → duty chat
+        ("escalated", STATION),
+    ]
+    await staff(db, clock, CITY)
+    await run.at(start + timedelta(hours=4))  # L2: the city now has someone
+    assert (await run.messages(tid))[-1] == ("escalated", CITY)
+
+
+async def test_without_a_duty_chat_an_undeliverable_notice_is_recorded(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    await staff(db, clock, STATION)
+    start = clock()
+    tid = await report(db, directory, clock, "P1")
+    run = Run(db, directory, clock, duty=None)
+    await run.at(start + timedelta(hours=2))
+    assert ("escalated", STATION) in await run.messages(tid)
+    assert "undelivered" in await run.events(tid)
+
+
+async def test_a_referral_that_reaches_nobody_escalates_at_once(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    await staff(db, clock, COUNTY)  # the station has nobody
+    tid = await report(db, directory, clock, "P2")  # sign-for window: 24 h
+    run = Run(db, directory, clock)
+    await run.sweep()  # the sender's expansion finds nobody at the station
+    assert "not_notified" in await run.events(tid)
+    await run.sweep()  # the next tick, same minute: L1 to the county
+    assert await run.messages(tid) == [("escalated", COUNTY)]
+
+
+async def test_resolve_deadline_and_feedback_window(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    from flows import lifecycle
+
+    ids = await staff(db, clock, STATION, COUNTY)
+    start = clock()
+    tid = await report(db, directory, clock, "P0")
+    run = Run(db, directory, clock)
+    async with db.unit() as session:
+        member = await session.get(StaffMember, ids[STATION])
+        ticket = await session.get(Ticket, tid)
+        assert member is not None and ticket is not None
+        await work.sign(
+            session=session, directory=directory, member=member, ticket=ticket, now=clock()
+        )
+        await lifecycle.first_action(
+            session=session, ticket=ticket, member=member, how="visit", now=clock()
+        )
+    await run.at(start + timedelta(days=1))  # resolve deadline (P0: 1 day): 催办
+    assert [m for m in await run.messages(tid) if m[0] == "resolve_overdue"] == [
+        ("resolve_overdue", COUNTY),
+        ("resolve_overdue", STATION),
+    ]
+    await run.at(start + timedelta(days=5))
+    assert (await run.events(tid)).count("resolve_overdue") == 1
+
+
+async def test_downtime_past_two_deadlines_fires_each_once(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """The service is down (nothing sweeps) while two deadlines pass; the first sweep after
+    start fires each once, and further sweeps fire nothing more."""
+    await staff(db, clock, STATION, COUNTY)
+    start = clock()
+    tid = await report(db, directory, clock, "P0")
+    run = Run(db, directory, clock)
+    clock.now = start + timedelta(minutes=20)  # past the reminder (7.5 min) and L1 (15 min)
+    await run.sweep()
+    await run.sweep()
+    assert Counter(await run.events(tid))["reminder"] == 1
+    assert Counter(await run.events(tid))["escalated"] == 1
+    assert [k for k, _ in await run.messages(tid)] == ["reminder", "escalated", "escalated"]
+
+
+async def test_policy_frozen_at_dispatch(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    fast = Policy(P1=Windows(sign=10, first_action=60, resolve=600), name="pilot")
+    start = clock()
+    tid = await report(db, directory, clock, "P1", policy=fast)
+    t = await Run(db, directory, clock).ticket(tid)
+    assert t.sign_due_at == start + timedelta(minutes=10)
+    assert t.sla["policy"] == "pilot" and t.sla["windows"]["sign"] == 10
+    other = await report(db, directory, clock, "P1", n=2)  # filed under the default
+    assert (await Run(db, directory, clock).ticket(other)).sign_due_at == start + timedelta(hours=2)
