@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -228,7 +229,7 @@ def _close_without_feedback(session: AsyncSession, ticket: Ticket, now: datetime
 # ---- the daily digest ------------------------------------------------------------------
 
 
-def overdue_filter() -> object:
+def overdue_filter() -> ColumnElement[bool]:
     """Open tickets past a deadline: not signed for in time, or past the resolve deadline."""
     return or_(
         (col(Ticket.overdue_level) > 0) & col(Ticket.state).in_(UNSIGNED),
@@ -236,7 +237,7 @@ def overdue_filter() -> object:
     )
 
 
-def scope_filter(member: StaffMember) -> object:
+def scope_filter(member: StaffMember) -> ColumnElement[bool]:
     if member.role == "station":
         return col(Ticket.station_code) == member.scope_code
     if member.scope_level == "county":
@@ -272,7 +273,7 @@ async def digests(
         rows = (
             await session.exec(
                 select(Ticket)
-                .where(scope_filter(member), overdue_filter())  # type: ignore[arg-type]
+                .where(scope_filter(member), overdue_filter())
                 .order_by(col(Ticket.overdue_since), col(Ticket.resolve_due_at))
                 .limit(limit + 1)
             )

@@ -22,7 +22,8 @@ ZH: dict[str, str] = {
     "menu.hint": "请用下面的按钮选择。",
     "help": "<b>使用说明</b>\n/start 开始或回到主菜单\n/cancel 取消正在填写的报告\n"
     "/status 编号 查询您提交的报告进度\n/language 切换语言\n/help 显示本说明\n\n"
-    "工作人员：/join 邀请码 登记；/mytickets 待办工单；/ticket 编号 查看工单；/leave 退出。\n\n"
+    "工作人员：/join 邀请码 登记；/mytickets 待办工单；/ticket 编号 查看工单；/leave 退出。\n"
+    "督导：/overdue 超时工单；/open 未办结工单；/stats [today|week|month] 统计；/reassign 编号 改派。\n\n"
     "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "已切换为中文。",
@@ -364,7 +365,8 @@ EN: dict[str, str] = {
     "help": "<b>How to use</b>\n/start start or go back to the menu\n/cancel cancel the report "
     "you are filling in\n/status CODE check a report you filed\n/language change language\n"
     "/help show this help\n\nStaff: /join CODE to enrol; /mytickets open tickets; /ticket CODE "
-    "one ticket; /leave to leave.\n\nIf a child is in danger now, call 110 (police) or 120 "
+    "one ticket; /leave to leave.\nSupervisors: /overdue, /open, /stats [today|week|month], "
+    "/reassign CODE.\n\nIf a child is in danger now, call 110 (police) or 120 "
     "(ambulance).",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "Language set to English.",

@@ -20,7 +20,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import lifecycle
+from flows import lifecycle, supervision
+from flows.escalation import scope_filter
 from flows.intake import Command, Event, Press
 from flows.messages import Button, Outcome, Reply
 from flows.notices import referral_text, ticket_fields
@@ -41,15 +42,11 @@ from flows.texts import CATALOGUES, t
 from flows.tickets import local_time, owner_name
 from storage.models import OutboxMessage, StaffMember, Ticket, TicketContact, TicketEvent
 
-STAFF_COMMANDS: Final = frozenset({"join", "leave", "mytickets", "ticket"})
-OPEN_STATES: Final = (
-    "dispatched",
-    "triage",
-    "acknowledged",
-    "in_progress",
-    "returned",
-    "reopened",
+STAFF_COMMANDS: Final = frozenset(
+    {"join", "leave", "mytickets", "ticket", "overdue", "open", "stats", "reassign"}
 )
+SUPERVISOR_COMMANDS: Final = frozenset({"overdue", "open", "stats", "reassign"})
+OPEN_STATES: Final = lifecycle.OPEN_STATES
 TEXT_MAX: Final = 2000
 TOWNSHIPS_PER_PAGE: Final = 12
 STATION_ACTIONS: Final = frozenset(
@@ -105,6 +102,8 @@ async def handle(
             return Outcome([Reply(t(loc, "leave.ok", scope=scope))], changed=True, locale=loc)
         if event.name == "mytickets":
             return Outcome([await _my_tickets(session, member)], locale=loc)
+        if event.name in SUPERVISOR_COMMANDS:
+            return await _supervisor_command(session, directory, member, person, event, now)
         return await _ticket_by_code(session, directory, member, person, event.arg, now)
     assert isinstance(event, Press)
     parts = event.data.split(":")
@@ -244,7 +243,7 @@ async def _act(
         due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
         return _done(t(loc, "work.ext_approved", days=days, due=due), None, member)
     if action == "rd":
-        if ticket.state not in ("returned", "triage"):
+        if ticket.state not in lifecycle.OPEN_STATES:
             raise lifecycle.NotNow
         reply = _township_picker(directory, member, ticket, int(arg) if arg.isdigit() else 0)
         return Outcome([reply])
@@ -414,6 +413,46 @@ def _township_picker(directory: Directory, member: StaffMember, ticket: Ticket, 
     return Reply(text, rows, edit=page > 0)
 
 
+async def _supervisor_command(
+    session: AsyncSession,
+    directory: Directory,
+    member: StaffMember,
+    person: Person,
+    command: Command,
+    now: datetime,
+) -> Outcome:
+    loc = member.locale
+    if member.role != "supervisor":
+        return Outcome([Reply(t(loc, "supervisor.only"))], locale=loc)
+    if command.name == "overdue":
+        reply = await supervision.overdue(session=session, directory=directory, member=member)
+    elif command.name == "open":
+        reply = await supervision.open_tickets(session=session, directory=directory, member=member)
+    elif command.name == "stats":
+        period = command.arg.strip().lower() or "today"
+        reply = await supervision.stats(
+            session=session, directory=directory, member=member, period=period, now=now
+        )
+    else:  # reassign: the township picker for one ticket in the supervisor's area
+        code = command.arg.strip().upper()
+        if not code:
+            return Outcome([Reply(t(loc, "reassign.usage"))], locale=loc)
+        ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).first()
+        if ticket is None or not supervises(member, ticket):
+            if ticket is not None:
+                session.add(
+                    refusal(
+                        ticket=ticket, who=f"staff:{member.id}", action=f"/reassign {code}", now=now
+                    )
+                )
+            return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
+        if ticket.state not in lifecycle.OPEN_STATES:
+            state = t(loc, f"state.{ticket.state}")
+            return Outcome([Reply(t(loc, "work.not_now", state=state))], locale=loc)
+        reply = _township_picker(directory, member, ticket, 0)
+    return Outcome([reply], locale=loc)
+
+
 def _scope_name(directory: Directory, code: str) -> str:
     return directory.full_name(code) if directory.get(code) else code
 
@@ -458,20 +497,12 @@ async def _join(
     return Outcome([Reply(t(loc, key, scope=scope))], changed=True, locale=loc)
 
 
-def _visible_to(member: StaffMember) -> Any:
-    if member.role == "station":
-        return col(Ticket.station_code) == member.scope_code
-    if member.scope_level == "county":
-        return col(Ticket.county_code) == member.scope_code
-    return col(Ticket.city_code) == member.scope_code
-
-
 async def _my_tickets(session: AsyncSession, member: StaffMember) -> Reply:
     loc = member.locale
     rows = (
         await session.exec(
             select(Ticket)
-            .where(_visible_to(member), col(Ticket.state).in_(OPEN_STATES))
+            .where(scope_filter(member), col(Ticket.state).in_(OPEN_STATES))
             .order_by(col(Ticket.next_due_at).is_(None), col(Ticket.next_due_at))
             .limit(30)
         )

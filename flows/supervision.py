@@ -1,0 +1,191 @@
+"""What supervisors see of their county or city: overdue and open tickets, and figures."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from sqlalchemy import func
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from flows.escalation import SHANGHAI, overdue_filter, scope_filter
+from flows.lifecycle import OPEN_STATES, UNSIGNED
+from flows.messages import Reply
+from flows.places import Directory
+from flows.texts import duration, t
+from flows.tickets import local_time, owner_name
+from storage.models import StaffMember, Ticket, TicketEvent
+
+LIST_LIMIT: Final = 50
+PERIODS: Final = ("today", "week", "month")
+
+
+async def overdue(*, session: AsyncSession, directory: Directory, member: StaffMember) -> Reply:
+    """Overdue tickets by level (city, county, past the resolve deadline), oldest first."""
+    loc = member.locale
+    rows = (
+        await session.exec(
+            select(Ticket)
+            .where(scope_filter(member), overdue_filter())
+            .order_by(col(Ticket.overdue_since), col(Ticket.resolve_due_at))
+            .limit(LIST_LIMIT * 3)
+        )
+    ).all()
+    if not rows:
+        return Reply(t(loc, "overdue.none"))
+    groups = {
+        "overdue.level2": [x for x in rows if x.state in UNSIGNED and x.overdue_level >= 2],
+        "overdue.level1": [x for x in rows if x.state in UNSIGNED and x.overdue_level == 1],
+        "overdue.resolve": [x for x in rows if x.state not in UNSIGNED],
+    }
+    lines = [t(loc, "overdue.title")]
+    for key, tickets in groups.items():
+        if not tickets:
+            continue
+        lines.append("")
+        lines.append(t(loc, "overdue.level", level=t(loc, key)))
+        for x in tickets[:LIST_LIMIT]:
+            since = x.overdue_since if x.state in UNSIGNED else x.resolve_due_at
+            lines.append(
+                t(
+                    loc,
+                    "overdue.line",
+                    priority=t(loc, f"priority.{x.priority}"),
+                    code=x.code,
+                    owner=await owner_name(session, directory, x, loc),
+                    since=local_time(since) if since else "—",
+                )
+            )
+    return Reply("\n".join(lines))
+
+
+async def open_tickets(
+    *, session: AsyncSession, directory: Directory, member: StaffMember
+) -> Reply:
+    loc = member.locale
+    where = (scope_filter(member), col(Ticket.state).in_(OPEN_STATES))
+    count = (await session.exec(select(func.count()).select_from(Ticket).where(*where))).one()
+    rows = (
+        await session.exec(
+            select(Ticket).where(*where).order_by(col(Ticket.created_at)).limit(LIST_LIMIT)
+        )
+    ).all()
+    if not rows:
+        return Reply(t(loc, "open.none"))
+    lines = [t(loc, "open.title", count=count)]
+    for x in rows:
+        lines.append(
+            t(
+                loc,
+                "open.line",
+                priority=t(loc, f"priority.{x.priority}"),
+                code=x.code,
+                state=t(loc, f"state.{x.state}"),
+                owner=await owner_name(session, directory, x, loc),
+                created=local_time(x.created_at),
+            )
+        )
+    return Reply("\n".join(lines))
+
+
+def period_start(period: str, now: datetime) -> datetime:
+    if period == "today":
+        local = now.astimezone(SHANGHAI)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return now - timedelta(days=7 if period == "week" else 30)
+
+
+async def stats(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    member: StaffMember,
+    period: str,
+    now: datetime,
+) -> Reply:
+    """Received, signed for on time, median time to sign for, resolved, reopened, overdue.
+
+    Sign-for figures are for the reports received in the period, from each ticket's first
+    签收 event (a later revert does not undo that it was signed in time)."""
+    loc = member.locale
+    if period not in PERIODS:
+        return Reply(t(loc, "stats.usage"))
+    since = period_start(period, now)
+    scope = scope_filter(member)
+    received = (
+        await session.exec(
+            select(Ticket.id, Ticket.dispatched_at, Ticket.sign_due_at).where(
+                scope,
+                col(Ticket.created_at) >= since,
+            )
+        )
+    ).all()
+    ids = [r[0] for r in received]
+    first_signed: dict[int, datetime] = {}
+    if ids:
+        signed_rows = (
+            await session.exec(
+                select(TicketEvent.ticket_id, func.min(TicketEvent.at))
+                .where(col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.kind) == "signed")
+                .group_by(col(TicketEvent.ticket_id))
+            )
+        ).all()
+        first_signed = {tid: _aware(at) for tid, at in signed_rows}
+    on_time = 0
+    waits: list[float] = []
+    for tid, dispatched, sign_due in received:
+        at = first_signed.get(tid) if tid is not None else None
+        if at is None or dispatched is None:
+            continue
+        waits.append((at - dispatched).total_seconds() / 60)
+        if sign_due is not None and at <= sign_due:
+            on_time += 1
+
+    async def events_in_period(kind: str) -> int:
+        return int(
+            (
+                await session.exec(
+                    select(func.count())
+                    .select_from(TicketEvent)
+                    .join(Ticket, col(Ticket.id) == col(TicketEvent.ticket_id))
+                    .where(scope, col(TicketEvent.kind) == kind, col(TicketEvent.at) >= since)
+                )
+            ).one()
+        )
+
+    async def overdue_count(*conditions: ColumnElement[bool]) -> int:
+        return int(
+            (
+                await session.exec(
+                    select(func.count()).select_from(Ticket).where(scope, *conditions)
+                )
+            ).one()
+        )
+
+    none = t(loc, "stats.none")
+    body = t(
+        loc,
+        "stats.body",
+        received=len(received),
+        on_time=f"{on_time}/{len(waits)} ({on_time * 100 // len(waits)}%)" if waits else none,
+        median=duration(loc, round(statistics.median(waits))) if waits else none,
+        resolved=await events_in_period("resolved"),
+        reopened=await events_in_period("reopened"),
+        l1=await overdue_count(col(Ticket.state).in_(UNSIGNED), col(Ticket.overdue_level) == 1),
+        l2=await overdue_count(col(Ticket.state).in_(UNSIGNED), col(Ticket.overdue_level) >= 2),
+        lr=await overdue_count(
+            col(Ticket.state).in_(("in_progress", "reopened")),
+            col(Ticket.resolve_overdue_at).is_not(None),
+        ),
+    )
+    scope_name = directory.full_name(member.scope_code) if directory.get(member.scope_code) else ""
+    title = t(loc, "stats.title", period=t(loc, f"stats.period.{period}"), scope=scope_name)
+    return Reply(f"{title}\n{body}")
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite may hand back an aggregate (min) as naive UTC; columns come back aware."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
