@@ -43,22 +43,25 @@ async def sweep_deadlines(
     policy: Policy,
     clock: Clock,
     on_outbox: Callable[[], None] | None = None,
+    batch: int = escalation.BATCH,
 ) -> int:
     """One tick of the deadline sweep, then the daily digests; returns tickets advanced."""
     now = clock()
     total = 0
     for _ in range(MAX_BATCHES_PER_TICK):  # until nothing is due; each batch a transaction
         async with db.unit() as session:
-            n = await escalation.sweep(session=session, directory=directory, now=now)
+            n = await escalation.sweep(session=session, directory=directory, now=now, batch=batch)
         total += n
-        if n < escalation.BATCH:
+        if n < batch:
             break
     async with db.unit() as session:
         total += await escalation.digests(
             session=session, directory=directory, now=now, hour=policy.digest_hour
         )
-    if total and on_outbox is not None:
-        on_outbox()
+    if total:
+        log.info("deadline sweep advanced %d ticket(s)", total)
+        if on_outbox is not None:
+            on_outbox()
     return total
 
 
@@ -100,19 +103,23 @@ async def _prepare_database(settings: Settings) -> Database:
 
 
 async def serve(
-    settings: Settings, *, clock: Clock = system_clock, stop: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
 ) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM) if handle_signals else ():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    db = await prepare_database(settings)
-    try:
+    try:  # before anything else: a bad policy file must stop start-up at once
         policy = load_policy(settings.sla_file)
     except PolicyError as exc:
         raise SettingsError(str(exc)) from None
+    db = await prepare_database(settings)
     intake = Intake(await load_directory(db), policy)
     runner = web.AppRunner(init_app(db=db))
     await runner.setup()
@@ -166,6 +173,7 @@ async def serve(
             policy=policy,
             clock=clock,
             on_outbox=sender.wake if sender is not None else None,
+            batch=settings.sweep_batch,
         )
         jobs.start()
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     sla_file: Path | None = None
     duty_chat_id: int | None = None
     sweep_seconds: float = Field(default=5, gt=0, le=300)
+    # Tickets per sweep transaction: small batches let several processes share the work.
+    sweep_batch: int = Field(default=500, ge=1, le=10_000)
     log_level: str = "INFO"
 
     @field_validator("database_url")

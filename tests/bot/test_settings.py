@@ -100,3 +100,26 @@ def test_cli_unreachable_database_is_one_line(tmp_path: object) -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("hutong: cannot open the database")
     assert "secret" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_bad_sla_file_is_one_line(tmp_path: object) -> None:
+    import os
+    from pathlib import Path
+
+    sla = Path(str(tmp_path)) / "sla.toml"
+    sla.write_text("[P0]\nsign = 0\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
+    env["HUTONG_SLA_FILE"] = str(sla)
+    env["HUTONG_HTTP_PORT"] = "0"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("hutong: the SLA file") and "P0" in last
+    assert "Traceback" not in proc.stderr

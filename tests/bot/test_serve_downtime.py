@@ -1,0 +1,115 @@
+"""The service stopped while two deadlines pass, started again: each fires exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import Counter
+from datetime import timedelta
+
+import aiohttp
+from harness import FakeClock
+from sqlmodel import col, select
+
+from bot.service import serve
+from bot.settings import Settings
+from flows.places import Directory
+from flows.sla import DEFAULT_POLICY
+from flows.tickets import file_report
+from storage.db import Database
+from storage.models import OutboxMessage, StaffMember, TicketEvent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _run_for_a_while(settings: Settings, clock: FakeClock) -> None:
+    """Start `serve`, let it sweep several times, stop it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, clock=clock, stop=stop, handle_signals=False))
+    url = f"http://{settings.http_host}:{settings.http_port}/healthz"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):  # bounded: until it answers
+            try:
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            assert not task.done(), task.exception()
+            await asyncio.sleep(0.05)
+    # Several sweep intervals, so a rung that could fire twice would.
+    await asyncio.sleep(settings.sweep_seconds * 6)
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+
+async def test_deadlines_passed_while_down_fire_once_after_start(
+    database_url: str, db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        http_port=_free_port(),
+        sweep_seconds=0.1,
+    )
+    start = clock()
+    async with db.unit() as session:
+        session.add(
+            StaffMember(
+                user_id="7201",
+                chat_id="7201",
+                display_name="督导",
+                role="supervisor",
+                scope_level="county",
+                scope_code="440117000000",
+                joined_at=start,
+            )
+        )
+        await file_report(
+            session=session,
+            directory=directory,
+            answers={
+                "danger": "yes",
+                "reporter": "teacher",
+                "place": "440117001000",
+                "age": "6-11",
+                "sex": "m",
+                "concerns": ["physical"],
+                "story": "孩子被打",
+            },
+            channel="telegram",
+            chat_id="7001",
+            intake_key="telegram:7001:1",
+            locale="zh",
+            now=start,
+            policy=DEFAULT_POLICY,
+        )
+
+    clock.advance(minutes=1)  # running, nothing due yet
+    await _run_for_a_while(settings, clock)
+    assert await _kinds(db) == Counter({"submitted": 1, "dispatched": 1})
+
+    clock.advance(minutes=19)  # while stopped: the reminder (7.5 min) and L1 (15 min) pass
+    await _run_for_a_while(settings, clock)
+    await _run_for_a_while(settings, clock)  # and once more, with nothing new due
+    kinds = await _kinds(db)
+    assert kinds["reminder"] == 1 and kinds["escalated"] == 1
+    async with db.unit() as session:
+        rows = (
+            await session.exec(
+                select(OutboxMessage.dedup_key).where(
+                    col(OutboxMessage.kind).in_(("reminder", "escalated")),
+                    col(OutboxMessage.parent_id).is_(None),
+                )
+            )
+        ).all()
+    assert len(rows) == 3  # reminder to the station; L1 to the county and the station
+    assert clock() - start == timedelta(minutes=20)
+
+
+async def _kinds(db: Database) -> Counter[str]:
+    async with db.unit() as session:
+        return Counter((await session.exec(select(TicketEvent.kind))).all())
