@@ -72,3 +72,9 @@ def test_ladder_times() -> None:
     assert at[LEVEL1] == base and at[LEVEL2] == base + timedelta(minutes=15)
     assert at[3:6] == [base + timedelta(minutes=15 * k) for k in (2, 3, 4)]
     assert at[6] is None
+
+
+def test_the_example_file_states_the_defaults() -> None:
+    example = Path(__file__).resolve().parents[2] / "sla.example.toml"
+    policy = load_policy(example)
+    assert policy.model_dump(exclude={"name"}) == DEFAULT_POLICY.model_dump(exclude={"name"})
