@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.application import build_application
 from bot.jobs import Jobs
-from bot.polling import Poller
+from bot.polling import ALLOWED_UPDATES, Poller
 from bot.settings import Settings, SettingsError
 from flows import escalation
 from flows.clock import Clock, system_clock
@@ -25,7 +25,9 @@ from flows.places import Directory
 from flows.sla import Policy, PolicyError, load_policy
 from handlers.telegram.sender import OutboxSender
 from handlers.telegram.updates import UpdateProcessor
+from handlers.telegram.webhook import WebhookReceiver
 from handlers.web.app import init_app
+from handlers.web.webhook import Webhook
 from storage.db import Database, make_engine
 from storage.migrate import schema_is_current, seed_directory, upgrade_async
 from storage.models import Division
@@ -120,49 +122,22 @@ async def serve(
     except PolicyError as exc:
         raise SettingsError(str(exc)) from None
     db = await prepare_database(settings)
-    intake = Intake(await load_directory(db), policy)
-    runner = web.AppRunner(init_app(db=db))
-    await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
-    log.info("HTTP on http://%s:%s", settings.http_host, settings.http_port)
-
     jobs = Jobs()
-    application: Any = None
-    poll_task: asyncio.Task[None] | None = None
-    send_task: asyncio.Task[None] | None = None
-    poller: Poller | None = None
-    sender: OutboxSender | None = None
+    bot: TelegramSide | None = None
+    runner: web.AppRunner | None = None
     try:
+        intake = Intake(await load_directory(db), policy)
         if settings.telegram_token is not None:
-            processor = UpdateProcessor(db=db, intake=intake, clock=clock)
-            application = build_application(settings, processor)
-            await application.initialize()
-            await application.start()
-            sender = OutboxSender(
-                db=db,
-                bot=application.bot,
-                directory=intake.directory,
-                clock=clock,
-                duty_chat=str(settings.duty_chat_id) if settings.duty_chat_id else None,
-            )
-            processor.on_outbox = sender.wake
-            send_task = asyncio.create_task(sender.run(), name="outbox-sender")
-            poller = Poller(
-                bot=application.bot,
-                db=db,
-                dispatch=application.process_update,
-                clock=clock,
-                timeout=settings.poll_timeout,
-            )
-            poll_task = asyncio.create_task(poller.run(), name="telegram-polling")
-            # Updates whose processing failed are retried; the first try is immediate.
-            jobs.every(INBOX_RETRY_SECONDS, poller.replay_pending, older_than_seconds=60)
-            log.info(
-                "Telegram bot @%s polling %s", application.bot.username, settings.telegram_api_url
-            )
+            bot = TelegramSide(settings, db=db, intake=intake, clock=clock)
+            await bot.start()
         else:
             log.info("HUTONG_TELEGRAM_TOKEN not set: the Telegram bot is off")
+        runner = web.AppRunner(init_app(db=db, webhook=bot.webhook if bot else None))
+        await runner.setup()
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        log.info("HTTP on http://%s:%s", settings.http_host, settings.http_port)
+        if bot is not None:
+            await bot.connect(jobs)
         # The first sweep runs at once: what fell due while the service was down fires now.
         jobs.every(
             settings.sweep_seconds,
@@ -172,33 +147,92 @@ async def serve(
             directory=intake.directory,
             policy=policy,
             clock=clock,
-            on_outbox=sender.wake if sender is not None else None,
+            on_outbox=bot.sender.wake if bot is not None else None,
             batch=settings.sweep_batch,
         )
         jobs.start()
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
-        if poll_task is not None:
-            waiters.append(poll_task)
+        if bot is not None and bot.poll_task is not None:
+            waiters.append(bot.poll_task)
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if poll_task is not None and poll_task.done() and poll_task.exception():
-            raise SettingsError(f"Telegram polling stopped: {poll_task.exception()}")
+        if bot is not None and bot.poll_task is not None and bot.poll_task.done():
+            raise SettingsError(f"Telegram polling stopped: {bot.poll_task.exception()}")
     finally:
         log.info("shutting down")
         await jobs.stop()
-        if poller is not None:
-            poller.stop()
-        if sender is not None:
-            sender.stop()
-        for task in (poll_task, send_task):
+        if bot is not None:
+            await bot.stop()
+        if runner is not None:
+            await runner.cleanup()
+        await db.dispose()
+
+
+class TelegramSide:
+    """The bot: PTB Application, outbox sender, and updates by long polling or webhook."""
+
+    def __init__(self, settings: Settings, *, db: Database, intake: Intake, clock: Clock) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.processor = UpdateProcessor(db=db, intake=intake, clock=clock)
+        self.application = build_application(settings, self.processor)
+        self.sender = OutboxSender(
+            db=db,
+            bot=self.application.bot,
+            directory=intake.directory,
+            clock=clock,
+            duty_chat=str(settings.duty_chat_id) if settings.duty_chat_id else None,
+        )
+        self.processor.on_outbox = self.sender.wake
+        self.webhook: Webhook | None = None
+        if settings.webhook_url and settings.webhook_secret:
+            receiver = WebhookReceiver(
+                bot=self.application.bot, db=db, processor=self.processor, clock=clock
+            )
+            self.webhook = Webhook(settings.webhook_secret.get_secret_value(), receiver)
+        self.poller = Poller(
+            bot=self.application.bot,
+            db=db,
+            dispatch=self.application.process_update,
+            clock=clock,
+            timeout=settings.poll_timeout,
+        )
+        self.poll_task: asyncio.Task[None] | None = None
+        self.send_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self.application.start()
+        self.send_task = asyncio.create_task(self.sender.run(), name="outbox-sender")
+
+    async def connect(self, jobs: Jobs) -> None:
+        """Tell Telegram where updates go (after the web server is up), and retry failures."""
+        bot = self.application.bot
+        if self.webhook is not None:
+            assert self.settings.webhook_url is not None
+            await bot.set_webhook(
+                url=self.settings.webhook_url,
+                secret_token=self.webhook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("Telegram bot @%s on webhook %s", bot.username, self.settings.webhook_url)
+        else:
+            # getUpdates is refused while a webhook is set (from an earlier webhook run).
+            await bot.delete_webhook()
+            self.poll_task = asyncio.create_task(self.poller.run(), name="telegram-polling")
+            log.info("Telegram bot @%s polling %s", bot.username, self.settings.telegram_api_url)
+        # Updates whose processing failed are retried; the first try was immediate.
+        jobs.every(INBOX_RETRY_SECONDS, self.poller.replay_pending, older_than_seconds=60)
+
+    async def stop(self) -> None:
+        self.poller.stop()
+        self.sender.stop()
+        for task in (self.poll_task, self.send_task):
             if task is not None:
                 await _finish(task, grace=15)
-        if poller is not None:
-            await poller.drain()
-        if application is not None:
-            await application.stop()
-            await application.shutdown()
-        await runner.cleanup()
-        await db.dispose()
+        await self.poller.drain()
+        await self.application.stop()
+        await self.application.shutdown()
 
 
 async def _finish(task: asyncio.Task[None], *, grace: float) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import async_url
@@ -60,6 +61,24 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 16-256 characters of letters, digits, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("HUTONG_WEBHOOK_URL needs HUTONG_WEBHOOK_SECRET")
+        if self.webhook_url and not self.webhook_url.startswith("https://"):
+            raise ValueError("HUTONG_WEBHOOK_URL must be an https:// URL Telegram can reach")
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -71,5 +90,5 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "HUTONG_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        name = "HUTONG_" + str(first["loc"][0]).upper() if first["loc"] else "HUTONG_WEBHOOK_URL"
         raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

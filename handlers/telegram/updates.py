@@ -69,11 +69,13 @@ class UpdateProcessor:
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.process(update, context.bot)
 
-    async def process(self, update: Update, bot: Any) -> None:
+    async def process(self, update: Update, bot: Any) -> bool:
+        """Handle a recorded update; False when it failed (it stays pending, for a retry)."""
         key = chat_key_of(update) or f"u{update.update_id}"
         async with self.locks.get(key):
             try:
                 await self._process(update, bot)
+                return True
             except Exception as exc:
                 log.exception("update %s failed", update.update_id)
                 async with self.db.unit() as session:
@@ -85,6 +87,7 @@ class UpdateProcessor:
                         max_attempts=MAX_ATTEMPTS,
                         now=self.clock(),
                     )
+                return False
 
     async def _process(self, update: Update, bot: Any) -> None:
         incoming = to_incoming(update, getattr(bot, "username", None))

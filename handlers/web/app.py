@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
+from handlers.web.webhook import MAX_BODY, WEBHOOK_KEY, Webhook, telegram_webhook
 from storage.db import Database
 
 DB_KEY = web.AppKey("db", Database)
@@ -21,8 +22,11 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok"})
 
 
-def init_app(*, db: Database) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+def init_app(*, db: Database, webhook: Webhook | None = None) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
     app[DB_KEY] = db
     app.router.add_get("/healthz", healthz)
+    if webhook is not None:
+        app[WEBHOOK_KEY] = webhook
+        app.router.add_post("/telegram/webhook", telegram_webhook)
     return app

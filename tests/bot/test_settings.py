@@ -123,3 +123,25 @@ def test_cli_bad_sla_file_is_one_line(tmp_path: object) -> None:
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("hutong: the SLA file") and "P0" in last
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"HUTONG_WEBHOOK_URL": "https://example.org/telegram/webhook"}, "HUTONG_WEBHOOK_SECRET"),
+        (
+            {"HUTONG_WEBHOOK_URL": "http://x/y", "HUTONG_WEBHOOK_SECRET": "a" * 20},
+            "https://",
+        ),
+        ({"HUTONG_WEBHOOK_SECRET": "short"}, "HUTONG_WEBHOOK_SECRET"),
+        ({"HUTONG_WEBHOOK_SECRET": "has spaces in it, not allowed"}, "HUTONG_WEBHOOK_SECRET"),
+    ],
+)
+def test_webhook_settings_are_checked(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], fragment: str
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert fragment in str(info.value)

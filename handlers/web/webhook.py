@@ -1,0 +1,54 @@
+"""``POST /telegram/webhook``: the secret checked in constant time, the body validated."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BODY = 1024 * 1024  # Telegram's updates are far smaller; anything bigger is not one
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    secret: str
+    # Records and processes one update; True when done (or a duplicate), False on failure.
+    # Raises ValueError when the JSON is not an update.
+    receive: Callable[[dict[str, Any]], Awaitable[bool]]
+
+
+WEBHOOK_KEY = web.AppKey("telegram_webhook", Webhook)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"ok": False, "error": message}, status=status)
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    hook = request.app[WEBHOOK_KEY]
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), hook.secret.encode()):
+        log.warning("webhook call with a wrong secret from %s", request.remote)
+        return _error(401, "wrong or missing secret token")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _error(413, "body too large")
+    try:
+        payload = await request.json()
+    except ValueError:
+        return _error(400, "body is not JSON")
+    if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+        return _error(400, "not a Telegram update: an object with an integer update_id")
+    try:
+        ok = await hook.receive(payload)
+    except ValueError as exc:
+        return _error(400, f"not a Telegram update: {exc}")
+    if not ok:  # answered 500 so Telegram delivers it again
+        return _error(500, "processing failed; please retry")
+    return web.json_response({"ok": True})

@@ -1,0 +1,127 @@
+"""Webhook mode: the secret, bad bodies, processing once, and 500 so Telegram retries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from bot_api import FakeBotAPI
+from sqlmodel import col, select
+from telegram import Bot
+
+from flows.intake import Intake
+from handlers.telegram.updates import UpdateProcessor
+from handlers.telegram.webhook import WebhookReceiver
+from handlers.web.app import init_app
+from handlers.web.webhook import SECRET_HEADER, Webhook
+from storage.db import Database
+from storage.models import InboxUpdate
+
+SECRET = "s3cret-token_for-tests"
+
+
+def start_update(update_id: int, chat: int = 9101) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": chat, "type": "private", "first_name": "A"},
+            "from": {"id": chat, "is_bot": False, "first_name": "A"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Any, bot_api: FakeBotAPI, db: Database, intake: Intake, clock: Any
+) -> Any:
+    bot = Bot(bot_api.token, base_url=bot_api.bot_url)
+    await bot.initialize()
+    processor = UpdateProcessor(db=db, intake=intake, clock=clock)
+    receiver = WebhookReceiver(bot=bot, db=db, processor=processor, clock=clock)
+    app = init_app(db=db, webhook=Webhook(SECRET, receiver))
+    yield await aiohttp_client(app)
+    await bot.shutdown()
+
+
+async def rows(db: Database) -> list[InboxUpdate]:
+    async with db.unit() as session:
+        return list((await session.exec(select(InboxUpdate).order_by(col(InboxUpdate.id)))).all())
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret-of-the-same-len", SECRET + "x"])
+async def test_a_forged_webhook_is_refused_and_nothing_recorded(
+    client: Any, db: Database, secret: str | None
+) -> None:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    resp = await client.post("/telegram/webhook", json=start_update(1), headers=headers)
+    assert resp.status == 401
+    assert (await resp.json())["ok"] is False
+    assert await rows(db) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}', b"\xff\xfe", b""],
+)
+async def test_malformed_bodies_are_400(client: Any, db: Database, body: bytes) -> None:
+    resp = await client.post(
+        "/telegram/webhook",
+        data=body,
+        headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"},
+    )
+    assert resp.status == 400
+    assert "error" in await resp.json()
+    assert await rows(db) == []
+
+
+async def test_an_update_is_processed_once_and_acknowledged(
+    client: Any, db: Database, bot_api: FakeBotAPI
+) -> None:
+    for _ in range(2):  # Telegram delivers it twice
+        resp = await client.post(
+            "/telegram/webhook", json=start_update(500), headers={SECRET_HEADER: SECRET}
+        )
+        assert resp.status == 200 and await resp.json() == {"ok": True}
+    assert [(r.update_id, r.status) for r in await rows(db)] == [(500, "done")]
+    menus = [c for c in bot_api.calls_for(9101, "sendMessage") if "护童之声" in (c.text or "")]
+    assert len(menus) == 1
+
+
+async def test_a_failure_answers_500_and_the_retry_succeeds(
+    client: Any, db: Database, bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.telegram.updates as updates
+
+    real = updates.take_turn
+
+    async def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(updates, "take_turn", broken)
+    body = json.dumps(start_update(600))
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    resp = await client.post("/telegram/webhook", data=body, headers=headers)
+    assert resp.status == 500
+    [row] = await rows(db)
+    assert (row.status, row.attempts) == ("pending", 1) and "database went away" in (
+        row.error or ""
+    )
+    monkeypatch.setattr(updates, "take_turn", real)
+    resp = await client.post("/telegram/webhook", data=body, headers=headers)
+    assert resp.status == 200
+    [row] = await rows(db)
+    assert row.status == "done"
+    assert len(bot_api.calls_for(9101, "sendMessage")) == 1
+
+
+async def test_without_webhook_mode_the_route_does_not_exist(
+    aiohttp_client: Any, db: Database
+) -> None:
+    client = await aiohttp_client(init_app(db=db))
+    resp = await client.post("/telegram/webhook", json=start_update(1))
+    assert resp.status in (404, 405)
