@@ -25,6 +25,7 @@ from flows.lifecycle import (
     notice,
     overdue_level_for,
     resume_ladder,
+    state_event,
     supervisors_of,
 )
 from flows.notices import place_line
@@ -146,18 +147,12 @@ async def _revert(
 ) -> None:
     """Signed for, but no call or visit in time: back to un-signed; the ladder resumes."""
     assert ticket.id is not None
+    note = f"assignee staff:{ticket.assignee_id}"
     session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor="system",
-            kind="reverted",
-            from_state=ticket.state,
-            to_state="dispatched",
-            note=f"assignee staff:{ticket.assignee_id}",
+        state_event(
+            ticket, actor="system", kind="reverted", now=now, to_state="dispatched", note=note
         )
     )
-    ticket.state = "dispatched"
     ticket.assignee_id = None
     ticket.signed_at = None
     resume_ladder(ticket, now)
@@ -209,18 +204,10 @@ async def _resolve_overdue(
 
 def _close_without_feedback(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     assert ticket.id is not None
+    note = f"no feedback within {FEEDBACK_WINDOW.days} days"
     session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor="system",
-            kind="closed",
-            from_state=ticket.state,
-            to_state="closed",
-            note=f"no feedback within {FEEDBACK_WINDOW.days} days",
-        )
+        state_event(ticket, actor="system", kind="closed", now=now, to_state="closed", note=note)
     )
-    ticket.state = "closed"
     ticket.closed_at = now
     ticket.feedback_due_at = None
     ticket.next_due_at = None

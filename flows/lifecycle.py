@@ -80,7 +80,7 @@ class NotNow(Exception):
     """The ticket is in a state where this change makes no sense (e.g. a stale button)."""
 
 
-def _event(
+def state_event(
     ticket: Ticket,
     *,
     actor: str,
@@ -146,7 +146,7 @@ async def add_note(
 ) -> None:
     if ticket.state not in WORKING_STATES:
         raise NotNow
-    session.add(_event(ticket, actor=f"staff:{member.id}", kind="note", now=now, note=text))
+    session.add(state_event(ticket, actor=f"staff:{member.id}", kind="note", now=now, note=text))
 
 
 async def first_action(
@@ -156,7 +156,7 @@ async def first_action(
     if ticket.state != "acknowledged" or ticket.first_action_at is not None:
         raise NotNow
     session.add(
-        _event(
+        state_event(
             ticket,
             actor=f"staff:{member.id}",
             kind="first_action",
@@ -188,7 +188,7 @@ async def request_extension(
     ticket.pending_extension_days = days
     session.add(ticket)
     session.add(
-        _event(
+        state_event(
             ticket,
             actor=f"staff:{member.id}",
             kind="extension_requested",
@@ -236,7 +236,9 @@ async def decide_extension(
             ticket.next_due_at = ticket.resolve_due_at
     session.add(ticket)
     kind = "extension_approved" if approve else "extension_denied"
-    session.add(_event(ticket, actor=f"staff:{supervisor.id}", kind=kind, now=now, note=f"{days}d"))
+    session.add(
+        state_event(ticket, actor=f"staff:{supervisor.id}", kind=kind, now=now, note=f"{days}d")
+    )
     due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
     assert ticket.station_code is not None
     await enqueue(
@@ -267,7 +269,7 @@ async def resolve(
     if ticket.state not in WORKING_STATES or outcome not in OUTCOMES:
         raise NotNow
     session.add(
-        _event(
+        state_event(
             ticket,
             actor=f"staff:{member.id}",
             kind="resolved",
@@ -313,7 +315,7 @@ async def return_ticket(
         raise NotNow
     station = await owner_name(session, directory, ticket, "zh")
     session.add(
-        _event(
+        state_event(
             ticket,
             actor=f"staff:{member.id}",
             kind="returned",
@@ -365,7 +367,7 @@ async def redispatch(
         raise NotNow  # a county supervisor routes within the county only
     previous = ticket.station_code
     session.add(
-        _event(
+        state_event(
             ticket,
             actor=f"staff:{supervisor.id}",
             kind="redispatched",
@@ -411,7 +413,7 @@ async def reject_return(
         raise NotNow
     back = "acknowledged" if ticket.signed_at is not None else "dispatched"
     session.add(
-        _event(
+        state_event(
             ticket,
             actor=f"staff:{supervisor.id}",
             kind="return_rejected",
@@ -441,16 +443,20 @@ async def give_feedback(
     """满意 / 基本满意 close the ticket; 不满意 reopens it and tells the supervisor."""
     if ticket.state != "resolved" or rating not in FEEDBACK:
         raise NotNow
-    session.add(_event(ticket, actor="reporter", kind="feedback", now=now, note=rating))
+    session.add(state_event(ticket, actor="reporter", kind="feedback", now=now, note=rating))
     ticket.feedback = rating
     ticket.feedback_due_at = None
     if rating != "unsat":
-        session.add(_event(ticket, actor="reporter", kind="closed", now=now, to_state="closed"))
+        session.add(
+            state_event(ticket, actor="reporter", kind="closed", now=now, to_state="closed")
+        )
         ticket.closed_at = now
         ticket.next_due_at = None
         session.add(ticket)
         return
-    session.add(_event(ticket, actor="reporter", kind="reopened", now=now, to_state="reopened"))
+    session.add(
+        state_event(ticket, actor="reporter", kind="reopened", now=now, to_state="reopened")
+    )
     ticket.resolve_overdue_at = None
     # The station owes a new resolution; give it at least a day even if the old one passed.
     still_due = ticket.resolve_due_at is not None and ticket.resolve_due_at > now
