@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,7 @@ from handlers.telegram.updates import UpdateProcessor
 from handlers.telegram.webhook import WebhookReceiver
 from handlers.web.app import init_app
 from handlers.web.webhook import Webhook
+from storage import inbox
 from storage.db import Database, make_engine
 from storage.migrate import schema_is_current, seed_directory, upgrade_async
 from storage.models import Division
@@ -35,6 +37,8 @@ from storage.models import Division
 log = logging.getLogger("hutong")
 
 INBOX_RETRY_SECONDS = 15
+INBOX_SCRUB_SECONDS = 3600
+INBOX_KEEP = timedelta(days=7)  # raw updates kept this long after processing, for inquiries
 MAX_BATCHES_PER_TICK = 100  # bounds one tick; what is left is due again at the next
 
 
@@ -150,6 +154,7 @@ async def serve(
             on_outbox=bot.sender.wake if bot is not None else None,
             batch=settings.sweep_batch,
         )
+        jobs.every(INBOX_SCRUB_SECONDS, scrub_inbox, first_now=True, db=db, clock=clock)
         jobs.start()
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         if bot is not None and bot.poll_task is not None:
@@ -233,6 +238,11 @@ class TelegramSide:
         await self.poller.drain()
         await self.application.stop()
         await self.application.shutdown()
+
+
+async def scrub_inbox(*, db: Database, clock: Clock) -> int:
+    async with db.unit() as session:
+        return await inbox.scrub(session, processed_before=clock() - INBOX_KEEP)
 
 
 async def _finish(task: asyncio.Task[None], *, grace: float) -> None:

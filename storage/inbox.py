@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import InboxUpdate
@@ -103,3 +103,22 @@ async def next_offset(session: AsyncSession, *, channel: str) -> int | None:
         )
     ).first()
     return None if top is None else int(top) + 1
+
+
+async def scrub(session: AsyncSession, *, processed_before: datetime) -> int:
+    """Empty the payloads of updates processed before the cutoff.
+
+    A raw update holds what a person typed (a child's situation, a phone number); once the
+    turn is committed the ticket and dialogue hold what is needed. The row itself stays: its
+    update_id is what makes a late redelivery recognisable.
+    """
+    result = await session.exec(
+        update(InboxUpdate)
+        .where(
+            col(InboxUpdate.status) == "done",
+            col(InboxUpdate.processed_at) < processed_before,
+            col(InboxUpdate.chat_key).is_not(None),
+        )
+        .values(payload={}, chat_key=None)
+    )
+    return int(result.rowcount)

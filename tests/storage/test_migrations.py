@@ -57,3 +57,36 @@ async def test_models_and_migrations_agree(db: Database) -> None:
     async with db.engine.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == []
+
+
+async def test_inbox_payloads_are_scrubbed_after_a_week(db: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage import inbox
+    from storage.models import InboxUpdate
+
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    async with db.unit() as session:
+        for uid, processed in ((1, now - timedelta(days=8)), (2, now - timedelta(days=6))):
+            await inbox.record(
+                session,
+                channel="telegram",
+                update_id=uid,
+                payload={"message": {"text": "孩子的电话 13800138000"}},
+                chat_key="42",
+                now=processed,
+            )
+            row = await inbox.claim(session, channel="telegram", update_id=uid)
+            assert row is not None
+            inbox.mark_done(session, row, now=processed)
+        await inbox.record(
+            session, channel="telegram", update_id=3, payload={"x": 1}, chat_key="42", now=now
+        )
+    async with db.unit() as session:
+        assert await inbox.scrub(session, processed_before=now - timedelta(days=7)) == 1
+    async with db.unit() as session:
+        rows = {r.update_id: r for r in (await session.exec(select(InboxUpdate))).all()}
+        offset = await inbox.next_offset(session, channel="telegram")
+    assert rows[1].payload == {} and rows[1].chat_key is None
+    assert rows[2].payload and rows[3].payload  # recent, and not yet processed
+    assert offset == 4  # the scrubbed row still counts for redeliveries
