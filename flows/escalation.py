@@ -34,7 +34,7 @@ from flows.places import Directory
 from flows.sla import LEVEL1, LEVEL2, REMINDER
 from flows.texts import t
 from flows.tickets import local_time, owner_name
-from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
+from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEvent
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 WORKING: Final = ("in_progress", "reopened")
@@ -56,12 +56,22 @@ async def sweep(
             .with_for_update(skip_locked=True)
         )
     ).all()
+    # The batch's stations in one query, so each notice's owner_name finds its station in
+    # the session's identity map instead of asking the database once per ticket. Held in a
+    # local because the identity map keeps only weak references to unchanged objects.
+    codes = {ticket.station_code for ticket in tickets if ticket.station_code}
+    stations = (
+        (await session.exec(select(Station).where(col(Station.code).in_(codes)))).all()
+        if codes
+        else []
+    )
     for ticket in tickets:
         for _ in range(MAX_RUNGS_PER_SWEEP):
             if ticket.next_due_at is None or ticket.next_due_at > now:
                 break
             await _fire(session, directory, ticket, now)
         session.add(ticket)
+    del stations
     return len(tickets)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.messages import Button
@@ -42,20 +42,28 @@ async def enqueue(
     if (chat_id is None) == (role_target is None):
         raise ValueError("give exactly one of chat_id and role_target")
     target_kind, target = ("chat", chat_id) if chat_id is not None else role_target  # type: ignore[misc]
-    row = OutboxMessage(
-        dedup_key=dedup_key[:128],
-        kind=kind,
-        target_kind=target_kind,
-        target=str(target),
-        ticket_id=ticket_id,
-        parent_id=parent_id,
-        payload=payload,
-        next_attempt_at=now,
-        created_at=now,
+    values = {
+        "dedup_key": dedup_key[:128],
+        "kind": kind,
+        "target_kind": target_kind,
+        "target": str(target),
+        "channel": "telegram",
+        "ticket_id": ticket_id,
+        "parent_id": parent_id,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    # One statement that skips an existing key, rather than a savepoint per row that may
+    # fail: a sweep writes thousands of rows per tick, and a savepoint costs three round trips.
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement = (
+        dialect.insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(OutboxMessage.id)
     )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
+    inserted = (await session.execute(statement)).first()
+    return inserted is not None

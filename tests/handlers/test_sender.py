@@ -63,6 +63,30 @@ async def test_dedup_key_queues_a_message_once(db: Database, clock: Any) -> None
     assert list(await rows(db)) == ["once"]
 
 
+async def test_a_skipped_duplicate_keeps_the_rest_of_its_transaction(
+    db: Database, clock: Any
+) -> None:
+    """A repeated key is skipped without undoing what the same transaction already wrote."""
+    async with db.unit() as session:
+        written = [
+            await enqueue(
+                session,
+                dedup_key=f"same-tx:{key}",
+                kind="test",
+                now=clock(),
+                payload=payload_of(text),
+                chat_id="21",
+            )
+            for key, text in (("a", "first"), ("a", "again"), ("b", "second"))
+        ]
+    assert written == [True, False, True]
+    found = await rows(db)
+    assert list(found) == ["first", "second"]
+    assert found["first"].payload == payload_of("first")
+    assert found["first"].status == "pending" and found["first"].attempts == 0
+    assert found["first"].created_at == clock() and found["first"].next_attempt_at == clock()
+
+
 async def test_one_message_per_second_per_chat(
     db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
 ) -> None:
