@@ -65,5 +65,5 @@ async def enqueue(
         .on_conflict_do_nothing(index_elements=["dedup_key"])
         .returning(OutboxMessage.id)
     )
-    inserted = (await session.execute(statement)).first()
+    inserted = (await session.exec(statement)).first()
     return inserted is not None
