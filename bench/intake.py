@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import math
 import os
 import resource
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fakes"))
 
 from bot_api import FakeBotAPI
 from citizen import Citizen
+from common import check_loopback, fmt, percentile, print_rows, reset_postgres
 
 LOOPBACK = "127.0.0.1"
 FIRST_CHAT_ID = 700_000_001
@@ -74,20 +74,6 @@ class RunResult:
 # ---------------------------------------------------------------------- figures
 
 
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of already sorted values (``nan`` when empty)."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def _fmt(value: float | int | None, spec: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return format(value, spec)
-
-
 def print_table(results: Sequence[RunResult]) -> None:
     headers = (
         "db",
@@ -115,53 +101,25 @@ def print_table(results: Sequence[RunResult]) -> None:
                 str(r.citizens),
                 str(r.reports),
                 str(r.updates),
-                _fmt(r.wall, ".2f"),
-                _fmt(rate, ".1f"),
-                _fmt(percentile(lat, 50) * 1000, ".1f"),
-                _fmt(percentile(lat, 90) * 1000, ".1f"),
-                _fmt(percentile(lat, 99) * 1000, ".1f"),
-                _fmt(lat[-1] * 1000 if lat else None, ".1f"),
-                _fmt(r.tickets_in_db, "d"),
-                _fmt(r.service_cpu, ".1f"),
-                _fmt(
+                fmt(r.wall, ".2f"),
+                fmt(rate, ".1f"),
+                fmt(percentile(lat, 50) * 1000, ".1f"),
+                fmt(percentile(lat, 90) * 1000, ".1f"),
+                fmt(percentile(lat, 99) * 1000, ".1f"),
+                fmt(lat[-1] * 1000 if lat else None, ".1f"),
+                fmt(r.tickets_in_db, "d"),
+                fmt(r.service_cpu, ".1f"),
+                fmt(
                     r.service_cpu * 1000 / r.updates if r.service_cpu and r.updates else None,
                     ".2f",
                 ),
                 "yes" if r.ok else "NO",
             )
         )
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-    print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    print_rows(headers, rows)
 
 
 # ---------------------------------------------------------------------- database
-
-
-def _check_loopback(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return
-    host = parsed.host or "localhost"
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise SystemExit(f"bench: refusing a non-loopback database host {host!r}")
-
-
-async def reset_postgres(url: str) -> None:
-    """Drop and recreate schema ``public``: every size starts from an empty database."""
-    engine = make_engine(url, pool_size=1)
-    try:
-        async with asyncio.timeout(60), engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
 
 
 async def count_rows(url: str) -> tuple[int, dict[str, int]]:
@@ -386,9 +344,9 @@ async def run_size(n: int, args: argparse.Namespace) -> RunResult:
 def report_run(result: RunResult, log: Path) -> None:
     tag = f"[{result.backend} N={result.citizens}]"
     print(
-        f"{tag} tickets in db: {_fmt(result.tickets_in_db, 'd')} (expected {result.citizens}); "
+        f"{tag} tickets in db: {fmt(result.tickets_in_db, 'd')} (expected {result.citizens}); "
         f"inbox: {result.inbox or '-'}; service log lines (WARNING+): {result.log_lines}; "
-        f"service CPU {_fmt(result.service_cpu, '.1f')} s, bench CPU {result.bench_cpu:.1f} s "
+        f"service CPU {fmt(result.service_cpu, '.1f')} s, bench CPU {result.bench_cpu:.1f} s "
         f"in {result.wall:.1f} s wall",
         flush=True,
     )
@@ -441,7 +399,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         backend = make_url(async_url(args.database_url)).get_backend_name()
         if backend != "postgresql":
             parser.error("--database-url must be PostgreSQL (SQLite runs use a temp file)")
-        _check_loopback(args.database_url)
+        check_loopback(args.database_url)
     return args
 
 

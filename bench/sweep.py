@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import bisect
 import contextlib
-import ipaddress
 import json
 import logging
 import math
@@ -47,7 +46,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import Boolean, DateTime, Table, bindparam, event, func, text, update
+from common import check_loopback, fmt, percentile, print_rows, reset_postgres
+from sqlalchemy import Boolean, DateTime, Table, bindparam, event, func, update
 from sqlalchemy.engine import make_url
 from sqlmodel import UTCDateTime, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -90,53 +90,12 @@ TICKET: Final[Table] = Ticket.__table__  # type: ignore[attr-defined]
 # ---------------------------------------------------------------------- figures
 
 
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of already sorted values (``nan`` when empty)."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def fmt(value: float | int | None, spec: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return format(value, spec)
-
-
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     print(f"\n{title}")
-    print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    print_rows(headers, rows)
 
 
 # ---------------------------------------------------------------------- databases
-
-
-def check_loopback(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return
-    host = parsed.host or "localhost"
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise SystemExit(f"bench: refusing a non-loopback database host {host!r}")
-
-
-async def reset_postgres(url: str) -> None:
-    engine = make_engine(url, pool_size=1)
-    try:
-        async with asyncio.timeout(60), engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
 
 
 class StampedDatabase(Database):

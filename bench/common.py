@@ -1,0 +1,64 @@
+"""What the benchmarks share: percentiles, table printing, and the PostgreSQL guard and reset.
+
+Imported as ``common``: ``python bench/<name>.py`` puts this folder first on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import math
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from storage.db import make_engine
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of already sorted values (``nan`` when empty)."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def fmt(value: float | int | None, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, spec)
+
+
+def print_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A right-aligned plain-text table."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def check_loopback(url: str) -> None:
+    """Refuse a PostgreSQL host that is not this machine: the benchmarks drop its schema."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return
+    host = parsed.host or "localhost"
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise SystemExit(f"bench: refusing a non-loopback database host {host!r}")
+
+
+async def reset_postgres(url: str) -> None:
+    """Drop and recreate schema ``public``: every run starts from an empty database."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with asyncio.timeout(60), engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
