@@ -8,7 +8,7 @@ from typing import Any, Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import lifecycle
-from flows.messages import Outcome, Reply
+from flows.messages import Outcome, Reply, number_in
 from flows.texts import t
 from storage.models import Ticket, TicketEvent
 
@@ -39,9 +39,10 @@ async def on_press(
     now: datetime,
 ) -> Outcome:
     _, ticket_ref, rating = ([*data.split(":"), "", ""])[:3]
+    ticket_id = number_in(ticket_ref)
     ticket = (
-        await _own_ticket(session, ticket_id=int(ticket_ref), channel=channel, chat_id=chat_id)
-        if ticket_ref.isdigit()
+        await _own_ticket(session, ticket_id=ticket_id, channel=channel, chat_id=chat_id)
+        if ticket_id is not None
         else None
     )
     if ticket is None or rating not in lifecycle.FEEDBACK:

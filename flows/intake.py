@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from flows.messages import Button, Outcome, Reply
+from flows.messages import Button, Outcome, Reply, number_in
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy
 from flows.texts import CATALOGUES, t
@@ -180,9 +180,10 @@ class Intake:
 
     def _press(self, dlg: Dialogue, press: Press) -> Outcome:
         parts = press.data.split(":", 2)
-        if len(parts) != 3 or not parts[0].isdigit():
+        version = number_in(parts[0])
+        if len(parts) != 3 or version is None:
             return self._stale(dlg, press)
-        version, action, value = int(parts[0]), parts[1], parts[2]
+        action, value = parts[1], parts[2]
         if action == "lg":  # language works from any message, old or new
             return self._set_language(dlg, value)
         if version != dlg.version:
@@ -267,10 +268,10 @@ class Intake:
         return self._goto(dlg, "place_township")
 
     def _on_page(self, dlg: Dialogue, value: str) -> Outcome | None:
-        if dlg.step != "place_township" or not value.isdigit():
+        page = number_in(value)
+        if dlg.step != "place_township" or page is None:
             return None
         pages = self._pages(dlg.answers.get("_county", ""))
-        page = int(value)
         if not 0 <= page < pages:
             return None
         dlg.answers["_page"] = page

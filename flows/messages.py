@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+# Button data comes back from the client and can be forged: ``str.isdigit`` also takes "²",
+# and a number past 64 bits overflows the database's integer.
+_NUMBER: Final = re.compile(r"[0-9]{1,12}")
+
+
+def number_in(data: str) -> int | None:
+    """The non-negative number a button's data carries, or None when it is not one."""
+    return int(data) if _NUMBER.fullmatch(data) else None
 
 
 @dataclass(frozen=True, slots=True)

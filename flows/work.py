@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows import lifecycle, supervision
 from flows.escalation import scope_filter
 from flows.intake import Command, Event, Press
-from flows.messages import Button, Outcome, Reply
+from flows.messages import Button, Outcome, Reply, number_in
 from flows.notices import referral_text, ticket_fields
 from flows.outbox import enqueue, payload_of
 from flows.places import Directory
@@ -110,7 +110,8 @@ async def handle(
     action = parts[1] if len(parts) > 1 else ""
     ticket_ref = parts[2] if len(parts) > 2 else ""
     arg = parts[3] if len(parts) > 3 else ""
-    ticket = await session.get(Ticket, int(ticket_ref)) if ticket_ref.isdigit() else None
+    ticket_id = number_in(ticket_ref)
+    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
     if ticket is None:
         return Outcome(notice=t(loc, "refused"), locale=loc)
     who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
@@ -189,7 +190,7 @@ async def _act(
             [Button(t(loc, "dur.days", n=d), f"w:exd:{tid}:{d}") for d in lifecycle.EXTENSION_DAYS]
         ]
         return Outcome([Reply(t(loc, "work.ask_ext_days"), buttons)])
-    if action == "exd" and arg.isdigit() and int(arg) in lifecycle.EXTENSION_DAYS:
+    if action == "exd" and number_in(arg) in lifecycle.EXTENSION_DAYS:
         if ticket.state not in lifecycle.WORKING_STATES:
             raise lifecycle.NotNow
         return Outcome(
@@ -245,7 +246,7 @@ async def _act(
     if action == "rd":
         if ticket.state not in lifecycle.OPEN_STATES:
             raise lifecycle.NotNow
-        reply = _township_picker(directory, member, ticket, int(arg) if arg.isdigit() else 0)
+        reply = _township_picker(directory, member, ticket, number_in(arg) or 0)
         return Outcome([reply])
     if action == "rdt":
         name = await lifecycle.redispatch(
