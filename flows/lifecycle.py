@@ -67,6 +67,16 @@ def resume_ladder(ticket: Ticket, now: datetime) -> None:
     ticket.next_due_at = next_rung_at(ticket)
 
 
+def first_action_deadline(ticket: Ticket, now: datetime) -> datetime:
+    """When a signed ticket reverts without a first action: its first-action deadline, but
+    at least one sign-for window from ``now``, so a sign-for made late (or a return judged
+    late) is not undone by the next sweep before anyone could call or visit."""
+    grace = now + timedelta(minutes=_frozen(ticket).sign)
+    if ticket.first_action_due_at is None:
+        return grace
+    return max(ticket.first_action_due_at, grace)
+
+
 def escalate_now(ticket: Ticket, *, now: datetime, why: str) -> TicketEvent:
     """A referral that reached nobody at the station: skip the reminder, go to L1 at once."""
     assert ticket.id is not None
@@ -130,9 +140,10 @@ async def _tell_reporter(
     buttons: list[list[Button]] | None = None,
 ) -> None:
     """The reporter hears in the chat they reported from, anonymous or not."""
+    # Keyed by time too: a reverted, re-dispatched or reopened ticket goes round again.
     await enqueue(
         session,
-        dedup_key=f"reporter:{what}:{ticket.id}",
+        dedup_key=f"reporter:{what}:{ticket.id}:{now.isoformat()}",
         kind="reporter_update",
         now=now,
         payload=payload_of(text, buttons or []),
@@ -384,7 +395,8 @@ async def redispatch(
     ticket.signed_at = None
     ticket.first_action_at = None
     ticket.resolve_overdue_at = None
-    # The new station gets a full sign-for window and a fresh ladder.
+    # The new station gets a full sign-for window and a fresh ladder; the first-action and
+    # resolve deadlines stay (a sign-for after the first-action deadline gets a grace window).
     ticket.dispatched_at = now
     ticket.sign_due_at = now + timedelta(minutes=frozen.sign)
     ticket.ladder_rung = REMINDER
@@ -423,7 +435,7 @@ async def reject_return(
     )
     ticket.owner_level, ticket.owner_code = "township", ticket.station_code
     if back == "acknowledged":
-        ticket.next_due_at = ticket.first_action_due_at
+        ticket.next_due_at = first_action_deadline(ticket, now)
     # Un-signed, the ladder ran on while the return was judged: next_due_at is already right.
     session.add(ticket)
     await enqueue(
@@ -459,8 +471,10 @@ async def give_feedback(
     )
     ticket.resolve_overdue_at = None
     # The station owes a new resolution; give it at least a day even if the old one passed.
-    still_due = ticket.resolve_due_at is not None and ticket.resolve_due_at > now
-    ticket.next_due_at = ticket.resolve_due_at if still_due else now + timedelta(days=1)
+    # That day is the resolve deadline now: shown to staff, and the key of its 催办.
+    if ticket.resolve_due_at is None or ticket.resolve_due_at <= now:
+        ticket.resolve_due_at = now + timedelta(days=1)
+    ticket.next_due_at = ticket.resolve_due_at
     session.add(ticket)
     for target in (supervisors_of(ticket), ("station", ticket.station_code or "")):
         if not target[1]:

@@ -636,7 +636,7 @@ async def sign(
             state="acknowledged",
             assignee_id=member.id,
             signed_at=now,
-            next_due_at=ticket.first_action_due_at,
+            next_due_at=lifecycle.first_action_deadline(ticket, now),
             overdue_level=0,
         )
     )
@@ -663,18 +663,18 @@ async def sign(
     station = await owner_name(session, directory, ticket, ticket.locale)
     await enqueue(
         session,
-        dedup_key=f"reporter:signed:{ticket.id}",
+        dedup_key=f"reporter:signed:{ticket.id}:{now.isoformat()}",
         kind="reporter_update",
         now=now,
         payload=payload_of(t(ticket.locale, "reporter.signed", code=ticket.code, station=station)),
         chat_id=ticket.reporter_chat_id,
         ticket_id=ticket.id,
     )
-    due = local_time(ticket.first_action_due_at) if ticket.first_action_due_at else "—"
+    due = local_time(ticket.next_due_at) if ticket.next_due_at else "—"
     # The next steps go to the signer's private chat, wherever they pressed 签收.
     await enqueue(
         session,
-        dedup_key=f"signed-menu:{ticket.id}",
+        dedup_key=f"signed-menu:{ticket.id}:{now.isoformat()}",
         kind="staff_menu",
         now=now,
         payload=payload_of(
@@ -714,7 +714,7 @@ async def _show_signed(
             payload["edit_of"] = row.id
             await enqueue(
                 session,
-                dedup_key=f"signed-edit:{row.id}",
+                dedup_key=f"signed-edit:{row.id}:{now.isoformat()}",
                 kind="referral_edit",
                 now=now,
                 payload=payload,

@@ -368,3 +368,164 @@ async def test_policy_frozen_at_dispatch(
     assert t.sla["policy"] == "pilot" and t.sla["windows"]["sign"] == 10
     other = await report(db, directory, clock, "P1", n=2)  # filed under the default
     assert (await Run(db, directory, clock).ticket(other)).sign_due_at == start + timedelta(hours=2)
+
+
+async def _act(
+    db: Database, directory: Directory, clock: FakeClock, member_id: int, ticket_id: int, what: str
+) -> None:
+    """One staff action on the ticket, as its own transaction at the clock's time."""
+    from flows import lifecycle
+
+    async with db.unit() as session:
+        member = await session.get(StaffMember, member_id)
+        ticket = await session.get(Ticket, ticket_id)
+        assert member is not None and ticket is not None
+        now = clock()
+        if what == "sign":
+            await work.sign(
+                session=session, directory=directory, member=member, ticket=ticket, now=now
+            )
+        elif what == "first_action":
+            await lifecycle.first_action(
+                session=session, ticket=ticket, member=member, how="visit", now=now
+            )
+        elif what == "resolve":
+            await lifecycle.resolve(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                member=member,
+                outcome="other",
+                note="已处理",
+                now=now,
+            )
+        elif what == "return":
+            await lifecycle.return_ticket(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                member=member,
+                reason="不属本镇",
+                now=now,
+            )
+        elif what == "redispatch":
+            assert ticket.station_code is not None
+            await lifecycle.redispatch(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                supervisor=member,
+                township=ticket.station_code,
+                now=now,
+            )
+        else:
+            raise AssertionError(what)
+
+
+async def test_a_late_sign_for_gets_one_window_for_the_first_action(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """Signed after the first-action deadline had passed: not undone by the next tick; it
+    reverts only if nobody calls or visits within one sign-for window."""
+    ids = await staff(db, clock, STATION, COUNTY, CITY)
+    start = clock()
+    tid = await report(db, directory, clock, "P0")  # sign 15 min, first action 2 h
+    run = Run(db, directory, clock)
+    await run.at(start + timedelta(hours=2, minutes=5))
+    clock.now = signed = start + timedelta(hours=2, minutes=6)
+    await _act(db, directory, clock, ids[STATION], tid, "sign")
+    t = await run.ticket(tid)
+    assert (t.state, t.next_due_at) == ("acknowledged", signed + timedelta(minutes=15))
+    await run.at(signed + timedelta(seconds=5))  # the next tick
+    assert (await run.ticket(tid)).state == "acknowledged"
+    await run.at(signed + timedelta(minutes=15))  # still no call or visit
+    t = await run.ticket(tid)
+    assert (t.state, t.assignee_id) == ("dispatched", None)
+    assert (await run.events(tid)).count("reverted") == 1
+
+
+async def test_a_ticket_redispatched_late_can_be_signed_for(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """Re-dispatched after its first-action deadline: the case's age keeps counting, but the
+    new station's sign-for is not undone by the next tick."""
+    ids = await staff(db, clock, STATION, COUNTY, CITY)
+    start = clock()
+    tid = await report(db, directory, clock, "P0")
+    run = Run(db, directory, clock)
+    clock.now = start + timedelta(minutes=10)
+    await _act(db, directory, clock, ids[STATION], tid, "return")
+    clock.now = again = start + timedelta(hours=3)
+    await _act(db, directory, clock, ids[COUNTY], tid, "redispatch")
+    t = await run.ticket(tid)
+    assert (t.sign_due_at, t.first_action_due_at, t.resolve_due_at) == (
+        again + timedelta(minutes=15),
+        start + timedelta(hours=2),
+        start + timedelta(days=1),
+    )
+    clock.now = signed = again + timedelta(minutes=1)
+    await _act(db, directory, clock, ids[STATION], tid, "sign")
+    await run.at(signed + timedelta(seconds=5))
+    t = await run.ticket(tid)
+    assert (t.state, t.next_due_at) == ("acknowledged", signed + timedelta(minutes=15))
+    assert "reverted" not in await run.events(tid)
+
+
+async def test_reopened_after_its_deadline_gets_a_new_one_and_a_second_cuiban(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    from flows import lifecycle
+
+    ids = await staff(db, clock, STATION, COUNTY)
+    start = clock()
+    tid = await report(db, directory, clock, "P0")  # resolve: 1 day
+    run = Run(db, directory, clock)
+    await _act(db, directory, clock, ids[STATION], tid, "sign")
+    await _act(db, directory, clock, ids[STATION], tid, "first_action")
+    await run.at(start + timedelta(days=1))  # 催办 1
+    clock.now = start + timedelta(days=2)
+    await _act(db, directory, clock, ids[STATION], tid, "resolve")
+    clock.now = reopened = start + timedelta(days=2, hours=1)
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, tid)
+        assert ticket is not None
+        await lifecycle.give_feedback(session=session, ticket=ticket, rating="unsat", now=clock())
+    t = await run.ticket(tid)
+    assert t.resolve_due_at == t.next_due_at == reopened + timedelta(days=1)
+    await run.at(reopened + timedelta(days=1))  # 催办 2, to the same people again
+    assert (await run.events(tid)).count("resolve_overdue") == 2
+    assert [m for m in await run.messages(tid) if m[0] == "resolve_overdue"] == [
+        ("resolve_overdue", COUNTY),
+        ("resolve_overdue", STATION),
+    ] * 2
+
+
+async def test_after_a_revert_the_next_signer_gets_the_menu_and_the_reporter_hears_again(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    ids = await staff(db, clock, STATION, COUNTY, CITY)
+    async with db.unit() as session:
+        second = StaffMember(
+            user_id="5102",
+            chat_id="5102",
+            display_name="社工5102",
+            role="station",
+            scope_level="township",
+            scope_code=JIEKOU,
+            joined_at=clock(),
+        )
+        session.add(second)
+        await session.flush()
+        assert second.id is not None
+        second_id = second.id
+    start = clock()
+    tid = await report(db, directory, clock, "P2")  # sign 24 h, first action 3 days
+    run = Run(db, directory, clock)
+    await _act(db, directory, clock, ids[STATION], tid, "sign")
+    await run.at(start + timedelta(days=3))  # no first action: reverted
+    assert (await run.ticket(tid)).state == "dispatched"
+    clock.now = start + timedelta(days=3, minutes=1)
+    await _act(db, directory, clock, second_id, tid, "sign")
+    sent = await run.messages(tid)
+    assert [c for k, c in sent if k == "staff_menu"] == [STATION, "5102"]
+    assert [c for k, c in sent if k == "reporter_update"] == ["5001", "5001"]
