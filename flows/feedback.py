@@ -23,7 +23,7 @@ async def _own_ticket(
     session: AsyncSession, *, ticket_id: int, channel: str, chat_id: str
 ) -> Ticket | None:
     """Only the chat that filed the report may rate it."""
-    ticket = await session.get(Ticket, ticket_id)
+    ticket = await lifecycle.locked_ticket(session, ticket_id)
     if ticket is None or ticket.reporter_channel != channel or ticket.reporter_chat_id != chat_id:
         return None
     return ticket

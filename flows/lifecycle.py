@@ -67,6 +67,16 @@ def resume_ladder(ticket: Ticket, now: datetime) -> None:
     ticket.next_due_at = next_rung_at(ticket)
 
 
+async def locked_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket re-read with its row locked until the transaction ends.
+
+    A change decided on the ticket's state must not interleave with the sweep's (which
+    locks what it claims) or another person's: on PostgreSQL the second waits here and then
+    sees the first's result. SQLite has one writer at a time and ignores FOR UPDATE.
+    """
+    return await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+
+
 def first_action_deadline(ticket: Ticket, now: datetime) -> datetime:
     """When a signed ticket reverts without a first action: its first-action deadline, but
     at least one sign-for window from ``now``, so a sign-for made late (or a return judged

@@ -10,7 +10,7 @@ from typing import Any, Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.lifecycle import escalate_now, supervisors_of
+from flows.lifecycle import escalate_now, locked_ticket, supervisors_of
 from flows.messages import Button
 from flows.outbox import enqueue, payload_of
 from flows.places import Directory
@@ -221,8 +221,11 @@ async def expand(
         if not chats and ticket is not None and ticket.id is not None:
             note = f"{row.kind}: nobody enrolled at {row.target_kind} {row.target}"
             if row.kind == "referral":
-                session.add(escalate_now(ticket, now=now, why=note))
-                session.add(ticket)
+                # Re-read under a row lock: the ticket may have moved on since it was read.
+                locked = await locked_ticket(session, ticket.id)
+                if locked is not None:
+                    session.add(escalate_now(locked, now=now, why=note))
+                    session.add(locked)
             else:
                 session.add(
                     TicketEvent(

@@ -111,7 +111,7 @@ async def handle(
     ticket_ref = parts[2] if len(parts) > 2 else ""
     arg = parts[3] if len(parts) > 3 else ""
     ticket_id = number_in(ticket_ref)
-    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
+    ticket = await lifecycle.locked_ticket(session, ticket_id) if ticket_id is not None else None
     if ticket is None:
         return Outcome(notice=t(loc, "refused"), locale=loc)
     who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
@@ -282,7 +282,7 @@ async def on_text(
     """The words an earlier button asked for: a note, a reason, a resolution."""
     member = await active_member(session, channel=person.channel, user_id=person.user_id)
     loc = member.locale if member else person.locale
-    ticket = await session.get(Ticket, int(awaiting.get("t", 0)))
+    ticket = await lifecycle.locked_ticket(session, int(awaiting.get("t", 0)))
     if member is None or ticket is None or not works_at(member, ticket):
         if ticket is not None:
             who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"

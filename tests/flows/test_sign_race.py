@@ -1,13 +1,15 @@
-"""Two staff sign for one ticket at the same moment, in two database sessions."""
+"""Two people change one ticket at the same moment, in two database sessions."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import col, select
 
 from flows import work
+from flows.intake import Press
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.tickets import file_report
@@ -130,3 +132,64 @@ async def test_station_of_another_township_cannot_sign(
         ).all()
     assert ticket is not None and ticket.state == "dispatched" and ticket.assignee_id is None
     assert "refused" in kinds and "signed" not in kinds
+
+
+async def test_two_supervisors_approve_one_extension_at_once_it_counts_once(
+    db: Database, directory: Directory, clock: Any
+) -> None:
+    """Both sessions have read the waiting request before either decides: the row lock makes
+    the second wait, re-read, and find nothing left to decide."""
+    ticket_id, _ = await _setup(db, directory, clock)
+    async with db.unit() as session:
+        supervisors = [
+            StaffMember(
+                user_id=str(uid),
+                chat_id=str(uid),
+                display_name=f"督导{uid}",
+                role="supervisor",
+                scope_level="county",
+                scope_code="440117000000",
+                joined_at=clock(),
+            )
+            for uid in (951, 952)
+        ]
+        session.add_all(supervisors)
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.resolve_due_at is not None
+        ticket.state, ticket.pending_extension_days = "in_progress", 3
+        due_before = ticket.resolve_due_at
+        session.add(ticket)
+    barrier = asyncio.Barrier(1 if db.sqlite else 2)
+
+    async def approve(uid: int) -> str | None:
+        async with db.unit() as session:
+            await session.get(Ticket, ticket_id)  # read before the other decides
+            await barrier.wait()
+            person = work.Person(
+                channel="telegram",
+                user_id=str(uid),
+                chat_id=str(uid),
+                in_group=False,
+                display_name=f"督导{uid}",
+                locale="zh",
+            )
+            out = await work.handle(
+                session=session,
+                directory=directory,
+                person=person,
+                event=Press(f"w:exa:{ticket_id}"),
+                now=clock(),
+            )
+            return out.notice
+
+    await asyncio.gather(approve(951), approve(952))
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        kinds = (
+            await session.exec(
+                select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == ticket_id)
+            )
+        ).all()
+    assert ticket is not None and ticket.pending_extension_days is None
+    assert ticket.resolve_due_at == due_before + timedelta(days=3)
+    assert list(kinds).count("extension_approved") == 1
