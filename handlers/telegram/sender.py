@@ -211,7 +211,12 @@ class OutboxSender:
     async def _call(self, row: OutboxMessage) -> int | None:
         payload = row.payload
         locale = str(payload.get("locale", "zh"))
-        reply = Reply(str(payload["text"]), buttons_of(payload))
+        reply = Reply(
+            str(payload["text"]),
+            buttons_of(payload),
+            ask_contact=bool(payload.get("ask_contact")),
+            remove_keyboard=bool(payload.get("remove_keyboard")),
+        )
         kb = markup(reply, locale)
         if "edit_of" in payload:
             message_id = await self._original_message_id(int(payload["edit_of"]))

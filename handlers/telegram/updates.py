@@ -16,6 +16,7 @@ from flows.clock import Clock
 from flows.conversations import take_turn
 from flows.intake import Intake
 from flows.messages import Outcome
+from flows.outbox import enqueue, payload_of
 from flows.texts import guess_locale
 from flows.work import Person
 from handlers.telegram.convert import Incoming, to_incoming
@@ -121,7 +122,7 @@ class UpdateProcessor:
         # button's acknowledgement and the replies (in order) go out side by side.
         await asyncio.gather(
             self._acknowledge(bot, incoming.callback_id, outcome.notice),
-            self._reply(bot, incoming, outcome),
+            self._reply(bot, incoming, outcome, update.update_id),
         )
 
     async def _acknowledge(self, bot: Any, callback_id: str | None, notice: str | None) -> None:
@@ -132,15 +133,45 @@ class UpdateProcessor:
         except TelegramError as exc:  # an expired query must not block the reply
             log.info("answerCallbackQuery failed: %s", exc)
 
-    async def _reply(self, bot: Any, incoming: Incoming, outcome: Outcome) -> None:
-        for reply in outcome.replies:
-            await send(
-                bot,
-                chat_id=incoming.chat_id,
-                reply=reply,
-                locale=outcome.locale,
-                edit_message_id=incoming.message_id,
-            )
+    async def _reply(self, bot: Any, incoming: Incoming, outcome: Outcome, update_id: int) -> None:
+        for i, reply in enumerate(outcome.replies):
+            try:
+                await send(
+                    bot,
+                    chat_id=incoming.chat_id,
+                    reply=reply,
+                    locale=outcome.locale,
+                    edit_message_id=incoming.message_id,
+                )
+            except TelegramError as exc:
+                # The turn is committed and will not run again, so what it says (a ticket's
+                # code, "call 110 now") must not be lost with a failed call: this reply and
+                # the rest go to the outbox, whose sender retries within Telegram's limits.
+                log.warning("reply to update %s failed, queued: %s", update_id, exc)
+                await self._queue(incoming, outcome, update_id, first=i)
+                return
+
+    async def _queue(
+        self, incoming: Incoming, outcome: Outcome, update_id: int, first: int
+    ) -> None:
+        async with self.db.unit() as session:
+            for n, reply in enumerate(outcome.replies[first:], start=first):
+                payload = payload_of(reply.text, reply.buttons)
+                payload["locale"] = outcome.locale
+                if reply.ask_contact:
+                    payload["ask_contact"] = True
+                if reply.remove_keyboard:
+                    payload["remove_keyboard"] = True
+                await enqueue(
+                    session,
+                    dedup_key=f"reply:{CHANNEL}:{update_id}:{n}",
+                    kind="reply",
+                    now=self.clock(),
+                    payload=payload,
+                    chat_id=str(incoming.chat_id),
+                )
+        if self.on_outbox is not None:
+            self.on_outbox()
 
 
 def install(

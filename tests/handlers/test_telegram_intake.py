@@ -233,3 +233,43 @@ async def test_a_burst_from_one_chat_is_handled_in_order(running: Running) -> No
     assert texts[0].startswith("<b>孩子现在有危险吗")
     assert sum("按钮" in t for t in texts) == 3
     assert "已取消" in texts[4]
+
+
+async def test_a_receipt_that_fails_to_send_is_queued_and_still_arrives(running: Running) -> None:
+    """The turn is committed before the bot answers: when Telegram fails the answer, the
+    receipt goes to the outbox and its sender delivers it; the report is filed once."""
+    api, chat = running.api, 1010
+    citizen = Citizen(api, chat)
+    await citizen.text("/start")
+    for action, value in (
+        ("mn", "report"),
+        ("dg", "no"),
+        ("rp", "neighbour"),
+        ("pc", "440100000000"),
+        ("pn", "440117000000"),
+        ("pt", "440117001000"),
+        ("ag", "6-11"),
+        ("sx", "f"),
+        ("cn", "no_carer"),
+        ("cd", None),
+    ):
+        await citizen.press(action, value)
+    await citizen.text("孩子一个人在家两天了。")
+    await citizen.press("ct", "anon")
+    summary, confirm = await citizen.find_button("sm", "ok")
+    api.fail_next("sendMessage", chat_id=chat, status=502)
+    mark = len(api.calls)
+    api.push_callback(chat, confirm, message_id=summary.message_id or 0)
+    failed = await api.wait_for(
+        lambda c: c.method == "sendMessage" and c.error == 502, after=mark, chat_id=chat
+    )
+    receipt = await api.wait_for(
+        lambda c: c.method == "sendMessage" and c.error is None and "<code>" in (c.text or ""),
+        after=failed.index,
+        chat_id=chat,
+    )
+    assert receipt.text == failed.text
+    assert "remove_keyboard" in str(receipt.params.get("reply_markup"))
+    assert await count(running.db, Ticket, col(Ticket.reporter_chat_id) == str(chat)) == 1
+    queued = col(OutboxMessage.kind) == "reply"
+    assert await count(running.db, OutboxMessage, queued, col(OutboxMessage.status) == "sent") == 1
