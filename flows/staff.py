@@ -14,7 +14,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.places import Directory
 from flows.tickets import CODE_ALPHABET
-from storage.models import Invite, StaffMember, StationGroup, Ticket, TicketEvent
+from storage.models import (
+    Invite,
+    OutboxMessage,
+    StaffMember,
+    StationGroup,
+    Ticket,
+    TicketEvent,
+)
 
 INVITE_TTL: Final = timedelta(hours=72)
 INVITE_LENGTH: Final = 12  # 31**12 ≈ 7.9e17
@@ -192,6 +199,26 @@ async def bind_group(
     session.add(group)
     await session.flush()
     return group
+
+
+async def chat_migrated(*, session: AsyncSession, old_chat_id: str, new_chat_id: str) -> int:
+    """A group became a supergroup, which has a new id: the station's binding and the
+    messages still waiting for the old id follow it. Returns how many bindings moved."""
+    moved = await session.exec(
+        update(StationGroup)
+        .where(col(StationGroup.chat_id) == old_chat_id, col(StationGroup.active).is_(True))
+        .values(chat_id=new_chat_id)
+    )
+    await session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.target_kind) == "chat",
+            col(OutboxMessage.target) == old_chat_id,
+            col(OutboxMessage.status).in_(("pending", "sending")),
+        )
+        .values(target=new_chat_id)
+    )
+    return int(moved.rowcount)
 
 
 async def leave(*, session: AsyncSession, member: StaffMember, now: datetime) -> None:

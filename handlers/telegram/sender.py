@@ -24,7 +24,14 @@ from aiolimiter import AsyncLimiter
 from sqlmodel import col, or_, select
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from flows.clock import Clock
 from flows.lifecycle import escalate_now
@@ -32,6 +39,7 @@ from flows.messages import Reply
 from flows.notices import expand
 from flows.outbox import buttons_of
 from flows.places import Directory
+from flows.staff import chat_migrated
 from handlers.telegram.render import markup, split_text
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, TicketEvent
@@ -187,6 +195,12 @@ class OutboxSender:
             self.pacer.hold(chat_id, seconds)
             await self._reschedule(row, seconds, f"429 retry after {seconds:g}s", count=False)
             return "retry_later"
+        except ChatMigrated as exc:
+            # The group became a supergroup: its binding and waiting rows move to the new
+            # id, and this row is tried again there at once.
+            await self._migrate(chat_id, str(exc.new_chat_id))
+            await self._reschedule(row, 0, f"chat migrated to {exc.new_chat_id}", count=False)
+            return "retry_later"
         except Forbidden as exc:
             await self._fail(row, f"forbidden: {exc.message}")
             return "failed"
@@ -270,6 +284,20 @@ class OutboxSender:
             if not count:  # waiting out a rate limit is not a failed attempt
                 fresh.attempts = max(0, fresh.attempts - 1)
             session.add(fresh)
+
+    async def _migrate(self, old_chat_id: str, new_chat_id: str) -> None:
+        async with self.db.unit() as session:
+            moved = await chat_migrated(
+                session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id
+            )
+        log.warning(
+            "chat %s migrated to %s; %d station binding(s) moved (a duty chat setting must be"
+            " changed by hand)",
+            old_chat_id,
+            new_chat_id,
+            moved,
+        )
+        self.wake()
 
     async def _release(self, rows: list[OutboxMessage], at: datetime) -> None:
         """Rows claimed but not tried (their chat must wait): back to pending, untouched."""

@@ -150,6 +150,7 @@ class _Failure:
     retry_after: int | None
     description: str
     times: int
+    migrate_to_chat_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -461,8 +462,10 @@ class FakeBotAPI:
         retry_after: int | None = None,
         description: str | None = None,
         times: int = 1,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail."""
+        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail;
+        ``migrate_to_chat_id`` answers as for a group that became a supergroup."""
         canonical = _CANONICAL.get(method.lower(), method)
         self._failures.setdefault(canonical, []).append(
             _Failure(
@@ -472,6 +475,7 @@ class FakeBotAPI:
                 retry_after=retry_after,
                 description=description or _default_description(status, retry_after),
                 times=times,
+                migrate_to_chat_id=migrate_to_chat_id,
             )
         )
 
@@ -995,8 +999,12 @@ def _call_json(call: Call) -> JSON:
 
 
 def _failure_response(failure: _Failure) -> web.Response:
-    extra = {"retry_after": failure.retry_after} if failure.retry_after is not None else None
-    return _error(failure.status, failure.description, extra)
+    extra: JSON = {}
+    if failure.retry_after is not None:
+        extra["retry_after"] = failure.retry_after
+    if failure.migrate_to_chat_id is not None:
+        extra["migrate_to_chat_id"] = failure.migrate_to_chat_id
+    return _error(failure.status, failure.description, extra or None)
 
 
 def _ok(result: Any) -> web.Response:

@@ -16,7 +16,7 @@ from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from handlers.telegram.sender import OutboxSender
 from storage.db import Database
-from storage.models import OutboxMessage, TicketEvent
+from storage.models import OutboxMessage, StationGroup, TicketEvent
 
 
 @pytest.fixture
@@ -229,3 +229,23 @@ async def service_ticket(db: Database, directory: Directory, clock: Any) -> int:
         ).first()
     assert ticket_id is not None
     return ticket_id
+
+
+async def test_a_group_that_became_a_supergroup_is_followed_to_its_new_id(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
+) -> None:
+    old, new = -100, -1001234
+    async with db.unit() as session:
+        session.add(StationGroup(station_code="440117001000", chat_id=str(old), bound_at=clock()))
+    await queue(db, clock, old, "g1")
+    await queue(db, clock, old, "g2")
+    bot_api.fail_next("sendMessage", chat_id=old, status=400, migrate_to_chat_id=new)
+    await sender.run_once()  # refused: the group has moved
+    await sender.run_once()
+    clock.advance(seconds=3)  # one message per 3 s to a group
+    await sender.run_once()
+    assert texts_to(bot_api, new) == ["g1", "g2"] and texts_to(bot_api, old) == []
+    assert {r.target for r in (await rows(db)).values()} == {str(new)}
+    async with db.unit() as session:
+        group = (await session.exec(select(StationGroup))).one()
+    assert group.chat_id == str(new) and group.active
