@@ -152,7 +152,7 @@ async def take_turn(
         )
         out.replies.append(Reply(text))
         if dlg.step == "status" and out.effect.code is None:
-            out.replies.append(intake.prompt(dlg))
+            out.replies.extend(intake.prompts(dlg))
         elif dlg.step == "status":
             dlg.step = "menu"
             dlg.version += 1

@@ -20,7 +20,7 @@ from flows.messages import Button, Outcome, Reply, number_in
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy
 from flows.texts import CATALOGUES, t
-from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
+from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES, derive_priority
 
 STORY_MAX: Final = 2000
 PLACE_TEXT_MAX: Final = 60
@@ -205,7 +205,7 @@ class Intake:
                 out.replies.append(Reply(t(dlg.locale, "already_submitted", code=code)))
             return out
         out = Outcome([Reply(t(dlg.locale, "stale"))])
-        out.replies.append(self.prompt(dlg))
+        out.replies.extend(self.prompts(dlg))
         return out
 
     def _on_menu(self, dlg: Dialogue, value: str) -> Outcome | None:
@@ -350,14 +350,18 @@ class Intake:
         return self._next(dlg, "story")
 
     def _on_contact(self, dlg: Dialogue, value: str) -> Outcome | None:
-        if dlg.step != "contact":
+        if dlg.step not in ("contact", "contact_phone"):
             return None
         if value == "anon":
+            from_phone_step = dlg.step == "contact_phone"
             dlg.answers.pop("phone", None)
             dlg.answers.pop("callback", None)
             dlg.answers["anonymous"] = True
-            return self._next(dlg, "summary")
-        if value == "phone":
+            out = self._next(dlg, "summary")
+            if from_phone_step:  # take the share-my-number keyboard away
+                out.replies.insert(0, Reply(t(dlg.locale, "contact.anon_ok"), remove_keyboard=True))
+            return out
+        if value == "phone" and dlg.step == "contact":
             return self._goto(dlg, "contact_phone")
         return None
 
@@ -405,7 +409,7 @@ class Intake:
                     return Outcome(effect=LookupStatus(text.upper()))
                 return Outcome([Reply(t(loc, "status.prompt"))])
             if step == "menu":
-                return Outcome([Reply(t(loc, "menu.hint")), self.prompt(dlg)])
+                return Outcome([Reply(t(loc, "menu.hint")), *self.prompts(dlg)])
             return Outcome([Reply(t(loc, "use_buttons"))])
         if isinstance(event, Photo):
             if step == "story":
@@ -423,7 +427,7 @@ class Intake:
     def _unsupported(self, dlg: Dialogue, kind: str) -> Outcome:
         key = f"kind.{kind}" if f"kind.{kind}" in CATALOGUES["zh"] else "kind.other"
         text = t(dlg.locale, "unsupported", kind=t(dlg.locale, key))
-        return Outcome([Reply(text), self.prompt(dlg)])
+        return Outcome([Reply(text), *self.prompts(dlg)])
 
     def _typed_place(self, dlg: Dialogue, text: str) -> Outcome:
         loc = dlg.locale
@@ -466,7 +470,7 @@ class Intake:
     def _typed_phone(self, dlg: Dialogue, text: str) -> Outcome:
         phone = normalise_phone(text)
         if phone is None:
-            return Outcome([Reply(t(dlg.locale, "contact.bad_phone")), self.prompt(dlg)])
+            return Outcome([Reply(t(dlg.locale, "contact.bad_phone")), *self.prompts(dlg)])
         dlg.answers["phone"] = phone
         dlg.answers["anonymous"] = False
         out = self._goto(dlg, "consent")
@@ -479,20 +483,39 @@ class Intake:
 
     def _set_place(self, dlg: Dialogue, code: str) -> Outcome:
         dlg.answers["place"] = code
+        if code not in dlg.answers.get("_candidates", []):
+            # Chosen by buttons, not from what was typed: the typed words would mislead.
+            dlg.answers.pop("place_text", None)
         for key in ("_city", "_county", "_page", "_candidates"):
             dlg.answers.pop(key, None)
         return self._next(dlg, "age")
 
     def _next(self, dlg: Dialogue, step: str) -> Outcome:
         """Go to the step after an answer, or back to the summary when changing one."""
-        if dlg.answers.pop("_editing", False):
-            return self._goto(dlg, "summary")
-        return self._goto(dlg, step)
+        editing = dlg.answers.pop("_editing", False)
+        out = self._goto(dlg, "summary" if editing else step)
+        if self._newly_urgent(dlg):  # before the next question, as for "in danger: yes"
+            out.replies.insert(0, Reply(t(dlg.locale, "danger.call")))
+        return out
+
+    def _newly_urgent(self, dlg: Dialogue) -> bool:
+        """The answers make the report P0 (sexual harm, self-harm risk, a small child alone)
+        though "in danger now" was not answered yes: the reporter hears to call 110/120 once."""
+        a = dlg.answers
+        if a.get("danger") == "yes" or a.get("_advised") or not a.get("concerns"):
+            return False
+        priority = derive_priority(
+            in_danger=a.get("danger", ""), concerns=a["concerns"], child_age=a.get("age", "")
+        )
+        if priority != "P0":
+            return False
+        a["_advised"] = True
+        return True
 
     def _goto(self, dlg: Dialogue, step: str, effect: Effect | None = None) -> Outcome:
         dlg.step = step
         dlg.version += 1
-        replies = [] if step == "status" else [self.prompt(dlg)]
+        replies = [] if step == "status" else self.prompts(dlg)
         return Outcome(replies, effect=effect, changed=True)
 
     def _reset(self, dlg: Dialogue) -> Outcome:
@@ -504,7 +527,7 @@ class Intake:
             return Outcome(notice=t(dlg.locale, "already"))
         dlg.locale = value
         dlg.version += 1
-        return Outcome([Reply(t(value, "language.set")), self.prompt(dlg)], changed=True)
+        return Outcome([Reply(t(value, "language.set")), *self.prompts(dlg)], changed=True)
 
     def after_submit(self, dlg: Dialogue, code: str) -> None:
         """The report is filed: forget the answers, remember the code, back to the menu."""
@@ -528,6 +551,15 @@ class Intake:
     def _pages(self, county_code: str) -> int:
         count = len(self.directory.children(county_code))
         return max(1, -(-count // TOWNSHIPS_PER_PAGE))
+
+    def prompts(self, dlg: Dialogue) -> list[Reply]:
+        """What asks the current step's question: its prompt, and where that carries a
+        channel keyboard (share my number) the way out as buttons in a second message."""
+        replies = [self.prompt(dlg)]
+        if dlg.step == "contact_phone":
+            anon = self._btn(dlg, "btn.contact.anon", "ct", "anon")
+            replies.append(Reply(t(dlg.locale, "contact.or_anon"), [[anon]]))
+        return replies
 
     def prompt(self, dlg: Dialogue) -> Reply:
         """The question of the current step, with buttons of the current version."""

@@ -126,6 +126,8 @@ ZH: dict[str, str] = {
     "btn.yes": "可以",
     "btn.no": "不可以",
     "contact.saved": "已记录电话：{phone}",
+    "contact.or_anon": "不想留下电话？也可以匿名报告。",
+    "contact.anon_ok": "好的，匿名报告，不留电话。",
     # summary
     "summary.title": "<b>请核对您的报告：</b>",
     "summary.danger": "是否危险",
@@ -471,6 +473,8 @@ EN: dict[str, str] = {
     "btn.yes": "Yes",
     "btn.no": "No",
     "contact.saved": "Phone number noted: {phone}",
+    "contact.or_anon": "Rather not leave a number? You can report anonymously.",
+    "contact.anon_ok": "All right: an anonymous report, no phone number.",
     "summary.title": "<b>Please check your report:</b>",
     "summary.danger": "In danger",
     "summary.reporter": "Reporter",

@@ -373,3 +373,53 @@ def test_status_from_menu_and_by_command(walker: Walker) -> None:
 )
 def test_phone_normalisation(raw: str, expected: str | None) -> None:
     assert normalise_phone(raw) == expected
+
+
+def test_p0_by_its_concerns_says_call_110_120_before_the_next_question(walker: Walker) -> None:
+    """Not "in danger now", but sexual harm makes the report P0: the reporter hears to
+    call 110/120 as soon as that is known, once."""
+    file_by_buttons_until_story(walker)  # unsure, illness: P1, no advice
+    assert all("110" not in r.text for r in walker.last.replies)
+    walker.send(Text("孩子生病"))
+    walker.press("ct", "anon")
+    walker.press("sm", "edit")
+    walker.press("ed", "concerns")
+    walker.press("cn", "sexual")
+    out = walker.press("cd")
+    assert "110" in out.replies[0].text and "120" in out.replies[0].text
+    assert walker.dlg.step == "summary"
+    walker.press("sm", "edit")
+    walker.press("ed", "concerns")
+    assert all("110" not in r.text for r in walker.press("cd").replies)  # once is enough
+
+
+def test_from_the_phone_step_the_reporter_can_still_stay_anonymous(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    walker.send(Text("孩子生病"))
+    out = walker.press("ct", "phone")
+    assert out.replies[0].ask_contact  # the share-my-number keyboard, and a way out
+    assert [b.data.split(":")[1:] for row in out.replies[1].buttons for b in row] == [
+        ["ct", "anon"]
+    ]
+    out = walker.press("ct", "anon")
+    assert out.replies[0].remove_keyboard
+    assert walker.dlg.step == "summary" and walker.dlg.answers["anonymous"] is True
+    assert "phone" not in walker.dlg.answers
+
+
+def test_typed_place_words_are_dropped_when_the_place_is_chosen_by_buttons(
+    walker: Walker,
+) -> None:
+    _to_place_step(walker)
+    walker.send(Text("从化区街口街道"))
+    walker.press("pb")  # none of these
+    walker.press("pc", "440100000000")
+    walker.press("pn", "440117000000")
+    other = next(
+        b.data.split(":")[2]
+        for b in walker.buttons
+        if b.data.split(":")[1] == "pt" and b.data.split(":")[2] != "440117001000"
+    )
+    walker.press("pt", other)
+    assert walker.dlg.answers["place"] == other
+    assert "place_text" not in walker.dlg.answers
