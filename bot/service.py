@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
+from telegram.error import TelegramError
 
 from bot.application import build_application
 from bot.jobs import Jobs
@@ -133,7 +134,7 @@ async def serve(
         intake = Intake(await load_directory(db), policy)
         if settings.telegram_token is not None:
             bot = TelegramSide(settings, db=db, intake=intake, clock=clock)
-            await bot.start()
+            await _reach_telegram(settings, bot.start())
         else:
             log.info("HUTONG_TELEGRAM_TOKEN not set: the Telegram bot is off")
         runner = web.AppRunner(init_app(db=db, webhook=bot.webhook if bot else None))
@@ -141,7 +142,7 @@ async def serve(
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         log.info("HTTP on http://%s:%s", settings.http_host, settings.http_port)
         if bot is not None:
-            await bot.connect(jobs)
+            await _reach_telegram(settings, bot.connect(jobs))
         # The first sweep runs at once: what fell due while the service was down fires now.
         jobs.every(
             settings.sweep_seconds,
@@ -170,6 +171,17 @@ async def serve(
         if runner is not None:
             await runner.cleanup()
         await db.dispose()
+
+
+async def _reach_telegram(settings: Settings, call: Awaitable[None]) -> None:
+    """A wrong token or an unreachable Bot API stops start-up with one line, not a trace."""
+    try:
+        await call
+    except TelegramError as exc:
+        raise SettingsError(
+            f"cannot use the Telegram bot at {settings.telegram_api_url} ({exc}); check"
+            " HUTONG_TELEGRAM_TOKEN and HUTONG_TELEGRAM_API_URL"
+        ) from None
 
 
 class TelegramSide:
@@ -236,7 +248,8 @@ class TelegramSide:
             if task is not None:
                 await _finish(task, grace=15)
         await self.poller.drain()
-        await self.application.stop()
+        if self.application.running:  # not when start-up failed half-way
+            await self.application.stop()
         await self.application.shutdown()
 
 

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     sweep_batch: int = Field(default=500, ge=1, le=10_000)
     log_level: str = "INFO"
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -88,6 +96,8 @@ def load_settings(**overrides: object) -> Settings:
     """Read settings, turning a validation failure into one clear line."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"the .env file is not UTF-8 text ({exc.reason})") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "HUTONG_" + str(first["loc"][0]).upper() if first["loc"] else "HUTONG_WEBHOOK_URL"

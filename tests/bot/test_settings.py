@@ -45,6 +45,7 @@ def test_plain_postgres_url_gets_the_async_driver(monkeypatch: pytest.MonkeyPatc
         ("HUTONG_TELEGRAM_API_URL", "ftp://x", "HUTONG_TELEGRAM_API_URL"),
         ("HUTONG_DATABASE_URL", "mysql://x/y", "HUTONG_DATABASE_URL"),
         ("HUTONG_DATABASE_URL", "::::", "HUTONG_DATABASE_URL"),
+        ("HUTONG_LOG_LEVEL", "verbose", "HUTONG_LOG_LEVEL"),
     ],
 )
 def test_bad_setting_names_itself(
@@ -55,6 +56,44 @@ def test_bad_setting_names_itself(
         load_settings()
     message = str(info.value)
     assert fragment in message and "\n" not in message
+
+
+def test_a_dot_env_that_is_not_utf8_is_one_line(tmp_path: object) -> None:
+    from pathlib import Path
+
+    (Path(str(tmp_path)) / ".env").write_bytes(b"HUTONG_HTTP_PORT=\xff\xfe80\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert ".env" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_unreachable_telegram_is_one_line(tmp_path: object) -> None:
+    """A wrong token or Bot API URL: one line naming the settings, no traceback."""
+    import os
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
+    env.update(
+        HUTONG_HTTP_PORT="0",
+        HUTONG_TELEGRAM_TOKEN="123:tokensecretvalue",
+        HUTONG_TELEGRAM_API_URL=f"http://127.0.0.1:{port}",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("hutong: cannot use the Telegram bot at http://127.0.0.1:")
+    assert "HUTONG_TELEGRAM_TOKEN" in last
+    assert "Traceback" not in proc.stderr and "tokensecretvalue" not in proc.stderr
 
 
 def test_token_secret_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
