@@ -49,8 +49,9 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
             if current:
                 parts.append(current)
                 current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
+            cut = _cut_at(line, limit)
+            parts.append(line[:cut])
+            line = line[cut:]
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             parts.append(current)
@@ -60,6 +61,17 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     if current:
         parts.append(current)
     return parts
+
+
+def _cut_at(line: str, limit: int) -> int:
+    """Where to cut an over-long line of HTML: not inside an entity (``&lt;``) or a tag."""
+    chunk = line[:limit]
+    cut = limit
+    for opener, closer in (("&", ";"), ("<", ">")):
+        at = chunk.rfind(opener)
+        if at > 0 and closer not in chunk[at:]:
+            cut = min(cut, at)
+    return cut
 
 
 async def send(

@@ -29,6 +29,16 @@ def test_split_text_under_the_limit() -> None:
     assert "".join(split_text(long_line)) == long_line
 
 
+def test_a_long_line_is_not_cut_inside_an_entity_or_a_tag() -> None:
+    escaped = "&lt;" * 2000 + "<b>x</b>" + "&amp;" * 10  # 2,000 "<" typed by someone
+    parts = split_text("a" + escaped)
+    assert "".join(parts) == "a" + escaped
+    assert len(parts) == 2 and all(len(p) <= 4096 for p in parts)
+    for part in parts:
+        assert part.count("&") == part.count(";")  # every entity whole
+        assert part.count("<") == part.count(">")  # every tag whole
+
+
 def _update(payload: dict[str, object]) -> Update:
     update = Update.de_json({"update_id": 1, **payload}, Bot("1:x"))
     assert update is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -62,6 +63,43 @@ async def test_a_forged_webhook_is_refused_and_nothing_recorded(
     assert resp.status == 401
     assert (await resp.json())["ok"] is False
     assert await rows(db) == []
+
+
+async def test_a_secret_header_that_is_not_utf8_is_refused_not_a_crash(
+    client: Any, db: Database
+) -> None:
+    # aiohttp's client refuses such a header, so it is written by hand.
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    body = json.dumps(start_update(2)).encode()
+    writer.write(
+        b"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + SECRET_HEADER.encode()
+        + b": \xff\xfe\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n"
+        + body
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert status_line.split()[1] == b"401"
+    assert await rows(db) == []
+
+
+async def test_an_unknown_charset_is_400_not_a_crash(client: Any, db: Database) -> None:
+    resp = await client.post(
+        "/telegram/webhook",
+        data=b"{not json",
+        headers={SECRET_HEADER: SECRET, "Content-Type": "application/json; charset=nope"},
+    )
+    assert resp.status == 400
+    resp = await client.post(
+        "/telegram/webhook",
+        data=json.dumps(start_update(3)).encode(),
+        headers={SECRET_HEADER: SECRET, "Content-Type": "application/json; charset=nope"},
+    )
+    assert resp.status == 200  # the body is JSON in UTF-8 whatever the header says
+    assert [r.update_id for r in await rows(db)] == [3]
 
 
 @pytest.mark.parametrize(
