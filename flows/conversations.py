@@ -14,7 +14,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import feedback, work
-from flows.intake import Command, Dialogue, Event, Intake, LookupStatus, Press, Submit, Text
+from flows.intake import (
+    REPORT_STEPS,
+    Command,
+    Dialogue,
+    Event,
+    Intake,
+    LookupStatus,
+    Press,
+    Submit,
+    Text,
+)
 from flows.messages import Outcome, Reply
 from flows.texts import t
 from flows.tickets import file_report, receipt_text, status_text
@@ -68,6 +78,7 @@ async def _elsewhere(
             data=event.data,
             locale=conv.locale,
             now=now,
+            ask_comment=conv.step not in REPORT_STEPS,
         )
     if awaiting and isinstance(event, Text):
         if awaiting.get("k") == "fbc":

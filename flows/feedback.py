@@ -37,7 +37,11 @@ async def on_press(
     data: str,
     locale: str,
     now: datetime,
+    ask_comment: bool = True,
 ) -> Outcome:
+    """满意 / 基本满意 / 不满意 from the chat that filed the report. After 不满意 the next
+    text is taken as a comment, unless ``ask_comment`` is off (the chat is in the middle of
+    another report, whose next answer must not end up as a comment)."""
     _, ticket_ref, rating = ([*data.split(":"), "", ""])[:3]
     ticket_id = number_in(ticket_ref)
     ticket = (
@@ -53,11 +57,11 @@ async def on_press(
         return Outcome(notice=t(locale, "feedback.already"), locale=locale)
     if rating == "unsat":
         return Outcome(
-            [Reply(t(locale, "feedback.sorry"))],
+            [Reply(t(locale, "feedback.sorry" if ask_comment else "feedback.sorry_reopened"))],
             changed=True,
             locale=locale,
             outbox_written=True,
-            awaiting={"k": "fbc", "t": ticket.id},
+            awaiting={"k": "fbc", "t": ticket.id} if ask_comment else None,
         )
     return Outcome([Reply(t(locale, "feedback.thanks"))], changed=True, locale=locale)
 

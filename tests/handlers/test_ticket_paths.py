@@ -122,6 +122,39 @@ async def test_not_satisfied_reopens_and_tells_the_supervisor(svc: BotService) -
     await said(api, 4101, "请选择处理结果", after=mark)
 
 
+async def test_not_satisfied_in_the_middle_of_a_new_report_does_not_take_its_answer(
+    svc: BotService,
+) -> None:
+    """No comment is asked for then: the next text is the new report's story."""
+    api = svc.api
+    await enrol(svc, 4105, Scope("station", "township", JIEKOU))
+    ticket = await signed_ticket(svc, 4105, 4005)
+    await resolve(svc, 4105, ticket)
+    await said(api, 4005, "满意吗")
+    citizen = Citizen(api, 4005)
+    await citizen.text("/start")
+    for action, value in (
+        ("mn", "report"),
+        ("dg", "no"),
+        ("rp", "neighbour"),
+        ("pc", "440100000000"),
+        ("pn", "440117000000"),
+        ("pt", JIEKOU),
+        ("ag", "6-11"),
+        ("sx", "f"),
+        ("cn", "no_carer"),
+        ("cd", None),
+    ):
+        await citizen.press(action, value)
+    mark = await press(api, 4005, f"f:{ticket.id}:unsat")
+    sorry = await said(api, 4005, "很抱歉", after=mark)
+    assert "回复" not in (sorry.text or "")
+    await citizen.text("隔壁的孩子又一个人在家")  # the new report's story
+    await said(api, 4005, "是否留下联系方式", after=mark)
+    assert (await ticket_of(svc.db, ticket.code)).state == "reopened"
+    assert "feedback_comment" not in await kinds(svc.db, ticket.id)
+
+
 async def test_no_feedback_in_three_days_closes(svc: BotService, clock: FakeClock) -> None:
     await enrol(svc, 4102, Scope("station", "township", JIEKOU))
     ticket = await signed_ticket(svc, 4102, 4002)
