@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 # Button data comes back from the client and can be forged: ``str.isdigit`` also takes "²",
-# and a number past 64 bits overflows the database's integer.
-_NUMBER: Final = re.compile(r"[0-9]{1,12}")
+# and a number past 2**31 overflows PostgreSQL's integer ids (nine digits never do).
+_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 
 
 def number_in(data: str) -> int | None:
