@@ -34,7 +34,7 @@ from telegram.error import (
 )
 
 from flows.clock import Clock
-from flows.lifecycle import escalate_now
+from flows.lifecycle import escalate_now, locked_ticket
 from flows.messages import Reply
 from flows.notices import expand
 from flows.outbox import buttons_of
@@ -42,7 +42,7 @@ from flows.places import Directory
 from flows.staff import chat_migrated
 from handlers.telegram.render import markup, split_text
 from storage.db import Database
-from storage.models import OutboxMessage, Ticket, TicketEvent
+from storage.models import OutboxMessage, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +340,8 @@ class OutboxSender:
                         )
                     )
                 ).all()
-                ticket = await session.get(Ticket, fresh.ticket_id)
+                # Under the row lock: a sign-for committing meanwhile must not be overwritten.
+                ticket = await locked_ticket(session, fresh.ticket_id)
                 if ticket is not None and all(status == "failed" for status in siblings):
                     # Nobody at the station got the referral: as good as not sent.
                     session.add(escalate_now(ticket, now=now, why="referral delivered to nobody"))
