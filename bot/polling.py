@@ -73,8 +73,10 @@ class Poller:
         return len(payloads)
 
     async def run(self) -> None:
-        async with self.db.unit() as session:
-            offset = await inbox.next_offset(session, channel=CHANNEL)
+        # No offset at first: Telegram resends what it holds unconfirmed (the inbox knows a
+        # redelivery). An offset from the highest id ever recorded would silently drop
+        # everything after Telegram renumbers (it does after a week without updates).
+        offset: int | None = None
         await self.replay_pending()
         backoff = 1.0
         while not self._stopping:

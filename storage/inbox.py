@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import InboxUpdate
+
+# Telegram keeps an unconfirmed update for 24 hours; a day and a margin.
+REDELIVERY_WINDOW: Final = timedelta(hours=36)
 
 
 async def record(
@@ -23,16 +25,39 @@ async def record(
     chat_key: str | None,
     now: datetime,
 ) -> bool:
-    """Store an update; False if this update_id was already recorded (a redelivery)."""
+    """Store an update; False if this update_id was already recorded (a redelivery).
+
+    Telegram keeps an update for at most a day, and after a week without updates it starts
+    numbering afresh from a random id: a row older than ``REDELIVERY_WINDOW`` with the same
+    id is an earlier, different update, and the new one takes its place.
+    """
     row = InboxUpdate(
         channel=channel, update_id=update_id, chat_key=chat_key, payload=payload, received_at=now
     )
     try:
         async with session.begin_nested():
             session.add(row)
+        return True
     except IntegrityError:
-        return False
-    return True
+        pass
+    reused = await session.exec(
+        update(InboxUpdate)
+        .where(
+            col(InboxUpdate.channel) == channel,
+            col(InboxUpdate.update_id) == update_id,
+            col(InboxUpdate.received_at) < now - REDELIVERY_WINDOW,
+        )
+        .values(
+            chat_key=chat_key,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            error=None,
+            received_at=now,
+            processed_at=None,
+        )
+    )
+    return reused.rowcount == 1
 
 
 async def claim(session: AsyncSession, *, channel: str, update_id: int) -> InboxUpdate | None:
@@ -95,16 +120,6 @@ async def pending(
     ).all()
 
 
-async def next_offset(session: AsyncSession, *, channel: str) -> int | None:
-    """The getUpdates offset that confirms everything already recorded."""
-    top = (
-        await session.exec(
-            select(func.max(InboxUpdate.update_id)).where(col(InboxUpdate.channel) == channel)
-        )
-    ).first()
-    return None if top is None else int(top) + 1
-
-
 async def scrub(session: AsyncSession, *, processed_before: datetime) -> int:
     """Empty the payloads of updates processed before the cutoff.
 
@@ -115,10 +130,11 @@ async def scrub(session: AsyncSession, *, processed_before: datetime) -> int:
     result = await session.exec(
         update(InboxUpdate)
         .where(
-            col(InboxUpdate.status) == "done",
+            # Parked failures too: what a person typed is not kept because it failed.
+            col(InboxUpdate.status).in_(("done", "failed")),
             col(InboxUpdate.processed_at) < processed_before,
-            col(InboxUpdate.chat_key).is_not(None),
+            col(InboxUpdate.scrubbed).is_(False),
         )
-        .values(payload={}, chat_key=None)
+        .values(payload={}, chat_key=None, scrubbed=True)
     )
     return int(result.rowcount)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -74,6 +74,8 @@ class InboxUpdate(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     received_at: datetime
     processed_at: datetime | None = None
+    # The payload was emptied after processing (what a person typed is not kept).
+    scrubbed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Ticket(SQLModel, table=True):

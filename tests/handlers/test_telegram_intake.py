@@ -273,3 +273,31 @@ async def test_a_receipt_that_fails_to_send_is_queued_and_still_arrives(running:
     assert await count(running.db, Ticket, col(Ticket.reporter_chat_id) == str(chat)) == 1
     queued = col(OutboxMessage.kind) == "reply"
     assert await count(running.db, OutboxMessage, queued, col(OutboxMessage.status) == "sent") == 1
+
+
+async def test_after_telegram_renumbers_its_updates_they_still_arrive(
+    bot_api: Any, db: Database, intake: Any
+) -> None:
+    """The inbox remembers an update id far above what Telegram now hands out (it renumbers
+    after a week without updates): a restarted poller must not confirm the new ones away."""
+    from datetime import UTC, datetime, timedelta
+
+    from harness import BotService
+
+    from storage import inbox
+
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    async with db.unit() as session:
+        await inbox.record(
+            session, channel="telegram", update_id=10**9, payload={}, chat_key="1", now=long_ago
+        )
+        row = await inbox.claim(session, channel="telegram", update_id=10**9)
+        assert row is not None
+        inbox.mark_done(session, row, now=long_ago)
+    svc = BotService(bot_api, db, intake)
+    await svc.start()
+    try:
+        reply = await Citizen(bot_api, 1020).text("/start")
+        assert "护童之声" in (reply.text or "")
+    finally:
+        await svc.stop()

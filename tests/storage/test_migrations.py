@@ -66,16 +66,34 @@ async def test_inbox_payloads_are_scrubbed_after_a_week(db: Database) -> None:
     from storage.models import InboxUpdate
 
     now = datetime(2026, 11, 23, tzinfo=UTC)
+    typed = {"message": {"text": "孩子的电话 13800138000"}}
     async with db.unit() as session:
-        for uid, processed in ((1, now - timedelta(days=8)), (2, now - timedelta(days=6))):
+        # 1 done 8 days ago; 2 done 6 days ago; 4 parked as failed 8 days ago; 5 had no chat.
+        for uid, processed, chat in (
+            (1, now - timedelta(days=8), "42"),
+            (2, now - timedelta(days=6), "42"),
+            (4, now - timedelta(days=8), "43"),
+            (5, now - timedelta(days=8), None),
+        ):
             await inbox.record(
                 session,
                 channel="telegram",
                 update_id=uid,
-                payload={"message": {"text": "孩子的电话 13800138000"}},
-                chat_key="42",
+                payload=typed,
+                chat_key=chat,
                 now=processed,
             )
+            if uid == 4:
+                for _ in range(2):
+                    await inbox.mark_failed_attempt(
+                        session,
+                        channel="telegram",
+                        update_id=4,
+                        error="boom",
+                        max_attempts=2,
+                        now=processed,
+                    )
+                continue
             row = await inbox.claim(session, channel="telegram", update_id=uid)
             assert row is not None
             inbox.mark_done(session, row, now=processed)
@@ -83,10 +101,49 @@ async def test_inbox_payloads_are_scrubbed_after_a_week(db: Database) -> None:
             session, channel="telegram", update_id=3, payload={"x": 1}, chat_key="42", now=now
         )
     async with db.unit() as session:
-        assert await inbox.scrub(session, processed_before=now - timedelta(days=7)) == 1
+        assert await inbox.scrub(session, processed_before=now - timedelta(days=7)) == 3
     async with db.unit() as session:
+        assert await inbox.scrub(session, processed_before=now - timedelta(days=7)) == 0
         rows = {r.update_id: r for r in (await session.exec(select(InboxUpdate))).all()}
-        offset = await inbox.next_offset(session, channel="telegram")
-    assert rows[1].payload == {} and rows[1].chat_key is None
+    assert rows[4].status == "failed"
+    for uid in (1, 4, 5):
+        assert rows[uid].payload == {} and rows[uid].chat_key is None and rows[uid].scrubbed
     assert rows[2].payload and rows[3].payload  # recent, and not yet processed
-    assert offset == 4  # the scrubbed row still counts for redeliveries
+
+
+async def test_an_update_id_is_a_redelivery_within_a_day_and_reused_after(db: Database) -> None:
+    """Telegram keeps updates a day and renumbers after a week without any: an id seen long
+    ago is a new update, not a redelivery to be ignored."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage import inbox
+    from storage.models import InboxUpdate
+
+    then = datetime(2026, 11, 1, tzinfo=UTC)
+    async with db.unit() as session:
+        assert await inbox.record(
+            session, channel="telegram", update_id=77, payload={"a": 1}, chat_key="9", now=then
+        )
+        row = await inbox.claim(session, channel="telegram", update_id=77)
+        assert row is not None
+        inbox.mark_done(session, row, now=then)
+    async with db.unit() as session:
+        again = then + timedelta(hours=20)
+        assert not await inbox.record(
+            session, channel="telegram", update_id=77, payload={"a": 1}, chat_key="9", now=again
+        )
+    later = then + timedelta(days=9)
+    async with db.unit() as session:
+        assert await inbox.record(
+            session, channel="telegram", update_id=77, payload={"b": 2}, chat_key="8", now=later
+        )
+    async with db.unit() as session:
+        [row] = (await session.exec(select(InboxUpdate))).all()
+        claimed = await inbox.claim(session, channel="telegram", update_id=77)
+    assert (row.payload, row.chat_key, row.status, row.received_at) == (
+        {"b": 2},
+        "8",
+        "pending",
+        later,
+    )
+    assert claimed is not None  # it will be processed
