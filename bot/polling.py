@@ -12,8 +12,9 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
-from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
 from flows.clock import Clock
 from handlers.telegram.updates import CHANNEL, chat_key_of
@@ -97,33 +98,50 @@ class Poller:
             except (InvalidToken, Forbidden):
                 log.critical("Telegram refused the bot token; polling stopped")
                 raise
-            except (TimedOut, NetworkError) as exc:
+            except (TimedOut, NetworkError, Conflict) as exc:
+                # Conflict: another process polls with this token (an overlapping deploy).
                 log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = await _pause(backoff)
+                continue
+            if not updates:
+                backoff = 1.0
+                continue
+            try:
+                await self._record(updates)
+            except (SQLAlchemyError, OSError) as exc:
+                # Not confirmed to Telegram, so fetched again: nothing is lost, and a short
+                # database outage does not stop the bot.
+                log.error("recording updates failed (%s); retrying in %.0f s", exc, backoff)
+                backoff = await _pause(backoff)
                 continue
             backoff = 1.0
-            if not updates:
-                continue
-            now = self.clock()
-            async with self.db.unit() as session:
-                for update in updates:
-                    await inbox.record(
-                        session,
-                        channel=CHANNEL,
-                        update_id=update.update_id,
-                        payload=update.to_dict(),
-                        chat_key=chat_key_of(update),
-                        now=now,
-                    )
             offset = updates[-1].update_id + 1
             for update in updates:
                 self._spawn(update)
+
+    async def _record(self, updates: tuple[Update, ...]) -> None:
+        now = self.clock()
+        async with self.db.unit() as session:
+            for update in updates:
+                await inbox.record(
+                    session,
+                    channel=CHANNEL,
+                    update_id=update.update_id,
+                    payload=update.to_dict(),
+                    chat_key=chat_key_of(update),
+                    now=now,
+                )
 
     async def drain(self) -> None:
         """Let updates being processed finish (on shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _pause(backoff: float) -> float:
+    """Sleep ``backoff`` seconds; the next pause is twice as long, at most 30 s."""
+    await asyncio.sleep(backoff)
+    return min(backoff * 2, 30.0)
 
 
 def _seconds(value: Any) -> float:

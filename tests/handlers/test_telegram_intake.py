@@ -301,3 +301,30 @@ async def test_after_telegram_renumbers_its_updates_they_still_arrive(
         assert "护童之声" in (reply.text or "")
     finally:
         await svc.stop()
+
+
+async def test_polling_outlives_a_conflict_and_a_database_hiccup(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process polling with the token (409) or a failed write of the inbox is
+    retried; the update is fetched again and answered, the service does not stop."""
+    from sqlalchemy.exc import OperationalError
+
+    from storage import inbox
+
+    api = running.api
+    api.fail_next(
+        "getUpdates", status=409, description="Conflict: terminated by other getUpdates request"
+    )
+    real_record = inbox.record
+    failures = [OperationalError("INSERT", {}, Exception("database is restarting"))]
+
+    async def flaky_record(session: Any, **kwargs: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return await real_record(session, **kwargs)
+
+    monkeypatch.setattr(inbox, "record", flaky_record)
+    reply = await Citizen(api, 1030, timeout=30).text("/start")
+    assert "护童之声" in (reply.text or "") and not failures
+    assert not running.tasks[0].done()  # the poller is still running
