@@ -15,6 +15,7 @@ from flows.escalation import SHANGHAI, overdue_filter, scope_filter
 from flows.lifecycle import OPEN_STATES, UNSIGNED
 from flows.messages import Reply
 from flows.places import Directory
+from flows.sla import Frozen
 from flows.texts import duration, t
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Ticket, TicketEvent
@@ -109,7 +110,8 @@ async def stats(
     """Received, signed for on time, median time to sign for, resolved, reopened, overdue.
 
     Sign-for figures are for the reports received in the period, from each ticket's first
-    签收 event (a later revert does not undo that it was signed in time)."""
+    签收 event (a later revert does not undo that it was signed in time), measured from the
+    dispatch it answered: re-dispatch moves the ticket's own dispatch time and deadline."""
     loc = member.locale
     if period not in PERIODS:
         return Reply(t(loc, "stats.usage"))
@@ -117,32 +119,21 @@ async def stats(
     scope = scope_filter(member)
     received = (
         await session.exec(
-            select(Ticket.id, Ticket.dispatched_at, Ticket.sign_due_at).where(
+            select(Ticket.id, Ticket.priority, Ticket.sla).where(
                 scope,
                 col(Ticket.created_at) >= since,
             )
         )
     ).all()
-    ids = [r[0] for r in received]
-    first_signed: dict[int, datetime] = {}
-    if ids:
-        signed_rows = (
-            await session.exec(
-                select(TicketEvent.ticket_id, func.min(TicketEvent.at))
-                .where(col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.kind) == "signed")
-                .group_by(col(TicketEvent.ticket_id))
-            )
-        ).all()
-        first_signed = {tid: _aware(at) for tid, at in signed_rows}
-    on_time = 0
-    waits: list[float] = []
-    for tid, dispatched, sign_due in received:
-        at = first_signed.get(tid) if tid is not None else None
-        if at is None or dispatched is None:
-            continue
-        waits.append((at - dispatched).total_seconds() / 60)
-        if sign_due is not None and at <= sign_due:
-            on_time += 1
+    windows = {
+        tid: timedelta(minutes=Frozen.from_json(dict(sla), priority=priority).sign)
+        for tid, priority, sla in received
+        if tid is not None
+    }
+    first_signs = await _first_signs(session, list(windows))
+    spans = {tid: sign - dispatch for tid, (dispatch, sign) in first_signs.items()}
+    on_time = sum(1 for tid, span in spans.items() if span <= windows[tid])
+    waits = [span.total_seconds() / 60 for span in spans.values()]
 
     async def events_in_period(kind: str) -> int:
         return int(
@@ -184,6 +175,35 @@ async def stats(
     scope_name = directory.full_name(member.scope_code) if directory.get(member.scope_code) else ""
     title = t(loc, "stats.title", period=t(loc, f"stats.period.{period}"), scope=scope_name)
     return Reply(f"{title}\n{body}")
+
+
+async def _first_signs(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, tuple[datetime, datetime]]:
+    """Per ticket: its first 签收 and the dispatch (first or re-dispatch) that it answered."""
+    if not ids:
+        return {}
+    events = (
+        await session.exec(
+            select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at)
+            .where(
+                col(TicketEvent.ticket_id).in_(ids),
+                col(TicketEvent.kind).in_(("dispatched", "redispatched", "signed")),
+            )
+            .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id))
+        )
+    ).all()
+    dispatched: dict[int, datetime] = {}
+    first: dict[int, tuple[datetime, datetime]] = {}
+    for tid, kind, at in events:
+        if tid in first:
+            continue
+        if kind == "signed":
+            if tid in dispatched:
+                first[tid] = (dispatched[tid], _aware(at))
+        else:
+            dispatched[tid] = _aware(at)
+    return first
 
 
 def _aware(at: datetime) -> datetime:

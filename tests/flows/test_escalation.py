@@ -529,3 +529,31 @@ async def test_after_a_revert_the_next_signer_gets_the_menu_and_the_reporter_hea
     sent = await run.messages(tid)
     assert [c for k, c in sent if k == "staff_menu"] == [STATION, "5102"]
     assert [c for k, c in sent if k == "reporter_update"] == ["5001", "5001"]
+
+
+async def test_stats_measure_the_first_sign_for_from_the_dispatch_it_answered(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """Signed 10 minutes after dispatch, then returned and re-dispatched hours later: the
+    re-dispatch moves the ticket's own dispatch time, not what /stats reports."""
+    from flows import supervision
+
+    ids = await staff(db, clock, STATION, COUNTY, CITY)
+    start = clock()
+    tid = await report(db, directory, clock, "P0")  # sign-for window: 15 min
+    clock.now = start + timedelta(minutes=10)
+    await _act(db, directory, clock, ids[STATION], tid, "sign")
+    clock.now = start + timedelta(minutes=20)
+    await _act(db, directory, clock, ids[STATION], tid, "return")
+    clock.now = start + timedelta(hours=3)
+    await _act(db, directory, clock, ids[COUNTY], tid, "redispatch")
+    clock.now = start + timedelta(hours=3, minutes=40)  # late for the new window: not counted
+    await _act(db, directory, clock, ids[STATION], tid, "sign")
+    async with db.unit() as session:
+        county = await session.get(StaffMember, ids[COUNTY])
+        assert county is not None
+        reply = await supervision.stats(
+            session=session, directory=directory, member=county, period="week", now=clock()
+        )
+    assert "按时签收：1/1 (100%)" in reply.text
+    assert "签收用时中位数：10 分钟" in reply.text
