@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import case
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -234,6 +235,16 @@ def overdue_filter() -> ColumnElement[bool]:
     )
 
 
+def overdue_order() -> ColumnElement[datetime]:
+    """Oldest breach first, the same on SQLite and PostgreSQL (which sort NULL apart): an
+    un-signed ticket is overdue since its sign-for breach, a worked one since its resolve
+    deadline."""
+    return case(
+        (col(Ticket.state).in_(UNSIGNED), col(Ticket.overdue_since)),
+        else_=col(Ticket.resolve_due_at),
+    )
+
+
 def scope_filter(member: StaffMember) -> ColumnElement[bool]:
     if member.role == "station":
         return col(Ticket.station_code) == member.scope_code
@@ -271,7 +282,7 @@ async def digests(
             await session.exec(
                 select(Ticket)
                 .where(scope_filter(member), overdue_filter())
-                .order_by(col(Ticket.overdue_since), col(Ticket.resolve_due_at))
+                .order_by(overdue_order(), col(Ticket.id))
                 .limit(limit + 1)
             )
         ).all()

@@ -11,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.escalation import SHANGHAI, overdue_filter, scope_filter
+from flows.escalation import SHANGHAI, overdue_filter, overdue_order, scope_filter
 from flows.lifecycle import OPEN_STATES, UNSIGNED
 from flows.messages import Reply
 from flows.places import Directory
@@ -31,7 +31,7 @@ async def overdue(*, session: AsyncSession, directory: Directory, member: StaffM
         await session.exec(
             select(Ticket)
             .where(scope_filter(member), overdue_filter())
-            .order_by(col(Ticket.overdue_since), col(Ticket.resolve_due_at))
+            .order_by(overdue_order(), col(Ticket.id))
             .limit(LIST_LIMIT * 3)
         )
     ).all()

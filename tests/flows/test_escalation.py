@@ -557,3 +557,33 @@ async def test_stats_measure_the_first_sign_for_from_the_dispatch_it_answered(
         )
     assert "按时签收：1/1 (100%)" in reply.text
     assert "签收用时中位数：10 分钟" in reply.text
+
+
+async def test_the_digest_lists_the_oldest_breach_first(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """A worked ticket past its resolve deadline (no sign-for breach recorded) and an
+    un-signed one breached later: oldest first, on SQLite and PostgreSQL alike."""
+    ids = await staff(db, clock, STATION, COUNTY)
+    start = clock()  # 10:00 in Shanghai
+    worked = await report(db, directory, clock, "P2", n=1)  # resolve: 7 days
+    await _act(db, directory, clock, ids[STATION], worked, "sign")
+    await _act(db, directory, clock, ids[STATION], worked, "first_action")
+    run = Run(db, directory, clock)
+    await run.at(start + timedelta(days=7))  # 催办
+    clock.now = start + timedelta(days=7, hours=1)
+    unsigned = await report(db, directory, clock, "P0", n=2)
+    await run.at(start + timedelta(days=7, hours=2))  # not signed for: L1
+    await run.at(start + timedelta(days=8))  # the next morning's digest
+    codes = [(await run.ticket(tid)).code for tid in (worked, unsigned)]
+    async with db.unit() as session:
+        latest = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.kind) == "digest", col(OutboxMessage.target) == COUNTY)
+                .order_by(col(OutboxMessage.id).desc())
+            )
+        ).first()
+    assert latest is not None
+    text = latest.payload["text"]
+    assert text.index(codes[0]) < text.index(codes[1])
