@@ -20,6 +20,22 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     monkeypatch.chdir(str(tmp_path))  # no stray .env
 
 
+def run_cli(cwd: object, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """``hutong`` in a subprocess, with only the given HUTONG_ settings, in ``cwd``."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
+    env.update(settings)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        cwd=str(cwd),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_defaults_are_embedded_sqlite_and_no_bot() -> None:
     settings = load_settings()
     assert settings.database_url == "sqlite+aiosqlite:///hutong.db"
@@ -69,25 +85,17 @@ def test_a_dot_env_that_is_not_utf8_is_one_line(tmp_path: object) -> None:
 
 def test_cli_unreachable_telegram_is_one_line(tmp_path: object) -> None:
     """A wrong token or Bot API URL: one line naming the settings, no traceback."""
-    import os
     import socket
 
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
-    env.update(
+    proc = run_cli(
+        tmp_path,
+        "serve",
         HUTONG_HTTP_PORT="0",
         HUTONG_TELEGRAM_TOKEN="123:tokensecretvalue",
         HUTONG_TELEGRAM_API_URL=f"http://127.0.0.1:{port}",
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve"],
-        env=env,
-        cwd=str(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
@@ -105,18 +113,7 @@ def test_token_secret_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_stops_with_one_line_not_a_traceback(tmp_path: object) -> None:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
-    env["HUTONG_HTTP_PORT"] = "eighty"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve"],
-        env=env,
-        cwd=str(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_cli(tmp_path, "serve", HUTONG_HTTP_PORT="eighty")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hutong: invalid setting HUTONG_HTTP_PORT")
@@ -124,40 +121,19 @@ def test_cli_stops_with_one_line_not_a_traceback(tmp_path: object) -> None:
 
 
 def test_cli_unreachable_database_is_one_line(tmp_path: object) -> None:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
-    env["HUTONG_DATABASE_URL"] = "postgresql://nobody:secret@127.0.0.1:1/none"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
-        env=env,
-        cwd=str(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    url = "postgresql://nobody:secret@127.0.0.1:1/none"
+    proc = run_cli(tmp_path, "db", "upgrade", HUTONG_DATABASE_URL=url)
     assert proc.returncode == 2
     assert proc.stderr.startswith("hutong: cannot open the database")
     assert "secret" not in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_cli_bad_sla_file_is_one_line(tmp_path: object) -> None:
-    import os
     from pathlib import Path
 
     sla = Path(str(tmp_path)) / "sla.toml"
     sla.write_text("[P0]\nsign = 0\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
-    env["HUTONG_SLA_FILE"] = str(sla)
-    env["HUTONG_HTTP_PORT"] = "0"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve"],
-        env=env,
-        cwd=str(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli(tmp_path, "serve", HUTONG_SLA_FILE=str(sla), HUTONG_HTTP_PORT="0")
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("hutong: the SLA file") and "P0" in last

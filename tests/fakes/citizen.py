@@ -119,6 +119,15 @@ class Citizen:
         self, story: str = "孩子一个人在家两天了，没有大人照看。"
     ) -> str:
         """The shortest full report, choosing 广州市从化区街口街道 by buttons; returns the code."""
+        await self.report_until_story()
+        await self.text(story)
+        await self.press("ct", "anon")
+        await self.press("sm", "ok")
+        return await self.receipt_code()
+
+    async def report_until_story(self) -> None:
+        """/start and the button answers of a report (P1, 广州市从化区街口街道), up to the
+        question of what happened."""
         await self.text("/start")
         await self.press("mn", "report")
         await self.press("dg", "no")
@@ -130,10 +139,6 @@ class Citizen:
         await self.press("sx", "f")
         await self.press("cn", "no_carer")
         await self.press("cd")
-        await self.text(story)
-        await self.press("ct", "anon")
-        await self.press("sm", "ok")
-        return await self.receipt_code()
 
     async def receipt_code(self) -> str:
         call = await self.wait_text("<code>")

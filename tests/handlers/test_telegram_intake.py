@@ -240,20 +240,7 @@ async def test_a_receipt_that_fails_to_send_is_queued_and_still_arrives(running:
     receipt goes to the outbox and its sender delivers it; the report is filed once."""
     api, chat = running.api, 1010
     citizen = Citizen(api, chat)
-    await citizen.text("/start")
-    for action, value in (
-        ("mn", "report"),
-        ("dg", "no"),
-        ("rp", "neighbour"),
-        ("pc", "440100000000"),
-        ("pn", "440117000000"),
-        ("pt", "440117001000"),
-        ("ag", "6-11"),
-        ("sx", "f"),
-        ("cn", "no_carer"),
-        ("cd", None),
-    ):
-        await citizen.press(action, value)
+    await citizen.report_until_story()
     await citizen.text("孩子一个人在家两天了。")
     await citizen.press("ct", "anon")
     summary, confirm = await citizen.find_button("sm", "ok")

@@ -132,20 +132,7 @@ async def test_not_satisfied_in_the_middle_of_a_new_report_does_not_take_its_ans
     await resolve(svc, 4105, ticket)
     await said(api, 4005, "满意吗")
     citizen = Citizen(api, 4005)
-    await citizen.text("/start")
-    for action, value in (
-        ("mn", "report"),
-        ("dg", "no"),
-        ("rp", "neighbour"),
-        ("pc", "440100000000"),
-        ("pn", "440117000000"),
-        ("pt", JIEKOU),
-        ("ag", "6-11"),
-        ("sx", "f"),
-        ("cn", "no_carer"),
-        ("cd", None),
-    ):
-        await citizen.press(action, value)
+    await citizen.report_until_story()
     mark = await press(api, 4005, f"f:{ticket.id}:unsat")
     sorry = await said(api, 4005, "很抱歉", after=mark)
     assert "回复" not in (sorry.text or "")
