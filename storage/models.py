@@ -12,6 +12,11 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
+# A person's free text (a story, a note, a reason, a comment): the one limit told to them.
+TEXT_MAX = 2000
+# An event's note: such a text plus a short label.
+NOTE_MAX = TEXT_MAX + 100
+
 
 class Division(SQLModel, table=True):
     """One row of the administrative directory: city, county, township or village.
@@ -56,6 +61,11 @@ class Conversation(SQLModel, table=True):
     # Counts reports filed from this chat; part of the ticket's idempotency key.
     report_seq: int = 0
     updated_at: datetime
+    # Inbound rate limit (flows.flood): a token bucket refilled over time, and until when
+    # the chat's messages are recorded but not answered.
+    flood_tokens: float | None = None
+    flood_at: datetime | None = None
+    muted_until: datetime | None = None
 
 
 class InboxUpdate(SQLModel, table=True):
@@ -142,6 +152,8 @@ class Ticket(SQLModel, table=True):
     overdue_level: int = 0  # 0 not overdue; 1 county told; 2 city told
     overdue_since: datetime | None = None
     resolve_overdue_at: datetime | None = None  # 催办 sent for the resolve deadline
+    # Personal data (story, notes, contact, reporting chat) erased after retention.
+    erased_at: datetime | None = None
 
 
 class TicketContact(SQLModel, table=True):
@@ -175,7 +187,8 @@ class TicketEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     from_state: str | None = Field(default=None, max_length=16)
     to_state: str | None = Field(default=None, max_length=16)
-    note: str | None = Field(default=None, max_length=2000)
+    # A person's text (TEXT_MAX) plus the label some notes carry ("3d: …", "police: …").
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -203,6 +216,11 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime
     sent_at: datetime | None = None
     error: str | None = Field(default=None, max_length=500)
+    # Delivery is retried by age (from creation, or from an operator's retry) until it is
+    # too old; when it was given up, and whether its payload was erased after retention.
+    requeued_at: datetime | None = None
+    failed_at: datetime | None = None
+    scrubbed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Invite(SQLModel, table=True):
@@ -220,6 +238,7 @@ class Invite(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     used_by: str | None = Field(default=None, max_length=64)
+    cancelled_at: datetime | None = None
 
 
 class StaffMember(SQLModel, table=True):
