@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(default=5, gt=0, le=300)
     # Tickets per sweep transaction: small batches let several processes share the work.
     sweep_batch: int = Field(default=500, ge=1, le=10_000)
+    # The outbox retries a message that fails for a passing reason (network, Telegram down)
+    # with growing pauses of at most this many seconds, for this many hours.
+    outbox_deliver_hours: float = Field(default=24, ge=1, le=24 * 30)
+    outbox_retry_max_seconds: float = Field(default=300, gt=0, le=3600)
     log_level: str = "INFO"
 
     @field_validator("log_level")

@@ -10,7 +10,8 @@ from typing import Any, Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.lifecycle import escalate_now, locked_ticket, supervisors_of
+from flows.delivery import escalate_unnotified, given_up
+from flows.lifecycle import supervisors_of
 from flows.messages import Button
 from flows.outbox import enqueue, payload_of
 from flows.places import Directory
@@ -187,20 +188,17 @@ async def expand(
         )
         if not chats and row.kind != "referral":
             chats = await _next_level_up(session, row, ticket, duty_chat)
-        signed = await signed_by(session, ticket) if ticket is not None else None
-        for chat in chats:
-            if ticket is not None and row.kind == "referral":
-                buttons = referral_buttons(ticket, chat.locale)
-                if signed is not None:  # signed before this chat was reached
-                    buttons = [[Button(t(chat.locale, "btn.details"), f"w:det:{ticket.id}")]]
-                payload = payload_of(
-                    referral_text(directory, ticket, chat.locale, signed=signed), buttons
-                )
-                payload["locale"] = chat.locale
-            elif "key" in row.payload:
-                payload = render(row.payload, chat.locale)
-            else:
-                payload = dict(row.payload)
+        try:
+            copies = await _copies(session, directory, row, ticket, chats)
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            # A row that cannot be rendered (e.g. a text key renamed by an upgrade) is given
+            # up with the reason; the rest of the batch goes on.
+            row.status, row.failed_at = "failed", now
+            row.error = f"cannot render: {type(exc).__name__}"
+            session.add(row)
+            await given_up(session=session, row=row, why=row.error, now=now)
+            continue
+        for chat, payload in copies:
             # Rows of one event aimed at several levels share a fan-out key, so a person who
             # is reached through two of them (a level passing up) hears it once.
             fanout = str(row.payload.get("fanout", row.dedup_key))
@@ -215,17 +213,14 @@ async def expand(
                 parent_id=row.id,
             )
         row.status = "sent" if chats else "failed"
-        row.sent_at = now
+        row.sent_at = now if chats else None
+        row.failed_at = None if chats else now
         row.error = None if chats else "nobody enrolled"
         session.add(row)
         if not chats and ticket is not None and ticket.id is not None:
             note = f"{row.kind}: nobody enrolled at {row.target_kind} {row.target}"
             if row.kind == "referral":
-                # Re-read under a row lock: the ticket may have moved on since it was read.
-                locked = await locked_ticket(session, ticket.id)
-                if locked is not None:
-                    session.add(escalate_now(locked, now=now, why=note))
-                    session.add(locked)
+                await escalate_unnotified(session=session, ticket_id=ticket.id, now=now, why=note)
             else:
                 session.add(
                     TicketEvent(
@@ -233,6 +228,35 @@ async def expand(
                     )
                 )
     return len(rows)
+
+
+async def _copies(
+    session: AsyncSession,
+    directory: Directory,
+    row: OutboxMessage,
+    ticket: Ticket | None,
+    chats: list[Recipient],
+) -> list[tuple[Recipient, dict[str, Any]]]:
+    """Each chat's copy of a role-targeted row, in the reader's language."""
+    signed = await signed_by(session, ticket) if ticket is not None else None
+    copies = []
+    for chat in chats:
+        if ticket is not None and row.kind == "referral":
+            buttons = referral_buttons(ticket, chat.locale)
+            if signed is not None:  # signed before this chat was reached
+                buttons = [[Button(t(chat.locale, "btn.details"), f"w:det:{ticket.id}")]]
+            payload = payload_of(
+                referral_text(directory, ticket, chat.locale, signed=signed), buttons
+            )
+            payload["locale"] = chat.locale
+        elif "key" in row.payload:
+            payload = render(row.payload, chat.locale)
+        else:
+            payload = dict(row.payload)
+            if not isinstance(payload.get("text"), str):  # nothing to say: not sent at all
+                raise KeyError("text")
+        copies.append((chat, payload))
+    return copies
 
 
 async def _next_level_up(

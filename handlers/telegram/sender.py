@@ -1,14 +1,22 @@
 """Delivering outbox rows through the Bot API within Telegram's limits.
 
 Limits (Telegram's published guidance): about 30 messages a second overall, one a second
-per private chat, 20 a minute per group. A 429 names how long to wait (``retry_after``):
-that chat waits that long and the row is retried then. Network trouble is retried with
-exponential backoff; a blocked bot or a missing chat is permanent and recorded on the row
-and on the ticket.
+per private chat (short bursts tolerated), 20 a minute per group. A 429 names how long to
+wait (``retry_after``): that chat waits that long and the row is retried then.
+
+Delivery is retried by age, not by count: a row that fails for a passing reason (network,
+5xx, an unreadable answer, even a refused token) is tried again with exponential backoff,
+capped at ``retry_max``, until it is ``deliver_for`` old (24 hours by default) — so an outage
+of hours delays messages but loses none. A blocked bot, a missing chat or a row that cannot
+be rendered is permanent: recorded on the row and the ticket at once, and it never holds up
+another row. What a failure means for the ticket (a referral nobody received escalates) is
+decided in ``flows.delivery``.
 
 Each row is marked ``sending`` (committed) before the call and ``sent`` right after it, so
 a restart re-sends at most the rows whose call was in flight; ``sending`` rows older than the
-lease are taken again. Dedup keys keep the same message from being queued twice.
+lease are taken again. The replies of a dialogue turn are written ``sending`` with the turn and
+handed to ``send_now`` after the commit. Dedup keys keep the same message from being queued
+twice.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
+from sqlalchemy import update
 from sqlmodel import col, or_, select
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -28,29 +37,30 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
-    NetworkError,
     RetryAfter,
     TelegramError,
 )
 
+from flows import delivery
 from flows.clock import Clock
-from flows.lifecycle import escalate_now, locked_ticket
 from flows.messages import Reply
 from flows.notices import expand
-from flows.outbox import buttons_of
+from flows.outbox import reply_of
 from flows.places import Directory
 from flows.staff import chat_migrated
-from handlers.telegram.render import markup, split_text
+from handlers.telegram.render import markup, send
 from storage.db import Database
-from storage.models import OutboxMessage, TicketEvent
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 GLOBAL_PER_SECOND: Final = 30
-PRIVATE_INTERVAL: Final = 1.0  # seconds between messages to one private chat
+PRIVATE_INTERVAL: Final = 1.0  # seconds between messages to one private chat, on average
+PRIVATE_BURST: Final = 3  # a turn's few replies go out together
 GROUP_INTERVAL: Final = 3.0  # 20 a minute
 LEASE: Final = timedelta(seconds=60)
-MAX_ATTEMPTS: Final = 8
+DELIVER_FOR: Final = timedelta(hours=24)
+RETRY_MAX: Final = 300.0  # seconds: the longest wait between two tries of one row
 BATCH: Final = 100
 
 
@@ -59,28 +69,53 @@ def _seconds(value: Any) -> float:
 
 
 class ChatPacer:
-    """When each chat may next be written to (in this process), by the service clock."""
+    """When each chat may next be written to (in this process), by the service clock.
+
+    A token bucket per chat (kept as the generic cell rate algorithm: one "theoretical
+    arrival time" per chat): on average one message per ``interval``, with up to ``burst``
+    at once. Direct replies and outbox rows share it.
+    """
 
     def __init__(
-        self, clock: Clock, *, private: float = PRIVATE_INTERVAL, group: float = GROUP_INTERVAL
+        self,
+        clock: Clock,
+        *,
+        private: float = PRIVATE_INTERVAL,
+        group: float = GROUP_INTERVAL,
+        private_burst: int = PRIVATE_BURST,
+        group_burst: int = 1,
     ) -> None:
         self.clock = clock
         self.private = private
         self.group = group
-        self._next: dict[str, datetime] = {}
+        self.private_burst = private_burst
+        self.group_burst = group_burst
+        self._tat: dict[str, datetime] = {}
+
+    def _shape(self, chat_id: str) -> tuple[timedelta, int]:
+        if chat_id.startswith("-"):
+            return timedelta(seconds=self.group), self.group_burst
+        return timedelta(seconds=self.private), self.private_burst
 
     def ready_at(self, chat_id: str) -> datetime | None:
-        """None when the chat may be written to now."""
-        at = self._next.get(chat_id)
-        return at if at is not None and at > self.clock() else None
+        """None when the chat may be written to now, else when it may."""
+        tat = self._tat.get(chat_id)
+        if tat is None:
+            return None
+        interval, burst = self._shape(chat_id)
+        at = tat - interval * (burst - 1)
+        return at if at > self.clock() else None
 
     def sent(self, chat_id: str) -> None:
-        interval = self.group if chat_id.startswith("-") else self.private
-        self._next[chat_id] = self.clock() + timedelta(seconds=interval)
+        interval, _ = self._shape(chat_id)
+        now = self.clock()
+        self._tat[chat_id] = max(self._tat.get(chat_id, now), now) + interval
 
     def hold(self, chat_id: str, seconds: float) -> None:
-        until = self.clock() + timedelta(seconds=seconds)
-        self._next[chat_id] = max(self._next.get(chat_id, until), until)
+        """Nothing to this chat for ``seconds`` (a 429's retry_after)."""
+        interval, burst = self._shape(chat_id)
+        until = self.clock() + timedelta(seconds=seconds) + interval * (burst - 1)
+        self._tat[chat_id] = max(self._tat.get(chat_id, until), until)
 
 
 class OutboxSender:
@@ -94,6 +129,8 @@ class OutboxSender:
         per_second: int = GLOBAL_PER_SECOND,
         pacer: ChatPacer | None = None,
         duty_chat: str | None = None,
+        deliver_for: timedelta = DELIVER_FOR,
+        retry_max: float = RETRY_MAX,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -102,6 +139,8 @@ class OutboxSender:
         self.limiter = AsyncLimiter(per_second, 1)
         self.pacer = pacer or ChatPacer(clock)
         self.duty_chat = duty_chat  # the top of the ladder, where no supervisor is enrolled
+        self.deliver_for = deliver_for
+        self.retry_max = retry_max
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -118,8 +157,8 @@ class OutboxSender:
         while not self._stopping:
             try:
                 busy = await self.run_once()
-            except Exception:  # a bad batch must not stop all future deliveries
-                log.exception("outbox sender batch failed")
+            except Exception as exc:  # a bad batch must not stop all future deliveries
+                log.error("outbox sender batch failed (%s)", type(exc).__name__)
                 busy = 0
             if busy or self._stopping:
                 continue
@@ -140,6 +179,14 @@ class OutboxSender:
             by_chat[row.target].append(row)
         await asyncio.gather(*(self._send_chat(chat, items) for chat, items in by_chat.items()))
         return expanded + len(rows)
+
+    async def send_now(self, rows: list[OutboxMessage]) -> None:
+        """Deliver rows a caller wrote ``sending`` in its own transaction (a turn's replies),
+        in order and within the chat's pace; what cannot go now is left to ``run``."""
+        by_chat: dict[str, list[OutboxMessage]] = defaultdict(list)
+        for row in rows:
+            by_chat[row.target].append(row)
+        await asyncio.gather(*(self._send_chat(chat, items) for chat, items in by_chat.items()))
 
     async def _claim(self) -> list[OutboxMessage]:
         now = self.clock()
@@ -171,67 +218,91 @@ class OutboxSender:
 
     async def _send_chat(self, chat_id: str, rows: list[OutboxMessage]) -> None:
         """One chat's rows in order. When the chat must wait (its pace, a 429), the rest go
-        back with the time it may be written to again; nothing sleeps holding rows."""
-        for i, row in enumerate(rows):
-            ready_at = self.pacer.ready_at(chat_id)
-            if ready_at is not None:
-                await self._release(rows[i:], ready_at)
-                return
-            async with self.limiter:
-                result = await self._deliver(row)
-            if result == "retry_later":
-                await self._release(rows[i + 1 :], self.pacer.ready_at(chat_id) or self.clock())
-                return
-
-    async def _deliver(self, row: OutboxMessage) -> str:
-        chat_id = row.target
+        back with the time it may be written to again; nothing sleeps holding rows. Rows
+        delivered are marked sent together, before anything else is written for the chat."""
+        delivered: list[tuple[OutboxMessage, int | None]] = []
         try:
-            message_id = await self._call(row)
+            for i, row in enumerate(rows):
+                ready_at = self.pacer.ready_at(chat_id)
+                if ready_at is not None:
+                    await self._mark_sent(delivered)
+                    await self._release(rows[i:], ready_at)
+                    return
+                if "edit_of" in row.payload:  # its original may be in ``delivered``
+                    await self._mark_sent(delivered)
+                async with self.limiter:
+                    outcome = await self._try(row)
+                if isinstance(outcome, _Sent):
+                    self.pacer.sent(chat_id)
+                    delivered.append((row, outcome.message_id))
+                    continue
+                await self._mark_sent(delivered)
+                hold_until = await self._settle(row, outcome)
+                if hold_until is not None:  # the chat's later rows stay behind this one
+                    await self._release(rows[i + 1 :], hold_until)
+                    return
+        finally:
+            await self._mark_sent(delivered)
+
+    async def _try(self, row: OutboxMessage) -> _Sent | _Failure:
+        """One Bot API call for the row; what happened, without touching the database."""
+        try:
+            reply = reply_of(row.payload)
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            # E.g. a payload written by an older version: retrying cannot help.
+            return _Failure("render", f"cannot render: {type(exc).__name__}")
+        try:
+            return _Sent(await self._call(row, reply))
         except _NotYet:
-            await self._reschedule(row, 1.0, "waiting for the original message", count=False)
-            return "retry_later"
+            return _Failure("wait", "waiting for the original message", seconds=1.0)
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after)
-            self.pacer.hold(chat_id, seconds)
-            await self._reschedule(row, seconds, f"429 retry after {seconds:g}s", count=False)
-            return "retry_later"
+            return _Failure("rate", f"429 retry after {seconds:g}s", seconds=seconds)
         except ChatMigrated as exc:
-            # The group became a supergroup: its binding and waiting rows move to the new
-            # id, and this row is tried again there at once.
-            await self._migrate(chat_id, str(exc.new_chat_id))
-            await self._reschedule(row, 0, f"chat migrated to {exc.new_chat_id}", count=False)
-            return "retry_later"
+            return _Failure(
+                "migrated", f"chat migrated to {exc.new_chat_id}", new_chat=str(exc.new_chat_id)
+            )
         except Forbidden as exc:
-            await self._fail(row, f"forbidden: {exc.message}")
-            return "failed"
+            return _Failure("permanent", f"forbidden: {exc.message}")
         except BadRequest as exc:
             text = exc.message.lower()
             if "not modified" in text:  # the edit is already there
-                await self._done(row, None)
-                return "sent"
-            await self._fail(row, f"bad request: {exc.message}")
-            return "failed"
-        except (NetworkError, TelegramError) as exc:
-            if row.attempts >= MAX_ATTEMPTS:
-                await self._fail(row, f"gave up after {row.attempts} attempts: {exc}")
-                return "failed"
-            backoff = min(2.0**row.attempts, 300.0)
-            await self._reschedule(row, backoff, f"transient: {exc}", count=True)
-            return "retry_later"
-        self.pacer.sent(chat_id)
-        await self._done(row, message_id)
-        return "sent"
+                return _Sent(None)
+            return _Failure("permanent", f"bad request: {exc.message}")
+        except TelegramError as exc:
+            # Network trouble, 5xx, an answer that is not Bot API JSON, a refused token:
+            # nothing wrong with the row itself.
+            return _Failure("transient", f"{type(exc).__name__}: {exc.message}")
 
-    async def _call(self, row: OutboxMessage) -> int | None:
+    async def _settle(self, row: OutboxMessage, failure: _Failure) -> datetime | None:
+        """Write down a failed try. Returns when the chat's later rows may go (they must not
+        overtake this one), or None when they may go now (this row is given up)."""
+        chat_id = row.target
+        if failure.kind in ("permanent", "render"):
+            await self._fail(row, failure.why)
+            return None
+        now = self.clock()
+        if failure.kind == "rate":
+            self.pacer.hold(chat_id, failure.seconds)
+        if failure.kind == "migrated":
+            # The group became a supergroup: its binding and waiting rows move to the new
+            # id, and this row is tried again there at once.
+            assert failure.new_chat is not None
+            await self._migrate(chat_id, failure.new_chat)
+        if failure.kind != "transient":  # waiting, not failing: no attempt is counted
+            await self._reschedule(row, failure.seconds, failure.why, count=False)
+            return now + timedelta(seconds=failure.seconds)
+        if now >= (row.requeued_at or row.created_at) + self.deliver_for:
+            hours = self.deliver_for.total_seconds() / 3600
+            await self._fail(row, f"not delivered in {hours:g} h; last: {failure.why}")
+            return None
+        backoff = min(2.0 ** max(row.attempts - 1, 0), self.retry_max)
+        await self._reschedule(row, backoff, f"transient: {failure.why}", count=True)
+        return now + timedelta(seconds=backoff)
+
+    async def _call(self, row: OutboxMessage, reply: Reply) -> int | None:
         payload = row.payload
         locale = str(payload.get("locale", "zh"))
-        reply = Reply(
-            str(payload["text"]),
-            buttons_of(payload),
-            ask_contact=bool(payload.get("ask_contact")),
-            remove_keyboard=bool(payload.get("remove_keyboard")),
-        )
-        kb = markup(reply, locale)
         if "edit_of" in payload:
             message_id = await self._original_message_id(int(payload["edit_of"]))
             if message_id is None:
@@ -241,19 +312,17 @@ class OutboxSender:
                 chat_id=int(row.target),
                 message_id=message_id,
                 parse_mode=ParseMode.HTML,
-                reply_markup=kb,  # type: ignore[arg-type]
+                reply_markup=markup(reply, locale),  # type: ignore[arg-type]
             )
             return message_id
-        parts = split_text(reply.text)
-        sent = None
-        for i, part in enumerate(parts):
-            sent = await self.bot.send_message(
-                int(row.target),
-                part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=kb if i == len(parts) - 1 else None,
-            )
-        return sent.message_id if sent is not None else None
+        edit_message_id = payload.get("edit_message_id")
+        return await send(
+            self.bot,
+            chat_id=int(row.target),
+            reply=reply,
+            locale=locale,
+            edit_message_id=int(edit_message_id) if edit_message_id is not None else None,
+        )
 
     async def _original_message_id(self, outbox_id: int) -> int | None:
         async with self.db.unit() as session:
@@ -262,28 +331,35 @@ class OutboxSender:
             raise BadRequest("original message was never delivered")
         return original.message_id if original.status == "sent" else None
 
-    async def _done(self, row: OutboxMessage, message_id: int | None) -> None:
+    async def _mark_sent(self, delivered: list[tuple[OutboxMessage, int | None]]) -> None:
+        """Rows the Bot API accepted, marked sent in one transaction (then forgotten)."""
+        if not delivered:
+            return
+        now = self.clock()
         async with self.db.unit() as session:
-            fresh = await session.get(OutboxMessage, row.id)
-            assert fresh is not None
-            fresh.status = "sent"
-            fresh.sent_at = self.clock()
-            fresh.message_id = message_id
-            fresh.error = None
-            session.add(fresh)
+            for row, message_id in delivered:
+                await session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == row.id)
+                    .values(status="sent", sent_at=now, message_id=message_id, error=None)
+                )
+        delivered.clear()
 
     async def _reschedule(
         self, row: OutboxMessage, seconds: float, why: str, *, count: bool
     ) -> None:
+        now = self.clock()
         async with self.db.unit() as session:
             fresh = await session.get(OutboxMessage, row.id)
             assert fresh is not None
             fresh.status = "pending"
-            fresh.next_attempt_at = self.clock() + timedelta(seconds=seconds)
+            fresh.next_attempt_at = now + timedelta(seconds=seconds)
             fresh.error = why[:500]
             if not count:  # waiting out a rate limit is not a failed attempt
                 fresh.attempts = max(0, fresh.attempts - 1)
             session.add(fresh)
+            if count:
+                await delivery.delayed(session=session, row=fresh, now=now)
 
     async def _migrate(self, old_chat_id: str, new_chat_id: str) -> None:
         async with self.db.unit() as session:
@@ -311,41 +387,40 @@ class OutboxSender:
                 fresh.attempts = max(0, fresh.attempts - 1)
                 fresh.next_attempt_at = at
                 session.add(fresh)
+        self.wake()
 
     async def _fail(self, row: OutboxMessage, why: str) -> None:
-        log.warning("outbox %s to %s failed: %s", row.id, row.target, why)
+        log.warning("outbox %s (%s) to chat %s given up", row.id, row.kind, row.target)
         now = self.clock()
         async with self.db.unit() as session:
             fresh = await session.get(OutboxMessage, row.id)
             assert fresh is not None
             fresh.status = "failed"
+            fresh.failed_at = now
             fresh.error = why[:500]
             session.add(fresh)
-            if fresh.ticket_id is None:
-                return
-            session.add(
-                TicketEvent(
-                    ticket_id=fresh.ticket_id,
-                    at=now,
-                    actor="system",
-                    kind="delivery_failed",
-                    note=f"{fresh.kind} to {fresh.target}: {why}"[:2000],
-                )
-            )
-            if fresh.kind == "referral" and fresh.parent_id is not None:
-                siblings = (
-                    await session.exec(
-                        select(OutboxMessage.status).where(
-                            col(OutboxMessage.parent_id) == fresh.parent_id
-                        )
-                    )
-                ).all()
-                # Under the row lock: a sign-for committing meanwhile must not be overwritten.
-                ticket = await locked_ticket(session, fresh.ticket_id)
-                if ticket is not None and all(status == "failed" for status in siblings):
-                    # Nobody at the station got the referral: as good as not sent.
-                    session.add(escalate_now(ticket, now=now, why="referral delivered to nobody"))
-                    session.add(ticket)
+            await delivery.given_up(session=session, row=fresh, why=why, now=now)
+
+
+class _Sent:
+    __slots__ = ("message_id",)
+
+    def __init__(self, message_id: int | None) -> None:
+        self.message_id = message_id
+
+
+class _Failure:
+    """Why a try failed: ``kind`` decides what happens to the row."""
+
+    __slots__ = ("kind", "new_chat", "seconds", "why")
+
+    def __init__(
+        self, kind: str, why: str, *, seconds: float = 0.0, new_chat: str | None = None
+    ) -> None:
+        self.kind = kind  # render | permanent | transient | rate | wait | migrated
+        self.why = why
+        self.seconds = seconds
+        self.new_chat = new_chat
 
 
 class _NotYet(TelegramError):

@@ -79,7 +79,7 @@ async def test_a_skipped_duplicate_keeps_the_rest_of_its_transaction(
             )
             for key, text in (("a", "first"), ("a", "again"), ("b", "second"))
         ]
-    assert written == [True, False, True]
+    assert [row_id is not None for row_id in written] == [True, False, True]
     found = await rows(db)
     assert list(found) == ["first", "second"]
     assert found["first"].payload == payload_of("first")
@@ -87,24 +87,28 @@ async def test_a_skipped_duplicate_keeps_the_rest_of_its_transaction(
     assert found["first"].created_at == clock() and found["first"].next_attempt_at == clock()
 
 
-async def test_one_message_per_second_per_chat(
+async def test_one_message_per_second_per_chat_after_a_short_burst(
     db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
 ) -> None:
-    for text in ("a1", "a2", "a3"):
+    for text in ("a1", "a2", "a3", "a4", "a5"):
         await queue(db, clock, 11, text)
     await queue(db, clock, 12, "b1")
     await sender.run_once()
-    assert texts_to(bot_api, 11) == ["a1"] and texts_to(bot_api, 12) == ["b1"]
+    # A burst of three (a turn's few replies go out together), then one a second.
+    assert texts_to(bot_api, 11) == ["a1", "a2", "a3"] and texts_to(bot_api, 12) == ["b1"]
     pending = await rows(db)
-    assert pending["a2"].status == "pending"
-    assert pending["a2"].next_attempt_at == clock() + timedelta(seconds=1)
+    assert pending["a4"].status == "pending"
+    assert pending["a4"].next_attempt_at == clock() + timedelta(seconds=1)
     await sender.run_once()  # the clock has not moved: the chat must still wait
-    assert texts_to(bot_api, 11) == ["a1"]
+    assert texts_to(bot_api, 11) == ["a1", "a2", "a3"]
     clock.advance(seconds=1)
     await sender.run_once()
+    assert texts_to(bot_api, 11) == ["a1", "a2", "a3", "a4"]
+    await sender.run_once()  # one a second: a5 waits for the next second
+    assert texts_to(bot_api, 11) == ["a1", "a2", "a3", "a4"]
     clock.advance(seconds=1)
     await sender.run_once()
-    assert texts_to(bot_api, 11) == ["a1", "a2", "a3"]  # in order, nothing lost
+    assert texts_to(bot_api, 11) == ["a1", "a2", "a3", "a4", "a5"]  # in order, nothing lost
 
 
 async def test_429_delays_that_chat_by_retry_after_and_loses_nothing(
@@ -183,7 +187,7 @@ async def test_a_sender_killed_mid_batch_sends_nothing_twice(
     first = OutboxSender(db=db, bot=bot, directory=directory, clock=clock)
     claimed = await first._claim()
     for row in claimed[:2]:  # two delivered, then the process dies mid-batch
-        await first._deliver(row)
+        await first._send_chat(row.target, [row])
     del first
     # A new process: a new sender with an empty memory, the same database. The three rows
     # the dead one had claimed wait for their lease to run out, then go out once.
@@ -249,3 +253,165 @@ async def test_a_group_that_became_a_supergroup_is_followed_to_its_new_id(
     async with db.unit() as session:
         group = (await session.exec(select(StationGroup))).one()
     assert group.chat_id == str(new) and group.active
+
+
+async def test_an_outage_longer_than_eight_tries_loses_nothing(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
+) -> None:
+    """Retried by age, not by count: twelve failed tries (the old sender gave up after eight),
+    the pauses growing but never past the cap, then the message goes out."""
+    await queue(db, clock, 61, "through the outage")
+    bot_api.fail_next("sendMessage", chat_id=61, status=502, times=12)
+    pauses = []
+    for _ in range(12):
+        before = clock()
+        await sender.run_once()
+        row = (await rows(db))["through the outage"]
+        assert row.status == "pending"
+        pauses.append((row.next_attempt_at - before).total_seconds())
+        clock.now = row.next_attempt_at
+    assert pauses[:4] == [1, 2, 4, 8] and max(pauses) == 300  # exponential, capped
+    await sender.run_once()
+    assert texts_to(bot_api, 61) == ["through the outage"]
+    row = (await rows(db))["through the outage"]
+    assert row.status == "sent" and row.attempts == 13
+
+
+async def test_a_message_is_given_up_only_when_it_is_older_than_the_delivery_window(
+    db: Database, clock: Any, bot: Bot, directory: Directory, bot_api: FakeBotAPI
+) -> None:
+    sender = OutboxSender(
+        db=db, bot=bot, directory=directory, clock=clock, deliver_for=timedelta(hours=24)
+    )
+    await queue(db, clock, 62, "too late")
+    bot_api.fail_next("sendMessage", chat_id=62, status=500, times=1000)
+    clock.advance(hours=23, minutes=59)
+    await sender.run_once()
+    assert (await rows(db))["too late"].status == "pending"  # 23 h 59 min: still tried
+    clock.advance(minutes=10)
+    await sender.run_once()
+    row = (await rows(db))["too late"]
+    assert row.status == "failed" and row.failed_at == clock()
+    assert "not delivered in 24 h" in (row.error or "")
+
+
+async def test_a_retry_by_an_operator_counts_the_window_from_then(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
+) -> None:
+    await queue(db, clock, 63, "requeued")
+    clock.advance(hours=30)
+    async with db.unit() as session:
+        row = (await session.exec(select(OutboxMessage))).one()
+        row.requeued_at = clock()
+        session.add(row)
+    bot_api.fail_next("sendMessage", chat_id=63, status=502)
+    await sender.run_once()
+    assert (await rows(db))["requeued"].status == "pending"
+
+
+async def test_a_row_that_cannot_be_rendered_fails_alone(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI, service_ticket: int
+) -> None:
+    """A payload written by another version (a text key renamed, a field missing) is given up
+    with the reason; every other row of the same batches still goes out."""
+    from flows.lifecycle import notice
+
+    async with db.unit() as session:
+        station_member(session, clock, chat="64")
+        await enqueue(
+            session,
+            dedup_key="renamed-key",
+            kind="reminder",
+            now=clock(),
+            payload=notice("sla.no_such_text", code="X"),
+            role_target=("station", "440117001000"),
+            ticket_id=service_ticket,
+        )
+        await enqueue(
+            session,
+            dedup_key="no-text",
+            kind="test",
+            now=clock(),
+            payload={"buttons": []},
+            chat_id="65",
+            ticket_id=service_ticket,
+        )
+    await queue(db, clock, 66, "unharmed")
+    await sender.run_once()
+    await sender.run_once()
+    assert texts_to(bot_api, 66) == ["unharmed"]
+    assert any("新转介" in t for t in texts_to(bot_api, 64))  # the ticket's referral went out
+    async with db.unit() as session:
+        found = {r.dedup_key: r for r in (await session.exec(select(OutboxMessage))).all()}
+        events = (
+            await session.exec(
+                select(TicketEvent).where(col(TicketEvent.kind) == "delivery_failed")
+            )
+        ).all()
+    assert found["renamed-key"].status == "failed"
+    assert found["renamed-key"].error == "cannot render: KeyError"
+    assert found["no-text"].status == "failed" and "cannot render" in (found["no-text"].error or "")
+    assert len(events) == 2
+
+
+def station_member(session: Any, clock: Any, *, chat: str, user: str | None = None) -> None:
+    from storage.models import StaffMember
+
+    session.add(
+        StaffMember(
+            user_id=user or chat,
+            chat_id=chat,
+            display_name="worker",
+            role="station",
+            scope_level="township",
+            scope_code="440117001000",
+            joined_at=clock(),
+        )
+    )
+
+
+async def test_a_referral_undelivered_for_five_minutes_escalates_and_still_arrives(
+    db: Database,
+    clock: Any,
+    bot: Bot,
+    directory: Directory,
+    bot_api: FakeBotAPI,
+    service_ticket: int,
+) -> None:
+    from flows.sla import LEVEL1
+    from storage.models import Ticket
+
+    async with db.unit() as session:
+        station_member(session, clock, chat="67")
+    sender = OutboxSender(db=db, bot=bot, directory=directory, clock=clock, retry_max=60)
+    bot_api.fail_next("sendMessage", chat_id=67, status=502, times=20)
+
+    async def not_notified() -> list[TicketEvent]:
+        async with db.unit() as session:
+            return list(
+                (
+                    await session.exec(
+                        select(TicketEvent).where(
+                            col(TicketEvent.ticket_id) == service_ticket,
+                            col(TicketEvent.kind) == "not_notified",
+                        )
+                    )
+                ).all()
+            )
+
+    await sender.run_once()  # expanded, first try fails
+    clock.advance(minutes=4)
+    await sender.run_once()
+    assert await not_notified() == []  # a short outage: the station may still get it
+    clock.advance(minutes=2)
+    await sender.run_once()
+    assert len(await not_notified()) == 1
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, service_ticket)
+    assert ticket is not None and ticket.ladder_rung >= LEVEL1 and ticket.next_due_at == clock()
+    for _ in range(20):  # more failures, no second escalation
+        clock.advance(minutes=1)
+        await sender.run_once()
+    assert len(await not_notified()) == 1
+    assert [c for c in bot_api.calls_for(67, "sendMessage") if c.error is None]
+    assert any("新转介" in t for t in texts_to(bot_api, 67))  # delivered after the outage

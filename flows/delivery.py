@@ -1,0 +1,102 @@
+"""What a message that did not reach its chat means for its ticket.
+
+The channel's sender reports here; the decisions live here, in one place: a message given up
+is recorded on its ticket, and a referral that reached nobody at the station escalates the
+ticket at once (skipping the reminder) — when every copy was refused for good, when nobody is
+enrolled to receive it, or when it has waited undelivered longer than ``REFERRAL_GRACE``
+(the channel is down). A waiting copy is still delivered when the channel comes back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from flows.lifecycle import escalate_now, locked_ticket
+from storage.models import NOTE_MAX, OutboxMessage, TicketEvent
+
+# A referral not delivered to anyone within this time escalates as if nobody had been told:
+# a third of the shortest (P0, 15 minutes) sign-for window.
+REFERRAL_GRACE: Final = timedelta(minutes=5)
+
+
+async def given_up(*, session: AsyncSession, row: OutboxMessage, why: str, now: datetime) -> None:
+    """``row`` will not be delivered (refused for good, unreadable, or too old)."""
+    if row.ticket_id is None:
+        return
+    note = f"{row.kind} to {row.target}: {why}"
+    session.add(
+        TicketEvent(
+            ticket_id=row.ticket_id,
+            at=now,
+            actor="system",
+            kind="delivery_failed",
+            note=note[:NOTE_MAX],
+        )
+    )
+    if row.kind == "referral" and row.parent_id is not None:
+        statuses = await _copies(session, row.parent_id)
+        if statuses and all(status == "failed" for status in statuses):
+            await escalate_unnotified(
+                session=session,
+                ticket_id=row.ticket_id,
+                now=now,
+                why="referral delivered to nobody",
+            )
+
+
+async def delayed(*, session: AsyncSession, row: OutboxMessage, now: datetime) -> None:
+    """``row`` failed for now and will be tried again: a referral that has reached nobody
+    at the station for ``REFERRAL_GRACE`` escalates the ticket (once per dispatch)."""
+    if row.kind != "referral" or row.parent_id is None or row.ticket_id is None:
+        return
+    if now - row.created_at < REFERRAL_GRACE:
+        return
+    if "sent" in await _copies(session, row.parent_id):
+        return
+    await escalate_unnotified(
+        session=session,
+        ticket_id=row.ticket_id,
+        now=now,
+        why=f"referral not delivered within {int(REFERRAL_GRACE.total_seconds() // 60)} minutes",
+    )
+
+
+async def escalate_unnotified(
+    *, session: AsyncSession, ticket_id: int, now: datetime, why: str
+) -> bool:
+    """Nobody at the station has the referral: L1 now. Once per dispatch, however many
+    copies fail; False when it had already happened (or the ticket is gone)."""
+    # Under the row lock: a sign-for committing meanwhile must not be overwritten.
+    ticket = await locked_ticket(session, ticket_id)
+    if ticket is None:
+        return False
+    since = ticket.dispatched_at or ticket.created_at
+    done = (
+        await session.exec(
+            select(TicketEvent.id).where(
+                col(TicketEvent.ticket_id) == ticket_id,
+                col(TicketEvent.kind) == "not_notified",
+                col(TicketEvent.at) >= since,
+            )
+        )
+    ).first()
+    if done is not None:
+        return False
+    session.add(escalate_now(ticket, now=now, why=why))
+    session.add(ticket)
+    return True
+
+
+async def _copies(session: AsyncSession, parent_id: int) -> list[str]:
+    """The delivery status of every chat's copy of one role-targeted message."""
+    return list(
+        (
+            await session.exec(
+                select(OutboxMessage.status).where(col(OutboxMessage.parent_id) == parent_id)
+            )
+        ).all()
+    )
