@@ -199,8 +199,11 @@ class TelegramSide:
             directory=intake.directory,
             clock=clock,
             duty_chat=str(settings.duty_chat_id) if settings.duty_chat_id else None,
+            deliver_for=timedelta(hours=settings.outbox_deliver_hours),
+            retry_max=settings.outbox_retry_max_seconds,
         )
         self.processor.on_outbox = self.sender.wake
+        self.processor.sender = self.sender
         self.webhook: Webhook | None = None
         if settings.webhook_url and settings.webhook_secret:
             receiver = WebhookReceiver(

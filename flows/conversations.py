@@ -26,6 +26,7 @@ from flows.intake import (
     Text,
 )
 from flows.messages import Outcome, Reply
+from flows.outbox import enqueue
 from flows.texts import t
 from flows.tickets import file_report, receipt_text, status_text
 from flows.work import Person
@@ -177,3 +178,26 @@ async def take_turn(
         conv.updated_at = now
         session.add(conv)
     return out
+
+
+async def update_failed(
+    *, session: AsyncSession, channel: str, chat_id: str, update_key: str, now: datetime
+) -> None:
+    """Something a person sent could not be processed, even after retries: tell them, in
+    their language, to send it again (and where to turn at once if a child is in danger)."""
+    conv = (
+        await session.exec(
+            select(Conversation).where(
+                col(Conversation.channel) == channel, col(Conversation.chat_id) == chat_id
+            )
+        )
+    ).first()
+    locale = conv.locale if conv is not None else "zh"
+    await enqueue(
+        session,
+        dedup_key=f"failed-update:{channel}:{update_key}",
+        kind="update_failed",
+        now=now,
+        payload={"text": t(locale, "update_failed"), "buttons": [], "locale": locale},
+        chat_id=chat_id,
+    )

@@ -3,19 +3,28 @@
 A row goes to one chat (``chat_id``), or to a role (``role_target``: a station, a county's
 supervisors), which ``flows.notices.expand`` turns into one row per chat when the sender gets
 to it, so a member enrolled after dispatch still receives the referral.
+
+The replies of a dialogue turn are rows too, written with the turn (``send_now``): the
+channel sends them right after the commit and marks them sent; if the process dies in
+between, their short lease runs out and the sender delivers them once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.messages import Button
+from flows.messages import Button, Reply
 from storage.models import OutboxMessage
+
+# How long a reply being sent right after its turn is left alone by the background sender:
+# long enough for the direct send, short enough that a crash costs the person little.
+DIRECT_LEASE: Final = timedelta(seconds=30)
 
 
 def payload_of(text: str, buttons: Sequence[Sequence[Button]] = ()) -> dict[str, Any]:
@@ -24,6 +33,35 @@ def payload_of(text: str, buttons: Sequence[Sequence[Button]] = ()) -> dict[str,
 
 def buttons_of(payload: dict[str, Any]) -> list[list[Button]]:
     return [[Button(label, data) for label, data in row] for row in payload.get("buttons", [])]
+
+
+def reply_payload(reply: Reply, *, locale: str, edit_message_id: int | None) -> dict[str, Any]:
+    """A dialogue reply as an outbox payload; ``edit_message_id`` is the message whose
+    button was pressed, replaced in place when the reply asks for it."""
+    payload = payload_of(reply.text, reply.buttons)
+    payload["locale"] = locale
+    if reply.ask_contact:
+        payload["ask_contact"] = True
+    if reply.remove_keyboard:
+        payload["remove_keyboard"] = True
+    if reply.edit and edit_message_id is not None:
+        payload["edit_message_id"] = edit_message_id
+    return payload
+
+
+def reply_of(payload: dict[str, Any]) -> Reply:
+    """The reply a per-chat payload says; raises KeyError/ValueError/TypeError when the
+    payload cannot be read (the caller marks such a row failed instead of retrying it)."""
+    text = payload["text"]
+    if not isinstance(text, str):
+        raise TypeError("payload text is not a string")
+    return Reply(
+        text,
+        buttons_of(payload),
+        ask_contact=bool(payload.get("ask_contact")),
+        remove_keyboard=bool(payload.get("remove_keyboard")),
+        edit="edit_message_id" in payload,
+    )
 
 
 async def enqueue(
@@ -37,11 +75,18 @@ async def enqueue(
     role_target: tuple[str, str] | None = None,
     ticket_id: int | None = None,
     parent_id: int | None = None,
-) -> bool:
-    """Add one outbox row unless its dedup key exists; False when it did."""
+    send_now: bool = False,
+) -> int | None:
+    """Add one outbox row unless its dedup key exists; its id, or None when it did.
+
+    ``send_now``: the caller sends the row itself right after the commit (a dialogue reply),
+    so it starts out leased to that caller.
+    """
     if (chat_id is None) == (role_target is None):
         raise ValueError("give exactly one of chat_id and role_target")
     target_kind, target = ("chat", chat_id) if chat_id is not None else role_target  # type: ignore[misc]
+    if send_now and target_kind != "chat":
+        raise ValueError("only a row for one chat can be sent at once")
     values = {
         "dedup_key": dedup_key[:128],
         "kind": kind,
@@ -51,9 +96,9 @@ async def enqueue(
         "ticket_id": ticket_id,
         "parent_id": parent_id,
         "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
+        "status": "sending" if send_now else "pending",
+        "attempts": 1 if send_now else 0,
+        "next_attempt_at": now + DIRECT_LEASE if send_now else now,
         "created_at": now,
     }
     # One statement that skips an existing key, rather than a savepoint per row that may
@@ -66,4 +111,19 @@ async def enqueue(
         .returning(OutboxMessage.id)
     )
     inserted = (await session.exec(statement)).first()
-    return inserted is not None
+    return int(inserted[0]) if inserted is not None else None
+
+
+async def waiting_for(session: AsyncSession, *, chat_id: str) -> bool:
+    """Whether messages to this chat are still waiting in the outbox (queued, or being sent
+    by someone): a new reply must then queue behind them, not overtake them."""
+    found = await session.exec(
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.target_kind) == "chat",
+            col(OutboxMessage.target) == chat_id,
+            col(OutboxMessage.status).in_(("pending", "sending")),
+        )
+        .limit(1)
+    )
+    return found.first() is not None

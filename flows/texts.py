@@ -46,6 +46,8 @@ ZH: dict[str, str] = {
     "kind.location": "位置",
     "kind.other": "其他",
     "btn.back": "« 返回",
+    "update_failed": "抱歉，您刚才发送的内容我们没能处理成功。请再发送一次；如果仍然不行，请发送 /start 重新开始。"
+    "\n如果孩子正面临危险，请立即拨打 110（报警）、120（急救）或 12355（青少年服务台）。",
     # danger
     "danger.prompt": "<b>孩子现在有危险吗？</b>",
     "btn.danger.yes": "有危险",
@@ -392,6 +394,8 @@ EN: dict[str, str] = {
     "kind.location": "location",
     "kind.other": "other",
     "btn.back": "« Back",
+    "update_failed": "Sorry, we could not process what you just sent. Please send it again; if that does not work, send /start to begin again."
+    "\nIf a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline) at once.",
     "danger.prompt": "<b>Is the child in danger right now?</b>",
     "btn.danger.yes": "Yes",
     "btn.danger.no": "No",

@@ -89,17 +89,19 @@ async def mark_failed_attempt(
     error: str,
     max_attempts: int,
     now: datetime,
-) -> None:
-    """Count a failed attempt; after ``max_attempts`` the update is parked as failed."""
+) -> bool:
+    """Count a failed attempt; after ``max_attempts`` the update is parked as failed.
+    True when this attempt parked it."""
     row = await claim(session, channel=channel, update_id=update_id)
     if row is None:
-        return
+        return False
     row.attempts += 1
     row.error = error[:500]
     if row.attempts >= max_attempts:
         row.status = "failed"
         row.processed_at = now
     session.add(row)
+    return row.status == "failed"
 
 
 async def pending(

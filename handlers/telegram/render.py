@@ -76,7 +76,9 @@ def _cut_at(line: str, limit: int) -> int:
 
 async def send(
     bot: Bot, *, chat_id: int, reply: Reply, locale: str, edit_message_id: int | None
-) -> None:
+) -> int | None:
+    """Deliver one reply: edit the pressed message in place when the reply asks for it,
+    else send (split when long). Returns the id of the (last) message."""
     kb = markup(reply, locale)
     if reply.edit and edit_message_id is not None and isinstance(kb, InlineKeyboardMarkup | None):
         try:
@@ -87,17 +89,19 @@ async def send(
                 parse_mode=ParseMode.HTML,
                 reply_markup=kb,
             )
-            return
+            return edit_message_id
         except BadRequest as exc:
             # "message is not modified" (same page pressed twice) needs nothing more; any
             # other edit failure (message too old) falls back to a new message.
             if "not modified" in str(exc).lower():
-                return
+                return edit_message_id
     parts = split_text(reply.text)
+    sent = None
     for i, part in enumerate(parts):
-        await bot.send_message(
+        sent = await bot.send_message(
             chat_id,
             part,
             parse_mode=ParseMode.HTML,
             reply_markup=kb if i == len(parts) - 1 else None,
         )
+    return sent.message_id if sent is not None else None

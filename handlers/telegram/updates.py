@@ -8,21 +8,23 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from flows.clock import Clock
-from flows.conversations import take_turn
+from flows.conversations import take_turn, update_failed
 from flows.intake import Intake
 from flows.messages import Outcome
-from flows.outbox import enqueue, payload_of
+from flows.outbox import enqueue, reply_payload, waiting_for
 from flows.texts import guess_locale
 from flows.work import Person
 from handlers.telegram.convert import Incoming, to_incoming
-from handlers.telegram.render import send
+from handlers.telegram.sender import OutboxSender
 from storage import inbox
 from storage.db import Database
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,9 @@ class UpdateProcessor:
         self.locks = ChatLocks()
         # Wakes the outbox sender when a turn wrote rows (e.g. a sign-for's edits).
         self.on_outbox = on_outbox
+        # The channel's sender, which delivers a turn's replies right after its commit; set
+        # once the bot exists. Without one, replies wait in the outbox for a sender.
+        self.sender: OutboxSender | None = None
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.process(update, context.bot)
@@ -79,20 +84,46 @@ class UpdateProcessor:
                 return True
             except Exception as exc:
                 log.exception("update %s failed", update.update_id)
-                async with self.db.unit() as session:
-                    await inbox.mark_failed_attempt(
-                        session,
+                await self._failed(update, exc)
+                return False
+
+    async def _failed(self, update: Update, exc: Exception) -> None:
+        """Count the failed attempt; when the update is parked for good, the person hears
+        that it went wrong and to try again (through the outbox, like any message)."""
+        chat_key = chat_key_of(update)
+        try:
+            async with self.db.unit() as session:
+                parked = await inbox.mark_failed_attempt(
+                    session,
+                    channel=CHANNEL,
+                    update_id=update.update_id,
+                    error=repr(exc),
+                    max_attempts=MAX_ATTEMPTS,
+                    now=self.clock(),
+                )
+                if parked and chat_key is not None:
+                    await update_failed(
+                        session=session,
                         channel=CHANNEL,
-                        update_id=update.update_id,
-                        error=repr(exc),
-                        max_attempts=MAX_ATTEMPTS,
+                        chat_id=chat_key,
+                        update_key=str(update.update_id),
                         now=self.clock(),
                     )
-                return False
+        except Exception as again:  # the database may be what failed: the row stays pending
+            log.error(
+                "recording the failure of update %s failed (%s)",
+                update.update_id,
+                type(again).__name__,
+            )
+            return
+        if parked and self.on_outbox is not None:
+            self.on_outbox()
 
     async def _process(self, update: Update, bot: Any) -> None:
         incoming = to_incoming(update, getattr(bot, "username", None))
         now = self.clock()
+        replies: list[OutboxMessage] = []
+        direct = False
         async with self.db.unit() as session:
             row = await inbox.claim(session, channel=CHANNEL, update_id=update.update_id)
             if row is None:
@@ -113,17 +144,64 @@ class UpdateProcessor:
                     event=incoming.event,
                     now=now,
                 )
+                # The replies are committed with the turn: a crash before they are sent
+                # leaves them to the outbox sender, not lost. Sent directly unless this
+                # chat still has older messages waiting (they must not be overtaken).
+                direct = self.sender is not None and not await waiting_for(
+                    session, chat_id=str(incoming.chat_id)
+                )
+                replies = await self._write_replies(session, incoming, outcome, update, direct)
             inbox.mark_done(session, row, now=now)
         if incoming is None or outcome is None:
             return
-        if outcome.outbox_written and self.on_outbox is not None:
+        if (outcome.outbox_written or (replies and not direct)) and self.on_outbox is not None:
             self.on_outbox()
-        # Replies go out after the commit: the answer is safe even if sending fails. The
-        # button's acknowledgement and the replies (in order) go out side by side.
+        # The button's acknowledgement and the replies (in order) go out side by side.
         await asyncio.gather(
             self._acknowledge(bot, incoming.callback_id, outcome.notice),
-            self._reply(bot, incoming, outcome, update.update_id),
+            self.sender.send_now(replies) if direct and self.sender else asyncio.sleep(0),
         )
+
+    async def _write_replies(
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        outcome: Outcome,
+        update: Update,
+        direct: bool,
+    ) -> list[OutboxMessage]:
+        now = self.clock()
+        rows: list[OutboxMessage] = []
+        for n, reply in enumerate(outcome.replies):
+            payload = reply_payload(
+                reply, locale=outcome.locale, edit_message_id=incoming.message_id
+            )
+            row_id = await enqueue(
+                session,
+                dedup_key=f"reply:{CHANNEL}:{update.update_id}:{n}",
+                kind="reply",
+                now=now,
+                payload=payload,
+                chat_id=str(incoming.chat_id),
+                send_now=direct,
+            )
+            if row_id is not None:
+                # What the sender needs of the row, without reading it back.
+                rows.append(
+                    OutboxMessage(
+                        id=row_id,
+                        dedup_key="",
+                        kind="reply",
+                        target_kind="chat",
+                        target=str(incoming.chat_id),
+                        payload=payload,
+                        status="sending",
+                        attempts=1,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        return rows
 
     async def _acknowledge(self, bot: Any, callback_id: str | None, notice: str | None) -> None:
         if callback_id is None:
@@ -131,47 +209,7 @@ class UpdateProcessor:
         try:
             await bot.answer_callback_query(callback_id, text=notice)
         except TelegramError as exc:  # an expired query must not block the reply
-            log.info("answerCallbackQuery failed: %s", exc)
-
-    async def _reply(self, bot: Any, incoming: Incoming, outcome: Outcome, update_id: int) -> None:
-        for i, reply in enumerate(outcome.replies):
-            try:
-                await send(
-                    bot,
-                    chat_id=incoming.chat_id,
-                    reply=reply,
-                    locale=outcome.locale,
-                    edit_message_id=incoming.message_id,
-                )
-            except TelegramError as exc:
-                # The turn is committed and will not run again, so what it says (a ticket's
-                # code, "call 110 now") must not be lost with a failed call: this reply and
-                # the rest go to the outbox, whose sender retries within Telegram's limits.
-                log.warning("reply to update %s failed, queued: %s", update_id, exc)
-                await self._queue(incoming, outcome, update_id, first=i)
-                return
-
-    async def _queue(
-        self, incoming: Incoming, outcome: Outcome, update_id: int, first: int
-    ) -> None:
-        async with self.db.unit() as session:
-            for n, reply in enumerate(outcome.replies[first:], start=first):
-                payload = payload_of(reply.text, reply.buttons)
-                payload["locale"] = outcome.locale
-                if reply.ask_contact:
-                    payload["ask_contact"] = True
-                if reply.remove_keyboard:
-                    payload["remove_keyboard"] = True
-                await enqueue(
-                    session,
-                    dedup_key=f"reply:{CHANNEL}:{update_id}:{n}",
-                    kind="reply",
-                    now=self.clock(),
-                    payload=payload,
-                    chat_id=str(incoming.chat_id),
-                )
-        if self.on_outbox is not None:
-            self.on_outbox()
+            log.info("answerCallbackQuery failed (%s)", type(exc).__name__)
 
 
 def install(

@@ -68,6 +68,7 @@ class BotService:
             pacer=ChatPacer(clock, private=self.pace[0], group=self.pace[1]),
         )
         self.processor.on_outbox = self.sender.wake
+        self.processor.sender = self.sender
         self.poller = Poller(
             bot=self.app.bot,
             db=self.db,

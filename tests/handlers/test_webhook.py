@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from telegram import Bot
 
 from flows.intake import Intake
+from handlers.telegram.sender import OutboxSender
 from handlers.telegram.updates import UpdateProcessor
 from handlers.telegram.webhook import WebhookReceiver
 from handlers.web.app import init_app
@@ -43,6 +44,8 @@ async def client(
     bot = Bot(bot_api.token, base_url=bot_api.bot_url)
     await bot.initialize()
     processor = UpdateProcessor(db=db, intake=intake, clock=clock)
+    # A turn's replies are delivered by the channel's sender right after the commit.
+    processor.sender = OutboxSender(db=db, bot=bot, directory=intake.directory, clock=clock)
     receiver = WebhookReceiver(bot=bot, db=db, processor=processor, clock=clock)
     app = init_app(db=db, webhook=Webhook(SECRET, receiver))
     yield await aiohttp_client(app)

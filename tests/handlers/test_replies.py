@@ -1,0 +1,185 @@
+"""A turn's replies are outbox rows written with the turn: sent right after the commit, re-sent
+once after a crash, paced per chat, and never overtaking older messages to the same chat."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from bot_api import FakeBotAPI
+from sqlmodel import col, select
+from telegram import Bot, Update
+
+from flows.intake import Intake
+from flows.outbox import DIRECT_LEASE, enqueue, payload_of
+from handlers.telegram.sender import OutboxSender
+from handlers.telegram.updates import CHANNEL, MAX_ATTEMPTS, UpdateProcessor
+from storage import inbox
+from storage.db import Database
+from storage.models import InboxUpdate, OutboxMessage
+
+CHAT = 8801
+_ids = itertools.count(70_000)
+
+
+@pytest.fixture
+async def bot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
+    b = Bot(bot_api.token, base_url=bot_api.bot_url)
+    await b.initialize()
+    yield b
+    await b.shutdown()
+
+
+@pytest.fixture
+def processor(db: Database, intake: Intake, clock: Any, bot: Bot) -> UpdateProcessor:
+    p = UpdateProcessor(db=db, intake=intake, clock=clock)
+    p.sender = OutboxSender(db=db, bot=bot, directory=intake.directory, clock=clock)
+    return p
+
+
+async def command(db: Database, clock: Any, bot: Bot, text: str) -> Update:
+    """A command from CHAT, recorded in the inbox as the poller would."""
+    update_id = next(_ids)
+    payload = {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": CHAT, "type": "private"},
+            "from": {"id": CHAT, "is_bot": False, "first_name": "P"},
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
+        },
+    }
+    async with db.unit() as session:
+        await inbox.record(
+            session,
+            channel=CHANNEL,
+            update_id=update_id,
+            payload=payload,
+            chat_key=str(CHAT),
+            now=clock(),
+        )
+    update = Update.de_json(payload, bot)
+    assert update is not None
+    return update
+
+
+async def replies(db: Database) -> list[OutboxMessage]:
+    async with db.unit() as session:
+        query = select(OutboxMessage).where(col(OutboxMessage.target) == str(CHAT))
+        return list((await session.exec(query.order_by(col(OutboxMessage.id)))).all())
+
+
+def sent_to(api: FakeBotAPI) -> list[str]:
+    return [c.text or "" for c in api.calls_for(CHAT, "sendMessage") if c.error is None]
+
+
+async def test_a_crash_between_commit_and_send_re_sends_the_reply_once(
+    db: Database,
+    clock: Any,
+    bot: Bot,
+    bot_api: FakeBotAPI,
+    processor: UpdateProcessor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def died(rows: list[OutboxMessage]) -> None:
+        """The process dies right after the turn's commit, before any call."""
+
+    assert processor.sender is not None
+    monkeypatch.setattr(processor.sender, "send_now", died)
+    assert await processor.process(await command(db, clock, bot, "/start"), bot)
+    [row] = await replies(db)
+    assert (row.kind, row.status) == ("reply", "sending") and sent_to(bot_api) == []
+
+    restarted = OutboxSender(db=db, bot=bot, directory=processor.intake.directory, clock=clock)
+    await restarted.run_once()
+    assert sent_to(bot_api) == []  # the lease of the dead process still runs
+    clock.advance(seconds=DIRECT_LEASE.total_seconds())
+    await restarted.run_once()
+    await restarted.run_once()
+    assert len(sent_to(bot_api)) == 1 and "护童之声" in sent_to(bot_api)[0]
+    assert [r.status for r in await replies(db)] == ["sent"]
+
+
+async def test_replies_are_sent_at_once_and_marked_sent(
+    db: Database, clock: Any, bot: Bot, bot_api: FakeBotAPI, processor: UpdateProcessor
+) -> None:
+    assert await processor.process(await command(db, clock, bot, "/start"), bot)
+    assert len(sent_to(bot_api)) == 1
+    [row] = await replies(db)
+    assert row.status == "sent" and row.sent_at == clock()
+
+
+async def test_a_reply_queues_behind_an_older_message_to_the_same_chat(
+    db: Database, clock: Any, bot: Bot, bot_api: FakeBotAPI, processor: UpdateProcessor
+) -> None:
+    async with db.unit() as session:  # waiting out a 429 for this chat
+        await enqueue(
+            session,
+            dedup_key="older",
+            kind="reporter_update",
+            now=clock() + timedelta(seconds=5),
+            payload=payload_of("older news"),
+            chat_id=str(CHAT),
+        )
+    assert await processor.process(await command(db, clock, bot, "/help"), bot)
+    assert sent_to(bot_api) == []  # not overtaking the older message
+    assert [r.status for r in await replies(db)] == ["pending", "pending"]
+    clock.advance(seconds=5)
+    assert processor.sender is not None
+    await processor.sender.run_once()
+    texts = sent_to(bot_api)
+    assert texts[0] == "older news" and "/start" in texts[1]
+
+
+async def test_direct_replies_keep_the_chats_pace(
+    db: Database, clock: Any, bot: Bot, bot_api: FakeBotAPI, processor: UpdateProcessor
+) -> None:
+    """Five commands at once: a burst of three answers, then one a second through the outbox
+    (the test's clock does not move by itself)."""
+    for _ in range(5):
+        assert await processor.process(await command(db, clock, bot, "/help"), bot)
+    assert len(sent_to(bot_api)) == 3
+    assert [r.status for r in await replies(db)] == ["sent"] * 3 + ["pending"] * 2
+    assert processor.sender is not None
+    await processor.sender.run_once()
+    assert len(sent_to(bot_api)) == 3
+    clock.advance(seconds=1)
+    await processor.sender.run_once()
+    assert len(sent_to(bot_api)) == 4
+    clock.advance(seconds=1)
+    await processor.sender.run_once()
+    assert len(sent_to(bot_api)) == 5
+
+
+async def test_an_update_parked_for_good_tells_the_person_to_try_again(
+    db: Database,
+    clock: Any,
+    bot: Bot,
+    bot_api: FakeBotAPI,
+    processor: UpdateProcessor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import handlers.telegram.updates as updates
+
+    async def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(updates, "take_turn", broken)
+    update = await command(db, clock, bot, "/start")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert not await processor.process(update, bot)
+        async with db.unit() as session:
+            row = (await session.exec(select(InboxUpdate))).one()
+        assert row.attempts == attempt
+        told = [r for r in await replies(db) if r.kind == "update_failed"]
+        assert len(told) == (1 if attempt == MAX_ATTEMPTS else 0)  # once, when parked
+    assert row.status == "failed"
+    assert processor.sender is not None
+    await processor.sender.run_once()
+    [text] = sent_to(bot_api)
+    assert "没能处理成功" in text and "/start" in text and "12355" in text
