@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows import feedback, work
 from flows.intake import (
     REPORT_STEPS,
+    AddToReport,
     Command,
     Dialogue,
     Event,
@@ -28,7 +29,13 @@ from flows.intake import (
 from flows.messages import Outcome, Reply
 from flows.outbox import enqueue
 from flows.texts import t
-from flows.tickets import file_report, receipt_text, status_text
+from flows.tickets import (
+    add_to_report,
+    file_report,
+    receipt_text,
+    status_text,
+    urgent_receipt_text,
+)
 from flows.work import Person
 from storage.models import Conversation
 
@@ -150,9 +157,27 @@ async def take_turn(
             now=now,
             policy=intake.policy,
         )
-        intake.after_submit(dlg, receipt.code)
         out.outbox_written = True
-        out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))
+        if out.effect.urgent:
+            follow = intake.after_urgent_filing(dlg, receipt.code, receipt.ticket_id)
+            text = urgent_receipt_text(dlg.locale, receipt, more=bool(follow))
+            out.replies.append(Reply(text, remove_keyboard=not follow))
+            out.replies.extend(follow)
+        else:
+            intake.after_submit(dlg, receipt.code)
+            out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))
+    elif isinstance(out.effect, AddToReport):
+        # ``answers`` is the turn's dict even when the last addition ended the dialogue
+        # (which gives the dialogue a fresh one).
+        await add_to_report(
+            session=session,
+            directory=intake.directory,
+            ticket_id=int(answers["_ticket"]),
+            fields=out.effect.fields,
+            answers=answers,
+            now=now,
+        )
+        out.outbox_written = True
     elif isinstance(out.effect, LookupStatus):
         text = await status_text(
             session=session,

@@ -56,6 +56,9 @@ EDITABLE: Final = {
     "story": "story",
     "contact": "contact",
 }
+# What an urgent report, filed as soon as its place is known, is asked afterwards; each answer
+# is added to the filed ticket at once.
+ADDITIONS: Final = ("age", "sex", "concerns", "story", "contact")
 _PHONE_RE: Final = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 _CODE_RE: Final = re.compile(r"^[A-Za-z0-9]{6,12}$")
 
@@ -104,7 +107,17 @@ Event = Command | Text | Press | Photo | SharedContact | Unsupported
 
 @dataclass(frozen=True, slots=True)
 class Submit:
-    """File the report in ``Dialogue.answers``."""
+    """File the report in ``Dialogue.answers``. ``urgent``: the child is in danger now and
+    the place is known; the rest of the questions follow as additions to the filed ticket."""
+
+    urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AddToReport:
+    """Add these answers to the report already filed (``answers["_filed"]``)."""
+
+    fields: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +125,7 @@ class LookupStatus:
     code: str | None  # None: list this chat's reports
 
 
-Effect = Submit | LookupStatus
+Effect = Submit | AddToReport | LookupStatus
 
 
 @dataclass(slots=True)
@@ -146,6 +159,8 @@ class Intake:
     def _command(self, dlg: Dialogue, cmd: Command) -> Outcome:
         loc = dlg.locale
         if cmd.name == "start":
+            if _filed(dlg):
+                return Outcome([self._resume_additions(dlg)])
             if dlg.step in REPORT_STEPS:
                 return Outcome(
                     [
@@ -162,6 +177,8 @@ class Intake:
                 )
             return self._goto(dlg, "menu")
         if cmd.name == "cancel":
+            if _filed(dlg):  # nothing is taken back: the report was sent
+                return self._stop_adding(dlg)
             if dlg.step in REPORT_STEPS or dlg.step == "status":
                 out = self._reset(dlg)
                 out.replies.insert(0, Reply(t(loc, "cancelled"), remove_keyboard=True))
@@ -223,6 +240,10 @@ class Intake:
     def _on_resume(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step not in REPORT_STEPS:
             return None
+        if value == "stop" and _filed(dlg):
+            return self._stop_adding(dlg)
+        if value == "restart" and _filed(dlg):
+            return None  # a filed report is not started again
         if value == "resume":
             return self._goto(dlg, dlg.step)
         if value == "restart":
@@ -234,6 +255,9 @@ class Intake:
         if dlg.step != "danger" or value not in DANGER:
             return None
         dlg.answers["danger"] = value
+        if value == "yes" and dlg.answers.get("place"):  # changed at the summary: file now
+            dlg.answers.pop("_editing", None)
+            return self._file_urgent(dlg)
         out = self._next(dlg, "reporter")
         if value == "yes":  # before anything else: tell them to call now
             out.replies.insert(0, Reply(t(dlg.locale, "danger.call")))
@@ -321,13 +345,13 @@ class Intake:
         if dlg.step != "age" or value not in AGE_BANDS:
             return None
         dlg.answers["age"] = value
-        return self._next(dlg, "sex")
+        return self._advance(dlg, ("age",), "sex")
 
     def _on_sex(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step != "sex" or value not in SEXES:
             return None
         dlg.answers["sex"] = value
-        return self._next(dlg, "concerns")
+        return self._advance(dlg, ("sex",), "concerns")
 
     def _on_concern(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step != "concerns" or value not in CONCERNS:
@@ -347,7 +371,7 @@ class Intake:
             return None
         if not dlg.answers.get("concerns"):
             return Outcome(notice=t(dlg.locale, "concerns.need_one"))
-        return self._next(dlg, "story")
+        return self._advance(dlg, ("concerns",), "story")
 
     def _on_contact(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step not in ("contact", "contact_phone"):
@@ -357,7 +381,7 @@ class Intake:
             dlg.answers.pop("phone", None)
             dlg.answers.pop("callback", None)
             dlg.answers["anonymous"] = True
-            out = self._next(dlg, "summary")
+            out = self._advance(dlg, ("contact",), "summary")
             if from_phone_step:  # take the share-my-number keyboard away
                 out.replies.insert(0, Reply(t(dlg.locale, "contact.anon_ok"), remove_keyboard=True))
             return out
@@ -369,7 +393,7 @@ class Intake:
         if dlg.step != "consent" or value not in ("yes", "no"):
             return None
         dlg.answers["callback"] = value == "yes"
-        return self._next(dlg, "summary")
+        return self._advance(dlg, ("contact",), "summary")
 
     def _on_summary(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step != "summary":
@@ -449,7 +473,7 @@ class Intake:
         if len(text) < 2:
             return Outcome([Reply(t(loc, "story.too_short"))])
         dlg.answers["story"] = text
-        return self._next(dlg, "contact")
+        return self._advance(dlg, ("story",), "contact")
 
     def _photo(self, dlg: Dialogue, photo: Photo) -> Outcome:
         loc = dlg.locale
@@ -463,9 +487,14 @@ class Intake:
         if caption:
             out = self._story(dlg, caption)
             out.changed = True
+            if isinstance(out.effect, AddToReport):  # the photo goes with the story
+                out.effect = AddToReport(("photos", *out.effect.fields))
+            elif _filed(dlg):  # the caption was refused; the photo is still added
+                out.effect = AddToReport(("photos",))
             return out
         text = t(loc, "story.photo_saved", count=len(photos), max=PHOTOS_MAX)
-        return Outcome([Reply(text)], changed=True)
+        effect = AddToReport(("photos",)) if _filed(dlg) else None
+        return Outcome([Reply(text)], changed=True, effect=effect)
 
     def _typed_phone(self, dlg: Dialogue, text: str) -> Outcome:
         phone = normalise_phone(text)
@@ -488,14 +517,83 @@ class Intake:
             dlg.answers.pop("place_text", None)
         for key in ("_city", "_county", "_page", "_candidates"):
             dlg.answers.pop(key, None)
+        if dlg.answers.get("danger") == "yes":  # in danger now: file at once
+            dlg.answers.pop("_editing", None)
+            return self._file_urgent(dlg)
         return self._next(dlg, "age")
+
+    # -- the urgent report: filed at the place, the rest added --------------------------
+
+    def _file_urgent(self, dlg: Dialogue) -> Outcome:
+        dlg.version += 1
+        return Outcome(effect=Submit(urgent=True), changed=True)
+
+    def after_urgent_filing(self, dlg: Dialogue, code: str, ticket_id: int) -> list[Reply]:
+        """The urgent report is filed: ask what is still missing, each answer an addition;
+        when nothing is (the danger was changed at the summary), the dialogue is over."""
+        dlg.answers["_filed"] = code
+        dlg.answers["_ticket"] = ticket_id
+        step = self._missing(dlg)
+        if step is None:
+            self.after_submit(dlg, code)
+            return []
+        dlg.step = step
+        return self.prompts(dlg)
+
+    def _missing(self, dlg: Dialogue) -> str | None:
+        """The first question an urgent report still lacks an answer to."""
+        a = dlg.answers
+        for question in ADDITIONS:
+            answered = "anonymous" in a if question == "contact" else bool(a.get(question))
+            if not answered:
+                return question
+        return None
+
+    def _advance(self, dlg: Dialogue, fields: tuple[str, ...], step: str) -> Outcome:
+        """After an answer: the next question; for a filed report, the answer is added to
+        it first and the next question is what is still missing."""
+        if not _filed(dlg):
+            return self._next(dlg, step)
+        code = str(dlg.answers["_filed"])
+        following = self._missing(dlg)
+        what = "、".join(t(dlg.locale, f"summary.{f}") for f in fields)
+        added = t(dlg.locale, "urgent.added", code=code, what=what)
+        if following is None:
+            done = Reply(f"{added}\n\n{t(dlg.locale, 'urgent.done', code=code)}")
+            self.after_submit(dlg, code)
+            dlg.version += 1
+            return Outcome([done], effect=AddToReport(fields), changed=True)
+        out = self._goto(dlg, following)
+        out.replies[0].text = f"{added}\n\n{out.replies[0].text}"
+        out.effect = AddToReport(fields)
+        return out
+
+    def _resume_additions(self, dlg: Dialogue) -> Reply:
+        return Reply(
+            t(dlg.locale, "urgent.resume", code=str(dlg.answers["_filed"])),
+            [
+                [
+                    self._btn(dlg, "btn.add_more", "rs", "resume"),
+                    self._btn(dlg, "btn.stop_adding", "rs", "stop"),
+                ]
+            ],
+        )
+
+    def _stop_adding(self, dlg: Dialogue) -> Outcome:
+        code = str(dlg.answers["_filed"])
+        self.after_submit(dlg, code)
+        dlg.version += 1
+        return Outcome(
+            [Reply(t(dlg.locale, "urgent.stopped", code=code), remove_keyboard=True)],
+            changed=True,
+        )
 
     def _next(self, dlg: Dialogue, step: str) -> Outcome:
         """Go to the step after an answer, or back to the summary when changing one."""
         editing = dlg.answers.pop("_editing", False)
         out = self._goto(dlg, "summary" if editing else step)
         if self._newly_urgent(dlg):  # before the next question, as for "in danger: yes"
-            out.replies.insert(0, Reply(t(dlg.locale, "danger.call")))
+            out.replies.insert(0, Reply(t(dlg.locale, "danger.call_on_submit")))
         return out
 
     def _newly_urgent(self, dlg: Dialogue) -> bool:
@@ -559,6 +657,10 @@ class Intake:
         if dlg.step == "contact_phone":
             anon = self._btn(dlg, "btn.contact.anon", "ct", "anon")
             replies.append(Reply(t(dlg.locale, "contact.or_anon"), [[anon]]))
+        if _filed(dlg) and dlg.step in REPORT_STEPS:
+            # Every question after an urgent filing may be left unanswered.
+            stop = self._btn(dlg, "btn.stop_adding", "rs", "stop")
+            replies[-1].buttons = [*replies[-1].buttons, [stop]]
         return replies
 
     def prompt(self, dlg: Dialogue) -> Reply:
@@ -738,6 +840,11 @@ _PRESS_ACTIONS = {
     "sm": Intake._on_summary,
     "ed": Intake._on_edit,
 }
+
+
+def _filed(dlg: Dialogue) -> bool:
+    """The report of this dialogue was already filed (urgent); answers are additions."""
+    return "_filed" in dlg.answers
 
 
 def _rows(buttons: list[Button], width: int) -> list[list[Button]]:

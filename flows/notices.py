@@ -44,15 +44,17 @@ def ticket_fields(directory: Directory, ticket: Ticket, locale: str) -> dict[str
     def due(at: datetime | None) -> str:
         return local_time(at) if at else "—"
 
+    # An urgent report is filed before these are answered; they follow as additions.
+    pending = t(locale, "field.pending")
     return {
         "code": ticket.code,
         "priority": t(locale, f"priority.{ticket.priority}"),
         "place": place_line(directory, ticket),
-        "concerns": sep.join(t(locale, f"concern.{c}") for c in ticket.concerns),
+        "concerns": sep.join(t(locale, f"concern.{c}") for c in ticket.concerns) or pending,
         "age": t(locale, f"age.{ticket.child_age}"),
         "sex": t(locale, f"sex.{ticket.child_sex}"),
         "reporter": t(locale, f"role.{ticket.reporter_role}"),
-        "story": _excerpt(ticket.story),
+        "story": _excerpt(ticket.story) if ticket.story else pending,
         "sign_due": due(ticket.sign_due_at),
         "action_due": due(ticket.first_action_due_at),
         "resolve_due": due(ticket.resolve_due_at),
@@ -74,6 +76,22 @@ def referral_text(
         name, at = signed
         text += "\n\n" + t(locale, "referral.signed", name=name, at=local_time(at))
     return text
+
+
+def addition_text(directory: Directory, ticket: Ticket, locale: str, fields: list[str]) -> str:
+    """What an urgent report's reporter added after filing, from the ticket as it is now."""
+    facts = ticket_fields(directory, ticket, locale)
+    lines = [t(locale, "addition.title", code=ticket.code, priority=facts["priority"])]
+    for field in fields:
+        label = t(locale, f"summary.{field}")
+        if field == "contact":
+            value = t(locale, "addition.anonymous" if ticket.anonymous else "addition.phone")
+        elif field == "photos":
+            value = t(locale, "addition.photos")
+        else:
+            value = facts[field]
+        lines.append(f"{label}{'：' if locale == 'zh' else ': '}{value}")
+    return "\n".join(lines)
 
 
 def referral_buttons(ticket: Ticket, locale: str) -> list[list[Button]]:
@@ -248,6 +266,11 @@ async def _copies(
             payload = payload_of(
                 referral_text(directory, ticket, chat.locale, signed=signed), buttons
             )
+            payload["locale"] = chat.locale
+        elif ticket is not None and row.kind == "addition":
+            text = addition_text(directory, ticket, chat.locale, list(row.payload["fields"]))
+            buttons = [[Button(t(chat.locale, "btn.details"), f"w:det:{ticket.id}")]]
+            payload = payload_of(text, buttons)
             payload["locale"] = chat.locale
         elif "key" in row.payload:
             payload = render(row.payload, chat.locale)

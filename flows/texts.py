@@ -54,7 +54,12 @@ ZH: dict[str, str] = {
     "btn.danger.no": "没有",
     "btn.danger.unsure": "不确定",
     "danger.call": "⚠️ <b>请立即拨打 110（报警）或 120（急救）！</b>\n"
-    "在确保自身安全的前提下守护孩子。我们会同时把您的报告作为<b>最紧急</b>事项转给当地工作站。",
+    "孩子本人或需要心理支持，也可以拨打 12355（青少年服务台）。在确保自身安全的前提下守护孩子。\n\n"
+    "请告诉我们孩子在哪里：选好地点后，我们会<b>立刻</b>把报告作为最紧急事项转给当地工作站。"
+    "（现在还没有发送。）",
+    "danger.call_on_submit": "⚠️ <b>情况紧急：请立即拨打 110（报警）或 120（急救）</b>，"
+    "也可以拨打 12355（青少年服务台）。\n请继续填写；您确认提交后，我们会立刻把报告作为最紧急事项"
+    "转给当地工作站。（现在还没有发送。）",
     # reporter
     "reporter.prompt": "<b>您是孩子的什么人？</b>",
     "role.child": "我就是这个孩子",
@@ -158,6 +163,22 @@ ZH: dict[str, str] = {
     "queue.county": "{name}未成年人救助保护中心",
     "queue.city": "{name}未成年人救助保护中心",
     "already_submitted": "这份报告已经提交，编号 <code>{code}</code>。",
+    "submitted.urgent": "🚨 <b>报告已作为最紧急事项转交。</b>\n编号：<code>{code}</code>\n转交：{station}\n"
+    "工作站应在 <b>{window}</b> 内签收。\n已经发送：孩子现在有危险、地点、您是孩子的什么人。",
+    "submitted.urgent.triage": "🚨 <b>报告已作为最紧急事项转交。</b>\n编号：<code>{code}</code>\n"
+    "转交：{station}（由其立即分派到镇/街道工作站）\n应在 <b>{window}</b> 内处理。\n"
+    "已经发送：孩子现在有危险、地点、您是孩子的什么人。",
+    "submitted.urgent.more": "<b>还没有发送</b>：孩子的年龄、性别、遇到的情况、经过和您的联系方式。"
+    "请继续回答下面的问题，每个回答都会立即补充到这份报告；不想回答可以点“不再补充”。",
+    "urgent.added": "✅ 已补充到报告 <code>{code}</code>：{what}。",
+    "urgent.done": "谢谢，您补充的信息都已转给工作站。可用 /status {code} 查询进度。\n"
+    "如果情况有变化，请立即拨打 110、120 或 12355。",
+    "urgent.stopped": "好的，不再补充。报告 <code>{code}</code> 已经转交工作站，正在处理；"
+    "您已补充的信息也都已发送。可用 /status {code} 查询进度。",
+    "urgent.resume": "您的报告 <code>{code}</code> 已经转交工作站。要继续补充信息吗？",
+    "btn.add_more": "继续补充",
+    "btn.stop_adding": "不再补充",
+    "field.pending": "（待补充）",
     # status
     "status.prompt": "请输入报告编号（例如 <code>ABCD2345</code>）。",
     "status.none": "这个对话中没有编号为 {code} 的报告。只能查询在本对话中提交的报告。",
@@ -231,6 +252,11 @@ ZH: dict[str, str] = {
     "event.contact_viewed": "查看报告人联系方式",
     "event.not_notified": "转介无人接收",
     "event.delivery_failed": "消息发送失败",
+    "event.addition": "报告人补充信息",
+    "addition.title": "📎 <b>补充信息 <code>{code}</code></b> · {priority}",
+    "addition.phone": "报告人留下了电话（签收后可在详情中查看）",
+    "addition.anonymous": "报告人选择匿名",
+    "addition.photos": "报告人补充了照片（见详情）",
     # staff: working a ticket
     "btn.note": "📝 记录进展",
     "btn.first": "📞 首次联系/上门",
@@ -401,8 +427,13 @@ EN: dict[str, str] = {
     "btn.danger.no": "No",
     "btn.danger.unsure": "Not sure",
     "danger.call": "⚠️ <b>Call 110 (police) or 120 (ambulance) now!</b>\n"
-    "Stay with the child if it is safe for you. We will also pass your report to the local "
-    "workstation as <b>most urgent</b>.",
+    "A child, or anyone who needs someone to talk to, can also call 12355 (youth helpline). "
+    "Stay with the child if it is safe for you.\n\n"
+    "Tell us where the child is: as soon as the place is chosen, we pass your report to the "
+    "local workstation as <b>most urgent</b>. (Nothing has been sent yet.)",
+    "danger.call_on_submit": "⚠️ <b>This is urgent: call 110 (police) or 120 (ambulance) now</b>, "
+    "or 12355 (youth helpline).\nPlease go on; once you confirm the report we pass it to the "
+    "local workstation as most urgent at once. (Nothing has been sent yet.)",
     "reporter.prompt": "<b>Who are you to the child?</b>",
     "role.child": "I am the child",
     "role.guardian": "Parent or guardian",
@@ -506,6 +537,25 @@ EN: dict[str, str] = {
     "queue.county": "{name} minor protection centre",
     "queue.city": "{name} minor protection centre",
     "already_submitted": "This report was already submitted, code <code>{code}</code>.",
+    "submitted.urgent": "🚨 <b>Your report was passed on as most urgent.</b>\nCode: <code>{code}</code>\n"
+    "Sent to: {station}\nThe workstation must sign for it within <b>{window}</b>.\n"
+    "Sent so far: the child is in danger now, the place, who you are to the child.",
+    "submitted.urgent.triage": "🚨 <b>Your report was passed on as most urgent.</b>\n"
+    "Code: <code>{code}</code>\nSent to: {station} (who pass it to a township workstation at once)\n"
+    "To be handled within <b>{window}</b>.\n"
+    "Sent so far: the child is in danger now, the place, who you are to the child.",
+    "submitted.urgent.more": "<b>Not sent yet</b>: the child's age and sex, what happened, and how "
+    "to reach you. Please answer the questions below: each answer is added to the report at once. "
+    "Press \u201cStop adding\u201d whenever you want.",
+    "urgent.added": "✅ Added to report <code>{code}</code>: {what}.",
+    "urgent.done": "Thank you: everything you added has been passed to the workstation. Check "
+    "progress with /status {code}.\nIf things change, call 110, 120 or 12355 at once.",
+    "urgent.stopped": "All right, nothing more will be asked. Report <code>{code}</code> is with the "
+    "workstation and what you added has been sent. Check progress with /status {code}.",
+    "urgent.resume": "Your report <code>{code}</code> is with the workstation. Add more to it?",
+    "btn.add_more": "Add more",
+    "btn.stop_adding": "Stop adding",
+    "field.pending": "(to follow)",
     "status.prompt": "Please type the report code (e.g. <code>ABCD2345</code>).",
     "status.none": "No report with code {code} was filed from this chat. You can only check "
     "reports filed here.",
@@ -584,6 +634,11 @@ EN: dict[str, str] = {
     "event.contact_viewed": "reporter contact viewed",
     "event.not_notified": "referral reached nobody",
     "event.delivery_failed": "a message could not be delivered",
+    "event.addition": "the reporter added information",
+    "addition.title": "📎 <b>Added to <code>{code}</code></b> · {priority}",
+    "addition.phone": "the reporter left a phone number (shown in the details after signing for it)",
+    "addition.anonymous": "the reporter stays anonymous",
+    "addition.photos": "the reporter added photos (see the details)",
     "btn.note": "📝 Add a note",
     "btn.first": "📞 First contact/visit",
     "btn.extend": "⏳ Ask for more time",

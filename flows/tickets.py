@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.outbox import enqueue
 from flows.places import Directory
 from flows.sla import REMINDER, Frozen, Policy, deadlines, freeze, rung_time
 from flows.texts import duration, t
@@ -63,6 +64,7 @@ def route(directory: Directory, place_code: str) -> Route:
 @dataclass(frozen=True, slots=True)
 class Receipt:
     code: str
+    ticket_id: int
     priority: str
     owner_name: str
     triage: bool
@@ -90,9 +92,11 @@ async def file_report(
         return await _receipt(session, directory, existing, locale)
 
     r = route(directory, answers["place"])
-    priority = derive_priority(
-        in_danger=answers["danger"], concerns=answers["concerns"], child_age=answers["age"]
-    )
+    # An urgent report is filed as soon as its place is known: what is not answered yet is
+    # "unknown" (or empty) until the reporter adds it.
+    concerns = list(answers.get("concerns", []))
+    age, sex = answers.get("age", "unknown"), answers.get("sex", "unknown")
+    priority = derive_priority(in_danger=answers["danger"], concerns=concerns, child_age=age)
     frozen = freeze(policy, priority)
     triage = r.owner_level != "township"
     ticket = Ticket(
@@ -110,10 +114,10 @@ async def file_report(
         station_code=r.station_code,
         county_code=r.county_code,
         city_code=r.city_code,
-        child_age=answers["age"],
-        child_sex=answers["sex"],
-        concerns=list(answers["concerns"]),
-        story=answers["story"],
+        child_age=age,
+        child_sex=sex,
+        concerns=concerns,
+        story=answers.get("story", ""),
         locale=locale,
         reporter_channel=channel,
         reporter_chat_id=chat_id,
@@ -200,8 +204,10 @@ async def _receipt(
     session: AsyncSession, directory: Directory, ticket: Ticket, locale: str
 ) -> Receipt:
     frozen = Frozen.from_json(ticket.sla, priority=ticket.priority)
+    assert ticket.id is not None
     return Receipt(
         code=ticket.code,
+        ticket_id=ticket.id,
         priority=ticket.priority,
         owner_name=await owner_name(session, directory, ticket, locale),
         triage=ticket.owner_level != "township",
@@ -219,6 +225,87 @@ def receipt_text(locale: str, receipt: Receipt) -> str:
         station=receipt.owner_name,
         window=duration(locale, receipt.sign_minutes),
         action_window=duration(locale, receipt.first_action_minutes),
+    )
+
+
+def urgent_receipt_text(locale: str, receipt: Receipt, *, more: bool) -> str:
+    """The receipt of a report filed at its place because the child is in danger now: what
+    was sent, and (``more``) what was not yet and is asked next."""
+    key = "submitted.urgent.triage" if receipt.triage else "submitted.urgent"
+    text = t(
+        locale,
+        key,
+        code=receipt.code,
+        station=receipt.owner_name,
+        window=duration(locale, receipt.sign_minutes),
+    )
+    if more:
+        text += "\n\n" + t(locale, "submitted.urgent.more")
+    return text
+
+
+async def add_to_report(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    ticket_id: int,
+    fields: tuple[str, ...],
+    answers: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Answers given after an urgent report was filed go onto its ticket, and whoever owns
+    it (the station, or the county's queue) is told what was added."""
+    ticket = await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+    if ticket is None or ticket.id is None:
+        return
+    for field in fields:
+        if field == "age":
+            ticket.child_age = answers["age"]
+        elif field == "sex":
+            ticket.child_sex = answers["sex"]
+        elif field == "concerns":
+            ticket.concerns = list(answers["concerns"])
+        elif field == "story":
+            ticket.story = answers["story"]
+        elif field == "photos":
+            kept = (
+                await session.exec(
+                    select(TicketAttachment.file_ref).where(
+                        col(TicketAttachment.ticket_id) == ticket.id
+                    )
+                )
+            ).all()
+            for ref in answers.get("photos", []):
+                if ref not in kept:
+                    session.add(TicketAttachment(ticket_id=ticket.id, kind="photo", file_ref=ref))
+        elif field == "contact" and answers.get("phone"):
+            contact = await session.get(TicketContact, ticket.id)
+            if contact is None:
+                contact = TicketContact(ticket_id=ticket.id, phone=answers["phone"])
+            contact.phone = answers["phone"]
+            contact.callback_consent = bool(answers.get("callback"))
+            session.add(contact)
+            ticket.anonymous = False
+    session.add(ticket)
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id, at=now, actor="citizen", kind="addition", note=",".join(fields)
+        )
+    )
+    owner = (
+        ("station", ticket.owner_code)
+        if ticket.owner_level == "township"
+        else (ticket.owner_level, ticket.owner_code)
+    )
+    # Rendered per reader when expanded (flows.notices), from the ticket as it is then.
+    await enqueue(
+        session,
+        dedup_key=f"addition:{ticket.id}:{'+'.join(fields)}:{now.isoformat()}",
+        kind="addition",
+        now=now,
+        payload={"fields": list(fields)},
+        role_target=owner,
+        ticket_id=ticket.id,
     )
 
 

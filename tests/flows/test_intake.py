@@ -6,6 +6,7 @@ import pytest
 
 from flows.intake import (
     STORY_MAX,
+    AddToReport,
     Button,
     Command,
     Dialogue,
@@ -423,3 +424,125 @@ def test_typed_place_words_are_dropped_when_the_place_is_chosen_by_buttons(
     walker.press("pt", other)
     assert walker.dlg.answers["place"] == other
     assert "place_text" not in walker.dlg.answers
+
+
+# ---- the urgent report: filed at the place, the rest added --------------------------
+
+
+def _urgent_until_place(w: Walker) -> None:
+    w.send(Command("start"))
+    w.press("mn", "report")
+    out = w.press("dg", "yes")
+    call = out.replies[0].text
+    assert "110" in call and "120" in call and "12355" in call
+    assert "还没有发送" in call  # says exactly what has not been sent
+    w.press("rp", "neighbour")
+
+
+def test_in_danger_now_the_report_is_filed_as_soon_as_the_place_is_chosen(walker: Walker) -> None:
+    w = walker
+    _urgent_until_place(w)
+    w.press("pc", "440100000000")
+    w.press("pn", "440117000000")
+    out = w.press("pt", "440117001000")
+    assert out.effect == Submit(urgent=True)
+    assert w.interactions == 7
+    assert w.dlg.answers["place"] == "440117001000" and "age" not in w.dlg.answers
+
+
+def test_in_danger_now_a_typed_place_files_once_confirmed(walker: Walker) -> None:
+    w = walker
+    _urgent_until_place(w)
+    out = w.send(Text("从化区街口街道"))
+    assert out.effect is None and w.dlg.step == "place_pick"
+    out = w.press("pk", "440117001000")
+    assert out.effect == Submit(urgent=True)
+
+
+def _filed(w: Walker) -> None:
+    _urgent_until_place(w)
+    w.press("pc", "440100000000")
+    w.press("pn", "440117000000")
+    w.press("pt", "440117001000")
+    follow = w.intake.after_urgent_filing(w.dlg, "URGENT22", 41)
+    w.last = Outcome(follow)
+    w.buttons = [b for r in follow for row in r.buttons for b in row]
+
+
+def test_after_urgent_filing_each_answer_is_an_addition(walker: Walker) -> None:
+    w = walker
+    _filed(w)
+    assert w.dlg.step == "age" and w.button("rs", "stop")  # every question may be left
+    out = w.press("ag", "6-11")
+    assert out.effect == AddToReport(("age",))
+    assert out.replies[0].text.startswith("✅ 已补充到报告 <code>URGENT22</code>：年龄")
+    assert w.press("sx", "m").effect == AddToReport(("sex",))
+    w.press("cn", "physical")
+    assert w.press("cd").effect == AddToReport(("concerns",))
+    assert w.send(Text("邻居家孩子被打得流血")).effect == AddToReport(("story",))
+    w.press("ct", "phone")
+    out = w.send(Text("13800138000"))
+    assert out.effect is None and w.dlg.step == "consent"  # the phone goes with the consent
+    out = w.press("cs", "yes")
+    assert out.effect == AddToReport(("contact",))
+    assert "都已转给工作站" in w.texts() and w.dlg.step == "menu"
+    assert w.dlg.answers == {"_last_code": "URGENT22", "_last_press": w.dlg.answers["_last_press"]}
+
+
+def test_stopping_the_additions_says_the_report_was_sent(walker: Walker) -> None:
+    w = walker
+    _filed(w)
+    w.press("ag", "6-11")
+    out = w.send(Command("cancel"))
+    assert "URGENT22" in w.texts() and "已经转交" in w.texts()
+    assert "没有提交" not in w.texts() and out.effect is None
+    assert w.dlg.step == "menu"
+
+
+def test_start_during_additions_offers_to_go_on_or_stop(walker: Walker) -> None:
+    w = walker
+    _filed(w)
+    w.send(Command("start"))
+    assert "URGENT22" in w.texts() and w.dlg.step == "age"
+    assert w.press("rs", "resume").replies[0].text == w.intake.prompt(w.dlg).text
+    w.send(Command("start"))
+    w.press("rs", "stop")
+    assert "已经转交" in w.texts() and w.dlg.step == "menu"
+
+
+def test_a_photo_after_urgent_filing_is_added(walker: Walker) -> None:
+    w = walker
+    _filed(w)
+    w.press("ag", "6-11")
+    w.press("sx", "m")
+    w.press("cn", "physical")
+    w.press("cd")
+    assert w.send(Photo("file-1")).effect == AddToReport(("photos",))
+    assert w.send(Photo("file-2", caption="孩子身上有伤")).effect == AddToReport(
+        ("photos", "story")
+    )
+    assert w.dlg.step == "contact"
+
+
+def test_danger_changed_to_yes_at_the_summary_files_at_once(walker: Walker) -> None:
+    w = walker
+    file_by_buttons_until_story(w)
+    w.send(Text("孩子生病"))
+    w.press("ct", "anon")
+    w.press("sm", "edit")
+    w.press("ed", "danger")
+    out = w.press("dg", "yes")
+    assert out.effect == Submit(urgent=True)
+    assert w.intake.after_urgent_filing(w.dlg, "URGENT33", 5) == []  # nothing is missing
+    assert w.dlg.step == "menu"
+
+
+def test_concerns_that_make_it_p0_say_it_is_sent_on_confirming(walker: Walker) -> None:
+    file_by_buttons_until_story(walker)
+    walker.send(Text("孩子生病"))
+    walker.press("ct", "anon")
+    walker.press("sm", "edit")
+    walker.press("ed", "concerns")
+    walker.press("cn", "sexual")
+    text = walker.press("cd").replies[0].text
+    assert "确认提交后" in text and "还没有发送" in text and "12355" in text
