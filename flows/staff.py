@@ -25,6 +25,9 @@ from storage.models import (
 
 INVITE_TTL: Final = timedelta(hours=72)
 INVITE_LENGTH: Final = 12  # 31**12 ≈ 7.9e17
+# Refused attempts by one person on one ticket within this long are one event: a trace of
+# the probe is kept, a flood of forged presses does not bury the ticket's history.
+REFUSAL_WINDOW: Final = timedelta(hours=1)
 
 
 class EnrolmentError(Exception):
@@ -276,7 +279,25 @@ def actor(member: StaffMember | None, *, channel: str, user_id: str) -> str:
     return f"staff:{member.id}" if member is not None else f"{channel}:{user_id}"
 
 
-def refusal(*, ticket: Ticket, who: str, action: str, now: datetime) -> TicketEvent:
-    """Every refused attempt is kept: a probe of someone else's ticket leaves a trace."""
+async def refusal(
+    session: AsyncSession, *, ticket: Ticket, who: str, action: str, now: datetime
+) -> None:
+    """A refused attempt leaves a trace on the ticket: one event per person per ticket per
+    ``REFUSAL_WINDOW`` (the first attempt's action), however many presses are forged."""
     assert ticket.id is not None
-    return TicketEvent(ticket_id=ticket.id, at=now, actor=who, kind="refused", note=action[:200])
+    recent = (
+        await session.exec(
+            select(TicketEvent.id)
+            .where(
+                col(TicketEvent.ticket_id) == ticket.id,
+                col(TicketEvent.kind) == "refused",
+                col(TicketEvent.actor) == who,
+                col(TicketEvent.at) > now - REFUSAL_WINDOW,
+            )
+            .limit(1)
+        )
+    ).first()
+    if recent is None:
+        session.add(
+            TicketEvent(ticket_id=ticket.id, at=now, actor=who, kind="refused", note=action[:200])
+        )

@@ -123,7 +123,7 @@ async def handle(
         else may_view(member, ticket)
     )
     if member is None or not allowed:
-        session.add(refusal(ticket=ticket, who=who, action=event.data, now=now))
+        await refusal(session, ticket=ticket, who=who, action=event.data, now=now)
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
     if person.in_group and action in NEEDS_TEXT:
         return Outcome(notice=t(loc, "work.private_only"), locale=loc)
@@ -286,8 +286,8 @@ async def on_text(
     if member is None or ticket is None or not works_at(member, ticket):
         if ticket is not None:
             who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
-            session.add(
-                refusal(ticket=ticket, who=who, action=f"text:{awaiting.get('k')}", now=now)
+            await refusal(
+                session, ticket=ticket, who=who, action=f"text:{awaiting.get('k')}", now=now
             )
         return Outcome([Reply(t(loc, "refused"))], changed=True, locale=loc)
     text = text.strip()
@@ -441,10 +441,12 @@ async def _supervisor_command(
         ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).first()
         if ticket is None or not supervises(member, ticket):
             if ticket is not None:
-                session.add(
-                    refusal(
-                        ticket=ticket, who=f"staff:{member.id}", action=f"/reassign {code}", now=now
-                    )
+                await refusal(
+                    session,
+                    ticket=ticket,
+                    who=f"staff:{member.id}",
+                    action=f"/reassign {code}",
+                    now=now,
                 )
             return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
         if ticket.state not in lifecycle.OPEN_STATES:
@@ -542,8 +544,8 @@ async def _ticket_by_code(
         return Outcome([Reply(t(loc, "ticket.none", code=code))], locale=loc)
     if not may_view(member, ticket):
         # The same answer as for an unknown code, so codes cannot be probed; but kept.
-        session.add(
-            refusal(ticket=ticket, who=f"staff:{member.id}", action=f"/ticket {code}", now=now)
+        await refusal(
+            session, ticket=ticket, who=f"staff:{member.id}", action=f"/ticket {code}", now=now
         )
         return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
     reply = await details(
@@ -625,7 +627,7 @@ async def sign(
     loc = member.locale
     assert ticket.id is not None
     if not works_at(member, ticket):
-        session.add(refusal(ticket=ticket, who=f"staff:{member.id}", action="sign", now=now))
+        await refusal(session, ticket=ticket, who=f"staff:{member.id}", action="sign", now=now)
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
     # A conditional update decides the race: on PostgreSQL the loser's UPDATE waits for the
     # winner's commit and then matches no row; SQLite has one writer at a time.
