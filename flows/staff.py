@@ -204,6 +204,17 @@ async def bind_group(
     return group
 
 
+async def bound_station(session: AsyncSession, *, chat_id: str) -> str | None:
+    """The station a group chat is bound to now, if any (a group serves one at a time)."""
+    return (
+        await session.exec(
+            select(StationGroup.station_code).where(
+                col(StationGroup.chat_id) == chat_id, col(StationGroup.active).is_(True)
+            )
+        )
+    ).first()
+
+
 async def chat_migrated(*, session: AsyncSession, old_chat_id: str, new_chat_id: str) -> int:
     """A group became a supergroup, which has a new id: the station's binding and the
     messages still waiting for the old id follow it. Returns how many bindings moved."""

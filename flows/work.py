@@ -31,6 +31,7 @@ from flows.staff import (
     EnrolmentError,
     active_member,
     bind_group,
+    bound_station,
     join,
     leave,
     may_view,
@@ -101,6 +102,10 @@ async def handle(
             scope = _scope_name(directory, member.scope_code)
             return Outcome([Reply(t(loc, "leave.ok", scope=scope))], changed=True, locale=loc)
         if event.name == "mytickets":
+            # A station's list may be shown in its group; a supervisor's area has no group.
+            station = member.scope_code if member.role == "station" else None
+            if not await shown_here(session, person, station):
+                return _not_here(station, loc)
             return Outcome([await _my_tickets(session, member)], locale=loc)
         if event.name in SUPERVISOR_COMMANDS:
             return await _supervisor_command(session, directory, member, person, event, now)
@@ -127,6 +132,12 @@ async def handle(
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
     if person.in_group and action in NEEDS_TEXT:
         return Outcome(notice=t(loc, "work.private_only"), locale=loc)
+    # A ticket's buttons work in a private chat or in its station's group; a supervisor's
+    # in a private chat only (no group is bound to a county or city).
+    station = None if action in SUPERVISOR_ACTIONS else ticket.station_code
+    if not await shown_here(session, person, station):
+        key = "place.private" if station is None else "place.elsewhere"
+        return Outcome(notice=t(loc, key), locale=loc)
     try:
         out = await _act(session, directory, member, person, ticket, action, arg, now)
     except lifecycle.NotNow:
@@ -425,6 +436,8 @@ async def _supervisor_command(
     loc = member.locale
     if member.role != "supervisor":
         return Outcome([Reply(t(loc, "supervisor.only"))], locale=loc)
+    if not await shown_here(session, person, None):
+        return _not_here(None, loc)
     if command.name == "overdue":
         reply = await supervision.overdue(session=session, directory=directory, member=member)
     elif command.name == "open":
@@ -454,6 +467,22 @@ async def _supervisor_command(
             return Outcome([Reply(t(loc, "work.not_now", state=state))], locale=loc)
         reply = _township_picker(directory, member, ticket, 0)
     return Outcome([reply], locale=loc)
+
+
+async def shown_here(session: AsyncSession, person: Person, station_code: str | None) -> bool:
+    """Case data (a story, notes, ticket lists) is shown in a private chat with the bot, or
+    in the group bound to the station it belongs to (``station_code``; None: no group)."""
+    if not person.in_group:
+        return True
+    if station_code is None:
+        return False
+    return await bound_station(session, chat_id=person.chat_id) == station_code
+
+
+def _not_here(station_code: str | None, loc: str) -> Outcome:
+    """Shown nothing here: where to ask instead."""
+    key = "place.private" if station_code is None else "place.elsewhere"
+    return Outcome([Reply(t(loc, key))], locale=loc)
 
 
 def _scope_name(directory: Directory, code: str) -> str:
@@ -548,6 +577,8 @@ async def _ticket_by_code(
             session, ticket=ticket, who=f"staff:{member.id}", action=f"/ticket {code}", now=now
         )
         return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
+    if not await shown_here(session, person, ticket.station_code):
+        return _not_here(ticket.station_code, loc)
     reply = await details(
         session=session,
         directory=directory,
