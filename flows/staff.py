@@ -120,16 +120,68 @@ async def _take_invite(
         raise EnrolmentError("join.unknown")
     if invite.used_at is not None:
         raise EnrolmentError("join.used")
+    if invite.cancelled_at is not None:
+        raise EnrolmentError("join.cancelled")
     if invite.expires_at <= now:
         raise EnrolmentError("join.expired")
-    # Conditional update: of two people racing with one code, exactly one gets it.
+    # Conditional update: of two people racing with one code, exactly one gets it; and a
+    # code the operator cancels meanwhile is not taken.
     taken = await session.exec(
         update(Invite)
-        .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.cancelled_at).is_(None),
+        )
         .values(used_at=now, used_by=used_by)
     )
     if taken.rowcount != 1:
-        raise EnrolmentError("join.used")
+        await session.refresh(invite)
+        raise EnrolmentError("join.cancelled" if invite.cancelled_at else "join.used")
+    return invite
+
+
+async def pending_invites(*, session: AsyncSession, now: datetime) -> Sequence[Invite]:
+    """Invitations that can still be used: not used, not cancelled, not expired."""
+    return (
+        await session.exec(
+            select(Invite)
+            .where(
+                col(Invite.used_at).is_(None),
+                col(Invite.cancelled_at).is_(None),
+                col(Invite.expires_at) > now,
+            )
+            .order_by(col(Invite.created_at), col(Invite.id))
+        )
+    ).all()
+
+
+async def cancel_invite(*, session: AsyncSession, code: str, now: datetime) -> Invite:
+    """Make a pending code unusable; EnrolmentError says why it is not pending."""
+    invite = (
+        await session.exec(select(Invite).where(col(Invite.code_hash) == _hash(code)))
+    ).first()
+    if invite is None:
+        raise EnrolmentError("cancel.unknown")
+    if invite.used_at is not None:
+        raise EnrolmentError("cancel.used")
+    if invite.cancelled_at is not None:
+        raise EnrolmentError("cancel.cancelled")
+    if invite.expires_at <= now:
+        raise EnrolmentError("cancel.expired")
+    # Conditional, like taking a code: a /join committing meanwhile wins, and is reported.
+    cancelled = await session.exec(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.cancelled_at).is_(None),
+        )
+        .values(cancelled_at=now)
+    )
+    if cancelled.rowcount != 1:
+        raise EnrolmentError("cancel.used")
+    await session.refresh(invite)
     return invite
 
 
@@ -213,6 +265,27 @@ async def bound_station(session: AsyncSession, *, chat_id: str) -> str | None:
             )
         )
     ).first()
+
+
+async def active_groups(*, session: AsyncSession) -> Sequence[StationGroup]:
+    return (
+        await session.exec(
+            select(StationGroup)
+            .where(col(StationGroup.active).is_(True))
+            .order_by(col(StationGroup.station_code), col(StationGroup.id))
+        )
+    ).all()
+
+
+async def unbind_group(*, session: AsyncSession, chat_id: str, now: datetime) -> int:
+    """End a group's station binding (the operator, or the bot was removed from the group);
+    referrals stop going there. Returns how many bindings ended."""
+    ended = await session.exec(
+        update(StationGroup)
+        .where(col(StationGroup.chat_id) == chat_id, col(StationGroup.active).is_(True))
+        .values(active=False, unbound_at=now)
+    )
+    return int(ended.rowcount)
 
 
 async def chat_migrated(*, session: AsyncSession, old_chat_id: str, new_chat_id: str) -> int:
