@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows import feedback, work
 from flows.intake import (
     REPORT_STEPS,
+    BotMembership,
     Command,
     Dialogue,
     Event,
@@ -26,6 +27,7 @@ from flows.intake import (
     Text,
 )
 from flows.messages import Outcome, Reply
+from flows.staff import unbind_group
 from flows.texts import t
 from flows.tickets import file_report, receipt_text, status_text
 from flows.work import Person
@@ -114,6 +116,13 @@ async def take_turn(
 ) -> Outcome:
     """Apply one event to the chat's dialogue and carry out its effects."""
     channel, chat_id = person.channel, person.chat_id
+    if isinstance(event, BotMembership):
+        # Removed from a group: referrals must stop going there. Added: nothing to do until
+        # a /join CODE binds it. No dialogue row is made for this chat.
+        if event.present or not person.in_group:
+            return Outcome(locale=person.locale)
+        ended = await unbind_group(session=session, chat_id=chat_id, now=now)
+        return Outcome(changed=ended > 0, locale=person.locale)
     conv = await _lock_conversation(
         session, channel=channel, chat_id=chat_id, locale=person.locale, now=now
     )
