@@ -23,7 +23,8 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+# my_chat_member: the bot was removed from a group, whose station binding then ends.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 class Poller:

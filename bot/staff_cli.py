@@ -5,9 +5,22 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
+from bot.console import table
 from bot.settings import Settings, SettingsError
 from flows.clock import system_clock
-from flows.staff import EnrolmentError, issue_invite, list_members, revoke, scope_for
+from flows.places import Directory
+from flows.staff import (
+    EnrolmentError,
+    active_groups,
+    bound_station,
+    cancel_invite,
+    issue_invite,
+    list_members,
+    pending_invites,
+    revoke,
+    scope_for,
+    unbind_group,
+)
 from flows.tickets import local_time
 from storage.db import Database
 
@@ -18,6 +31,11 @@ _MESSAGES = {
     "invite.need_scope": "a supervisor needs --county or --city",
     "invite.bad_role": "unknown role {role}",
     "invite.group_needs_station": "a group can only be bound to a station (--station)",
+    "cancel.unknown": "no invitation has that code",
+    "cancel.used": "that code was already used: end the access with `hutong staff revoke ID`"
+    " or `hutong staff unbind-group CHAT_ID` instead",
+    "cancel.cancelled": "that code was already cancelled",
+    "cancel.expired": "that code has already expired; it cannot be used",
 }
 
 
@@ -29,22 +47,32 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     where.add_argument("--station", help="township code (12 digits) of the station")
     where.add_argument("--county", help="county code, for a county supervisor")
     where.add_argument("--city", help="city code, for a city supervisor")
+    where.add_argument("--cancel", metavar="CODE", help="cancel a code that was not used yet")
     invite.add_argument("--role", choices=["station", "supervisor"], default=None)
     invite.add_argument("--group", action="store_true", help="bind a Telegram group instead")
-    invite.add_argument("--hours", type=int, default=72, help="valid for (default 72)")
+    invite.add_argument("--hours", type=int, default=None, help="valid for (default 72)")
+    staff_sub.add_parser("invites", help="invitations not used, cancelled or expired yet")
     listing = staff_sub.add_parser("list", help="enrolled staff")
     listing.add_argument("--scope", help="only this station/county/city code")
     listing.add_argument("--all", action="store_true", help="include those who left")
     rev = staff_sub.add_parser("revoke", help="end a staff member's access")
     rev.add_argument("member_id", type=int)
+    staff_sub.add_parser("groups", help="Telegram groups bound to a station")
+    unbind = staff_sub.add_parser("unbind-group", help="stop sending referrals to a group")
+    unbind.add_argument("chat_id", help="the group's chat id (see `hutong staff groups`)")
 
 
 async def run(args: argparse.Namespace, settings: Settings, db: Database) -> str:
     from bot.service import load_directory
 
     now = system_clock()
+    if args.staff_command == "invite" and args.cancel is not None:
+        if args.role or args.group or args.hours is not None:
+            raise SettingsError("--cancel takes no other option")
+        return await _cancel(db, args.cancel)
     if args.staff_command == "invite":
         role = args.role or ("station" if args.station else "supervisor")
+        args.hours = 72 if args.hours is None else args.hours
         if not 1 <= args.hours <= 24 * 30:
             raise SettingsError("--hours must be between 1 and 720")
         directory = await load_directory(db)
@@ -80,8 +108,76 @@ async def run(args: argparse.Namespace, settings: Settings, db: Database) -> str
             for m in members
         ]
         return "\n".join(lines)
+    if args.staff_command == "invites":
+        return await _invites(db)
+    if args.staff_command == "groups":
+        return await _groups(db)
+    if args.staff_command == "unbind-group":
+        return await _unbind(db, args.chat_id)
     async with db.unit() as session:
         member = await revoke(session=session, member_id=args.member_id, now=now)
     if member is None:
         raise SettingsError(f"no active staff member with id {args.member_id}")
     return f"revoked {member.id} ({member.display_name}, {member.role} {member.scope_code})"
+
+
+def _scope(directory: Directory, code: str) -> str:
+    return f"{directory.full_name(code) if directory.get(code) else '?'} ({code})"
+
+
+async def _invites(db: Database) -> str:
+    """Codes that could still be used; never a code (only its hash is stored)."""
+    from bot.service import load_directory
+
+    async with db.unit() as session:
+        invites = await pending_invites(session=session, now=system_clock())
+    if not invites:
+        return "no pending invitations"
+    directory = await load_directory(db)
+    rows = [
+        (i.id, i.kind, i.role, _scope(directory, i.scope_code), i.created_at, i.expires_at)
+        for i in invites
+    ]
+    header = ("id", "kind", "role", "scope", "created", "expires")
+    return f"{len(rows)} pending invitation(s), times Asia/Shanghai\n" + table(header, rows)
+
+
+async def _cancel(db: Database, code: str) -> str:
+    from bot.service import load_directory
+
+    try:
+        async with db.unit() as session:
+            invite = await cancel_invite(session=session, code=code, now=system_clock())
+    except EnrolmentError as exc:
+        raise SettingsError(_MESSAGES[exc.key].format(**exc.values)) from None
+    directory = await load_directory(db)
+    return (
+        f"cancelled invitation {invite.id} ({invite.kind}, {invite.role},"
+        f" {_scope(directory, invite.scope_code)}); /join with it is refused"
+    )
+
+
+async def _groups(db: Database) -> str:
+    from bot.service import load_directory
+
+    async with db.unit() as session:
+        groups = await active_groups(session=session)
+    if not groups:
+        return "no groups are bound to a station"
+    directory = await load_directory(db)
+    rows = [(g.id, g.chat_id, _scope(directory, g.station_code), g.bound_at) for g in groups]
+    header = ("id", "chat id", "station", "bound since")
+    return f"{len(rows)} bound group(s), times Asia/Shanghai\n" + table(header, rows)
+
+
+async def _unbind(db: Database, chat_id: str) -> str:
+    from bot.service import load_directory
+
+    async with db.unit() as session:
+        station = await bound_station(session, chat_id=chat_id)
+        if station is not None:
+            await unbind_group(session=session, chat_id=chat_id, now=system_clock())
+    if station is None:
+        raise SettingsError(f"no group with chat id {chat_id} is bound (see `hutong staff groups`)")
+    directory = await load_directory(db)
+    return f"unbound group {chat_id} from {_scope(directory, station)}; referrals stop going there"

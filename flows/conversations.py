@@ -17,6 +17,7 @@ from flows import feedback, work
 from flows.intake import (
     REPORT_STEPS,
     AddToReport,
+    BotMembership,
     Command,
     Dialogue,
     Event,
@@ -28,6 +29,7 @@ from flows.intake import (
 )
 from flows.messages import Outcome, Reply
 from flows.outbox import enqueue
+from flows.staff import unbind_group
 from flows.texts import t
 from flows.tickets import (
     add_to_report,
@@ -122,6 +124,13 @@ async def take_turn(
 ) -> Outcome:
     """Apply one event to the chat's dialogue and carry out its effects."""
     channel, chat_id = person.channel, person.chat_id
+    if isinstance(event, BotMembership):
+        # Removed from a group: referrals must stop going there. Added: nothing to do until
+        # a /join CODE binds it. No dialogue row is made for this chat.
+        if event.present or not person.in_group:
+            return Outcome(locale=person.locale)
+        ended = await unbind_group(session=session, chat_id=chat_id, now=now)
+        return Outcome(changed=ended > 0, locale=person.locale)
     conv = await _lock_conversation(
         session, channel=channel, chat_id=chat_id, locale=person.locale, now=now
     )

@@ -99,7 +99,15 @@ class Unsupported:
     kind: str  # sticker | voice | video | document | location | other
 
 
-Event = Command | Text | Press | Photo | SharedContact | Unsupported
+@dataclass(frozen=True, slots=True)
+class BotMembership:
+    """The bot itself was added to (``present``) or removed from this chat; not a person's
+    turn in the dialogue (``flows.conversations`` routes it to ``flows.staff``)."""
+
+    present: bool
+
+
+Event = Command | Text | Press | Photo | SharedContact | Unsupported | BotMembership
 
 
 # ---- effects ----------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from storage.models import (
 
 INVITE_TTL: Final = timedelta(hours=72)
 INVITE_LENGTH: Final = 12  # 31**12 ≈ 7.9e17
+# Refused attempts by one person on one ticket within this long are one event: a trace of
+# the probe is kept, a flood of forged presses does not bury the ticket's history.
+REFUSAL_WINDOW: Final = timedelta(hours=1)
 
 
 class EnrolmentError(Exception):
@@ -117,16 +120,68 @@ async def _take_invite(
         raise EnrolmentError("join.unknown")
     if invite.used_at is not None:
         raise EnrolmentError("join.used")
+    if invite.cancelled_at is not None:
+        raise EnrolmentError("join.cancelled")
     if invite.expires_at <= now:
         raise EnrolmentError("join.expired")
-    # Conditional update: of two people racing with one code, exactly one gets it.
+    # Conditional update: of two people racing with one code, exactly one gets it; and a
+    # code the operator cancels meanwhile is not taken.
     taken = await session.exec(
         update(Invite)
-        .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.cancelled_at).is_(None),
+        )
         .values(used_at=now, used_by=used_by)
     )
     if taken.rowcount != 1:
-        raise EnrolmentError("join.used")
+        await session.refresh(invite)
+        raise EnrolmentError("join.cancelled" if invite.cancelled_at else "join.used")
+    return invite
+
+
+async def pending_invites(*, session: AsyncSession, now: datetime) -> Sequence[Invite]:
+    """Invitations that can still be used: not used, not cancelled, not expired."""
+    return (
+        await session.exec(
+            select(Invite)
+            .where(
+                col(Invite.used_at).is_(None),
+                col(Invite.cancelled_at).is_(None),
+                col(Invite.expires_at) > now,
+            )
+            .order_by(col(Invite.created_at), col(Invite.id))
+        )
+    ).all()
+
+
+async def cancel_invite(*, session: AsyncSession, code: str, now: datetime) -> Invite:
+    """Make a pending code unusable; EnrolmentError says why it is not pending."""
+    invite = (
+        await session.exec(select(Invite).where(col(Invite.code_hash) == _hash(code)))
+    ).first()
+    if invite is None:
+        raise EnrolmentError("cancel.unknown")
+    if invite.used_at is not None:
+        raise EnrolmentError("cancel.used")
+    if invite.cancelled_at is not None:
+        raise EnrolmentError("cancel.cancelled")
+    if invite.expires_at <= now:
+        raise EnrolmentError("cancel.expired")
+    # Conditional, like taking a code: a /join committing meanwhile wins, and is reported.
+    cancelled = await session.exec(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.cancelled_at).is_(None),
+        )
+        .values(cancelled_at=now)
+    )
+    if cancelled.rowcount != 1:
+        raise EnrolmentError("cancel.used")
+    await session.refresh(invite)
     return invite
 
 
@@ -199,6 +254,38 @@ async def bind_group(
     session.add(group)
     await session.flush()
     return group
+
+
+async def bound_station(session: AsyncSession, *, chat_id: str) -> str | None:
+    """The station a group chat is bound to now, if any (a group serves one at a time)."""
+    return (
+        await session.exec(
+            select(StationGroup.station_code).where(
+                col(StationGroup.chat_id) == chat_id, col(StationGroup.active).is_(True)
+            )
+        )
+    ).first()
+
+
+async def active_groups(*, session: AsyncSession) -> Sequence[StationGroup]:
+    return (
+        await session.exec(
+            select(StationGroup)
+            .where(col(StationGroup.active).is_(True))
+            .order_by(col(StationGroup.station_code), col(StationGroup.id))
+        )
+    ).all()
+
+
+async def unbind_group(*, session: AsyncSession, chat_id: str, now: datetime) -> int:
+    """End a group's station binding (the operator, or the bot was removed from the group);
+    referrals stop going there. Returns how many bindings ended."""
+    ended = await session.exec(
+        update(StationGroup)
+        .where(col(StationGroup.chat_id) == chat_id, col(StationGroup.active).is_(True))
+        .values(active=False, unbound_at=now)
+    )
+    return int(ended.rowcount)
 
 
 async def chat_migrated(*, session: AsyncSession, old_chat_id: str, new_chat_id: str) -> int:
@@ -276,7 +363,25 @@ def actor(member: StaffMember | None, *, channel: str, user_id: str) -> str:
     return f"staff:{member.id}" if member is not None else f"{channel}:{user_id}"
 
 
-def refusal(*, ticket: Ticket, who: str, action: str, now: datetime) -> TicketEvent:
-    """Every refused attempt is kept: a probe of someone else's ticket leaves a trace."""
+async def refusal(
+    session: AsyncSession, *, ticket: Ticket, who: str, action: str, now: datetime
+) -> None:
+    """A refused attempt leaves a trace on the ticket: one event per person per ticket per
+    ``REFUSAL_WINDOW`` (the first attempt's action), however many presses are forged."""
     assert ticket.id is not None
-    return TicketEvent(ticket_id=ticket.id, at=now, actor=who, kind="refused", note=action[:200])
+    recent = (
+        await session.exec(
+            select(TicketEvent.id)
+            .where(
+                col(TicketEvent.ticket_id) == ticket.id,
+                col(TicketEvent.kind) == "refused",
+                col(TicketEvent.actor) == who,
+                col(TicketEvent.at) > now - REFUSAL_WINDOW,
+            )
+            .limit(1)
+        )
+    ).first()
+    if recent is None:
+        session.add(
+            TicketEvent(ticket_id=ticket.id, at=now, actor=who, kind="refused", note=action[:200])
+        )

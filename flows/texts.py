@@ -383,6 +383,10 @@ ZH: dict[str, str] = {
     "dur.minutes": "{n} 分钟",
     "dur.hours": "{n} 小时",
     "dur.days": "{n} 天",
+    # staff data placement and cancelled invitations (issue 8, item 6)
+    "place.elsewhere": "这里不显示工单内容。请在与机器人的私聊中，或在本站绑定的工作群里使用。",
+    "place.private": "这里不显示工单内容。请在与机器人的私聊中使用。",
+    "join.cancelled": "这个邀请码已被管理员取消。请向管理员索取新的邀请码。",
 }
 
 EN: dict[str, str] = {
@@ -766,6 +770,10 @@ EN: dict[str, str] = {
     "dur.minutes": "{n} minutes",
     "dur.hours": "{n} hours",
     "dur.days": "{n} days",
+    # staff data placement and cancelled invitations (issue 8, item 6)
+    "place.elsewhere": "Case details are not shown here. Use your private chat with the bot, or your station's own group.",
+    "place.private": "Case details are not shown here. Use your private chat with the bot.",
+    "join.cancelled": "That invitation code was cancelled by the administrator. Ask the administrator for a new one.",
 }
 
 CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "en": EN}

@@ -31,6 +31,7 @@ from flows.staff import (
     EnrolmentError,
     active_member,
     bind_group,
+    bound_station,
     join,
     leave,
     may_view,
@@ -101,6 +102,10 @@ async def handle(
             scope = _scope_name(directory, member.scope_code)
             return Outcome([Reply(t(loc, "leave.ok", scope=scope))], changed=True, locale=loc)
         if event.name == "mytickets":
+            # A station's list may be shown in its group; a supervisor's area has no group.
+            station = member.scope_code if member.role == "station" else None
+            if not await shown_here(session, person, station):
+                return _not_here(station, loc)
             return Outcome([await _my_tickets(session, member)], locale=loc)
         if event.name in SUPERVISOR_COMMANDS:
             return await _supervisor_command(session, directory, member, person, event, now)
@@ -123,10 +128,16 @@ async def handle(
         else may_view(member, ticket)
     )
     if member is None or not allowed:
-        session.add(refusal(ticket=ticket, who=who, action=event.data, now=now))
+        await refusal(session, ticket=ticket, who=who, action=event.data, now=now)
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
     if person.in_group and action in NEEDS_TEXT:
         return Outcome(notice=t(loc, "work.private_only"), locale=loc)
+    # A ticket's buttons work in a private chat or in its station's group; a supervisor's
+    # in a private chat only (no group is bound to a county or city).
+    station = None if action in SUPERVISOR_ACTIONS else ticket.station_code
+    if not await shown_here(session, person, station):
+        key = "place.private" if station is None else "place.elsewhere"
+        return Outcome(notice=t(loc, key), locale=loc)
     try:
         out = await _act(session, directory, member, person, ticket, action, arg, now)
     except lifecycle.NotNow:
@@ -286,8 +297,8 @@ async def on_text(
     if member is None or ticket is None or not works_at(member, ticket):
         if ticket is not None:
             who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
-            session.add(
-                refusal(ticket=ticket, who=who, action=f"text:{awaiting.get('k')}", now=now)
+            await refusal(
+                session, ticket=ticket, who=who, action=f"text:{awaiting.get('k')}", now=now
             )
         return Outcome([Reply(t(loc, "refused"))], changed=True, locale=loc)
     text = text.strip()
@@ -425,6 +436,8 @@ async def _supervisor_command(
     loc = member.locale
     if member.role != "supervisor":
         return Outcome([Reply(t(loc, "supervisor.only"))], locale=loc)
+    if not await shown_here(session, person, None):
+        return _not_here(None, loc)
     if command.name == "overdue":
         reply = await supervision.overdue(session=session, directory=directory, member=member)
     elif command.name == "open":
@@ -441,10 +454,12 @@ async def _supervisor_command(
         ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).first()
         if ticket is None or not supervises(member, ticket):
             if ticket is not None:
-                session.add(
-                    refusal(
-                        ticket=ticket, who=f"staff:{member.id}", action=f"/reassign {code}", now=now
-                    )
+                await refusal(
+                    session,
+                    ticket=ticket,
+                    who=f"staff:{member.id}",
+                    action=f"/reassign {code}",
+                    now=now,
                 )
             return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
         if ticket.state not in lifecycle.OPEN_STATES:
@@ -452,6 +467,22 @@ async def _supervisor_command(
             return Outcome([Reply(t(loc, "work.not_now", state=state))], locale=loc)
         reply = _township_picker(directory, member, ticket, 0)
     return Outcome([reply], locale=loc)
+
+
+async def shown_here(session: AsyncSession, person: Person, station_code: str | None) -> bool:
+    """Case data (a story, notes, ticket lists) is shown in a private chat with the bot, or
+    in the group bound to the station it belongs to (``station_code``; None: no group)."""
+    if not person.in_group:
+        return True
+    if station_code is None:
+        return False
+    return await bound_station(session, chat_id=person.chat_id) == station_code
+
+
+def _not_here(station_code: str | None, loc: str) -> Outcome:
+    """Shown nothing here: where to ask instead."""
+    key = "place.private" if station_code is None else "place.elsewhere"
+    return Outcome([Reply(t(loc, key))], locale=loc)
 
 
 def _scope_name(directory: Directory, code: str) -> str:
@@ -542,10 +573,12 @@ async def _ticket_by_code(
         return Outcome([Reply(t(loc, "ticket.none", code=code))], locale=loc)
     if not may_view(member, ticket):
         # The same answer as for an unknown code, so codes cannot be probed; but kept.
-        session.add(
-            refusal(ticket=ticket, who=f"staff:{member.id}", action=f"/ticket {code}", now=now)
+        await refusal(
+            session, ticket=ticket, who=f"staff:{member.id}", action=f"/ticket {code}", now=now
         )
         return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
+    if not await shown_here(session, person, ticket.station_code):
+        return _not_here(ticket.station_code, loc)
     reply = await details(
         session=session,
         directory=directory,
@@ -625,7 +658,7 @@ async def sign(
     loc = member.locale
     assert ticket.id is not None
     if not works_at(member, ticket):
-        session.add(refusal(ticket=ticket, who=f"staff:{member.id}", action="sign", now=now))
+        await refusal(session, ticket=ticket, who=f"staff:{member.id}", action="sign", now=now)
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
     # A conditional update decides the race: on PostgreSQL the loser's UPDATE waits for the
     # winner's commit and then matches no row; SQLite has one writer at a time.

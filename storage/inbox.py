@@ -140,3 +140,33 @@ async def scrub(session: AsyncSession, *, processed_before: datetime) -> int:
         .values(payload={}, chat_key=None, scrubbed=True)
     )
     return int(result.rowcount)
+
+
+async def failed(session: AsyncSession, *, limit: int = 500) -> Sequence[InboxUpdate]:
+    """Updates parked after repeated failures, oldest first, for an operator to look at."""
+    return (
+        await session.exec(
+            select(InboxUpdate)
+            .where(col(InboxUpdate.status) == "failed")
+            .order_by(col(InboxUpdate.received_at), col(InboxUpdate.id))
+            .limit(limit)
+        )
+    ).all()
+
+
+async def retry_failed(session: AsyncSession, *, ids: Sequence[int] | None = None) -> int:
+    """Put parked updates (these row ids, or all) back to pending with no attempts counted,
+    so the replay job processes them again. Its filter is on ``received_at``, which is left
+    alone: a parked update is older than any replay cutoff, and is taken at the next run.
+
+    An update whose payload was emptied (scrubbed) cannot be processed and stays parked.
+    """
+    query = update(InboxUpdate).where(
+        col(InboxUpdate.status) == "failed", col(InboxUpdate.scrubbed).is_(False)
+    )
+    if ids is not None:
+        query = query.where(col(InboxUpdate.id).in_(ids))
+    result = await session.exec(
+        query.values(status="pending", attempts=0, error=None, processed_at=None)
+    )
+    return int(result.rowcount)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import Message, Update
+from telegram import ChatMember, Message, Update
 
-from flows.intake import Command, Event, Photo, Press, SharedContact, Text, Unsupported
+from flows.intake import (
+    BotMembership,
+    Command,
+    Event,
+    Photo,
+    Press,
+    SharedContact,
+    Text,
+    Unsupported,
+)
 
 # Telegram caps message text at 4096; anything longer is not a person typing.
 _MAX_TEXT = 4096
@@ -30,6 +39,20 @@ def to_incoming(update: Update, bot_username: str | None = None) -> Incoming | N
     locale = user.language_code if user else None
     user_id = user.id if user else None
     name = user.full_name if user else ""
+    if update.my_chat_member is not None:  # the bot's own membership of a chat changed
+        changed = update.my_chat_member
+        new = changed.new_chat_member
+        present = new.status not in (ChatMember.LEFT, ChatMember.BANNED) and bool(
+            getattr(new, "is_member", True)  # restricted: still a member, or not
+        )
+        return Incoming(
+            chat_id=changed.chat.id,
+            event=BotMembership(present),
+            user_locale=locale,
+            user_id=user_id,
+            display_name=name,
+            in_group=changed.chat.type != "private",
+        )
     query = update.callback_query
     if query is not None:
         msg = query.message

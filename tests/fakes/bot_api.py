@@ -30,6 +30,9 @@ __all__ = ["Call", "FakeBotAPI"]
 
 JSON = dict[str, Any]
 
+# Update types Telegram sends only when allowed_updates names them.
+_OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
 # Parameters whose form-encoded value is JSON (PTB json.dumps every non-str value).
 _JSON_KEYS = frozenset(
     {
@@ -223,6 +226,9 @@ class FakeBotAPI:
         self.active_polls = 0  # getUpdates requests currently parked in a long poll
         self.webhook_url = ""
         self.commands: list[Any] = []
+        # getUpdates' allowed_updates, kept until a request gives another (as Telegram does);
+        # an update of a type not allowed is dropped, never delivered.
+        self.allowed_updates: list[str] = []
 
         self._calls_by_chat: dict[int, list[Call]] = {}
         # wait_for() waiters keyed by chat_id (None: any chat), so a call checks only its own.
@@ -396,6 +402,26 @@ class FakeBotAPI:
     def push_raw(self, update: dict[str, Any]) -> int:
         """Queue an arbitrary update dict; ``update_id`` is assigned if missing."""
         return self._enqueue(dict(update))
+
+    def push_bot_membership(self, chat_id: int, status: str, *, user_id: int = 1_000_000) -> int:
+        """Queue a ``my_chat_member`` update: the bot's own status in ``chat_id`` became
+        ``status`` (member, left, kicked), changed by ``user_id``."""
+        bot = self._bot_user()
+        new: JSON = {"user": bot, "status": status}
+        if status == "kicked":
+            new["until_date"] = 0
+        old_status = "left" if status == "member" else "member"
+        return self._enqueue(
+            {
+                "my_chat_member": {
+                    "chat": self._chat(chat_id),
+                    "from": self._user(chat_id, user_id),
+                    "date": int(time.time()),
+                    "old_chat_member": {"user": bot, "status": old_status},
+                    "new_chat_member": new,
+                }
+            }
+        )
 
     @property
     def pending_updates(self) -> int:
@@ -623,11 +649,14 @@ class FakeBotAPI:
         limit = min(max(limit, 1), 100) if isinstance(limit, int) else 100
         timeout = params.get("timeout") or 0
         timeout = float(timeout) if isinstance(timeout, int | float) else 0.0
+        if isinstance(params.get("allowed_updates"), list):
+            self.allowed_updates = [str(kind) for kind in params["allowed_updates"]]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             if isinstance(offset, int):
                 self._confirm(offset)
+            self._drop_unwanted()
             batch = list(itertools.islice(self._pending, limit))
             if batch or self._closing:
                 return batch
@@ -653,6 +682,19 @@ class FakeBotAPI:
             return
         while pending and pending[0]["update_id"] < offset:
             pending.popleft()
+
+    def _drop_unwanted(self) -> None:
+        """Drop pending updates of a type the bot did not ask for: Telegram never sends them.
+        Nothing asked (an empty list) means every type but the opt-in ones."""
+        allowed = set(self.allowed_updates)
+
+        def wanted(update: JSON) -> bool:
+            kind = next((k for k in update if k != "update_id"), "")
+            return kind in allowed if allowed else kind not in _OPT_IN_UPDATES
+
+        with self._update_lock:
+            if not all(wanted(u) for u in self._pending):
+                self._pending = deque(u for u in self._pending if wanted(u))
 
     def _enqueue(self, update: JSON) -> int:
         with self._update_lock:

@@ -432,3 +432,21 @@ async def test_standalone_script_and_control_api(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_allowed_updates_drop_other_types_and_bot_membership_parses(
+    fake: FakeBotAPI, bot: Bot
+) -> None:
+    fake.push_bot_membership(-77, "kicked")
+    fake.push_text(CHAT, "hello")
+    (only,) = await bot.get_updates(timeout=5, allowed_updates=["message"])
+    assert only.message is not None and only.message.text == "hello"
+    assert fake.pending_updates == 1  # not confirmed yet; the membership update is gone
+    fake.push_bot_membership(-77, "left", user_id=9)
+    (update,) = await bot.get_updates(
+        offset=only.update_id + 1, timeout=5, allowed_updates=["message", "my_chat_member"]
+    )
+    changed = update.my_chat_member
+    assert changed is not None and changed.chat.id == -77 and changed.chat.type == "group"
+    assert changed.new_chat_member.status == "left" and changed.from_user.id == 9
+    assert changed.new_chat_member.user.id == fake.bot_id

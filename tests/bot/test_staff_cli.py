@@ -1,0 +1,189 @@
+"""``hutong staff invites|invite --cancel|groups|unbind-group`` on the test database."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cli_runner import Run, hutong
+from harness import FakeClock
+from sqlmodel import col, select
+
+from flows.clock import system_clock
+from flows.staff import EnrolmentError, Scope, _hash, bind_group, issue_invite, join
+from storage.db import Database
+from storage.models import Invite, StationGroup
+
+JIEKOU, JIANGPU, CONGHUA = "440117001000", "440117002000", "440117000000"
+
+
+Hutong = Callable[..., Awaitable[Run]]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, db: Database) -> Hutong:
+    """``hutong ARGS`` on the test database (after ``db`` emptied it)."""
+
+    async def _run(*args: str) -> Run:
+        return await hutong(monkeypatch, tmp_path, database_url, *args)
+
+    return _run
+
+
+async def _issue(db: Database, scope: Scope, *, kind: str = "member", hours: float = 72) -> str:
+    async with db.unit() as session:
+        return await issue_invite(
+            session=session, scope=scope, kind=kind, now=system_clock(), ttl=timedelta(hours=hours)
+        )
+
+
+async def _join(db: Database, code: str, user: str) -> None:
+    async with db.unit() as session:
+        await join(
+            session=session,
+            code=code,
+            channel="telegram",
+            user_id=user,
+            chat_id=user,
+            display_name="社工",
+            locale="zh",
+            now=system_clock(),
+        )
+
+
+async def test_invites_lists_pending_codes_without_the_codes(db: Database, run: Hutong) -> None:
+    station = await _issue(db, Scope("station", "township", JIEKOU))
+    group = await _issue(db, Scope("station", "township", JIANGPU), kind="group")
+    county = await _issue(db, Scope("supervisor", "county", CONGHUA))
+    used = await _issue(db, Scope("station", "township", JIEKOU))
+    expired = await _issue(db, Scope("station", "township", JIEKOU), hours=-1)
+    cancelled = await _issue(db, Scope("station", "township", JIEKOU))
+    await _join(db, used, "9101")
+    assert (await run("staff", "invite", "--cancel", cancelled)).code == 0
+
+    result = await run("staff", "invites")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith("3 pending invitation(s)")
+    assert lines[1].split() == ["id", "kind", "role", "scope", "created", "expires"]
+    body = "\n".join(lines[2:])
+    assert len(lines) == 5
+    assert "member  station" in body and "group   station" in body
+    assert "member  supervisor" in body
+    for name, code in ((JIEKOU, "街口街道"), (JIANGPU, "江埔街道"), (CONGHUA, "从化区")):
+        assert name in body and code in body
+    for code in (station, group, county, used, expired, cancelled):  # never a code
+        for shown in (code, code.replace("-", "")):
+            assert shown not in result.out
+    async with db.unit() as session:
+        hashes = (await session.exec(select(Invite.code_hash))).all()
+    assert not any(h in result.out for h in hashes)
+
+    for code in (station, group, county):
+        assert (await run("staff", "invite", "--cancel", code)).code == 0
+    assert (await run("staff", "invites")).out.strip() == "no pending invitations"
+
+
+async def test_a_cancelled_code_is_refused_by_join_and_errors_are_one_line(
+    db: Database,
+    run: Hutong,
+) -> None:
+    code = await _issue(db, Scope("station", "township", JIEKOU))
+    group = await _issue(db, Scope("station", "township", JIEKOU), kind="group")
+    result = await run("staff", "invite", "--cancel", code.lower().replace("-", " "))
+    assert result.code == 0, result.err
+    assert "cancelled invitation" in result.out and "街口街道" in result.out
+    assert code not in result.out
+    assert (await run("staff", "invite", "--cancel", group)).code == 0
+    async with db.unit() as session:
+        invite = (
+            await session.exec(select(Invite).where(col(Invite.code_hash) == _hash(code)))
+        ).one()
+    assert invite.cancelled_at is not None and invite.used_at is None
+
+    with pytest.raises(EnrolmentError) as refused:
+        await _join(db, code, "9201")
+    assert refused.value.key == "join.cancelled"
+    with pytest.raises(EnrolmentError) as refused:
+        async with db.unit() as session:
+            await bind_group(
+                session=session,
+                code=group,
+                channel="telegram",
+                chat_id="-9200",
+                user_id="9201",
+                now=system_clock(),
+            )
+    assert refused.value.key == "join.cancelled"
+
+    used = await _issue(db, Scope("station", "township", JIEKOU))
+    await _join(db, used, "9202")
+    expired = await _issue(db, Scope("station", "township", JIEKOU), hours=-1)
+    for args, fragment in (
+        (("--cancel", code), "already cancelled"),
+        (("--cancel", used), "already used"),
+        (("--cancel", expired), "already expired"),
+        (("--cancel", "NOPE-NOPE-NOPE"), "no invitation has that code"),
+        (("--cancel", used, "--group"), "--cancel takes no other option"),
+        (("--cancel", used, "--hours", "3"), "--cancel takes no other option"),
+    ):
+        result = await run("staff", "invite", *args)
+        assert result.code == 2, args
+        assert result.err.startswith("hutong: ") and fragment in result.err, result.err
+        assert len(result.err.strip().splitlines()) == 1 and result.out == ""
+    # A new code still works as before (the 72 h default).
+    result = await run("staff", "invite", "--station", JIEKOU)
+    assert result.code == 0 and "valid once" in result.out
+
+
+async def test_groups_lists_and_unbind_group_unbinds(
+    db: Database,
+    clock: FakeClock,
+    run: Hutong,
+) -> None:
+    async with db.unit() as session:
+        session.add(StationGroup(station_code=JIEKOU, chat_id="-1001234567890", bound_at=clock()))
+        session.add(StationGroup(station_code=JIANGPU, chat_id="-555", bound_at=clock()))
+        session.add(
+            StationGroup(
+                station_code=JIANGPU,
+                chat_id="-556",
+                bound_at=clock(),
+                active=False,
+                unbound_at=clock(),
+            )
+        )
+    result = await run("staff", "groups")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith("2 bound group(s)")
+    assert lines[1].split() == ["id", "chat", "id", "station", "bound", "since"]
+    assert "-1001234567890" in lines[2] and JIEKOU in lines[2] and "街口街道" in lines[2]
+    assert "-555" in lines[3] and "江埔街道" in lines[3]
+    assert "2026-11-23 10:00" in lines[2]  # bound since, in Asia/Shanghai
+    assert "-556" not in result.out
+
+    result = await run("staff", "unbind-group", "-1001234567890")  # a negative id parses
+    assert result.code == 0, result.err
+    assert "unbound group -1001234567890" in result.out and "街口街道" in result.out
+    async with db.unit() as session:
+        group = (
+            await session.exec(
+                select(StationGroup).where(col(StationGroup.chat_id) == "-1001234567890")
+            )
+        ).one()
+    assert group.active is False and group.unbound_at is not None
+
+    for chat in ("-1001234567890", "-556", "12345"):  # unbound already; never bound
+        result = await run("staff", "unbind-group", chat)
+        assert result.code == 2
+        assert (
+            result.err
+            == f"hutong: no group with chat id {chat} is bound (see `hutong staff groups`)\n"
+        )
+    result = await run("staff", "groups")
+    assert result.out.splitlines()[0].startswith("1 bound group(s)")
+    await run("staff", "unbind-group", "-555")
+    assert (await run("staff", "groups")).out.strip() == "no groups are bound to a station"

@@ -1,0 +1,216 @@
+"""Case data stays where it belongs: every staff and supervisor command and the 详情 button
+answer in a private chat, or in the group bound to the ticket's (or member's) station, and
+elsewhere say so and show nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pytest
+from harness import FakeClock
+from sqlmodel import col, select
+
+from flows import work
+from flows.intake import Command, Event, Press
+from flows.messages import Outcome
+from flows.places import Directory
+from flows.sla import DEFAULT_POLICY
+from flows.texts import t
+from flows.tickets import file_report
+from storage.db import Database
+from storage.models import StaffMember, StationGroup, Ticket, TicketEvent
+
+JIEKOU, JIANGPU, CONGHUA = "440117001000", "440117002000", "440117000000"
+STORY: Final = "孩子被关在家里三天没有吃饭"
+NOTE: Final = "已联系村委会，明天上门"
+STATION_USER, SUPERVISOR_USER = "7101", "7201"
+BOUND, OTHER, UNBOUND = "-7301", "-7302", "-7303"  # JIEKOU's group, JIANGPU's, nobody's
+PLACES: Final = ("private", "bound", "other", "unbound")
+ELSEWHERE: Final = t("zh", "place.elsewhere")
+PRIVATE_ONLY: Final = t("zh", "place.private")
+
+
+@dataclass(frozen=True)
+class Setup:
+    code: str
+    ticket_id: int
+
+
+async def _setup(db: Database, directory: Directory, clock: FakeClock) -> Setup:
+    async with db.unit() as session:
+        for user, role, level, scope in (
+            (STATION_USER, "station", "township", JIEKOU),
+            (SUPERVISOR_USER, "supervisor", "county", CONGHUA),
+        ):
+            session.add(
+                StaffMember(
+                    user_id=user,
+                    chat_id=user,
+                    display_name=f"社工{user}",
+                    role=role,
+                    scope_level=level,
+                    scope_code=scope,
+                    joined_at=clock(),
+                )
+            )
+        session.add(StationGroup(station_code=JIEKOU, chat_id=BOUND, bound_at=clock()))
+        session.add(StationGroup(station_code=JIANGPU, chat_id=OTHER, bound_at=clock()))
+        # Once bound to 街口, then unbound: a group that used to be the station's shows nothing.
+        session.add(
+            StationGroup(
+                station_code=JIEKOU,
+                chat_id=UNBOUND,
+                bound_at=clock(),
+                active=False,
+                unbound_at=clock(),
+            )
+        )
+        receipt = await file_report(
+            session=session,
+            directory=directory,
+            answers={
+                "danger": "no",
+                "reporter": "neighbour",
+                "place": JIEKOU,
+                "age": "6-11",
+                "sex": "f",
+                "concerns": ["no_carer"],
+                "story": STORY,
+            },
+            channel="telegram",
+            chat_id="7001",
+            intake_key="telegram:7001:1",
+            locale="zh",
+            now=clock(),
+            policy=DEFAULT_POLICY,
+        )
+        ticket = (await session.exec(select(Ticket))).one()
+        assert ticket.id is not None
+        session.add(
+            TicketEvent(ticket_id=ticket.id, at=clock(), actor="staff:1", kind="note", note=NOTE)
+        )
+    return Setup(receipt.code, ticket.id)
+
+
+def _person(user: str, place: str) -> work.Person:
+    chat = {"private": user, "bound": BOUND, "other": OTHER, "unbound": UNBOUND}[place]
+    return work.Person(
+        channel="telegram",
+        user_id=user,
+        chat_id=chat,
+        in_group=place != "private",
+        display_name=f"社工{user}",
+        locale="zh",
+    )
+
+
+async def _ask(
+    db: Database, directory: Directory, clock: FakeClock, user: str, place: str, event: Event
+) -> Outcome:
+    async with db.unit() as session:
+        return await work.handle(
+            session=session,
+            directory=directory,
+            person=_person(user, place),
+            event=event,
+            now=clock(),
+        )
+
+
+def _said(out: Outcome) -> str:
+    return "\n".join([r.text for r in out.replies] + [out.notice or ""])
+
+
+# (who, what, where it may be answered, a fragment of the real answer)
+CASES: Final = [
+    ("station", "/ticket", {"private", "bound"}, STORY),
+    ("station", "/mytickets", {"private", "bound"}, "{code}"),
+    ("station", "det", {"private", "bound"}, STORY),
+    ("supervisor", "/ticket", {"private", "bound"}, STORY),
+    ("supervisor", "det", {"private", "bound"}, STORY),
+    ("supervisor", "/mytickets", {"private"}, "{code}"),
+    ("supervisor", "/overdue", {"private"}, "没有超时工单"),
+    ("supervisor", "/open", {"private"}, "{code}"),
+    ("supervisor", "/stats", {"private"}, "收到：1"),
+    ("supervisor", "/reassign", {"private"}, "分派到哪个镇/街道"),
+    ("supervisor", "rd", {"private"}, "分派到哪个镇/街道"),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "what", "allowed", "answer"), CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES]
+)
+async def test_case_data_only_in_private_or_the_stations_group(
+    db: Database,
+    directory: Directory,
+    clock: FakeClock,
+    who: str,
+    what: str,
+    allowed: set[str],
+    answer: str,
+) -> None:
+    setup = await _setup(db, directory, clock)
+    user = STATION_USER if who == "station" else SUPERVISOR_USER
+    event: Event
+    if what == "det":
+        event = Press(f"w:det:{setup.ticket_id}")
+    elif what == "rd":
+        event = Press(f"w:rd:{setup.ticket_id}:0")
+    else:
+        arg = setup.code if what in ("/ticket", "/reassign") else ""
+        event = Command(what[1:], arg)
+    answer = answer.format(code=setup.code)
+    for place in PLACES:
+        out = await _ask(db, directory, clock, user, place, event)
+        said = _said(out)
+        if place in allowed:
+            assert answer in said, (place, said)
+            continue
+        # Nothing of the case: not the story, not a note, not even the code of a list.
+        for secret in (STORY, NOTE, setup.code):
+            assert secret not in said, (place, said)
+        # The private-chat-only answer where no group can qualify (a supervisor's area, or
+        # a supervisor's button); otherwise the station's group is named as well.
+        expected = PRIVATE_ONLY if allowed == {"private"} else ELSEWHERE
+        if isinstance(event, Press):
+            assert (out.notice, out.replies) == (expected, []), place
+        else:
+            assert [r.text for r in out.replies] == [expected], place
+            assert [r.buttons for r in out.replies] == [[]], place
+    async with db.unit() as session:
+        kinds = (
+            await session.exec(
+                select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == setup.ticket_id)
+            )
+        ).all()
+    assert "refused" not in kinds  # the right person in the wrong place is not a refusal
+
+
+async def test_details_in_the_stations_group_hide_the_phone_and_the_buttons(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    setup = await _setup(db, directory, clock)
+    out = await _ask(db, directory, clock, STATION_USER, "bound", Press(f"w:det:{setup.ticket_id}"))
+    assert STORY in out.replies[0].text and NOTE in out.replies[0].text
+    assert out.replies[0].buttons == []
+
+
+async def test_station_buttons_work_only_in_private_or_the_stations_group(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """签收 from a referral in the station's group works; the same press from a group the
+    referral was forwarded to (or any other group) changes nothing."""
+    setup = await _setup(db, directory, clock)
+    sign = Press(f"w:sign:{setup.ticket_id}")
+    for place in ("other", "unbound"):
+        out = await _ask(db, directory, clock, STATION_USER, place, sign)
+        assert (out.notice, out.replies) == (ELSEWHERE, [])
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, setup.ticket_id)
+    assert ticket is not None and ticket.state == "dispatched"
+    out = await _ask(db, directory, clock, STATION_USER, "bound", sign)
+    assert out.notice == "签收"
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, setup.ticket_id)
+    assert ticket is not None and ticket.state == "acknowledged"
