@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(default=5, gt=0, le=300)
     # Tickets per sweep transaction: small batches let several processes share the work.
     sweep_batch: int = Field(default=500, ge=1, le=10_000)
+    # Days after closing that a ticket keeps the reporter's contact, story, notes and chat.
+    retention_days: int = Field(default=365, ge=1, le=36_500)
     log_level: str = "INFO"
 
     @field_validator("log_level")

@@ -51,7 +51,8 @@ def ticket_fields(directory: Directory, ticket: Ticket, locale: str) -> dict[str
         "age": t(locale, f"age.{ticket.child_age}"),
         "sex": t(locale, f"sex.{ticket.child_sex}"),
         "reporter": t(locale, f"role.{ticket.reporter_role}"),
-        "story": _excerpt(ticket.story),
+        # Erased after retention (flows.retention): say so rather than show an empty line.
+        "story": _excerpt(ticket.story) if ticket.erased_at is None else t(locale, "erased.text"),
         "sign_due": due(ticket.sign_due_at),
         "action_due": due(ticket.first_action_due_at),
         "resolve_due": due(ticket.resolve_due_at),

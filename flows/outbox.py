@@ -38,9 +38,12 @@ async def enqueue(
     ticket_id: int | None = None,
     parent_id: int | None = None,
 ) -> bool:
-    """Add one outbox row unless its dedup key exists; False when it did."""
+    """Add one outbox row unless its dedup key exists; False when it did, or when the chat
+    is unknown (a ticket's reporting chat erased after retention: nobody to tell)."""
     if (chat_id is None) == (role_target is None):
         raise ValueError("give exactly one of chat_id and role_target")
+    if chat_id == "":
+        return False
     target_kind, target = ("chat", chat_id) if chat_id is not None else role_target  # type: ignore[misc]
     values = {
         "dedup_key": dedup_key[:128],

@@ -355,6 +355,11 @@ ZH: dict[str, str] = {
     "dur.minutes": "{n} 分钟",
     "dur.hours": "{n} 小时",
     "dur.days": "{n} 天",
+    # retention and erasure (issue 8)
+    "erased.text": "（已删除）",
+    "erased.contact": "报告人联系方式：（已删除）",
+    "ticket.erased": "个人信息已于 {at} 删除（保存期限届满或依申请）。",
+    "event.erased": "删除个人信息",
 }
 
 EN: dict[str, str] = {
@@ -707,6 +712,11 @@ EN: dict[str, str] = {
     "dur.minutes": "{n} minutes",
     "dur.hours": "{n} hours",
     "dur.days": "{n} days",
+    # retention and erasure (issue 8)
+    "erased.text": "(erased)",
+    "erased.contact": "Reporter's contact: (erased)",
+    "ticket.erased": "Personal data erased on {at} (retention period, or on request).",
+    "event.erased": "personal data erased",
 }
 
 CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "en": EN}
