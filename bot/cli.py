@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import staff_cli
+from bot import erase_cli, staff_cli
 from bot.settings import SettingsError, load_settings
 
 
@@ -20,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply schema migrations and load the directory")
     staff_cli.add_parser(sub)
+    erase_cli.add_parser(sub)
     return parser
 
 
@@ -50,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 asyncio.run(with_database(settings, lambda db: staff_cli.run(args, settings, db)))
             )
+        elif args.command == "erase":
+            from bot.service import with_database
+
+            print(asyncio.run(with_database(settings, lambda db: erase_cli.run(args, db))))
     except SettingsError as exc:
         print(f"hutong: {exc}", file=sys.stderr)
         return 2
