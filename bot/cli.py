@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import ops_cli, staff_cli
+from bot import erase_cli, ops_cli, staff_cli
 from bot.settings import SettingsError, load_settings
 
 
@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply schema migrations and load the directory")
     staff_cli.add_parser(sub)
     ops_cli.add_parser(sub)
+    erase_cli.add_parser(sub)
     return parser
 
 
@@ -55,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.service import with_database
 
             print(asyncio.run(with_database(settings, lambda db: ops_cli.run(args, db))))
+        elif args.command == "erase":
+            from bot.service import with_database
+
+            print(asyncio.run(with_database(settings, lambda db: erase_cli.run(args, db))))
     except SettingsError as exc:
         print(f"hutong: {exc}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from bot.application import build_application
 from bot.jobs import Jobs
 from bot.polling import ALLOWED_UPDATES, Poller
+from bot.retention import RETENTION_SECONDS, apply_retention
 from bot.settings import Settings, SettingsError
 from flows import escalation
 from flows.clock import Clock, system_clock
@@ -156,6 +157,14 @@ async def serve(
             batch=settings.sweep_batch,
         )
         jobs.every(INBOX_SCRUB_SECONDS, scrub_inbox, first_now=True, db=db, clock=clock)
+        jobs.every(
+            RETENTION_SECONDS,
+            apply_retention,
+            first_now=True,
+            db=db,
+            clock=clock,
+            days=settings.retention_days,
+        )
         jobs.start()
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         if bot is not None and bot.poll_task is not None:

@@ -54,7 +54,12 @@ def ticket_fields(directory: Directory, ticket: Ticket, locale: str) -> dict[str
         "age": t(locale, f"age.{ticket.child_age}"),
         "sex": t(locale, f"sex.{ticket.child_sex}"),
         "reporter": t(locale, f"role.{ticket.reporter_role}"),
-        "story": _excerpt(ticket.story) if ticket.story else pending,
+        # Erased after retention (flows.retention), or not told yet (an urgent report).
+        "story": t(locale, "erased.text")
+        if ticket.erased_at is not None
+        else _excerpt(ticket.story)
+        if ticket.story
+        else pending,
         "sign_due": due(ticket.sign_due_at),
         "action_due": due(ticket.first_action_due_at),
         "resolve_due": due(ticket.resolve_due_at),

@@ -77,13 +77,17 @@ async def enqueue(
     parent_id: int | None = None,
     send_now: bool = False,
 ) -> int | None:
-    """Add one outbox row unless its dedup key exists; its id, or None when it did.
+    """Add one outbox row unless its dedup key exists; its id, or None when it did, or
+    when the chat is unknown (a ticket's reporting chat erased after retention: nobody to
+    tell).
 
     ``send_now``: the caller sends the row itself right after the commit (a dialogue reply),
     so it starts out leased to that caller.
     """
     if (chat_id is None) == (role_target is None):
         raise ValueError("give exactly one of chat_id and role_target")
+    if chat_id == "":
+        return None
     target_kind, target = ("chat", chat_id) if chat_id is not None else role_target  # type: ignore[misc]
     if send_now and target_kind != "chat":
         raise ValueError("only a row for one chat can be sent at once")

@@ -387,6 +387,11 @@ ZH: dict[str, str] = {
     "place.elsewhere": "这里不显示工单内容。请在与机器人的私聊中，或在本站绑定的工作群里使用。",
     "place.private": "这里不显示工单内容。请在与机器人的私聊中使用。",
     "join.cancelled": "这个邀请码已被管理员取消。请向管理员索取新的邀请码。",
+    # retention and erasure (issue 8)
+    "erased.text": "（已删除）",
+    "erased.contact": "报告人联系方式：（已删除）",
+    "ticket.erased": "个人信息已于 {at} 删除（保存期限届满或依申请）。",
+    "event.erased": "删除个人信息",
 }
 
 EN: dict[str, str] = {
@@ -774,6 +779,11 @@ EN: dict[str, str] = {
     "place.elsewhere": "Case details are not shown here. Use your private chat with the bot, or your station's own group.",
     "place.private": "Case details are not shown here. Use your private chat with the bot.",
     "join.cancelled": "That invitation code was cancelled by the administrator. Ask the administrator for a new one.",
+    # retention and erasure (issue 8)
+    "erased.text": "(erased)",
+    "erased.contact": "Reporter's contact: (erased)",
+    "ticket.erased": "Personal data erased on {at} (retention period, or on request).",
+    "event.erased": "personal data erased",
 }
 
 CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "en": EN}

@@ -609,7 +609,10 @@ async def details(
     fields["owner"] = html.escape(await owner_name(session, directory, ticket, loc), quote=False)
     lines = [CATALOGUES[loc]["ticket.detail"].format(**fields)]
     contact = await session.get(TicketContact, ticket.id)
-    if contact is None:
+    if ticket.erased_at is not None:
+        lines.append(t(loc, "erased.contact"))
+        lines.append(t(loc, "ticket.erased", at=local_time(ticket.erased_at)))
+    elif contact is None:
         lines.append(t(loc, "ticket.anonymous"))
     elif not (
         supervises(member, ticket) or (works_at(member, ticket) and ticket.signed_at is not None)
@@ -637,6 +640,8 @@ async def details(
     for e in events:
         label = CATALOGUES[loc].get(f"event.{e.kind}", e.kind)
         note = f"：{e.note}" if e.note and e.kind in NOTED_KINDS else ""
+        if e.note is None and e.kind in NOTED_KINDS and ticket.erased_at is not None:
+            note = "：" + t(loc, "erased.text")  # these kinds always had words: erased
         lines.append(t(loc, "ticket.event", at=local_time(e.at), kind=label, note=note))
     buttons = (
         station_buttons(member, ticket)
@@ -734,7 +739,8 @@ async def _show_signed(
         )
     ).all()
     for row in rows:
-        loc = row.payload.get("locale", "zh")
+        # A referral delivered over a week ago has had its text erased (flows.retention).
+        loc = row.payload.get("locale") or await _chat_locale(session, row.target)
         payload = payload_of(
             referral_text(directory, ticket, loc, signed=(name, now)),
             [[Button(t(loc, "btn.details"), f"w:det:{ticket.id}")]],
@@ -754,3 +760,15 @@ async def _show_signed(
                 chat_id=row.target,
                 ticket_id=ticket.id,
             )
+
+
+async def _chat_locale(session: AsyncSession, chat_id: str) -> str:
+    """The language a staff member's chat reads (a group reads Chinese)."""
+    found = (
+        await session.exec(
+            select(StaffMember.locale).where(
+                col(StaffMember.chat_id) == chat_id, col(StaffMember.active).is_(True)
+            )
+        )
+    ).first()
+    return found or "zh"
