@@ -8,12 +8,13 @@ ticket they create, and the caller sends the replies only after the commit.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import feedback, work
+from flows import feedback, flood, work
 from flows.intake import (
     REPORT_STEPS,
     AddToReport,
@@ -38,8 +39,9 @@ from flows.tickets import (
     status_text,
     urgent_receipt_text,
 )
+from flows.triage import derive_priority
 from flows.work import Person
-from storage.models import Conversation
+from storage.models import Conversation, TicketEvent
 
 
 async def _lock_conversation(
@@ -134,6 +136,13 @@ async def take_turn(
     conv = await _lock_conversation(
         session, channel=channel, chat_id=chat_id, locale=person.locale, now=now
     )
+    verdict = flood.admit(
+        conv, exempt=flood.exempt(event, step=conv.step, answers=conv.answers), now=now
+    )
+    session.add(conv)
+    if verdict != "answer":  # recorded in the inbox, not answered
+        notice = [Reply(t(conv.locale, "flood.notice"))] if verdict == "notice" else []
+        return Outcome(notice, locale=conv.locale)
     routed = await _elsewhere(session, intake, person, conv, event, now)
     if routed is not None:
         answers = dict(conv.answers)
@@ -154,6 +163,20 @@ async def take_turn(
     out.changed = out.changed or moved_on
 
     if isinstance(out.effect, Submit):
+        urgent = out.effect.urgent
+        earlier = await flood.reports_in_last_hour(
+            session=session, channel=channel, chat_id=chat_id, now=now
+        )
+        if earlier >= flood.REPORTS_PER_HOUR and not _is_p0(dlg.answers):
+            # Not filed now: the answers stay, and the same confirmation works later.
+            out = Outcome(
+                [Reply(t(dlg.locale, "flood.quota", n=flood.REPORTS_PER_HOUR))],
+                changed=True,
+            )
+            out.replies.extend(intake.prompts(dlg))
+            out.locale = dlg.locale
+            _save(conv, dlg, now)
+            return out
         conv.report_seq += 1
         receipt = await file_report(
             session=session,
@@ -167,7 +190,17 @@ async def take_turn(
             policy=intake.policy,
         )
         out.outbox_written = True
-        if out.effect.urgent:
+        if earlier >= flood.REPORTS_PER_HOUR:  # a P0 past the quota: filed, and flagged
+            session.add(
+                TicketEvent(
+                    ticket_id=receipt.ticket_id,
+                    at=now,
+                    actor="system",
+                    kind="many_reports",
+                    note=f"{earlier} earlier report(s) from this chat in the last hour",
+                )
+            )
+        if urgent:
             follow = intake.after_urgent_filing(dlg, receipt.code, receipt.ticket_id)
             text = urgent_receipt_text(dlg.locale, receipt, more=bool(follow))
             out.replies.append(Reply(text, remove_keyboard=not follow))
@@ -205,13 +238,27 @@ async def take_turn(
             out.changed = True
     out.locale = dlg.locale
     if out.changed or dlg.locale != conv.locale:
-        conv.step = dlg.step
-        conv.answers = dlg.answers
-        conv.locale = dlg.locale
-        conv.version = dlg.version
-        conv.updated_at = now
-        session.add(conv)
+        _save(conv, dlg, now)
     return out
+
+
+def _save(conv: Conversation, dlg: Dialogue, now: datetime) -> None:
+    conv.step = dlg.step
+    conv.answers = dlg.answers
+    conv.locale = dlg.locale
+    conv.version = dlg.version
+    conv.updated_at = now
+
+
+def _is_p0(answers: dict[str, Any]) -> bool:
+    return (
+        derive_priority(
+            in_danger=str(answers.get("danger", "")),
+            concerns=list(answers.get("concerns", [])),
+            child_age=str(answers.get("age", "")),
+        )
+        == "P0"
+    )
 
 
 async def update_failed(

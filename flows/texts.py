@@ -46,6 +46,10 @@ ZH: dict[str, str] = {
     "kind.location": "位置",
     "kind.other": "其他",
     "btn.back": "« 返回",
+    "flood.notice": "您发送得太快了，我们需要一点时间。请停一分钟再继续；在此期间发来的消息会被记录，但不会逐条回复。"
+    "已经填写的内容不会丢失。\n如果孩子正面临危险，请立即拨打 110（报警）、120（急救）或 12355（青少年服务台）。",
+    "flood.quota": "这个对话在一小时内已经提交了 {n} 份报告，这一份暂时没有提交。您填写的内容已保留，"
+    "请稍后再点“确认提交”。\n如果孩子正面临危险，请立即拨打 110、120 或 12355。",
     "update_failed": "抱歉，您刚才发送的内容我们没能处理成功。请再发送一次；如果仍然不行，请发送 /start 重新开始。"
     "\n如果孩子正面临危险，请立即拨打 110（报警）、120（急救）或 12355（青少年服务台）。",
     # danger
@@ -253,6 +257,7 @@ ZH: dict[str, str] = {
     "event.not_notified": "转介无人接收",
     "event.delivery_failed": "消息发送失败",
     "event.addition": "报告人补充信息",
+    "event.many_reports": "同一对话一小时内已多次报告",
     "addition.title": "📎 <b>补充信息 <code>{code}</code></b> · {priority}",
     "addition.phone": "报告人留下了电话（签收后可在详情中查看）",
     "addition.anonymous": "报告人选择匿名",
@@ -429,6 +434,12 @@ EN: dict[str, str] = {
     "kind.location": "location",
     "kind.other": "other",
     "btn.back": "« Back",
+    "flood.notice": "You are sending very fast, and we need a moment. Please pause for a minute; "
+    "what you send meanwhile is recorded but not answered one by one. Nothing you filled in is lost."
+    "\nIf a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline).",
+    "flood.quota": "This chat has already filed {n} reports in the last hour, so this one was not "
+    "filed yet. Your answers are kept: press \u201cSubmit\u201d again a little later.\n"
+    "If a child is in danger now, call 110, 120 or 12355.",
     "update_failed": "Sorry, we could not process what you just sent. Please send it again; if that does not work, send /start to begin again."
     "\nIf a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline) at once.",
     "danger.prompt": "<b>Is the child in danger right now?</b>",
@@ -644,6 +655,7 @@ EN: dict[str, str] = {
     "event.not_notified": "referral reached nobody",
     "event.delivery_failed": "a message could not be delivered",
     "event.addition": "the reporter added information",
+    "event.many_reports": "many reports from this chat within an hour",
     "addition.title": "📎 <b>Added to <code>{code}</code></b> · {priority}",
     "addition.phone": "the reporter left a phone number (shown in the details after signing for it)",
     "addition.anonymous": "the reporter stays anonymous",

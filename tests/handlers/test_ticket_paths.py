@@ -123,7 +123,7 @@ async def test_not_satisfied_reopens_and_tells_the_supervisor(svc: BotService) -
 
 
 async def test_not_satisfied_in_the_middle_of_a_new_report_does_not_take_its_answer(
-    svc: BotService,
+    svc: BotService, clock: FakeClock
 ) -> None:
     """No comment is asked for then: the next text is the new report's story."""
     api = svc.api
@@ -131,6 +131,7 @@ async def test_not_satisfied_in_the_middle_of_a_new_report_does_not_take_its_ans
     ticket = await signed_ticket(svc, 4105, 4005)
     await resolve(svc, 4105, ticket)
     await said(api, 4005, "满意吗")
+    clock.advance(seconds=15)  # a person takes a moment between two reports
     citizen = Citizen(api, 4005)
     await citizen.report_until_story()
     mark = await press(api, 4005, f"f:{ticket.id}:unsat")
