@@ -7,6 +7,7 @@ to it, so a member enrolled after dispatch still receives the referral.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.messages import Button
 from storage.models import OutboxMessage
 
+DEDUP_KEY_MAX = 128  # outbox.dedup_key
+
 
 def payload_of(text: str, buttons: Sequence[Sequence[Button]] = ()) -> dict[str, Any]:
     return {"text": text, "buttons": [[[b.label, b.data] for b in row] for row in buttons]}
@@ -24,6 +27,15 @@ def payload_of(text: str, buttons: Sequence[Sequence[Button]] = ()) -> dict[str,
 
 def buttons_of(payload: dict[str, Any]) -> list[list[Button]]:
     return [[Button(label, data) for label, data in row] for row in payload.get("buttons", [])]
+
+
+def fit_key(key: str) -> str:
+    """``key`` if it fits the column, else its head and a hash of the whole: cutting it
+    short could make two different messages one (and the second would never be sent)."""
+    if len(key) <= DEDUP_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[: DEDUP_KEY_MAX - len(digest) - 1]}#{digest}"
 
 
 async def enqueue(
@@ -43,7 +55,7 @@ async def enqueue(
         raise ValueError("give exactly one of chat_id and role_target")
     target_kind, target = ("chat", chat_id) if chat_id is not None else role_target  # type: ignore[misc]
     values = {
-        "dedup_key": dedup_key[:128],
+        "dedup_key": fit_key(dedup_key),
         "kind": kind,
         "target_kind": target_kind,
         "target": str(target),
