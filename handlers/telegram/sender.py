@@ -34,6 +34,7 @@ from telegram.error import (
 )
 
 from flows.clock import Clock
+from flows.faults import describe
 from flows.lifecycle import escalate_now, locked_ticket
 from flows.messages import Reply
 from flows.notices import expand
@@ -202,21 +203,21 @@ class OutboxSender:
             await self._reschedule(row, 0, f"chat migrated to {exc.new_chat_id}", count=False)
             return "retry_later"
         except Forbidden as exc:
-            await self._fail(row, f"forbidden: {exc.message}")
+            await self._fail(row, describe(exc))
             return "failed"
         except BadRequest as exc:
             text = exc.message.lower()
             if "not modified" in text:  # the edit is already there
                 await self._done(row, None)
                 return "sent"
-            await self._fail(row, f"bad request: {exc.message}")
+            await self._fail(row, describe(exc))
             return "failed"
         except (NetworkError, TelegramError) as exc:
             if row.attempts >= MAX_ATTEMPTS:
-                await self._fail(row, f"gave up after {row.attempts} attempts: {exc}")
+                await self._fail(row, f"gave up after {row.attempts} attempts: {describe(exc)}")
                 return "failed"
             backoff = min(2.0**row.attempts, 300.0)
-            await self._reschedule(row, backoff, f"transient: {exc}", count=True)
+            await self._reschedule(row, backoff, f"transient: {describe(exc)}", count=True)
             return "retry_later"
         self.pacer.sent(chat_id)
         await self._done(row, message_id)

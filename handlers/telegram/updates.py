@@ -14,6 +14,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from flows.clock import Clock
 from flows.conversations import take_turn
+from flows.faults import describe
 from flows.intake import Intake
 from flows.messages import Outcome
 from flows.outbox import enqueue, payload_of
@@ -84,7 +85,7 @@ class UpdateProcessor:
                         session,
                         channel=CHANNEL,
                         update_id=update.update_id,
-                        error=repr(exc),
+                        error=describe(exc),
                         max_attempts=MAX_ATTEMPTS,
                         now=self.clock(),
                     )
@@ -131,7 +132,7 @@ class UpdateProcessor:
         try:
             await bot.answer_callback_query(callback_id, text=notice)
         except TelegramError as exc:  # an expired query must not block the reply
-            log.info("answerCallbackQuery failed: %s", exc)
+            log.info("answerCallbackQuery failed: %s", describe(exc))
 
     async def _reply(self, bot: Any, incoming: Incoming, outcome: Outcome, update_id: int) -> None:
         for i, reply in enumerate(outcome.replies):
@@ -147,7 +148,7 @@ class UpdateProcessor:
                 # The turn is committed and will not run again, so what it says (a ticket's
                 # code, "call 110 now") must not be lost with a failed call: this reply and
                 # the rest go to the outbox, whose sender retries within Telegram's limits.
-                log.warning("reply to update %s failed, queued: %s", update_id, exc)
+                log.warning("reply to update %s failed, queued: %s", update_id, describe(exc))
                 await self._queue(incoming, outcome, update_id, first=i)
                 return
 

@@ -171,9 +171,8 @@ async def test_a_failure_answers_500_and_the_retry_succeeds(
     resp = await client.post("/telegram/webhook", data=body, headers=headers)
     assert resp.status == 500
     [row] = await rows(db)
-    assert (row.status, row.attempts) == ("pending", 1) and "database went away" in (
-        row.error or ""
-    )
+    # The error column says what failed, never an exception's message (it may quote data).
+    assert (row.status, row.attempts, row.error) == ("pending", 1, "RuntimeError")
     monkeypatch.setattr(updates, "take_turn", real)
     resp = await client.post("/telegram/webhook", data=body, headers=headers)
     assert resp.status == 200
