@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 
 # U+0000 (PostgreSQL's text types cannot hold it) and lone surrogates (not encodable as UTF-8).
 _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+# An INSERT of several rows in one VALUES clause binds "<key>_m1", "<key>_m2", …
+_ROW_SUFFIX: Final = re.compile(r"_m[0-9]+$")
 
 
 class StoredValueError(ValueError):
@@ -30,6 +32,8 @@ class StoredValueError(ValueError):
 def check_value(table: Table, key: str, value: object) -> None:
     """Raise ``StoredValueError`` when ``value`` does not fit column ``key`` of ``table``."""
     column = table.c.get(key)
+    if column is None:
+        column = table.c.get(_ROW_SUFFIX.sub("", key))
     if column is None or not isinstance(value, str):
         return
     found = _UNSTORABLE.search(value)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import col, select, update
+from sqlmodel import col, insert, select, update
 
 from flows.outbox import enqueue, fit_key
 from storage.db import Database
@@ -80,6 +80,11 @@ async def test_core_inserts_and_updates_are_checked(db: Database) -> None:
     with pytest.raises(StoredValueError, match=r"^invite\.used_by: contains U\+0000$"):
         async with db.unit() as session:
             await session.exec(update(Invite).values(used_by="telegram:\x00"))
+    rows = [_invite(f"h{i}").model_dump(exclude={"id"}) for i in range(3)]
+    rows[2]["used_by"] = "u" * 65
+    with pytest.raises(StoredValueError, match=r"^invite\.used_by: 65 characters, at most 64$"):
+        async with db.unit() as session:
+            await session.exec(insert(Invite).values(rows))  # one VALUES clause, three rows
 
 
 async def test_values_that_are_only_compared_are_not_refused(db: Database) -> None:
