@@ -54,8 +54,9 @@ async def on_press(
     except lifecycle.NotNow:
         return Outcome(notice=t(locale, "feedback.already"), locale=locale)
     if rating == "unsat":
+        key = "feedback.sorry" if ask_comment else "feedback.sorry_reopened"
         return Outcome(
-            [Reply(t(locale, "feedback.sorry" if ask_comment else "feedback.sorry_reopened"))],
+            [Reply(t(locale, key, max=TEXT_MAX))],
             changed=True,
             locale=locale,
             outbox_written=True,

@@ -132,6 +132,7 @@ async def test_a_feedback_comment_too_long_is_refused_with_the_limit_and_still_a
         )
     awaiting = out.awaiting
     assert awaiting == {"k": "fbc", "t": tid}
+    assert f"不超过 {TEXT_MAX} 字" in out.replies[0].text  # the limit, told up front
 
     async def comment(text: str) -> Any:
         async with db.unit() as session:
