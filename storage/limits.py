@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from sqlalchemy import Table, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 # U+0000 (PostgreSQL's text types cannot hold it) and lone surrogates (not encodable as UTF-8).
 _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
@@ -21,8 +22,11 @@ _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 _ROW_SUFFIX: Final = re.compile(r"_m[0-9]+$")
 
 
-class StoredValueError(ValueError):
-    """A value its column cannot hold. ``safe_detail`` is data-free: it may be logged."""
+class StoredValueError(SQLAlchemyError, ValueError):
+    """A value its column cannot hold. ``safe_detail`` is data-free: it may be logged.
+
+    A database error like the one PostgreSQL would raise, so code that handles a failed
+    write (the poller retries, a turn is counted as failed) handles this one too."""
 
     def __init__(self, table: str, column: str, problem: str) -> None:
         self.safe_detail = f"{table}.{column}: {problem}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import col, insert, select, update
 
 from flows.outbox import enqueue, fit_key
@@ -47,6 +47,8 @@ async def test_an_orm_insert_that_postgresql_would_refuse_is_refused_on_both(
             session.add(_member(value))
     assert str(caught.value) == f"staff_member.display_name: {problem}"
     assert caught.value.safe_detail == str(caught.value)
+    # A failed write like PostgreSQL's: handled wherever a database error is.
+    assert isinstance(caught.value, SQLAlchemyError)
     assert SECRET not in str(caught.value)
     async with db.unit() as session:
         assert (await session.exec(select(StaffMember))).all() == []
