@@ -6,6 +6,7 @@ an answer."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -58,7 +59,9 @@ async def test_a_staff_name_with_a_nul_joins_and_a_long_name_fits(service: Any) 
     scope = Scope("station", "township", "440117001000")
     for chat in (5103, 5104):
         async with service.db.unit() as session:
-            code = await issue_invite(session=session, scope=scope, kind="member", now=_now())
+            code = await issue_invite(
+                session=session, scope=scope, kind="member", now=datetime.now(UTC)
+            )
         answer = await Citizen(api, chat).text(f"/join {code}")
         assert "已" in (answer.text or "")
     async with service.db.unit() as session:
@@ -84,9 +87,3 @@ async def test_a_forged_button_with_a_nul_is_refused_and_recorded(service: Any) 
             )
         ).all()
     assert notes == [f"w:det:{ticket.id}"]
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
