@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import erase_cli, ops_cli, staff_cli
+from bot import erase_cli, logs, ops_cli, staff_cli
 from bot.settings import SettingsError, load_settings
 
 
@@ -29,14 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            # Console commands print their result; their logging is for problems only.
-            level=settings.log_level.upper() if args.command == "serve" else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
-        # Per-request and per-migration-plugin lines drown out what the operator needs.
-        for noisy in ("httpx", "alembic.runtime.plugins", "apscheduler.executors.default"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        # Every command logs through the formatter that withholds exception messages.
+        # Console commands print their result; their logging is for problems only.
+        logs.configure(settings.log_level.upper() if args.command == "serve" else logging.WARNING)
         if args.command == "serve":
             from bot.service import serve
 
@@ -67,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except OSError as exc:
         print(f"hutong: {exc}", file=sys.stderr)
+        return 1
+    except Exception:
+        # Through the log formatter, not Python's traceback printer: a driver's message may
+        # quote the values of the statement that failed.
+        logging.getLogger("hutong").exception("hutong %s stopped by an error", args.command)
         return 1
     return 0
 

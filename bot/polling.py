@@ -17,6 +17,7 @@ from telegram import Bot, Update
 from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
 from flows.clock import Clock
+from flows.faults import describe
 from handlers.telegram.updates import CHANNEL, chat_key_of
 from storage import inbox
 from storage.db import Database
@@ -101,7 +102,7 @@ class Poller:
                 raise
             except (TimedOut, NetworkError, Conflict) as exc:
                 # Conflict: another process polls with this token (an overlapping deploy).
-                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                log.warning("getUpdates failed (%s); retrying in %.0f s", describe(exc), backoff)
                 backoff = await _pause(backoff)
                 continue
             if not updates:
@@ -112,7 +113,9 @@ class Poller:
             except (SQLAlchemyError, OSError) as exc:
                 # Not confirmed to Telegram, so fetched again: nothing is lost, and a short
                 # database outage does not stop the bot.
-                log.error("recording updates failed (%s); retrying in %.0f s", exc, backoff)
+                log.error(
+                    "recording updates failed (%s); retrying in %.0f s", describe(exc), backoff
+                )
                 backoff = await _pause(backoff)
                 continue
             backoff = 1.0

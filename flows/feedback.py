@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import lifecycle
 from flows.messages import Outcome, Reply, number_in
 from flows.texts import t
-from storage.models import Ticket, TicketEvent
-
-COMMENT_MAX: Final = 2000
+from storage.models import TEXT_MAX, Ticket, TicketEvent
 
 
 def is_feedback_press(data: str) -> bool:
@@ -56,8 +54,9 @@ async def on_press(
     except lifecycle.NotNow:
         return Outcome(notice=t(locale, "feedback.already"), locale=locale)
     if rating == "unsat":
+        key = "feedback.sorry" if ask_comment else "feedback.sorry_reopened"
         return Outcome(
-            [Reply(t(locale, "feedback.sorry" if ask_comment else "feedback.sorry_reopened"))],
+            [Reply(t(locale, key, max=TEXT_MAX))],
             changed=True,
             locale=locale,
             outbox_written=True,
@@ -81,13 +80,20 @@ async def on_comment(
     )
     if ticket is None or ticket.id is None:
         return Outcome([Reply(t(locale, "stale"))], locale=locale)
+    text = text.strip()
+    # Too long or empty: say so and keep waiting for the comment, as for staff texts.
+    if len(text) > TEXT_MAX:
+        too_long = t(locale, "story.too_long", length=len(text), max=TEXT_MAX)
+        return Outcome([Reply(too_long)], awaiting=awaiting, locale=locale)
+    if not text:
+        return Outcome([Reply(t(locale, "story.too_short"))], awaiting=awaiting, locale=locale)
     session.add(
         TicketEvent(
             ticket_id=ticket.id,
             at=now,
             actor="reporter",
             kind="feedback_comment",
-            note=text.strip()[:COMMENT_MAX],
+            note=text,
         )
     )
     return Outcome([Reply(t(locale, "feedback.comment_saved"))], changed=True, locale=locale)

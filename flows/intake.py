@@ -21,8 +21,8 @@ from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy
 from flows.texts import CATALOGUES, t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES, derive_priority
+from storage.models import TEXT_MAX
 
-STORY_MAX: Final = 2000
 PLACE_TEXT_MAX: Final = 60
 PHOTOS_MAX: Final = 5
 TOWNSHIPS_PER_PAGE: Final = 12
@@ -476,8 +476,8 @@ class Intake:
 
     def _story(self, dlg: Dialogue, text: str) -> Outcome:
         loc = dlg.locale
-        if len(text) > STORY_MAX:
-            return Outcome([Reply(t(loc, "story.too_long", length=len(text), max=STORY_MAX))])
+        if len(text) > TEXT_MAX:
+            return Outcome([Reply(t(loc, "story.too_long", length=len(text), max=TEXT_MAX))])
         if len(text) < 2:
             return Outcome([Reply(t(loc, "story.too_short"))])
         dlg.answers["story"] = text
@@ -757,7 +757,7 @@ class Intake:
             rows.append([b(dlg, "concerns.done", "cd", "")])
             return Reply(t(loc, "concerns.prompt"), rows)
         if step == "story":
-            return Reply(t(loc, "story.prompt", max=STORY_MAX))
+            return Reply(t(loc, "story.prompt", max=TEXT_MAX))
         if step == "contact":
             return Reply(
                 t(loc, "contact.prompt"),

@@ -11,6 +11,7 @@ between, their short lease runs out and the sender delivers them once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -25,6 +26,8 @@ from storage.models import OutboxMessage
 # How long a reply being sent right after its turn is left alone by the background sender:
 # long enough for the direct send, short enough that a crash costs the person little.
 DIRECT_LEASE: Final = timedelta(seconds=30)
+
+DEDUP_KEY_MAX = 128  # outbox.dedup_key
 
 
 def payload_of(text: str, buttons: Sequence[Sequence[Button]] = ()) -> dict[str, Any]:
@@ -64,6 +67,15 @@ def reply_of(payload: dict[str, Any]) -> Reply:
     )
 
 
+def fit_key(key: str) -> str:
+    """``key`` if it fits the column, else its head and a hash of the whole: cutting it
+    short could make two different messages one (and the second would never be sent)."""
+    if len(key) <= DEDUP_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[: DEDUP_KEY_MAX - len(digest) - 1]}#{digest}"
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -92,7 +104,7 @@ async def enqueue(
     if send_now and target_kind != "chat":
         raise ValueError("only a row for one chat can be sent at once")
     values = {
-        "dedup_key": dedup_key[:128],
+        "dedup_key": fit_key(dedup_key),
         "kind": kind,
         "target_kind": target_kind,
         "target": str(target),

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.places import Directory
 from flows.tickets import CODE_ALPHABET
 from storage.models import (
+    NAME_MAX,
     Invite,
     OutboxMessage,
     StaffMember,
@@ -219,7 +220,7 @@ async def join(
         channel=channel,
         user_id=user_id,
         chat_id=chat_id,
-        display_name=display_name[:128] or user_id,
+        display_name=display_name[:NAME_MAX] or user_id,
         role=invite.role,
         scope_level=invite.scope_level,
         scope_code=invite.scope_code,

@@ -328,7 +328,7 @@ ZH: dict[str, str] = {
     "btn.fb.unsat": "不满意",
     "feedback.thanks": "谢谢您的反馈。",
     "feedback.sorry": "很抱歉处理结果没有让您满意。我们已重新打开这个报告，并通知了区县督导。"
-    "如愿意，可以直接回复说明原因（可不填）。",
+    "如愿意，可以直接回复说明原因（可不填，不超过 {max} 字）。",
     "feedback.sorry_reopened": "很抱歉处理结果没有让您满意。我们已重新打开这个报告，并通知了区县督导。",
     "feedback.comment_saved": "已收到您的说明，谢谢。",
     "feedback.already": "您已经反馈过了，谢谢。",
@@ -730,7 +730,7 @@ EN: dict[str, str] = {
     "btn.fb.unsat": "Not satisfied",
     "feedback.thanks": "Thank you for your feedback.",
     "feedback.sorry": "We are sorry. The report is reopened and the county supervisor is told. "
-    "If you like, reply with what went wrong (optional).",
+    "If you like, reply with what went wrong (optional, up to {max} characters).",
     "feedback.sorry_reopened": "We are sorry. The report is reopened and the county supervisor is told.",
     "feedback.comment_saved": "Thank you, your comment is recorded.",
     "feedback.already": "You already gave feedback, thank you.",

@@ -41,14 +41,13 @@ from flows.staff import (
 )
 from flows.texts import CATALOGUES, t
 from flows.tickets import local_time, owner_name
-from storage.models import OutboxMessage, StaffMember, Ticket, TicketContact, TicketEvent
+from storage.models import TEXT_MAX, OutboxMessage, StaffMember, Ticket, TicketContact, TicketEvent
 
 STAFF_COMMANDS: Final = frozenset(
     {"join", "leave", "mytickets", "ticket", "overdue", "open", "stats", "reassign"}
 )
 SUPERVISOR_COMMANDS: Final = frozenset({"overdue", "open", "stats", "reassign"})
 OPEN_STATES: Final = lifecycle.OPEN_STATES
-TEXT_MAX: Final = 2000
 TOWNSHIPS_PER_PAGE: Final = 12
 STATION_ACTIONS: Final = frozenset(
     {"note", "first", "fa", "ext", "exd", "done", "out", "ret", "rr"}

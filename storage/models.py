@@ -16,6 +16,10 @@ from sqlmodel import Field, SQLModel
 TEXT_MAX = 2000
 # An event's note: such a text plus a short label.
 NOTE_MAX = TEXT_MAX + 100
+# A channel's file id (Telegram's are well under 100 characters).
+FILE_REF_MAX = 256
+# A person's display name as the channel gives it (Telegram: first and last name, 64 each).
+NAME_MAX = 128
 
 
 class Division(SQLModel, table=True):
@@ -118,7 +122,7 @@ class Ticket(SQLModel, table=True):
     child_age: str = Field(max_length=8)
     child_sex: str = Field(max_length=8)
     concerns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    story: str = Field(max_length=2000)
+    story: str = Field(max_length=TEXT_MAX)
     locale: str = Field(default="zh", max_length=8)
     # The reporting chat, so the reporter can ask for status and be kept informed.
     reporter_channel: str = Field(max_length=16)
@@ -140,7 +144,7 @@ class Ticket(SQLModel, table=True):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     outcome: str | None = Field(default=None, max_length=24)
-    resolution_note: str | None = Field(default=None, max_length=2000)
+    resolution_note: str | None = Field(default=None, max_length=TEXT_MAX)
     feedback: str | None = Field(default=None, max_length=16)
     feedback_due_at: datetime | None = None
     # Days of a request for more time awaiting the county's decision; None when none waits.
@@ -172,7 +176,7 @@ class TicketAttachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     kind: str = Field(max_length=16)  # photo
-    file_ref: str = Field(max_length=256)  # channel file id, never the bytes
+    file_ref: str = Field(max_length=FILE_REF_MAX)  # channel file id, never the bytes
 
 
 class TicketEvent(SQLModel, table=True):
@@ -251,7 +255,7 @@ class StaffMember(SQLModel, table=True):
     channel: str = Field(default="telegram", max_length=16)
     user_id: str = Field(max_length=64, index=True)
     chat_id: str = Field(max_length=64)  # private chat with the bot: where we write to them
-    display_name: str = Field(max_length=128)
+    display_name: str = Field(max_length=NAME_MAX)
     role: str = Field(max_length=16)  # station | supervisor
     scope_level: str = Field(max_length=8)  # township | county | city
     scope_code: str = Field(max_length=12)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from telegram import ChatMember, Message, Update
 
+from flows.inputs import clean_optional, clean_text
 from flows.intake import (
     BotMembership,
     Command,
@@ -16,6 +17,7 @@ from flows.intake import (
     Text,
     Unsupported,
 )
+from storage.models import FILE_REF_MAX
 
 # Telegram caps message text at 4096; anything longer is not a person typing.
 _MAX_TEXT = 4096
@@ -38,7 +40,7 @@ def to_incoming(update: Update, bot_username: str | None = None) -> Incoming | N
     user = update.effective_user
     locale = user.language_code if user else None
     user_id = user.id if user else None
-    name = user.full_name if user else ""
+    name = clean_text(user.full_name) if user else ""
     if update.my_chat_member is not None:  # the bot's own membership of a chat changed
         changed = update.my_chat_member
         new = changed.new_chat_member
@@ -60,7 +62,7 @@ def to_incoming(update: Update, bot_username: str | None = None) -> Incoming | N
             return None
         return Incoming(
             chat_id=msg.chat.id,
-            event=Press(query.data[:64]),
+            event=Press(clean_text(query.data[:64])),
             user_locale=locale,
             user_id=user_id,
             display_name=name,
@@ -88,8 +90,9 @@ def to_incoming(update: Update, bot_username: str | None = None) -> Incoming | N
 
 
 def _event(message: Message, bot_username: str | None) -> Event:
+    """What the message says; every text in it cleaned (flows.inputs) before it is kept."""
     if message.text is not None:
-        text = message.text[:_MAX_TEXT]
+        text = clean_text(message.text[:_MAX_TEXT])
         if text.startswith("/"):
             head, _, arg = text.partition(" ")
             name, _, target = head[1:].partition("@")
@@ -98,12 +101,15 @@ def _event(message: Message, bot_username: str | None) -> Event:
             return Command(name.lower(), arg.strip())
         return Text(text)
     if message.photo:
-        biggest = message.photo[-1]
-        return Photo(biggest.file_id, message.caption)
+        # The largest size whose file id fits the column (Telegram's ids are far shorter).
+        sizes = [p for p in message.photo if len(clean_text(p.file_id)) <= FILE_REF_MAX]
+        if not sizes:
+            return Unsupported("photo")
+        return Photo(clean_text(sizes[-1].file_id), clean_optional(message.caption))
     if message.contact is not None:
         user = message.from_user
         own = user is not None and message.contact.user_id == user.id
-        return SharedContact(message.contact.phone_number, own)
+        return SharedContact(clean_text(message.contact.phone_number), own)
     for kind in ("sticker", "voice", "video", "document", "location"):
         if getattr(message, kind, None):
             return Unsupported(kind)

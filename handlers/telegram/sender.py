@@ -43,6 +43,7 @@ from telegram.error import (
 
 from flows import delivery
 from flows.clock import Clock
+from flows.faults import describe
 from flows.messages import Reply
 from flows.notices import expand
 from flows.outbox import reply_of
@@ -158,7 +159,7 @@ class OutboxSender:
             try:
                 busy = await self.run_once()
             except Exception as exc:  # a bad batch must not stop all future deliveries
-                log.error("outbox sender batch failed (%s)", type(exc).__name__)
+                log.error("outbox sender batch failed (%s)", describe(exc))
                 busy = 0
             if busy or self._stopping:
                 continue
@@ -263,16 +264,16 @@ class OutboxSender:
                 "migrated", f"chat migrated to {exc.new_chat_id}", new_chat=str(exc.new_chat_id)
             )
         except Forbidden as exc:
-            return _Failure("permanent", f"forbidden: {exc.message}")
+            return _Failure("permanent", describe(exc))
         except BadRequest as exc:
             text = exc.message.lower()
             if "not modified" in text:  # the edit is already there
                 return _Sent(None)
-            return _Failure("permanent", f"bad request: {exc.message}")
+            return _Failure("permanent", describe(exc))
         except TelegramError as exc:
             # Network trouble, 5xx, an answer that is not Bot API JSON, a refused token:
             # nothing wrong with the row itself.
-            return _Failure("transient", f"{type(exc).__name__}: {exc.message}")
+            return _Failure("transient", describe(exc))
 
     async def _settle(self, row: OutboxMessage, failure: _Failure) -> datetime | None:
         """Write down a failed try. Returns when the chat's later rows may go (they must not

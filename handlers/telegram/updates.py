@@ -15,6 +15,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from flows.clock import Clock
 from flows.conversations import take_turn, update_failed
+from flows.faults import describe
 from flows.intake import Intake
 from flows.messages import Outcome
 from flows.outbox import enqueue, reply_payload, waiting_for
@@ -97,7 +98,7 @@ class UpdateProcessor:
                     session,
                     channel=CHANNEL,
                     update_id=update.update_id,
-                    error=repr(exc),
+                    error=describe(exc),
                     max_attempts=MAX_ATTEMPTS,
                     now=self.clock(),
                 )
@@ -111,9 +112,7 @@ class UpdateProcessor:
                     )
         except Exception as again:  # the database may be what failed: the row stays pending
             log.error(
-                "recording the failure of update %s failed (%s)",
-                update.update_id,
-                type(again).__name__,
+                "recording the failure of update %s failed (%s)", update.update_id, describe(again)
             )
             return
         if parked and self.on_outbox is not None:
@@ -209,7 +208,7 @@ class UpdateProcessor:
         try:
             await bot.answer_callback_query(callback_id, text=notice)
         except TelegramError as exc:  # an expired query must not block the reply
-            log.info("answerCallbackQuery failed (%s)", type(exc).__name__)
+            log.info("answerCallbackQuery failed (%s)", describe(exc))
 
 
 def install(

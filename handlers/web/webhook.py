@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # Telegram's updates are far smaller; anything bigger is not one
+UPDATE_ID_MAX = 2**63 - 1  # inbox_update.update_id is a BIGINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,12 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"ok": False, "error": message}, status=status)
 
 
+def _is_update_id(value: object) -> bool:
+    # JSON true is a Python bool, an int subclass: not an id. Out of the column's range a
+    # number would fail the inbox write (a 500, and Telegram would send it again forever).
+    return type(value) is int and 0 <= value <= UPDATE_ID_MAX
+
+
 async def telegram_webhook(request: web.Request) -> web.Response:
     hook = request.app[WEBHOOK_KEY]
     given = request.headers.get(SECRET_HEADER, "")
@@ -46,8 +53,11 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         payload = json.loads(await request.read())
     except ValueError:
         return _error(400, "body is not JSON")
-    if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
-        return _error(400, "not a Telegram update: an object with an integer update_id")
+    if not isinstance(payload, dict) or not _is_update_id(payload.get("update_id")):
+        return _error(
+            400,
+            f"not a Telegram update: an object with an integer update_id from 0 to {UPDATE_ID_MAX}",
+        )
     try:
         ok = await hook.receive(payload)
     except ValueError as exc:

@@ -229,6 +229,8 @@ class FakeBotAPI:
         # getUpdates' allowed_updates, kept until a request gives another (as Telegram does);
         # an update of a type not allowed is dropped, never delivered.
         self.allowed_updates: list[str] = []
+        # A user's Telegram name (first, last) by user id; others are "User<id>".
+        self.user_names: dict[int, tuple[str, str | None]] = {}
 
         self._calls_by_chat: dict[int, list[Call]] = {}
         # wait_for() waiters keyed by chat_id (None: any chat), so a call checks only its own.
@@ -739,14 +741,18 @@ class FakeBotAPI:
         return {
             "id": uid,
             "is_bot": False,
-            "first_name": f"User{uid}",
+            **self._names(uid),
             "language_code": self.language_code,
         }
+
+    def _names(self, user_id: int) -> JSON:
+        first, last = self.user_names.get(user_id, (f"User{user_id}", None))
+        return {"first_name": first, **({"last_name": last} if last is not None else {})}
 
     def _chat(self, chat_id: int) -> JSON:
         if chat_id < 0:
             return {"id": chat_id, "type": "group", "title": f"Group {-chat_id}"}
-        return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
+        return {"id": chat_id, "type": "private", **self._names(chat_id)}
 
     def _new_message_id(self, chat_id: int) -> int:
         message_id = self._next_message_id.get(chat_id, 1)
@@ -1061,7 +1067,13 @@ def _error(status: int, description: str, parameters: JSON | None = None) -> web
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+    text = json.dumps(obj, ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: sent as its escape, \ud800
+            return json.dumps(obj)
+    return text
 
 
 async def _serve_forever(host: str, port: int, token: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from flows.intake import (
-    STORY_MAX,
     AddToReport,
     Button,
     Command,
@@ -23,6 +22,7 @@ from flows.intake import (
     normalise_phone,
 )
 from flows.triage import derive_priority
+from storage.models import TEXT_MAX
 
 
 class Walker:
@@ -233,11 +233,11 @@ def test_photo_where_not_accepted(walker: Walker) -> None:
 
 def test_over_long_story_is_refused_and_step_kept(walker: Walker) -> None:
     file_by_buttons_until_story(walker)
-    out = walker.send(Text("长" * (STORY_MAX + 1)))
+    out = walker.send(Text("长" * (TEXT_MAX + 1)))
     assert walker.dlg.step == "story" and "story" not in walker.dlg.answers
-    assert str(STORY_MAX + 1) in out.replies[0].text
-    walker.send(Text("长" * STORY_MAX))
-    assert walker.dlg.answers["story"] == "长" * STORY_MAX
+    assert str(TEXT_MAX + 1) in out.replies[0].text
+    walker.send(Text("长" * TEXT_MAX))
+    assert walker.dlg.answers["story"] == "长" * TEXT_MAX
 
 
 def test_phone_typed_then_consent(walker: Walker) -> None:

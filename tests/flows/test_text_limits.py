@@ -1,0 +1,156 @@
+"""One limit per stored text, told to the person and enforced before storage: a text of
+TEXT_MAX characters is kept whole (with the label its event note carries), one more is
+refused with the limit and the bot keeps waiting, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from flows import feedback, work
+from flows.places import Directory
+from flows.sla import DEFAULT_POLICY
+from flows.tickets import file_report
+from flows.work import Person
+from storage.db import Database
+from storage.models import TEXT_MAX, StaffMember, Ticket, TicketEvent
+
+JIEKOU = "440117001000"
+REPORTER_CHAT = "900"
+
+
+async def _signed_ticket(db: Database, directory: Directory, clock: Any) -> tuple[int, Person]:
+    async with db.unit() as session:
+        member = StaffMember(
+            user_id="901",
+            chat_id="901",
+            display_name="社工",
+            role="station",
+            scope_level="township",
+            scope_code=JIEKOU,
+            joined_at=clock(),
+        )
+        session.add(member)
+        await file_report(
+            session=session,
+            directory=directory,
+            answers={
+                "danger": "no",
+                "reporter": "neighbour",
+                "place": JIEKOU,
+                "age": "6-11",
+                "sex": "f",
+                "concerns": ["no_carer"],
+                "story": "孩" * TEXT_MAX,  # the longest story fits its column too
+            },
+            channel="telegram",
+            chat_id=REPORTER_CHAT,
+            intake_key=f"telegram:{REPORTER_CHAT}:1",
+            locale="zh",
+            now=clock(),
+            policy=DEFAULT_POLICY,
+        )
+        await session.flush()
+        ticket = (await session.exec(select(Ticket))).one()
+        assert ticket.id is not None
+        await work.sign(
+            session=session, directory=directory, member=member, ticket=ticket, now=clock()
+        )
+        person = Person("telegram", "901", "901", False, "社工", "zh")
+        return ticket.id, person
+
+
+async def _staff_text(
+    db: Database,
+    directory: Directory,
+    clock: Any,
+    person: Person,
+    awaiting: dict[str, Any],
+    text: str,
+) -> Any:
+    async with db.unit() as session:
+        return await work.on_text(
+            session=session,
+            directory=directory,
+            person=person,
+            awaiting=awaiting,
+            text=text,
+            now=clock(),
+        )
+
+
+async def _notes(db: Database, ticket_id: int, kind: str) -> list[str | None]:
+    async with db.unit() as session:
+        return list(
+            (
+                await session.exec(
+                    select(TicketEvent.note).where(
+                        col(TicketEvent.ticket_id) == ticket_id, col(TicketEvent.kind) == kind
+                    )
+                )
+            ).all()
+        )
+
+
+async def test_an_extension_reason_and_a_resolution_of_the_promised_length_are_kept(
+    db: Database, directory: Directory, clock: Any
+) -> None:
+    tid, person = await _signed_ticket(db, directory, clock)
+    ext = {"k": "ext", "t": tid, "d": 3}
+    res = {"k": "res", "t": tid, "o": "helped_on_site"}  # the longest outcome label
+    for awaiting in (ext, res):
+        out = await _staff_text(db, directory, clock, person, awaiting, "长" * (TEXT_MAX + 1))
+        assert out.awaiting == awaiting  # still waiting for the text
+        assert f"{TEXT_MAX + 1} 字" in out.replies[0].text and str(TEXT_MAX) in out.replies[0].text
+    assert await _notes(db, tid, "extension_requested") == []
+
+    out = await _staff_text(db, directory, clock, person, ext, "理" * TEXT_MAX)
+    assert out.awaiting is None and out.changed
+    assert await _notes(db, tid, "extension_requested") == ["3d: " + "理" * TEXT_MAX]
+    out = await _staff_text(db, directory, clock, person, res, "结" * TEXT_MAX)
+    assert out.awaiting is None and out.changed
+    assert await _notes(db, tid, "resolved") == ["helped_on_site: " + "结" * TEXT_MAX]
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, tid)
+        assert ticket is not None and ticket.resolution_note == "结" * TEXT_MAX
+
+
+async def test_a_feedback_comment_too_long_is_refused_with_the_limit_and_still_awaited(
+    db: Database, directory: Directory, clock: Any
+) -> None:
+    tid, person = await _signed_ticket(db, directory, clock)
+    await _staff_text(db, directory, clock, person, {"k": "res", "t": tid, "o": "police"}, "已处理")
+    async with db.unit() as session:
+        out = await feedback.on_press(
+            session=session,
+            channel="telegram",
+            chat_id=REPORTER_CHAT,
+            data=f"f:{tid}:unsat",
+            locale="zh",
+            now=clock(),
+        )
+    awaiting = out.awaiting
+    assert awaiting == {"k": "fbc", "t": tid}
+    assert f"不超过 {TEXT_MAX} 字" in out.replies[0].text  # the limit, told up front
+
+    async def comment(text: str) -> Any:
+        async with db.unit() as session:
+            return await feedback.on_comment(
+                session=session,
+                channel="telegram",
+                chat_id=REPORTER_CHAT,
+                awaiting=awaiting,
+                text=text,
+                locale="zh",
+                now=clock(),
+            )
+
+    for bad in ("评" * (TEXT_MAX + 1), "  \n "):
+        out = await comment(bad)
+        assert out.awaiting == awaiting and not out.changed
+    assert f"{TEXT_MAX + 1} 字" in (await comment("评" * (TEXT_MAX + 1))).replies[0].text
+    assert await _notes(db, tid, "feedback_comment") == []
+    out = await comment(" " + "评" * TEXT_MAX + "\n")
+    assert out.awaiting is None and out.changed
+    assert await _notes(db, tid, "feedback_comment") == ["评" * TEXT_MAX]
