@@ -3,107 +3,24 @@ killed with SIGKILL in the middle of a report and restarted."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 from bot_api import FakeBotAPI
 from citizen import Citizen
+from serve_process import Service, service_for
 from sqlmodel import col, select
 
 from storage.db import Database
 from storage.models import Conversation, InboxUpdate, Ticket, TicketEvent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Service:
-    """One `hutong serve` process; start, kill -9, start again."""
-
-    def __init__(self, *, env: dict[str, str], workdir: Path) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.port = int(env["HUTONG_HTTP_PORT"])
-        self.proc: asyncio.subprocess.Process | None = None
-        self.starts = 0
-
-    async def start(self, api: FakeBotAPI) -> None:
-        self.starts += 1
-        with (self.workdir / f"serve-{self.starts}.log").open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "serve",
-                env=self.env,
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        await self._wait_healthy()
-        await api.wait_for_poll(timeout=30)
-
-    async def _wait_healthy(self) -> None:
-        url = f"http://127.0.0.1:{self.port}/healthz"
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):  # bounded: 30 s
-                assert self.proc is not None
-                if self.proc.returncode is not None:
-                    raise AssertionError(f"hutong serve exited early:\n{self.log()}")
-                try:
-                    async with http.get(url) as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"hutong serve did not become healthy:\n{self.log()}")
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(self.proc.wait(), 10)
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 10)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-
-    def log(self) -> str:
-        return "\n".join(
-            p.read_text(errors="replace")[-4000:] for p in sorted(self.workdir.glob("*.log"))
-        )
-
-
 @pytest.fixture
 async def service_env(
     database_url: str, bot_api: FakeBotAPI, tmp_path: Path
 ) -> AsyncIterator[Service]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
-    env.update(
-        HUTONG_DATABASE_URL=database_url,
-        HUTONG_TELEGRAM_TOKEN=bot_api.token,
-        HUTONG_TELEGRAM_API_URL=bot_api.base_url,
-        HUTONG_HTTP_HOST="127.0.0.1",
-        HUTONG_HTTP_PORT=str(_free_port()),
-        HUTONG_POLL_TIMEOUT="5",
-    )
-    service = Service(env=env, workdir=tmp_path)
+    service = service_for(bot_api, database_url=database_url, workdir=tmp_path)
     yield service
     await service.stop()
 
