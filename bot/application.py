@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.polling import StatusRequest
 from bot.settings import Settings
 from handlers.telegram.updates import UpdateProcessor, install
 
@@ -22,7 +23,9 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         # Updates are fetched by bot.polling.Poller (inbox first), not PTB's Updater.
         .updater(None)
-        .connection_pool_size(64)
+        # PTB's own client with its defaults, noting each answer's HTTP status for the logs.
+        .request(StatusRequest(connection_pool_size=64))
+        .get_updates_request(StatusRequest(connection_pool_size=1))
         .build()
     )
     install(application, processor)

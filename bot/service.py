@@ -14,13 +14,15 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
-from telegram.error import TelegramError
+from telegram.error import BadRequest, InvalidToken
 
+from bot import polling
 from bot.application import build_application
 from bot.jobs import Jobs
 from bot.polling import ALLOWED_UPDATES, Poller
 from bot.retention import RETENTION_SECONDS, apply_retention
 from bot.settings import Settings, SettingsError
+from bot.tasks import Backoff, Supervisor, pause
 from flows import escalation
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
@@ -135,15 +137,22 @@ async def serve(
         intake = Intake(await load_directory(db), policy)
         if settings.telegram_token is not None:
             bot = TelegramSide(settings, db=db, intake=intake, clock=clock)
-            await _reach_telegram(settings, bot.start())
         else:
             log.info("HUTONG_TELEGRAM_TOKEN not set: the Telegram bot is off")
-        runner = web.AppRunner(init_app(db=db, webhook=bot.webhook if bot else None))
+        runner = web.AppRunner(
+            init_app(
+                db=db,
+                webhook=bot.webhook if bot else None,
+                telegram=bot.state if bot else None,
+            )
+        )
         await runner.setup()
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         log.info("HTTP on http://%s:%s", settings.http_host, settings.http_port)
         if bot is not None:
-            await _reach_telegram(settings, bot.connect(jobs))
+            # In the background: a Bot API that is down or refuses the token must not keep
+            # the web intake, the sweep and the other jobs from running.
+            bot.start(jobs, Supervisor())
         # The first sweep runs at once: what fell due while the service was down fires now.
         jobs.every(
             settings.sweep_seconds,
@@ -166,31 +175,20 @@ async def serve(
             days=settings.retention_days,
         )
         jobs.start()
-        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
-        if bot is not None and bot.poll_task is not None:
-            waiters.append(bot.poll_task)
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if bot is not None and bot.poll_task is not None and bot.poll_task.done():
-            raise SettingsError(f"Telegram polling stopped: {bot.poll_task.exception()}")
+        await stop.wait()
     finally:
         log.info("shutting down")
-        await jobs.stop()
+        # Updates stop coming in and those being processed finish, the sender ends its
+        # batch, then the jobs; the web server and the bot's connections close last, so
+        # what is still running can use them.
         if bot is not None:
             await bot.stop()
+        await jobs.stop()
         if runner is not None:
             await runner.cleanup()
+        if bot is not None:
+            await bot.close()
         await db.dispose()
-
-
-async def _reach_telegram(settings: Settings, call: Awaitable[None]) -> None:
-    """A wrong token or an unreachable Bot API stops start-up with one line, not a trace."""
-    try:
-        await call
-    except TelegramError as exc:
-        raise SettingsError(
-            f"cannot use the Telegram bot at {settings.telegram_api_url} ({exc}); check"
-            " HUTONG_TELEGRAM_TOKEN and HUTONG_TELEGRAM_API_URL"
-        ) from None
 
 
 class TelegramSide:
@@ -229,55 +227,132 @@ class TelegramSide:
         self.poll_task: asyncio.Task[None] | None = None
         self.send_task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        await self.application.initialize()
-        await self.application.start()
-        self.send_task = asyncio.create_task(self.sender.run(), name="outbox-sender")
+    # Set by start(); class defaults so that stop() and state() work before it.
+    _tasks: Supervisor | None = None
+    _state: str | None = polling.CONNECTING  # None once the poller's own status applies
+    # (first, cap) seconds between attempts to connect; a refused token is retried slowly.
+    connect_delays = (polling.FIRST_BACKOFF, 60.0)
+    refused_delays = (polling.REFUSED_FIRST_BACKOFF, polling.REFUSED_MAX_BACKOFF)
 
-    async def connect(self, jobs: Jobs) -> None:
-        """Tell Telegram where updates go (after the web server is up), and retry failures."""
+    def state(self) -> str:
+        """What /healthz shows: connecting, ok, token refused, unreachable, conflict,
+        webhook refused."""
+        if self._state is None:
+            return self.poller.status or polling.OK
+        return self._state
+
+    def start(self, jobs: Jobs, tasks: Supervisor) -> None:
+        """Connect to the Bot API in the background; returns at once."""
+        self._tasks = tasks
+        tasks.spawn("telegram-connect", lambda: self.connect(jobs, tasks))
+
+    async def connect(self, jobs: Jobs, tasks: Supervisor) -> None:
+        """getMe, then tell Telegram where updates go, each retried until it works; then
+        the sender and (without a webhook) the poller run under ``tasks``."""
+        if not await self._until_done("getMe", self.application.initialize, tasks):
+            return
+        # Each step once, should the supervisor start this again after a fault.
+        if not self.application.running:
+            await self.application.start()
+        if self.send_task is None:
+            self.send_task = tasks.spawn("outbox-sender", self.sender.run)
         bot = self.application.bot
         if self.webhook is not None:
             assert self.settings.webhook_url is not None
-            await bot.set_webhook(
-                url=self.settings.webhook_url,
-                secret_token=self.webhook.secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-            log.info("Telegram bot @%s on webhook %s", bot.username, self.settings.webhook_url)
+            webhook_url, secret = self.settings.webhook_url, self.webhook.secret
+
+            async def register() -> None:
+                await bot.set_webhook(
+                    url=webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+                )
+
+            if not await self._until_done("setWebhook", register, tasks):
+                return
+            self._state = polling.OK
+            log.info("Telegram bot @%s on webhook %s", bot.username, webhook_url)
         else:
             # getUpdates is refused while a webhook is set (from an earlier webhook run).
-            await bot.delete_webhook()
-            self.poll_task = asyncio.create_task(self.poller.run(), name="telegram-polling")
+            if not await self._until_done("deleteWebhook", bot.delete_webhook, tasks):
+                return
+            self.poller.status = None
+            self._state = None
+            self.poll_task = tasks.spawn("telegram-polling", self.poller.run)
             log.info("Telegram bot @%s polling %s", bot.username, self.settings.telegram_api_url)
         # Updates whose processing failed are retried; the first try was immediate.
         jobs.every(INBOX_RETRY_SECONDS, self.poller.replay_pending, older_than_seconds=60)
 
+    async def _until_done(
+        self, what: str, call: Callable[[], Awaitable[Any]], tasks: Supervisor
+    ) -> bool:
+        """Call until it works (True), with capped backoff, or until stopping (False). A
+        refused token (or webhook URL) needs the operator: retried slowly, logged loudly."""
+        backoff, refused = Backoff(*self.connect_delays), Backoff(*self.refused_delays)
+        while True:
+            polling.reset_status()
+            try:
+                await call()
+                return True
+            except Exception as exc:  # any answer at all, as in the poller
+                what_failed = polling.answer(exc, polling.last_status())
+                self._state = polling.state_of(exc)
+                if isinstance(exc, InvalidToken):
+                    delay = refused.next()
+                    log.critical(
+                        "Telegram refused the bot token at %s (%s: %s): %s; retrying in %.0f s",
+                        self.settings.telegram_api_url,
+                        what,
+                        what_failed,
+                        polling.TOKEN_HINT,
+                        delay,
+                    )
+                elif isinstance(exc, BadRequest) and self.webhook is not None:
+                    self._state = polling.WEBHOOK_REFUSED
+                    delay = refused.next()
+                    log.critical(
+                        "Telegram refused the webhook (%s: %s): check HUTONG_WEBHOOK_URL;"
+                        " retrying in %.0f s",
+                        what,
+                        what_failed,
+                        delay,
+                    )
+                else:
+                    delay = backoff.next()
+                    log.warning(
+                        "cannot reach the Bot API at %s (%s: %s); retrying in %.0f s",
+                        self.settings.telegram_api_url,
+                        what,
+                        what_failed,
+                        delay,
+                    )
+            if not await pause(tasks.stopping, delay):
+                return False
+
     async def stop(self) -> None:
+        """Stop taking updates, let those being processed finish, let the sender end its
+        batch. The bot's connections stay open for the jobs still running (``close``)."""
+        tasks = self._tasks
+        if tasks is not None:
+            tasks.stop()  # no restarts; the connect step gives up where it is
         self.poller.stop()
-        self.sender.stop()
-        for task in (self.poll_task, self.send_task):
-            if task is not None:
-                await _finish(task, grace=15)
+        if tasks is not None:
+            await tasks.cancel("telegram-connect")  # Bot API calls only: nothing half-written
+            await tasks.finish("telegram-polling", grace=15)
         await self.poller.drain()
-        if self.application.running:  # not when start-up failed half-way
+        self.sender.stop()
+        if tasks is not None:
+            await tasks.finish("outbox-sender", grace=15)
+
+    async def close(self) -> None:
+        if self.application.running:  # not when it never connected
             await self.application.stop()
         await self.application.shutdown()
+        # A getMe that failed leaves the HTTP clients open and the application uninitialised.
+        await self.application.bot.shutdown()
 
 
 async def scrub_inbox(*, db: Database, clock: Clock) -> int:
     async with db.unit() as session:
         return await inbox.scrub(session, processed_before=clock() - INBOX_KEEP)
-
-
-async def _finish(task: asyncio.Task[None], *, grace: float) -> None:
-    """Let a loop that was asked to stop finish its step; cancel it only if it hangs."""
-    try:
-        await asyncio.wait_for(asyncio.shield(task), grace)
-    except TimeoutError:
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
 
 
 async def upgrade_and_seed(settings: Settings) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from sqlalchemy import text
 
@@ -9,22 +11,38 @@ from handlers.web.webhook import MAX_BODY, WEBHOOK_KEY, Webhook, telegram_webhoo
 from storage.db import Database
 
 DB_KEY = web.AppKey("db", Database)
+TELEGRAM_KEY: web.AppKey[Callable[[], str]] = web.AppKey("telegram")
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness and database reachability, for load balancers and monitoring."""
+    """Liveness and database reachability, for load balancers and monitoring, and the state
+    of the Telegram side. Only the database decides the status code: the web intake must not
+    be taken out of a load balancer because Telegram is down."""
     db = request.app[DB_KEY]
+    state = request.app.get(TELEGRAM_KEY)
+    telegram = state() if state is not None else "off"
     try:
         async with db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure means "not healthy", never a 500 page
-        return web.json_response({"status": "error", "database": type(exc).__name__}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+        return web.json_response(
+            {"status": "error", "database": type(exc).__name__, "telegram": telegram},
+            status=503,
+        )
+    return web.json_response({"status": "ok", "database": "ok", "telegram": telegram})
 
 
-def init_app(*, db: Database, webhook: Webhook | None = None) -> web.Application:
+def init_app(
+    *,
+    db: Database,
+    webhook: Webhook | None = None,
+    telegram: Callable[[], str] | None = None,
+) -> web.Application:
+    """``telegram`` says what state the Telegram side is in (None: the bot is off)."""
     app = web.Application(client_max_size=MAX_BODY)
     app[DB_KEY] = db
+    if telegram is not None:
+        app[TELEGRAM_KEY] = telegram
     app.router.add_get("/healthz", healthz)
     if webhook is not None:
         app[WEBHOOK_KEY] = webhook

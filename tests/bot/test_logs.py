@@ -81,6 +81,32 @@ def test_asyncio_task_reprs_are_cut_to_their_first_line(captured: Capture) -> No
 
 
 async def test_apschedulers_job_exceptions_go_through_it(captured: Capture) -> None:
+    """bot.jobs logs a failed job itself; APScheduler's own log of a job that raised (any
+    other scheduler in the process) goes through the formatter too."""
+    from datetime import UTC, datetime
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    failed = asyncio.Event()
+
+    async def job() -> None:
+        failed.set()
+        raise ValueError(SECRET)
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(job, "interval", seconds=3600, next_run_time=datetime.now(UTC))
+    scheduler.start()
+    await asyncio.wait_for(failed.wait(), 10)
+    for _ in range(100):  # the scheduler logs right after the job's task ends
+        if "raised an exception" in captured.text:
+            break
+        await asyncio.sleep(0.01)
+    scheduler.shutdown(wait=False)
+    assert "raised an exception" in captured.text and "ValueError" in captured.text
+    assert SECRET not in captured.text
+
+
+async def test_a_failed_job_of_ours_is_one_line_without_its_message(captured: Capture) -> None:
     from bot.jobs import Jobs
 
     failed = asyncio.Event()
@@ -93,12 +119,12 @@ async def test_apschedulers_job_exceptions_go_through_it(captured: Capture) -> N
     jobs.every(3600, job, first_now=True)
     jobs.start()
     await asyncio.wait_for(failed.wait(), 10)
-    for _ in range(100):  # the scheduler logs right after the job's task ends
-        if "raised an exception" in captured.text:
+    for _ in range(100):
+        if "job job failed" in captured.text:
             break
         await asyncio.sleep(0.01)
     await jobs.stop()
-    assert "raised an exception" in captured.text and "ValueError" in captured.text
+    assert "job job failed (ValueError" in captured.text
     assert SECRET not in captured.text
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from bot_api import FakeBotAPI
-from serve import Service, serve_env
+from serve_process import Service, service_for
 
 
 @pytest.fixture
 async def service_env(
     database_url: str, bot_api: FakeBotAPI, tmp_path: Path
 ) -> AsyncIterator[Service]:
-    service = Service(env=serve_env(database_url=database_url, api=bot_api), workdir=tmp_path)
+    service = service_for(bot_api, database_url=database_url, workdir=tmp_path)
     yield service
     await service.stop()

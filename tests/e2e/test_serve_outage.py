@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot_api import FakeBotAPI
 from citizen import Citizen
-from serve import Service
+from serve_process import Service
 from sqlmodel import col, select
 
 from storage.db import Database

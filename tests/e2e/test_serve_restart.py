@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot_api import FakeBotAPI
 from citizen import Citizen
-from serve import Service
+from serve_process import Service
 from sqlmodel import col, select
 
 from storage.db import Database

@@ -17,6 +17,8 @@ import bisect
 import contextlib
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -154,6 +156,10 @@ class _Failure:
     description: str
     times: int
     migrate_to_chat_id: int | None = None
+    body: bytes | None = None  # answered as is instead of Bot API JSON
+    content_type: str = "text/html"
+    reset: bool = False  # close the connection (RST) without an answer
+    delay: float = 0.0  # seconds before answering (a client's read timeout runs out)
 
 
 @dataclass(slots=True)
@@ -246,6 +252,7 @@ class FakeBotAPI:
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._closing = False
+        self._closing_event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._handlers: dict[str, Callable[[JSON], Awaitable[Any]]] = {
@@ -274,6 +281,7 @@ class FakeBotAPI:
         """Bind and serve; return the base URL (``http://host:port``) with the real port."""
         self._loop = asyncio.get_running_loop()
         self._closing = False
+        self._closing_event = asyncio.Event()
         self._updates_event = asyncio.Event()  # fresh: events bind to the first loop using them
         self._poll_event = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -292,6 +300,7 @@ class FakeBotAPI:
     async def stop(self) -> None:
         """Release pending long polls and shut the server down."""
         self._closing = True
+        self._closing_event.set()
         self._wake_pollers()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -491,10 +500,21 @@ class FakeBotAPI:
         description: str | None = None,
         times: int = 1,
         migrate_to_chat_id: int | None = None,
+        body: str | bytes | None = None,
+        content_type: str = "text/html",
+        reset: bool = False,
+        delay: float = 0.0,
     ) -> None:
         """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail;
-        ``migrate_to_chat_id`` answers as for a group that became a supergroup."""
+        ``migrate_to_chat_id`` answers as for a group that became a supergroup.
+
+        What a proxy or a broken gateway in front of the Bot API does: ``body`` answers that
+        raw body (e.g. an HTML page) with ``status`` (200 too) and ``content_type`` instead
+        of Bot API JSON; ``reset`` closes the connection without an answer; ``delay`` holds
+        the answer that many seconds (``stop`` releases it), so a client times out.
+        """
         canonical = _CANONICAL.get(method.lower(), method)
+        raw = body.encode() if isinstance(body, str) else body
         self._failures.setdefault(canonical, []).append(
             _Failure(
                 method=canonical,
@@ -504,6 +524,10 @@ class FakeBotAPI:
                 description=description or _default_description(status, retry_after),
                 times=times,
                 migrate_to_chat_id=migrate_to_chat_id,
+                body=raw,
+                content_type=content_type,
+                reset=reset,
+                delay=delay,
             )
         )
 
@@ -533,7 +557,7 @@ class FakeBotAPI:
             self.get_updates_calls += 1
             failure = self._take_failure(method, None)
             if failure is not None:
-                return _failure_response(failure)
+                return await self._fail(request, failure)
             return _ok(await self._get_updates(params))
 
         call = self._record(method, params)
@@ -541,7 +565,7 @@ class FakeBotAPI:
         if failure is not None:
             call.error = failure.status
             self._notify(call)
-            return _failure_response(failure)
+            return await self._fail(request, failure)
         try:
             result = await self._handlers[method](params)
         except _ApiError as exc:
@@ -553,6 +577,27 @@ class FakeBotAPI:
             call.message_id = result["message_id"]
         self._notify(call)
         return _ok(result)
+
+    async def _fail(self, request: web.Request, failure: _Failure) -> web.Response:
+        if failure.delay > 0:
+            closing = self._closing_event
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closing.wait(), failure.delay)
+        if failure.reset:
+            transport = request.transport
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is not None:  # linger 0: the peer sees a reset, not an orderly close
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if transport is not None:
+                transport.abort()
+            return web.Response()  # never reaches the client
+        if failure.body is not None:
+            return web.Response(
+                body=failure.body,
+                status=failure.status,
+                headers={"Content-Type": failure.content_type},
+            )
+        return _failure_response(failure)
 
     async def _control(self, request: web.Request) -> web.Response:
         """Tiny JSON control API for standalone use (push updates, read calls)."""

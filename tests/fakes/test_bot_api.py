@@ -14,7 +14,15 @@ import aiohttp
 import pytest
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 from telegram.constants import ChatAction
-from telegram.error import EndPointNotFound, Forbidden, InvalidToken, RetryAfter
+from telegram.error import (
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bot_api import Call, FakeBotAPI
@@ -281,6 +289,76 @@ async def test_fail_next_403_is_chat_scoped(fake: FakeBotAPI, bot: Bot) -> None:
         with pytest.raises(Forbidden, match="blocked"):
             await bot.send_message(CHAT, "blocked")
     assert (await bot.send_message(CHAT, "unblocked")).message_id == 1
+
+
+PROXY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+async def test_fail_next_answers_a_raw_body_with_its_status_and_type(fake: FakeBotAPI) -> None:
+    fake.fail_next("getUpdates", status=200, body=PROXY_PAGE)
+    fake.fail_next("sendMessage", chat_id=CHAT, status=502, body=b"\xff not utf-8", times=2)
+    fake.fail_next("getMe", status=503, body="{}", content_type="application/json")
+    base = f"{fake.base_url}/bot{fake.token}"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/getUpdates") as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"] == "text/html"
+            assert await resp.text() == PROXY_PAGE
+        async with http.post(f"{base}/getUpdates", data={"timeout": "0"}) as resp:
+            assert (await resp.json()) == {"ok": True, "result": []}  # only once
+        for _ in range(2):
+            async with http.post(f"{base}/sendMessage", data={"chat_id": CHAT, "text": "x"}) as r:
+                assert r.status == 502 and await r.read() == b"\xff not utf-8"
+        async with http.post(f"{base}/sendMessage", data={"chat_id": CHAT, "text": "x"}) as r:
+            assert r.status == 200 and (await r.json())["result"]["message_id"] == 1
+        async with http.post(f"{base}/getMe") as resp:
+            assert resp.status == 503 and resp.content_type == "application/json"
+            assert await resp.json() == {}
+    assert [c.error for c in fake.calls_for(CHAT, "sendMessage")] == [502, 502, None]
+
+
+async def test_a_raw_body_fails_ptb_as_a_proxy_page_would(fake: FakeBotAPI, bot: Bot) -> None:
+    fake.fail_next("getUpdates", status=200, body=PROXY_PAGE)
+    with pytest.raises(TelegramError, match="Invalid server response"):
+        await bot.get_updates(timeout=0)
+    fake.fail_next("getUpdates", status=502, body=PROXY_PAGE)
+    with pytest.raises(NetworkError, match=r"Bad Gateway \(502\)"):
+        await bot.get_updates(timeout=0)
+    fake.fail_next("getUpdates", status=401, body=PROXY_PAGE)
+    with pytest.raises(InvalidToken):
+        await bot.get_updates(timeout=0)
+    assert await bot.get_updates(timeout=0) == ()
+
+
+async def test_fail_next_reset_closes_the_connection_without_an_answer(
+    fake: FakeBotAPI, bot: Bot
+) -> None:
+    fake.fail_next("sendMessage", reset=True)
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientError):  # no status line at all
+            await http.post(f"{fake.base_url}/bot{fake.token}/sendMessage", data={"chat_id": "1"})
+    fake.fail_next("getUpdates", reset=True)
+    with pytest.raises(NetworkError) as info:
+        await bot.get_updates(timeout=0)
+    assert not isinstance(info.value, TimedOut)
+    assert fake.calls_for(1, "sendMessage")[0].error is not None  # recorded as failed
+    assert await bot.get_updates(timeout=0) == ()
+
+
+async def test_fail_next_delay_makes_a_client_time_out(fake: FakeBotAPI, bot: Bot) -> None:
+    fake.fail_next("getUpdates", delay=30, status=200, body="late")
+    with pytest.raises(TimedOut):
+        await bot.get_updates(timeout=0, read_timeout=0.2)
+    assert await bot.get_updates(timeout=0) == ()  # the next call is answered
+    # stop() releases a held answer at once
+    fake.fail_next("getUpdates", delay=30, status=502, body="late")
+    held = asyncio.create_task(bot.get_updates(timeout=0, read_timeout=60))
+    async with asyncio.timeout(10):  # until the fake holds it
+        while fake.get_updates_calls < 3:  # noqa: ASYNC110 - the fake has no event for this
+            await asyncio.sleep(0.01)
+    await fake.stop()
+    with pytest.raises(NetworkError):
+        await asyncio.wait_for(held, 10)
 
 
 async def test_wrong_token_is_unauthorized(fake: FakeBotAPI) -> None:

@@ -1,4 +1,4 @@
-"""`hutong serve` as a real process for end-to-end tests: started, killed, stopped, logs read."""
+"""`hutong serve` as a real process, for black-box tests against the fake Bot API."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from bot_api import FakeBotAPI
@@ -18,6 +19,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def service_for(api: FakeBotAPI, *, database_url: str, workdir: Path, **env: str) -> Service:
+    """A service on a free port using ``api`` (``env`` adds or overrides HUTONG_ settings)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
+    clean.update(
+        HUTONG_DATABASE_URL=database_url,
+        HUTONG_TELEGRAM_TOKEN=api.token,
+        HUTONG_TELEGRAM_API_URL=api.base_url,
+        HUTONG_HTTP_HOST="127.0.0.1",
+        HUTONG_HTTP_PORT=str(free_port()),
+        HUTONG_POLL_TIMEOUT="5",
+    )
+    clean.update(env)
+    return Service(env=clean, workdir=workdir)
 
 
 class Service:
@@ -30,7 +46,7 @@ class Service:
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
 
-    async def start(self, api: FakeBotAPI) -> None:
+    async def start(self, api: FakeBotAPI, *, wait_poll: bool = True) -> None:
         self.starts += 1
         with (self.workdir / f"serve-{self.starts}.log").open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
@@ -44,7 +60,18 @@ class Service:
                 stderr=subprocess.STDOUT,
             )
         await self._wait_healthy()
-        await api.wait_for_poll(timeout=30)
+        if wait_poll:
+            await api.wait_for_poll(timeout=30)
+
+    async def health(self) -> tuple[int, dict[str, Any]]:
+        """/healthz: status code and body."""
+        url = f"http://127.0.0.1:{self.port}/healthz"
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            return resp.status, await resp.json()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
 
     async def _wait_healthy(self) -> None:
         url = f"http://127.0.0.1:{self.port}/healthz"
@@ -80,18 +107,3 @@ class Service:
         return "\n".join(
             p.read_text(errors="replace")[-4000:] for p in sorted(self.workdir.glob("*.log"))
         )
-
-
-def serve_env(*, database_url: str, api: FakeBotAPI) -> dict[str, str]:
-    """The environment of a `hutong serve` against ``api``, on a free port; tests may add to
-    it before starting."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
-    env.update(
-        HUTONG_DATABASE_URL=database_url,
-        HUTONG_TELEGRAM_TOKEN=api.token,
-        HUTONG_TELEGRAM_API_URL=api.base_url,
-        HUTONG_HTTP_HOST="127.0.0.1",
-        HUTONG_HTTP_PORT=str(free_port()),
-        HUTONG_POLL_TIMEOUT="5",
-    )
-    return env

@@ -1,0 +1,38 @@
+"""Periodic jobs at shutdown: a job is either finished or never begun, never cut off."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.jobs import Jobs
+
+
+@pytest.mark.parametrize("yields", range(4))
+async def test_stopping_right_after_start_never_cuts_a_job_off(
+    yields: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A first-now job is handed to the executor at start; stopping a moment later (the
+    service told to stop as it comes up) must not cancel it half-way through."""
+    caplog.set_level(logging.WARNING)
+    started = finished = 0
+
+    async def work() -> None:  # a transaction's worth of awaits
+        nonlocal started, finished
+        started += 1
+        for _ in range(5):
+            await asyncio.sleep(0)
+        finished += 1
+
+    jobs = Jobs()
+    jobs.every(3600, work, first_now=True)
+    jobs.start()
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    await jobs.stop()
+    for _ in range(20):  # whatever the executor still holds gets its turn
+        await asyncio.sleep(0)
+    assert started == finished
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

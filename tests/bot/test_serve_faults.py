@@ -1,0 +1,259 @@
+"""`serve` keeps running whatever the Bot API does: the web server, the sweep and the jobs
+start regardless, the Telegram side connects in the background (retrying), /healthz says
+how it is, a failing background task is restarted, and stopping is prompt and drains."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+from bot_api import FakeBotAPI
+from harness import FakeClock
+from sqlalchemy.exc import OperationalError
+
+from bot.service import TelegramSide, serve
+from bot.settings import Settings
+from storage.db import Database
+
+PAGE = "<html><body>502 Bad Gateway PAGE-BODY</body></html>"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Running:
+    def __init__(self, settings: Settings, task: asyncio.Task[None], stop: asyncio.Event) -> None:
+        self.settings = settings
+        self.task = task
+        self.stop = stop
+        self.url = f"http://127.0.0.1:{settings.http_port}/healthz"
+
+    async def health(self) -> tuple[int, dict[str, str]]:
+        async with aiohttp.ClientSession() as http, http.get(self.url) as resp:
+            return resp.status, await resp.json()
+
+    async def until_telegram(self, state: str) -> dict[str, str]:
+        """/healthz until the Telegram side reports ``state`` (bounded)."""
+        body: dict[str, str] = {}
+        async with asyncio.timeout(30):
+            while body.get("telegram") != state:
+                assert not self.task.done(), self.task
+                status, body = await self.health()
+                assert status == 200, body
+                await asyncio.sleep(0.02)
+        return body
+
+
+@asynccontextmanager
+async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[Running]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, clock=clock, stop=stop, handle_signals=False))
+    service = Running(settings, task, stop)
+    try:
+        async with asyncio.timeout(30):
+            while True:  # until the web server answers
+                assert not task.done(), task.exception()
+                try:
+                    await service.health()
+                    break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.02)
+        yield service
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def _settings(database_url: str, api: FakeBotAPI, **extra: Any) -> Settings:
+    return Settings(
+        database_url=database_url,
+        http_port=_free_port(),
+        telegram_token=api.token,
+        telegram_api_url=api.base_url,
+        poll_timeout=1,
+        **extra,
+    )
+
+
+def _menu_to(chat: int) -> Callable[[Any], bool]:
+    return lambda c: c.method == "sendMessage" and c.chat_id == chat and "护童之声" in c.text
+
+
+async def test_a_refused_token_keeps_the_service_up_and_is_retried_slowly_and_loudly(
+    database_url: str,
+    db: Database,
+    bot_api: FakeBotAPI,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(TelegramSide, "refused_delays", (0.2, 0.2))
+    settings = _settings(database_url, bot_api)
+    good_token = bot_api.token
+    bot_api.token = "999:SOMEONE-ELSE"  # the fake now refuses the configured token
+    async with running(settings, clock) as service:
+        body = await service.until_telegram("token refused")
+        assert body == {"status": "ok", "database": "ok", "telegram": "token refused"}
+        critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+        assert critical and "getMe: InvalidToken, HTTP 401" in critical[0].getMessage()
+        assert "HUTONG_TELEGRAM_TOKEN" in critical[0].getMessage()
+        assert good_token.split(":")[1] not in caplog.text  # the token is never logged
+
+        bot_api.token = good_token  # the operator fixed the gateway: the next try connects
+        await service.until_telegram("ok")
+        bot_api.push_text(6101, "/start")
+        await bot_api.wait_for(_menu_to(6101), timeout=20)
+
+
+async def test_a_bot_api_that_answers_html_at_start_is_retried_until_it_works(
+    database_url: str,
+    db: Database,
+    bot_api: FakeBotAPI,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(TelegramSide, "connect_delays", (0.05, 0.1))
+    bot_api.fail_next("getMe", status=502, body=PAGE, times=2)
+    bot_api.fail_next("deleteWebhook", status=200, body=PAGE)
+    bot_api.push_text(6102, "/start")
+    async with running(_settings(database_url, bot_api), clock):
+        await bot_api.wait_for(_menu_to(6102), timeout=30)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "hutong" and r.levelno >= 30]
+    assert warnings == [
+        f"cannot reach the Bot API at {bot_api.base_url} ({what}); retrying in 0 s"
+        for what in (
+            "getMe: NetworkError, HTTP 502",
+            "getMe: NetworkError, HTTP 502",
+            "deleteWebhook: TelegramError, HTTP 200",
+        )
+    ]
+    assert "PAGE-BODY" not in caplog.text
+
+
+async def test_a_polling_loop_that_fails_is_restarted_and_serve_keeps_running(
+    database_url: str,
+    db: Database,
+    bot_api: FakeBotAPI,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from storage import inbox
+
+    real_pending = inbox.pending
+    calls = 0
+
+    async def pending_failing_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the database is away for a moment when polling starts
+            raise OperationalError("SELECT", {"story": "PERSONAL"}, ConnectionError("gone"))
+        return await real_pending(*args, **kwargs)
+
+    monkeypatch.setattr(inbox, "pending", pending_failing_once)
+    bot_api.push_text(6103, "/start")
+    async with running(_settings(database_url, bot_api), clock) as service:
+        await bot_api.wait_for(_menu_to(6103), timeout=30)
+        assert not service.task.done()
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.tasks"]
+    assert len(lines) == 1
+    assert lines[0].startswith("background task telegram-polling failed (OperationalError at ")
+    assert "PERSONAL" not in caplog.text
+
+
+async def test_stopping_while_the_connection_waits_to_retry_is_prompt(
+    database_url: str, db: Database, bot_api: FakeBotAPI, clock: FakeClock
+) -> None:
+    settings = _settings(database_url, bot_api)
+    bot_api.token = "999:SOMEONE-ELSE"
+    async with running(settings, clock) as service:
+        await service.until_telegram("token refused")  # now waiting a minute to retry
+        service.stop.set()
+        await asyncio.wait_for(asyncio.shield(service.task), 10)
+
+
+async def test_a_sweep_that_fails_once_runs_again_at_the_next_tick(
+    database_url: str,
+    db: Database,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows import escalation
+
+    real_sweep = escalation.sweep
+    calls = 0
+
+    async def sweep_failing_once(**kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OperationalError("UPDATE", {"phone": "PERSONAL"}, ConnectionError("gone"))
+        return await real_sweep(**kwargs)
+
+    monkeypatch.setattr(escalation, "sweep", sweep_failing_once)
+    settings = Settings(database_url=database_url, http_port=_free_port(), sweep_seconds=0.05)
+    async with running(settings, clock) as service:
+        async with asyncio.timeout(20):
+            while calls < 3:  # noqa: ASYNC110 - counting the scheduler's ticks
+                await asyncio.sleep(0.02)
+        status, body = await service.health()
+        assert (status, body) == (200, {"status": "ok", "database": "ok", "telegram": "off"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.jobs"]
+    assert len(lines) == 1
+    assert lines[0].startswith("job sweep_deadlines failed (OperationalError at ")
+    assert "PERSONAL" not in caplog.text
+
+
+async def test_stopping_lets_an_update_being_processed_finish_before_the_database_closes(
+    database_url: str,
+    db: Database,
+    bot_api: FakeBotAPI,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.polling import Poller
+    from handlers.telegram.updates import UpdateProcessor
+
+    order: list[str] = []
+    entered, draining, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    real_process, real_drain, real_dispose = UpdateProcessor.process, Poller.drain, Database.dispose
+
+    async def slow_process(self: UpdateProcessor, update: Any, bot: Any) -> bool:
+        entered.set()
+        await release.wait()  # still being processed when the service is told to stop
+        done = await real_process(self, update, bot)
+        order.append("processed")
+        return done
+
+    async def drain(self: Poller) -> None:
+        draining.set()
+        await real_drain(self)
+
+    async def dispose(self: Database) -> None:
+        order.append("database closed")
+        await real_dispose(self)
+
+    monkeypatch.setattr(UpdateProcessor, "process", slow_process)
+    monkeypatch.setattr(Poller, "drain", drain)
+    monkeypatch.setattr(Database, "dispose", dispose)
+    bot_api.push_text(6104, "/start")
+    async with running(_settings(database_url, bot_api), clock) as service:
+        await asyncio.wait_for(entered.wait(), 30)
+        service.stop.set()
+        await asyncio.wait_for(draining.wait(), 30)
+        release.set()
+        await asyncio.wait_for(asyncio.shield(service.task), 30)
+    assert order[:2] == ["processed", "database closed"]
+    assert bot_api.calls_for(6104, "sendMessage")  # its reply went out before the end
