@@ -23,6 +23,8 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         # Updates are fetched by bot.polling.Poller (inbox first), not PTB's Updater.
         .updater(None)
+        # Periodic work runs on our own scheduler (bot.jobs); PTB's would be a second one.
+        .job_queue(None)
         # PTB's own client with its defaults, noting each answer's HTTP status for the logs.
         .request(StatusRequest(connection_pool_size=64))
         .get_updates_request(StatusRequest(connection_pool_size=1))

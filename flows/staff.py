@@ -286,6 +286,18 @@ async def unbind_group(*, session: AsyncSession, chat_id: str, now: datetime) ->
         .where(col(StationGroup.chat_id) == chat_id, col(StationGroup.active).is_(True))
         .values(active=False, unbound_at=now)
     )
+    if ended.rowcount:
+        # What was still waiting to go to the group (a referral with its story) is not for
+        # it any more; the station's members get their own copies.
+        await session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.target_kind) == "chat",
+                col(OutboxMessage.target) == chat_id,
+                col(OutboxMessage.status) == "pending",
+            )
+            .values(status="failed", failed_at=now, error="group unbound")
+        )
     return int(ended.rowcount)
 
 

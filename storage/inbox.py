@@ -39,7 +39,10 @@ async def record(
             session.add(row)
         return True
     except IntegrityError:
-        pass
+        # Only the unique key makes it a redelivery: any other constraint that failed means
+        # the update is NOT stored, and must not be confirmed to Telegram as if it were.
+        if await _stored(session, channel=channel, update_id=update_id) is None:
+            raise
     reused = await session.exec(
         update(InboxUpdate)
         .where(
@@ -58,6 +61,15 @@ async def record(
         )
     )
     return reused.rowcount == 1
+
+
+async def _stored(session: AsyncSession, *, channel: str, update_id: int) -> int | None:
+    found = await session.exec(
+        select(InboxUpdate.id).where(
+            col(InboxUpdate.channel) == channel, col(InboxUpdate.update_id) == update_id
+        )
+    )
+    return found.first()
 
 
 async def claim(session: AsyncSession, *, channel: str, update_id: int) -> InboxUpdate | None:

@@ -187,3 +187,28 @@ async def test_groups_lists_and_unbind_group_unbinds(
     assert result.out.splitlines()[0].startswith("1 bound group(s)")
     await run("staff", "unbind-group", "-555")
     assert (await run("staff", "groups")).out.strip() == "no groups are bound to a station"
+
+
+async def test_messages_still_waiting_for_an_unbound_group_are_not_sent_there(
+    db: Database, clock: FakeClock, run: Hutong
+) -> None:
+    from flows.outbox import enqueue, payload_of
+    from storage.models import OutboxMessage
+
+    async with db.unit() as session:
+        session.add(StationGroup(station_code=JIEKOU, chat_id="-777", bound_at=clock()))
+        for chat in ("-777", "778"):
+            await enqueue(
+                session,
+                dedup_key=f"referral-copy>{chat}",
+                kind="referral",
+                now=clock(),
+                payload=payload_of("a referral with its story"),
+                chat_id=chat,
+            )
+    result = await run("staff", "unbind-group", "-777")
+    assert result.code == 0, result.err
+    async with db.unit() as session:
+        rows = {r.target: r for r in (await session.exec(select(OutboxMessage))).all()}
+    assert (rows["-777"].status, rows["-777"].error) == ("failed", "group unbound")
+    assert rows["778"].status == "pending"  # a member's own copy still goes
