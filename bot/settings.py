@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     # Long-poll timeout for getUpdates, seconds.
     poll_timeout: int = Field(default=25, ge=0, le=50)
-    # Deadlines and escalation: a TOML file overriding DESIGN's table (see flows/sla.py), the
+    # Deadlines and escalation: a TOML file overriding the default deadlines (see flows/sla.py), the
     # chat at the top of the ladder, and how often the sweep looks for due tickets.
     sla_file: Path | None = None
     duty_chat_id: int | None = None

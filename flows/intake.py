@@ -152,7 +152,7 @@ class Intake:
 
     def __init__(self, directory: Directory, policy: Policy = DEFAULT_POLICY) -> None:
         self.directory = directory
-        # The deadlines new reports are filed under (HUTONG_SLA_FILE or DESIGN's table).
+        # The deadlines new reports are filed under (HUTONG_SLA_FILE or the defaults in flows.sla).
         self.policy = policy
 
     def handle(self, dlg: Dialogue, event: Event) -> Outcome:

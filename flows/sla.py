@@ -1,4 +1,4 @@
-"""Deadlines and the escalation ladder: DESIGN's defaults, overridable by a TOML file.
+"""Deadlines and the escalation ladder: the defaults, overridable by a TOML file.
 
 The policy in force is frozen onto each ticket when it is dispatched (``Ticket.sla``), so an
 operator editing the file later changes new tickets only, never tickets in flight.
@@ -27,7 +27,7 @@ PRIORITIES: Final = ("P0", "P1", "P2")
 
 
 class Windows(BaseModel):
-    """Minutes from dispatch. The clock starts at dispatch, not at sign-for (DESIGN)."""
+    """Minutes from dispatch. The clock starts at dispatch, not at sign-for."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

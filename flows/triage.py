@@ -34,11 +34,11 @@ CONCERNS: Final = (
     "other",
 )
 
-# DESIGN: P0 = danger now, self-harm risk, sexual violence, child alone and at risk.
+# P0 = danger now, self-harm risk, sexual violence, child alone and at risk.
 _P0_CONCERNS: Final = frozenset({"sexual", "distress"})
 # A very young child with no carer is "alone and at risk" even if the reporter is unsure.
 _YOUNG: Final = frozenset({"0-2", "3-5"})
-# DESIGN: P1 = no carer, injury, illness without care; missing children and forced labour
+# P1 = no carer, injury, illness without care; missing children and forced labour
 # are at least as urgent as an injury.
 _P1_CONCERNS: Final = frozenset({"no_carer", "physical", "illness", "missing", "labour"})
 

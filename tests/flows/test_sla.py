@@ -1,4 +1,4 @@
-"""The SLA policy: DESIGN's defaults, a TOML file overriding them, clear errors."""
+"""The SLA policy: the defaults, a TOML file overriding them, clear errors."""
 
 from __future__ import annotations
 
