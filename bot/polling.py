@@ -27,8 +27,9 @@ from telegram.request import HTTPXRequest
 
 from bot.tasks import Backoff, pause
 from flows.clock import Clock
+from flows.conversations import update_failed
 from flows.faults import describe
-from handlers.telegram.updates import CHANNEL, chat_key_of
+from handlers.telegram.updates import CHANNEL, chat_key_of, raw_chat_key
 from storage import inbox
 from storage.db import Database
 
@@ -277,15 +278,16 @@ class Poller:
         now = self.clock()
         async with self.db.unit() as session:
             for update_id, payload, exc in unreadable:
+                chat_key = raw_chat_key(payload) if isinstance(payload, dict) else None
                 await inbox.record(
                     session,
                     channel=CHANNEL,
                     update_id=update_id,
                     payload=payload,
-                    chat_key=None,
+                    chat_key=chat_key,
                     now=now,
                 )
-                await inbox.mark_failed_attempt(
+                parked = await inbox.mark_failed_attempt(
                     session,
                     channel=CHANNEL,
                     update_id=update_id,
@@ -293,6 +295,14 @@ class Poller:
                     max_attempts=1,
                     now=now,
                 )
+                if parked and chat_key is not None:  # the person hears to send it again
+                    await update_failed(
+                        session=session,
+                        channel=CHANNEL,
+                        chat_id=chat_key,
+                        update_key=f"{update_id}:{now.timestamp():.6f}",
+                        now=now,
+                    )
         for update_id, _, exc in unreadable:
             log.error(
                 "update %d cannot be read (%s); parked in the inbox as failed",

@@ -26,6 +26,7 @@ from bot.tasks import Backoff, Supervisor, pause
 from flows import escalation
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
+from flows.outbox import release_in_flight
 from flows.places import Directory
 from flows.sla import Policy, PolicyError, load_policy
 from handlers.telegram.sender import OutboxSender
@@ -130,6 +131,10 @@ async def serve(
     except PolicyError as exc:
         raise SettingsError(str(exc)) from None
     db = await prepare_database(settings)
+    async with db.unit() as session:
+        released = await release_in_flight(session, now=clock())
+    if released:
+        log.info("%d message(s) being sent when the service last stopped go out again", released)
     jobs = Jobs()
     bot: TelegramSide | None = None
     runner: web.AppRunner | None = None

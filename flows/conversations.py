@@ -136,13 +136,47 @@ async def take_turn(
     conv = await _lock_conversation(
         session, channel=channel, chat_id=chat_id, locale=person.locale, now=now
     )
-    verdict = flood.admit(
-        conv, exempt=flood.exempt(event, step=conv.step, answers=conv.answers), now=now
-    )
+    if person.in_group:
+        # A group is shared: one member's flood must not silence the station's staff there.
+        # The bot answers only enrolled staff in groups, and paces what it sends anyway.
+        return await _turn(session, intake, person, conv, event, now)
+    verdict = flood.admit(conv, now=now)
     session.add(conv)
-    if verdict != "answer":  # recorded in the inbox, not answered
-        notice = [Reply(t(conv.locale, "flood.notice"))] if verdict == "notice" else []
-        return Outcome(notice, locale=conv.locale)
+    if verdict == "answer":
+        return await _turn(session, intake, person, conv, event, now)
+    # Held back: the turn is tried in a savepoint and kept only when it is what must never
+    # wait (a report filed or added to, a child in danger on the way to the place, /cancel).
+    before = flood.Moment(conv.step, dict(conv.answers), conv.version)
+    # A chat that already filed a report in the last minutes does not get a second one past
+    # the limit: otherwise "in danger now" would page a station as fast as a script can.
+    filed_lately = await flood.reports_since(
+        session=session, channel=channel, chat_id=chat_id, since=now - flood.URGENT_SPACING
+    )
+    savepoint = await session.begin_nested()
+    out = await _turn(session, intake, person, conv, event, now)
+    after = flood.Moment(conv.step, dict(conv.answers), conv.version)
+    if flood.must_answer(
+        event, out.effect, before=before, after=after, urgent_allowed=not filed_lately
+    ):
+        await savepoint.commit()
+        return out
+    await savepoint.rollback()
+    await session.refresh(conv)
+    flood.hold(conv, now=now)  # recorded in the inbox, not answered
+    session.add(conv)
+    notice = [Reply(t(conv.locale, "flood.notice"))] if verdict == "notice" else []
+    return Outcome(notice, locale=conv.locale)
+
+
+async def _turn(
+    session: AsyncSession,
+    intake: Intake,
+    person: Person,
+    conv: Conversation,
+    event: Event,
+    now: datetime,
+) -> Outcome:
+    channel, chat_id = person.channel, person.chat_id
     routed = await _elsewhere(session, intake, person, conv, event, now)
     if routed is not None:
         answers = dict(conv.answers)
@@ -202,9 +236,12 @@ async def take_turn(
             )
         if urgent:
             follow = intake.after_urgent_filing(dlg, receipt.code, receipt.ticket_id)
-            text = urgent_receipt_text(dlg.locale, receipt, more=bool(follow))
-            out.replies.append(Reply(text, remove_keyboard=not follow))
-            out.replies.extend(follow)
+            if follow:  # what was sent, what was not, and the next question
+                text = urgent_receipt_text(dlg.locale, receipt)
+                out.replies.append(Reply(text))
+                out.replies.extend(follow)
+            else:  # every answer was there (changed at the summary): all of it was sent
+                out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))
         else:
             intake.after_submit(dlg, receipt.code)
             out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))

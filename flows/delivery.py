@@ -12,20 +12,29 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.lifecycle import escalate_now, locked_ticket
 from storage.models import NOTE_MAX, OutboxMessage, TicketEvent
+from storage.outbox_failures import WITHDRAWN
 
 # A referral not delivered to anyone within this time escalates as if nobody had been told:
 # a third of the shortest (P0, 15 minutes) sign-for window.
 REFERRAL_GRACE: Final = timedelta(minutes=5)
+# Messages written straight to one staff chat (not a role's copy).
+STAFF_ONLY_KINDS: Final = ("digest", "staff_menu")
 
 
 async def given_up(*, session: AsyncSession, row: OutboxMessage, why: str, now: datetime) -> None:
     """``row`` will not be delivered (refused for good, unreadable, or too old)."""
     if row.ticket_id is None:
+        return
+    # A referral's ticket is locked before anything is written about it: copies failing at
+    # the same moment in two transactions must not each see the other still being sent
+    # (and neither escalate), nor deadlock on the event rows' reference to the ticket.
+    referral = row.kind == "referral"
+    if referral and await locked_ticket(session, row.ticket_id) is None:
         return
     note = f"{row.kind} to {row.target}: {why}"
     session.add(
@@ -37,23 +46,26 @@ async def given_up(*, session: AsyncSession, row: OutboxMessage, why: str, now: 
             note=note[:NOTE_MAX],
         )
     )
-    if row.kind == "referral" and row.parent_id is not None:
+    if not referral:
+        return
+    if row.parent_id is not None:
         statuses = await _copies(session, row.parent_id)
-        if statuses and all(status == "failed" for status in statuses):
-            await escalate_unnotified(
-                session=session,
-                ticket_id=row.ticket_id,
-                now=now,
-                why="referral delivered to nobody",
-            )
+        if not statuses or any(status != "failed" for status in statuses):
+            return
+    # Every copy, or the referral itself (not a chat's copy), given up: it reached nobody.
+    await escalate_unnotified(
+        session=session, ticket_id=row.ticket_id, now=now, why="referral delivered to nobody"
+    )
 
 
 async def delayed(*, session: AsyncSession, row: OutboxMessage, now: datetime) -> None:
-    """``row`` failed for now and will be tried again: a referral that has reached nobody
-    at the station for ``REFERRAL_GRACE`` escalates the ticket (once per dispatch)."""
+    """``row`` did not go out now and will be tried again: a referral that has reached
+    nobody at the station for ``REFERRAL_GRACE`` escalates the ticket (once per dispatch)."""
     if row.kind != "referral" or row.parent_id is None or row.ticket_id is None:
         return
     if now - row.created_at < REFERRAL_GRACE:
+        return
+    if await locked_ticket(session, row.ticket_id) is None:  # as in given_up: lock first
         return
     if "sent" in await _copies(session, row.parent_id):
         return
@@ -63,6 +75,39 @@ async def delayed(*, session: AsyncSession, row: OutboxMessage, now: datetime) -
         now=now,
         why=f"referral not delivered within {int(REFERRAL_GRACE.total_seconds() // 60)} minutes",
     )
+
+
+def grace_ends(row: OutboxMessage) -> datetime | None:
+    """When an undelivered referral copy must be tried (and judged) again at the latest."""
+    if row.kind != "referral" or row.parent_id is None:
+        return None
+    return row.created_at + REFERRAL_GRACE
+
+
+async def withdraw(*, session: AsyncSession, chat_id: str, why: str, now: datetime) -> int:
+    """Staff messages still waiting for a chat that is no longer entitled to them (a member
+    who left, a group unbound) are not sent: failed as withdrawn (an operator's retry leaves
+    them alone), and a referral that now reaches nobody escalates. Returns how many."""
+    rows = (
+        await session.exec(
+            select(OutboxMessage)
+            .where(
+                col(OutboxMessage.target_kind) == "chat",
+                col(OutboxMessage.target) == chat_id,
+                col(OutboxMessage.status) == "pending",
+                or_(
+                    col(OutboxMessage.parent_id).is_not(None),  # a role's copy: staff
+                    col(OutboxMessage.kind).in_(STAFF_ONLY_KINDS),
+                ),
+            )
+            .order_by(col(OutboxMessage.id))
+        )
+    ).all()
+    for row in rows:
+        row.status, row.failed_at, row.error = "failed", now, f"{WITHDRAWN}{why}"
+        session.add(row)
+        await given_up(session=session, row=row, why=row.error, now=now)
+    return len(rows)
 
 
 async def escalate_unnotified(

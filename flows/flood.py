@@ -4,8 +4,10 @@ A person in distress may type many short messages; a script may send hundreds. E
 a token bucket (``CAPACITY`` messages, refilled over ``WINDOW``): past it, the chat gets one
 polite notice, and then its messages are recorded (the inbox keeps them) but not answered
 until it has been quiet for ``COOL_DOWN`` — so a backlog never comes back as a burst of
-replies. What must never wait still goes through: ``/cancel``, a report's confirmation,
-"the child is in danger now", and the place that files such a report.
+replies. What must never wait still goes through, judged by what the turn did: ``/cancel``
+of a report, a report's confirmation, starting a report, every step of a report about a
+child in danger now (to its place, which files it, and the additions after), and nothing
+that a stale or forged button only looks like.
 
 A chat files at most ``REPORTS_PER_HOUR`` reports an hour. A report whose answers make it
 P0 is never refused: it is filed, and the ticket carries an event saying how many came
@@ -14,39 +16,61 @@ before it, for the station to weigh.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.intake import Command, Event, Press, Text
+from flows.intake import REPORT_STEPS, AddToReport, Command, Event, Submit
 from storage.models import Conversation, Ticket
 
 CAPACITY: Final = 20
 WINDOW: Final = timedelta(seconds=10)
 COOL_DOWN: Final = timedelta(seconds=60)
 REPORTS_PER_HOUR: Final = 5
-_PLACE_STEPS: Final = frozenset({"place", "place_county", "place_township", "place_pick"})
+# While held back, a new report about a child in danger goes through only if the chat filed
+# none within this time.
+URGENT_SPACING: Final = timedelta(minutes=10)
 
 Verdict = Literal["answer", "notice", "silent"]
 
 
-def exempt(event: Event, *, step: str, answers: dict[str, object]) -> bool:
-    """What is answered even from a chat that is being held back."""
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A dialogue before or after a turn, as flood control judges it."""
+
+    step: str
+    answers: dict[str, Any]
+    version: int
+
+
+def must_answer(
+    event: Event, effect: object, *, before: Moment, after: Moment, urgent_allowed: bool
+) -> bool:
+    """What a held-back chat is still answered for, judged by what the turn did — so a
+    stale or forged button, or a word at the wrong step, never counts, however it looks.
+    ``urgent_allowed``: the chat filed no report lately, so a child in danger now may be
+    reported past the limit (one at a time, not as fast as a script can go)."""
     if isinstance(event, Command) and event.name == "cancel":
+        return before.step in REPORT_STEPS or before.step == "status"  # something to cancel
+    if isinstance(effect, AddToReport):  # what a filed urgent report still lacks
         return True
-    if isinstance(event, Press):
-        action = event.data.split(":")[1:3]
-        if action in (["sm", "ok"], ["dg", "yes"]):
-            return True
-    urgent = answers.get("danger") == "yes" and "_filed" not in answers
-    # The place of a report about a child in danger now files it: typed or pressed.
-    return urgent and step in _PLACE_STEPS and isinstance(event, Press | Text)
+    urgent = before.answers.get("danger") == "yes" or after.answers.get("danger") == "yes"
+    if isinstance(effect, Submit):  # a report confirmed, or filed at its place
+        return urgent_allowed or not urgent
+    if after.step == before.step or after.version <= before.version:
+        return False  # nothing moved on: a stale press, a place not found, a hint
+    if before.step == "menu" and after.step == "danger":  # starting a report
+        return urgent_allowed
+    # A child in danger now: each step on the way to the place, which files the report,
+    # and the steps of what follows.
+    return urgent and (urgent_allowed or "_filed" in before.answers)
 
 
-def admit(conv: Conversation, *, exempt: bool, now: datetime) -> Verdict:
+def admit(conv: Conversation, *, now: datetime) -> Verdict:
     """Count one inbound message of the chat (the caller saves ``conv``): answer it, say
     once that the chat is held back, or stay silent."""
     rate = CAPACITY / WINDOW.total_seconds()
@@ -56,17 +80,29 @@ def admit(conv: Conversation, *, exempt: bool, now: datetime) -> Verdict:
     conv.flood_tokens = max(tokens - 1, 0.0)
     conv.flood_at = now
     if conv.muted_until is not None and now < conv.muted_until:
-        conv.muted_until = now + COOL_DOWN  # quiet means quiet: every message restarts it
-        return "answer" if exempt else "silent"
+        return "silent"
     if tokens >= 1:
         conv.muted_until = None
         return "answer"
+    return "notice"  # the first message past the limit (if it is not answered after all)
+
+
+def hold(conv: Conversation, *, now: datetime) -> None:
+    """A message not answered: silence until the chat has been quiet for ``COOL_DOWN``
+    (every such message starts the wait again; answered ones do not)."""
     conv.muted_until = now + COOL_DOWN
-    return "answer" if exempt else "notice"
 
 
 async def reports_in_last_hour(
     *, session: AsyncSession, channel: str, chat_id: str, now: datetime
+) -> int:
+    return await reports_since(
+        session=session, channel=channel, chat_id=chat_id, since=now - timedelta(hours=1)
+    )
+
+
+async def reports_since(
+    *, session: AsyncSession, channel: str, chat_id: str, since: datetime
 ) -> int:
     query = (
         select(func.count())
@@ -74,7 +110,7 @@ async def reports_in_last_hour(
         .where(
             col(Ticket.reporter_channel) == channel,
             col(Ticket.reporter_chat_id) == chat_id,
-            col(Ticket.created_at) > now - timedelta(hours=1),
+            col(Ticket.created_at) > since,
         )
     )
     return int((await session.exec(query)).one())

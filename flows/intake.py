@@ -265,7 +265,9 @@ class Intake:
         dlg.answers["danger"] = value
         if value == "yes" and dlg.answers.get("place"):  # changed at the summary: file now
             dlg.answers.pop("_editing", None)
-            return self._file_urgent(dlg)
+            out = self._file_urgent(dlg)
+            out.replies.insert(0, Reply(t(dlg.locale, "danger.call_now")))
+            return out
         out = self._next(dlg, "reporter")
         if value == "yes":  # before anything else: tell them to call now
             out.replies.insert(0, Reply(t(dlg.locale, "danger.call")))

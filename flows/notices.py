@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -210,10 +211,15 @@ async def expand(
             city_code=ticket.city_code if ticket is not None else None,
         )
         if not chats and row.kind != "referral":
-            chats = await _next_level_up(session, row, ticket, duty_chat)
+            # What a reporter added carries their words: up to the supervisors, not to a
+            # duty chat that may be a group.
+            top = None if row.kind == "addition" else duty_chat
+            chats = await _next_level_up(session, row, ticket, top)
         try:
             copies = await _copies(session, directory, row, ticket, chats)
-        except (KeyError, IndexError, ValueError, TypeError) as exc:
+        except SQLAlchemyError:
+            raise  # the database, not the row: the whole batch is tried again
+        except Exception as exc:
             # A row that cannot be rendered (e.g. a text key renamed by an upgrade) is given
             # up with the reason; the rest of the batch goes on.
             row.status, row.failed_at = "failed", now

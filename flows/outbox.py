@@ -17,15 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.messages import Button, Reply
 from storage.models import OutboxMessage
 
 # How long a reply being sent right after its turn is left alone by the background sender:
-# long enough for the direct send, short enough that a crash costs the person little.
-DIRECT_LEASE: Final = timedelta(seconds=30)
+# long enough for the direct send, short enough that after a crash the person (whose next
+# replies queue behind it) waits little.
+DIRECT_LEASE: Final = timedelta(seconds=15)
 
 DEDUP_KEY_MAX = 128  # outbox.dedup_key
 
@@ -143,3 +144,16 @@ async def waiting_for(session: AsyncSession, *, chat_id: str) -> bool:
         .limit(1)
     )
     return found.first() is not None
+
+
+async def release_in_flight(session: AsyncSession, *, now: datetime) -> int:
+    """At start, before anything is sent: messages a stopped or killed process was sending
+    go out again now, not when their lease would run out — the person's next replies queue
+    behind them. (A duplicate is preferred to a lost message; with several sending
+    processes this must only take rows of processes known to be gone.)"""
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == "sending")
+        .values(status="pending", next_attempt_at=now)
+    )
+    return int(result.rowcount)

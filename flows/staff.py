@@ -12,6 +12,7 @@ from typing import Final
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.delivery import withdraw
 from flows.places import Directory
 from flows.tickets import CODE_ALPHABET
 from storage.models import (
@@ -289,15 +290,7 @@ async def unbind_group(*, session: AsyncSession, chat_id: str, now: datetime) ->
     if ended.rowcount:
         # What was still waiting to go to the group (a referral with its story) is not for
         # it any more; the station's members get their own copies.
-        await session.exec(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.target_kind) == "chat",
-                col(OutboxMessage.target) == chat_id,
-                col(OutboxMessage.status) == "pending",
-            )
-            .values(status="failed", failed_at=now, error="group unbound")
-        )
+        await withdraw(session=session, chat_id=chat_id, why="group unbound", now=now)
     return int(ended.rowcount)
 
 
@@ -325,6 +318,8 @@ async def leave(*, session: AsyncSession, member: StaffMember, now: datetime) ->
     member.active = False
     member.left_at = now
     session.add(member)
+    # Case data still on its way to them is not theirs any more.
+    await withdraw(session=session, chat_id=member.chat_id, why="recipient left", now=now)
 
 
 async def revoke(*, session: AsyncSession, member_id: int, now: datetime) -> StaffMember | None:

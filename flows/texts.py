@@ -46,8 +46,9 @@ ZH: dict[str, str] = {
     "kind.location": "位置",
     "kind.other": "其他",
     "btn.back": "« 返回",
-    "flood.notice": "您发送得太快了，我们需要一点时间。请停一分钟再继续；在此期间发来的消息会被记录，但不会逐条回复。"
-    "已经填写的内容不会丢失。\n如果孩子正面临危险，请立即拨打 110（报警）、120（急救）或 12355（青少年服务台）。",
+    "flood.notice": "您发送得太快了，请停一分钟再继续。在此期间发来的消息不会被处理，需要的话请稍后重新发送；"
+    "已经填写的内容不会丢失，正在报告孩子有危险的步骤仍会立即处理。\n"
+    "如果孩子正面临危险，请立即拨打 110（报警）、120（急救）或 12355（青少年服务台）。",
     "flood.quota": "这个对话在一小时内已经提交了 {n} 份报告，这一份暂时没有提交。您填写的内容已保留，"
     "请稍后再点“确认提交”。\n如果孩子正面临危险，请立即拨打 110、120 或 12355。",
     "update_failed": "抱歉，您刚才发送的内容我们没能处理成功。请再发送一次；如果仍然不行，请发送 /start 重新开始。"
@@ -61,6 +62,8 @@ ZH: dict[str, str] = {
     "孩子本人或需要心理支持，也可以拨打 12355（青少年服务台）。在确保自身安全的前提下守护孩子。\n\n"
     "请告诉我们孩子在哪里：选好地点后，我们会<b>立刻</b>把报告作为最紧急事项转给当地工作站。"
     "（现在还没有发送。）",
+    "danger.call_now": "⚠️ <b>请立即拨打 110（报警）或 120（急救）！</b>也可以拨打 12355（青少年服务台）。\n"
+    "我们现在就把您的报告作为最紧急事项转给当地工作站。",
     "danger.call_on_submit": "⚠️ <b>情况紧急：请立即拨打 110（报警）或 120（急救）</b>，"
     "也可以拨打 12355（青少年服务台）。\n请继续填写；您确认提交后，我们会立刻把报告作为最紧急事项"
     "转给当地工作站。（现在还没有发送。）",
@@ -434,9 +437,10 @@ EN: dict[str, str] = {
     "kind.location": "location",
     "kind.other": "other",
     "btn.back": "« Back",
-    "flood.notice": "You are sending very fast, and we need a moment. Please pause for a minute; "
-    "what you send meanwhile is recorded but not answered one by one. Nothing you filled in is lost."
-    "\nIf a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline).",
+    "flood.notice": "You are sending very fast: please pause for a minute. What you send "
+    "meanwhile is not acted on, so send it again later if you need to; what you filled in is "
+    "kept, and the steps of reporting a child in danger are still taken at once.\n"
+    "If a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline).",
     "flood.quota": "This chat has already filed {n} reports in the last hour, so this one was not "
     "filed yet. Your answers are kept: press \u201cSubmit\u201d again a little later.\n"
     "If a child is in danger now, call 110, 120 or 12355.",
@@ -451,6 +455,8 @@ EN: dict[str, str] = {
     "Stay with the child if it is safe for you.\n\n"
     "Tell us where the child is: as soon as the place is chosen, we pass your report to the "
     "local workstation as <b>most urgent</b>. (Nothing has been sent yet.)",
+    "danger.call_now": "⚠️ <b>Call 110 (police) or 120 (ambulance) now!</b> Or 12355 (youth "
+    "helpline).\nWe are passing your report to the local workstation as most urgent right now.",
     "danger.call_on_submit": "⚠️ <b>This is urgent: call 110 (police) or 120 (ambulance) now</b>, "
     "or 12355 (youth helpline).\nPlease go on; once you confirm the report we pass it to the "
     "local workstation as most urgent at once. (Nothing has been sent yet.)",

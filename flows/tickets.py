@@ -228,9 +228,9 @@ def receipt_text(locale: str, receipt: Receipt) -> str:
     )
 
 
-def urgent_receipt_text(locale: str, receipt: Receipt, *, more: bool) -> str:
+def urgent_receipt_text(locale: str, receipt: Receipt) -> str:
     """The receipt of a report filed at its place because the child is in danger now: what
-    was sent, and (``more``) what was not yet and is asked next."""
+    was sent, and what was not yet and is asked next."""
     key = "submitted.urgent.triage" if receipt.triage else "submitted.urgent"
     text = t(
         locale,
@@ -239,9 +239,7 @@ def urgent_receipt_text(locale: str, receipt: Receipt, *, more: bool) -> str:
         station=receipt.owner_name,
         window=duration(locale, receipt.sign_minutes),
     )
-    if more:
-        text += "\n\n" + t(locale, "submitted.urgent.more")
-    return text
+    return text + "\n\n" + t(locale, "submitted.urgent.more")
 
 
 async def add_to_report(

@@ -95,6 +95,10 @@ async def handle(
         if event.name == "join":
             return await _join(session, directory, person, event.arg, now)
         if member is None:
+            # In a group anyone may type a command; answering each would let one person make
+            # the bot flood a station's group. The bot answers enrolled staff only there.
+            if person.in_group:
+                return Outcome(locale=loc)
             return Outcome([Reply(t(loc, "staff.only"))], locale=loc)
         if event.name == "leave":
             await leave(session=session, member=member, now=now)

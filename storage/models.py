@@ -213,7 +213,7 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
     attempts: int = 0
     # A role target (station, county…) is expanded into one row per chat; this is the parent.
-    parent_id: int | None = Field(default=None, foreign_key="outbox.id")
+    parent_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)
     # For per-chat rows: the message Telegram gave back, so it can be edited later.
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     next_attempt_at: datetime

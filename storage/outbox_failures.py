@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import col, select, update
+from sqlmodel import col, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, Ticket
+
+# The start of the error of a message withdrawn because its chat is no longer entitled to it
+# (a member left, a group was unbound): never put back in line.
+WITHDRAWN = "withdrawn: "
 
 
 async def failed(
@@ -31,9 +35,14 @@ async def retry_failed(
 ) -> int:
     """Failed rows (these ids, or all) are due again at once, as if new: their age for the
     sender's retries counts from ``requeued_at``. A row whose payload was erased has nothing
-    left to send and stays failed."""
+    left to send, and a withdrawn one is not for its chat any more: both stay failed."""
     query = update(OutboxMessage).where(
-        col(OutboxMessage.status) == "failed", col(OutboxMessage.scrubbed).is_(False)
+        col(OutboxMessage.status) == "failed",
+        col(OutboxMessage.scrubbed).is_(False),
+        or_(
+            col(OutboxMessage.error).is_(None),
+            col(OutboxMessage.error).not_like(f"{WITHDRAWN}%"),
+        ),
     )
     if ids is not None:
         query = query.where(col(OutboxMessage.id).in_(ids))

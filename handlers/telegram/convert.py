@@ -36,7 +36,17 @@ class Incoming:
 
 
 def to_incoming(update: Update, bot_username: str | None = None) -> Incoming | None:
-    """What the person did, or None for updates the bot does not act on (edits, joins…)."""
+    """What the person did, or None for updates the bot does not act on (edits, joins…)
+    or that do not come from a real chat (ids that are not integers: not Telegram's)."""
+    incoming = _incoming(update, bot_username)
+    if incoming is None or type(incoming.chat_id) is not int:
+        return None
+    if incoming.user_id is not None and type(incoming.user_id) is not int:
+        return None
+    return incoming
+
+
+def _incoming(update: Update, bot_username: str | None) -> Incoming | None:
     user = update.effective_user
     locale = user.language_code if user else None
     user_id = user.id if user else None

@@ -29,8 +29,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -49,7 +50,7 @@ from flows.notices import expand
 from flows.outbox import reply_of
 from flows.places import Directory
 from flows.staff import chat_migrated
-from handlers.telegram.render import markup, send
+from handlers.telegram.render import PartlySent, markup, send
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -192,7 +193,7 @@ class OutboxSender:
     async def _claim(self) -> list[OutboxMessage]:
         now = self.clock()
         async with self.db.unit() as session:
-            rows = list(
+            due = list(
                 (
                     await session.exec(
                         select(OutboxMessage)
@@ -210,12 +211,37 @@ class OutboxSender:
                     )
                 ).all()
             )
+            rows = await self._in_order(session, due)
             for row in rows:
                 row.status = "sending"
                 row.attempts += 1
                 row.next_attempt_at = now + LEASE
                 session.add(row)
         return rows
+
+    async def _in_order(
+        self, session: AsyncSession, due: list[OutboxMessage]
+    ) -> list[OutboxMessage]:
+        """The due rows of the chats whose oldest undelivered message is among them: a chat
+        whose older message waits (in backoff, or being sent by someone) keeps its later
+        ones back, so one chat's messages arrive in the order they were written."""
+        if not due:
+            return []
+        heads = dict(
+            (
+                await session.exec(
+                    select(OutboxMessage.target, func.min(OutboxMessage.id))
+                    .where(
+                        col(OutboxMessage.target_kind) == "chat",
+                        col(OutboxMessage.target).in_({row.target for row in due}),
+                        col(OutboxMessage.status).in_(("pending", "sending")),
+                    )
+                    .group_by(col(OutboxMessage.target))
+                )
+            ).all()
+        )
+        claimed = {row.id for row in due}
+        return [row for row in due if heads.get(row.target) in claimed]
 
     async def _send_chat(self, chat_id: str, rows: list[OutboxMessage]) -> None:
         """One chat's rows in order. When the chat must wait (its pace, a 429), the rest go
@@ -254,26 +280,13 @@ class OutboxSender:
             return _Failure("render", f"cannot render: {type(exc).__name__}")
         try:
             return _Sent(await self._call(row, reply))
-        except _NotYet:
-            return _Failure("wait", "waiting for the original message", seconds=1.0)
-        except RetryAfter as exc:
-            seconds = _seconds(exc.retry_after)
-            return _Failure("rate", f"429 retry after {seconds:g}s", seconds=seconds)
-        except ChatMigrated as exc:
-            return _Failure(
-                "migrated", f"chat migrated to {exc.new_chat_id}", new_chat=str(exc.new_chat_id)
-            )
-        except Forbidden as exc:
-            return _Failure("permanent", describe(exc))
-        except BadRequest as exc:
-            text = exc.message.lower()
-            if "not modified" in text:  # the edit is already there
-                return _Sent(None)
-            return _Failure("permanent", describe(exc))
-        except TelegramError as exc:
-            # Network trouble, 5xx, an answer that is not Bot API JSON, a refused token:
-            # nothing wrong with the row itself.
-            return _Failure("transient", describe(exc))
+        except PartlySent as partly:  # the row goes on from the first part not sent
+            failure = _classify(partly.__cause__)
+            if isinstance(failure, _Failure):
+                failure.parts_sent = partly.sent
+            return failure
+        except Exception as exc:
+            return _classify(exc)
 
     async def _settle(self, row: OutboxMessage, failure: _Failure) -> datetime | None:
         """Write down a failed try. Returns when the chat's later rows may go (they must not
@@ -291,14 +304,24 @@ class OutboxSender:
             assert failure.new_chat is not None
             await self._migrate(chat_id, failure.new_chat)
         if failure.kind != "transient":  # waiting, not failing: no attempt is counted
-            await self._reschedule(row, failure.seconds, failure.why, count=False)
+            await self._reschedule(
+                row, failure.seconds, failure.why, count=False, parts_sent=failure.parts_sent
+            )
             return now + timedelta(seconds=failure.seconds)
         if now >= (row.requeued_at or row.created_at) + self.deliver_for:
             hours = self.deliver_for.total_seconds() / 3600
             await self._fail(row, f"not delivered in {hours:g} h; last: {failure.why}")
             return None
         backoff = min(2.0 ** max(row.attempts - 1, 0), self.retry_max)
-        await self._reschedule(row, backoff, f"transient: {failure.why}", count=True)
+        grace_end = delivery.grace_ends(row)
+        if grace_end is not None and now < grace_end:
+            # A referral nobody has yet: tried again when its grace ends at the latest, so
+            # that try judges (and escalates) it on time.
+            backoff = min(backoff, max((grace_end - now).total_seconds(), 1.0))
+        self.pacer.hold(chat_id, backoff)  # this process's direct replies wait behind it too
+        await self._reschedule(
+            row, backoff, f"transient: {failure.why}", count=True, parts_sent=failure.parts_sent
+        )
         return now + timedelta(seconds=backoff)
 
     async def _call(self, row: OutboxMessage, reply: Reply) -> int | None:
@@ -323,6 +346,7 @@ class OutboxSender:
             reply=reply,
             locale=locale,
             edit_message_id=int(edit_message_id) if edit_message_id is not None else None,
+            from_part=int(payload.get("parts_sent", 0)),
         )
 
     async def _original_message_id(self, outbox_id: int) -> int | None:
@@ -347,20 +371,23 @@ class OutboxSender:
         delivered.clear()
 
     async def _reschedule(
-        self, row: OutboxMessage, seconds: float, why: str, *, count: bool
+        self, row: OutboxMessage, seconds: float, why: str, *, count: bool, parts_sent: int = 0
     ) -> None:
         now = self.clock()
         async with self.db.unit() as session:
             fresh = await session.get(OutboxMessage, row.id)
             assert fresh is not None
             fresh.status = "pending"
+            if parts_sent > int(fresh.payload.get("parts_sent", 0)):
+                # A long message went out in part: the next try goes on from there.
+                fresh.payload = {**fresh.payload, "parts_sent": parts_sent}
             fresh.next_attempt_at = now + timedelta(seconds=seconds)
             fresh.error = why[:500]
             if not count:  # waiting out a rate limit is not a failed attempt
                 fresh.attempts = max(0, fresh.attempts - 1)
             session.add(fresh)
-            if count:
-                await delivery.delayed(session=session, row=fresh, now=now)
+            # Failing or waiting, a referral still undelivered after its grace escalates.
+            await delivery.delayed(session=session, row=fresh, now=now)
 
     async def _migrate(self, old_chat_id: str, new_chat_id: str) -> None:
         async with self.db.unit() as session:
@@ -403,6 +430,28 @@ class OutboxSender:
             await delivery.given_up(session=session, row=fresh, why=why, now=now)
 
 
+def _classify(exc: BaseException | None) -> _Sent | _Failure:
+    """What a failed Bot API call means for its row."""
+    if isinstance(exc, _NotYet):
+        return _Failure("wait", "waiting for the original message", seconds=1.0)
+    if isinstance(exc, RetryAfter):
+        seconds = _seconds(exc.retry_after)
+        return _Failure("rate", f"429 retry after {seconds:g}s", seconds=seconds)
+    if isinstance(exc, ChatMigrated):
+        new_chat = str(exc.new_chat_id)
+        return _Failure("migrated", f"chat migrated to {new_chat}", new_chat=new_chat)
+    if isinstance(exc, Forbidden):
+        return _Failure("permanent", describe(exc))
+    if isinstance(exc, BadRequest):
+        if "not modified" in exc.message.lower():  # the edit is already there
+            return _Sent(None)
+        return _Failure("permanent", describe(exc))
+    # Network trouble, 5xx, an answer that is not Bot API JSON, a refused token, a bot not
+    # connected yet, a bug: nothing known to be wrong with the row, so it is retried like a
+    # passing fault and given up by age, never left claimed forever.
+    return _Failure("transient", describe(exc) if exc is not None else "unknown")
+
+
 class _Sent:
     __slots__ = ("message_id",)
 
@@ -413,7 +462,7 @@ class _Sent:
 class _Failure:
     """Why a try failed: ``kind`` decides what happens to the row."""
 
-    __slots__ = ("kind", "new_chat", "seconds", "why")
+    __slots__ = ("kind", "new_chat", "parts_sent", "seconds", "why")
 
     def __init__(
         self, kind: str, why: str, *, seconds: float = 0.0, new_chat: str | None = None
@@ -422,6 +471,7 @@ class _Failure:
         self.why = why
         self.seconds = seconds
         self.new_chat = new_chat
+        self.parts_sent = 0  # of a long message: those the next try starts after
 
 
 class _NotYet(TelegramError):

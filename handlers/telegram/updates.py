@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from flows.clock import Clock
@@ -31,6 +30,30 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_ATTEMPTS = 5
+
+
+def _username(bot: Any) -> str | None:
+    """The bot's username, once getMe has answered; before that (a webhook update arriving
+    while the bot still connects) commands are taken as addressed to this bot."""
+    try:
+        return getattr(bot, "username", None)
+    except RuntimeError:  # PTB: the bot is not initialised yet
+        return None
+
+
+def raw_chat_key(payload: dict[str, Any]) -> str | None:
+    """The chat of an update PTB could not read, found in the raw JSON where it can be, so
+    the person can still be told it went wrong."""
+    for kind in ("message", "edited_message", "callback_query", "my_chat_member"):
+        part = payload.get(kind)
+        if not isinstance(part, dict):
+            continue
+        holder = part.get("message") if kind == "callback_query" else part
+        chat = holder.get("chat") if isinstance(holder, dict) else None
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        if isinstance(chat_id, int) and not isinstance(chat_id, bool):
+            return str(chat_id)
+    return None
 
 
 def chat_key_of(update: Update) -> str | None:
@@ -107,7 +130,7 @@ class UpdateProcessor:
                         session=session,
                         channel=CHANNEL,
                         chat_id=chat_key,
-                        update_key=str(update.update_id),
+                        update_key=f"{update.update_id}:{self.clock().timestamp():.6f}",
                         now=self.clock(),
                     )
         except Exception as again:  # the database may be what failed: the row stays pending
@@ -119,7 +142,7 @@ class UpdateProcessor:
             self.on_outbox()
 
     async def _process(self, update: Update, bot: Any) -> None:
-        incoming = to_incoming(update, getattr(bot, "username", None))
+        incoming = to_incoming(update, _username(bot))
         now = self.clock()
         replies: list[OutboxMessage] = []
         direct = False
@@ -149,24 +172,33 @@ class UpdateProcessor:
                 direct = self.sender is not None and not await waiting_for(
                     session, chat_id=str(incoming.chat_id)
                 )
-                replies = await self._write_replies(session, incoming, outcome, update, direct)
+                # Keyed by the inbox row's arrival, not the update id alone: Telegram reuses
+                # ids after a quiet week, and an old key would swallow the new replies.
+                key = f"reply:{CHANNEL}:{update.update_id}:{row.received_at.timestamp():.6f}"
+                replies = await self._write_replies(session, incoming, outcome, key, direct)
             inbox.mark_done(session, row, now=now)
         if incoming is None or outcome is None:
             return
         if (outcome.outbox_written or (replies and not direct)) and self.on_outbox is not None:
             self.on_outbox()
-        # The button's acknowledgement and the replies (in order) go out side by side.
-        await asyncio.gather(
-            self._acknowledge(bot, incoming.callback_id, outcome.notice),
-            self.sender.send_now(replies) if direct and self.sender else asyncio.sleep(0),
-        )
+        # The button's acknowledgement and the replies (in order) go out side by side. The
+        # turn is committed: whatever happens now, the replies wait in the outbox.
+        try:
+            await asyncio.gather(
+                self._acknowledge(bot, incoming.callback_id, outcome.notice),
+                self.sender.send_now(replies) if direct and self.sender else asyncio.sleep(0),
+            )
+        except Exception as exc:
+            log.error(
+                "replies to update %s left to the outbox (%s)", update.update_id, describe(exc)
+            )
 
     async def _write_replies(
         self,
         session: AsyncSession,
         incoming: Incoming,
         outcome: Outcome,
-        update: Update,
+        key: str,
         direct: bool,
     ) -> list[OutboxMessage]:
         now = self.clock()
@@ -177,7 +209,7 @@ class UpdateProcessor:
             )
             row_id = await enqueue(
                 session,
-                dedup_key=f"reply:{CHANNEL}:{update.update_id}:{n}",
+                dedup_key=f"{key}:{n}",
                 kind="reply",
                 now=now,
                 payload=payload,
@@ -207,7 +239,7 @@ class UpdateProcessor:
             return
         try:
             await bot.answer_callback_query(callback_id, text=notice)
-        except TelegramError as exc:  # an expired query must not block the reply
+        except Exception as exc:  # best effort: an expired query must not block the reply
             log.info("answerCallbackQuery failed (%s)", describe(exc))
 
 

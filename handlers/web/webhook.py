@@ -51,7 +51,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     try:
         # Bytes, not request.json(): a made-up charset in Content-Type must not become a 500.
         payload = json.loads(await request.read())
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep to be an update, too
         return _error(400, "body is not JSON")
     if not isinstance(payload, dict) or not _is_update_id(payload.get("update_id")):
         return _error(

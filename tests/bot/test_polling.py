@@ -297,3 +297,42 @@ async def test_a_recorded_update_that_cannot_be_read_does_not_block_polling(
         ).one()
     assert (row.status, row.error) == ("failed", "cannot be read (TypeError)")
     assert "PERSONAL" not in caplog.text
+
+
+async def test_the_person_whose_update_cannot_be_read_is_told_to_send_it_again(
+    bot_api: FakeBotAPI, db: Database, intake: Intake
+) -> None:
+    """PTB cannot read the update, but its raw JSON still names the chat."""
+    chat = CHAT + 7
+    bot_api.push_raw(
+        {
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": chat, "type": "private"},
+                "from": {"id": chat, "is_bot": False, "first_name": "P"},
+                "text": "PERSONAL story",
+                "entities": "PERSONAL",  # PTB cannot build entities from this
+            }
+        }
+    )
+    async with polling(bot_api, db, intake) as (poller, _):
+        sender = OutboxSender(db=db, bot=poller.bot, directory=intake.directory, clock=system_clock)
+        told = None
+        for _ in range(100):  # bounded: the poller parks it, the sender delivers the notice
+            await sender.run_once()
+            told = next(
+                (
+                    c
+                    for c in bot_api.calls_for(chat, "sendMessage")
+                    if "没能处理成功" in (c.text or "")
+                ),
+                None,
+            )
+            if told is not None:
+                break
+            await asyncio.sleep(0.05)
+    assert told is not None
+    async with db.unit() as session:
+        row = (await session.exec(select(InboxUpdate))).one()
+    assert (row.status, row.chat_key) == ("failed", str(chat))

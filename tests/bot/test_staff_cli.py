@@ -197,18 +197,27 @@ async def test_messages_still_waiting_for_an_unbound_group_are_not_sent_there(
 
     async with db.unit() as session:
         session.add(StationGroup(station_code=JIEKOU, chat_id="-777", bound_at=clock()))
+        parent = await enqueue(  # a notice for the station, copied to its group and member
+            session,
+            dedup_key="notice",
+            kind="return_rejected",
+            now=clock(),
+            payload=payload_of("a notice about a case"),
+            role_target=("station", JIEKOU),
+        )
         for chat in ("-777", "778"):
             await enqueue(
                 session,
-                dedup_key=f"referral-copy>{chat}",
-                kind="referral",
+                dedup_key=f"notice>{chat}",
+                kind="return_rejected",
                 now=clock(),
-                payload=payload_of("a referral with its story"),
+                payload=payload_of("a notice about a case"),
                 chat_id=chat,
+                parent_id=parent,
             )
     result = await run("staff", "unbind-group", "-777")
     assert result.code == 0, result.err
     async with db.unit() as session:
         rows = {r.target: r for r in (await session.exec(select(OutboxMessage))).all()}
-    assert (rows["-777"].status, rows["-777"].error) == ("failed", "group unbound")
+    assert (rows["-777"].status, rows["-777"].error) == ("failed", "withdrawn: group unbound")
     assert rows["778"].status == "pending"  # a member's own copy still goes

@@ -160,6 +160,7 @@ class _Failure:
     content_type: str = "text/html"
     reset: bool = False  # close the connection (RST) without an answer
     delay: float = 0.0  # seconds before answering (a client's read timeout runs out)
+    skip: int = 0  # matching calls to let through before failing
 
 
 @dataclass(slots=True)
@@ -504,9 +505,11 @@ class FakeBotAPI:
         content_type: str = "text/html",
         reset: bool = False,
         delay: float = 0.0,
+        skip: int = 0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail;
-        ``migrate_to_chat_id`` answers as for a group that became a supergroup.
+        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail, after
+        letting ``skip`` of them through; ``migrate_to_chat_id`` answers as for a group that
+        became a supergroup.
 
         What a proxy or a broken gateway in front of the Bot API does: ``body`` answers that
         raw body (e.g. an HTML page) with ``status`` (200 too) and ``content_type`` instead
@@ -528,6 +531,7 @@ class FakeBotAPI:
                 content_type=content_type,
                 reset=reset,
                 delay=delay,
+                skip=skip,
             )
         )
 
@@ -658,6 +662,9 @@ class FakeBotAPI:
             return None
         for rule in rules:
             if rule.chat_id is None or rule.chat_id == chat_id:
+                if rule.skip > 0:
+                    rule.skip -= 1
+                    return None
                 rule.times -= 1
                 if rule.times <= 0:
                     rules.remove(rule)

@@ -533,6 +533,8 @@ def test_danger_changed_to_yes_at_the_summary_files_at_once(walker: Walker) -> N
     w.press("ed", "danger")
     out = w.press("dg", "yes")
     assert out.effect == Submit(urgent=True)
+    call = out.replies[0].text  # the numbers first, and that it is being sent now
+    assert "110" in call and "12355" in call and "现在就" in call
     assert w.intake.after_urgent_filing(w.dlg, "URGENT33", 5) == []  # nothing is missing
     assert w.dlg.step == "menu"
 

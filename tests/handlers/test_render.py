@@ -123,3 +123,17 @@ def test_callbacks_and_groups() -> None:
     group = _message(text="hi")
     group["message"]["chat"] = {"id": -5, "type": "group", "title": "g"}  # type: ignore[index]
     assert to_incoming(_update(group)) is None
+
+
+def test_split_text_counts_as_telegram_does_so_emoji_count_twice() -> None:
+    """A 2,000-emoji note is 2,000 characters but 4,000 UTF-16 units: with a header it would
+    pass a count of characters and be refused by Telegram as too long, every time."""
+    from handlers.telegram.render import units
+
+    text = "<b>经过记录</b>\n" + "😀" * 2000 + "\n" + "😡" * 2000
+    parts = split_text(text)
+    assert all(units(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+    one_line = "😀" * 5000
+    parts = split_text(one_line)
+    assert all(units(p) <= 4096 for p in parts) and "".join(parts) == one_line

@@ -183,3 +183,49 @@ async def test_an_update_parked_for_good_tells_the_person_to_try_again(
     await processor.sender.run_once()
     [text] = sent_to(bot_api)
     assert "没能处理成功" in text and "/start" in text and "12355" in text
+
+
+async def test_replies_to_an_update_id_telegram_used_before_are_sent(
+    db: Database, clock: Any, bot: Bot, bot_api: FakeBotAPI, processor: UpdateProcessor
+) -> None:
+    """Telegram numbers afresh after a quiet week: an update id seen a month ago comes
+    again, and the replies of the new update must not be taken for the old ones."""
+    update = await command(db, clock, bot, "/start")
+    assert await processor.process(update, bot)
+    clock.advance(days=30)
+    async with db.unit() as session:  # the same id, a new update
+        assert await inbox.record(
+            session,
+            channel=CHANNEL,
+            update_id=update.update_id,
+            payload=update.to_dict(),
+            chat_key=str(CHAT),
+            now=clock(),
+        )
+    assert await processor.process(update, bot)
+    assert len(sent_to(bot_api)) == 2
+
+
+async def test_a_restart_sends_what_was_in_flight_at_once(
+    db: Database,
+    clock: Any,
+    bot: Bot,
+    bot_api: FakeBotAPI,
+    processor: UpdateProcessor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A killed process's replies need not wait out their lease: `hutong serve` releases
+    them at start, before anything else is sent, and the next replies queue behind them."""
+    from flows.outbox import release_in_flight
+
+    async def died(rows: list[OutboxMessage]) -> None:
+        """Killed right after the turn's commit."""
+
+    assert processor.sender is not None
+    monkeypatch.setattr(processor.sender, "send_now", died)
+    assert await processor.process(await command(db, clock, bot, "/start"), bot)
+    async with db.unit() as session:  # the restart
+        assert await release_in_flight(session, now=clock()) == 1
+    restarted = OutboxSender(db=db, bot=bot, directory=processor.intake.directory, clock=clock)
+    await restarted.run_once()
+    assert len(sent_to(bot_api)) == 1 and [r.status for r in await replies(db)] == ["sent"]

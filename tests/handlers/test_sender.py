@@ -415,3 +415,206 @@ async def test_a_referral_undelivered_for_five_minutes_escalates_and_still_arriv
     assert len(await not_notified()) == 1
     assert [c for c in bot_api.calls_for(67, "sendMessage") if c.error is None]
     assert any("新转介" in t for t in texts_to(bot_api, 67))  # delivered after the outage
+
+
+async def _referral_ticket(
+    db: Database, directory: Directory, clock: Any, members: list[str], **answers: Any
+) -> int:
+    from flows.tickets import file_report
+
+    async with db.unit() as session:
+        for chat in members:
+            station_member(session, clock, chat=chat)
+        receipt = await file_report(
+            session=session,
+            directory=directory,
+            answers={
+                "danger": "no",
+                "reporter": "neighbour",
+                "place": "440117001000",
+                "age": "6-11",
+                "sex": "f",
+                "concerns": ["bullying"],
+                "story": "在学校被欺负",
+                **answers,
+            },
+            channel="telegram",
+            chat_id="39",
+            intake_key=f"telegram:39:{len(members)}",
+            locale="zh",
+            now=clock(),
+            policy=DEFAULT_POLICY,
+        )
+    return receipt.ticket_id
+
+
+async def _kinds(db: Database, ticket_id: int) -> list[str]:
+    async with db.unit() as session:
+        query = select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == ticket_id)
+        return list((await session.exec(query)).all())
+
+
+@pytest.mark.parametrize("members", [2, 3, 5])
+async def test_every_copy_refused_at_the_same_moment_escalates_once(
+    db: Database,
+    clock: Any,
+    sender: OutboxSender,
+    bot_api: FakeBotAPI,
+    directory: Directory,
+    members: int,
+) -> None:
+    """Copies failing side by side (on PostgreSQL, in concurrent transactions) must not each
+    see the others still being sent and leave the ticket unescalated."""
+    chats = [f"71{i}" for i in range(members)]
+    ticket_id = await _referral_ticket(db, directory, clock, chats)
+    for chat in chats:
+        bot_api.fail_next("sendMessage", chat_id=int(chat), status=403)
+    await sender.run_once()
+    await sender.run_once()
+    assert (await _kinds(db, ticket_id)).count("not_notified") == 1
+
+
+async def test_a_referral_that_cannot_be_rendered_escalates_at_once(
+    db: Database, clock: Any, sender: OutboxSender, directory: Directory
+) -> None:
+    """A concern renamed by an upgrade: the referral is given up, and the ticket does not
+    wait for its reminder as if the station had been told."""
+    from flows.sla import LEVEL1
+    from storage.models import Ticket
+
+    ticket_id = await _referral_ticket(
+        db, directory, clock, ["72"], concerns=["renamed_in_a_later_version"]
+    )
+    await sender.run_once()
+    assert "not_notified" in await _kinds(db, ticket_id)
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, ticket_id)
+    assert ticket is not None and ticket.ladder_rung >= LEVEL1 and ticket.next_due_at == clock()
+
+
+async def test_a_chats_messages_keep_their_order_after_a_failure(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
+) -> None:
+    bot_api.fail_next("sendMessage", chat_id=73, status=502, times=3)
+    await queue(db, clock, 73, "first")
+    await sender.run_once()
+    clock.advance(seconds=1)
+    await sender.run_once()
+    clock.advance(seconds=2)
+    await sender.run_once()  # in backoff for 4 s now
+    clock.advance(seconds=1)
+    await queue(db, clock, 73, "second")  # written later, due at once
+    await sender.run_once()
+    assert texts_to(bot_api, 73) == []  # it does not overtake the first
+    clock.advance(seconds=5)
+    await sender.run_once()
+    await sender.run_once()
+    assert texts_to(bot_api, 73) == ["first", "second"]
+
+
+async def test_an_undelivered_referral_is_judged_when_its_grace_ends(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI, directory: Directory
+) -> None:
+    """Tries of a failing copy double their pauses (1, 2, 4 … 256 s), but one falls at the end
+    of the 5 minutes, so an undelivered referral escalates then, not minutes later."""
+    from flows.delivery import REFERRAL_GRACE
+
+    ticket_id = await _referral_ticket(db, directory, clock, ["74"])
+    bot_api.fail_next("sendMessage", chat_id=74, status=502, times=100)
+    start = clock()
+    while True:
+        await sender.run_once()
+        if "not_notified" in await _kinds(db, ticket_id):
+            break
+        async with db.unit() as session:
+            copy = (
+                await session.exec(select(OutboxMessage).where(col(OutboxMessage.target) == "74"))
+            ).one()
+        clock.now = copy.next_attempt_at
+        assert clock() - start <= REFERRAL_GRACE, "the grace passed without a judgement"
+    assert clock() - start == REFERRAL_GRACE
+
+
+async def test_an_unexpected_error_is_retried_not_left_claimed(
+    db: Database, clock: Any, sender: OutboxSender
+) -> None:
+    async with db.unit() as session:
+        await enqueue(
+            session,
+            dedup_key="odd-target",
+            kind="test",
+            now=clock(),
+            payload=payload_of("x"),
+            chat_id="not-a-number",
+        )
+    await sender.run_once()
+    async with db.unit() as session:
+        row = (await session.exec(select(OutboxMessage))).one()
+    assert row.status == "pending" and row.next_attempt_at > clock()
+    assert "ValueError" in (row.error or "")
+
+
+async def test_additions_go_up_to_supervisors_but_not_to_the_duty_chat(
+    db: Database, clock: Any, bot: Bot, directory: Directory, bot_api: FakeBotAPI
+) -> None:
+    """Nobody enrolled anywhere: a reporter's added words are not passed to a duty chat that
+    may be a group (escalation notices, which carry no story, still are)."""
+    ticket_id = await _referral_ticket(db, directory, clock, [])
+    sender = OutboxSender(db=db, bot=bot, directory=directory, clock=clock, duty_chat="-990")
+    async with db.unit() as session:
+        await enqueue(
+            session,
+            dedup_key="addition",
+            kind="addition",
+            now=clock(),
+            payload={"fields": ["story"]},
+            role_target=("station", "440117001000"),
+            ticket_id=ticket_id,
+        )
+    await sender.run_once()
+    await sender.run_once()
+    assert not any("在学校被欺负" in t for t in texts_to(bot_api, -990))
+    async with db.unit() as session:
+        row = (
+            await session.exec(select(OutboxMessage).where(col(OutboxMessage.kind) == "addition"))
+        ).one()
+    assert (row.status, row.error) == ("failed", "nobody enrolled")
+
+
+async def test_a_member_who_leaves_gets_no_more_case_data_and_the_referral_escalates(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI, directory: Directory
+) -> None:
+    from flows.staff import active_member, leave
+
+    ticket_id = await _referral_ticket(db, directory, clock, ["75"])
+    bot_api.fail_next("sendMessage", chat_id=75, status=502)
+    await sender.run_once()  # expanded; the copy waits after a failed try
+    async with db.unit() as session:
+        member = await active_member(session, channel="telegram", user_id="75")
+        assert member is not None
+        await leave(session=session, member=member, now=clock())
+    clock.advance(minutes=1)
+    await sender.run_once()
+    assert texts_to(bot_api, 75) == []
+    async with db.unit() as session:
+        copy = (
+            await session.exec(select(OutboxMessage).where(col(OutboxMessage.target) == "75"))
+        ).one()
+    assert copy.status == "failed" and (copy.error or "").startswith("withdrawn:")
+    assert "not_notified" in await _kinds(db, ticket_id)
+
+
+async def test_a_long_message_failing_half_way_goes_on_from_where_it_stopped(
+    db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
+) -> None:
+    """Three parts; the second meets a 429: the retry sends the second and the third, not
+    the first again (in a group, 20 a minute, this would happen often)."""
+    lines = [f"第 {i} 行：" + "很长的内容" * 60 for i in range(40)]
+    await queue(db, clock, 76, "\n".join(lines))
+    bot_api.fail_next("sendMessage", chat_id=76, status=429, retry_after=1, skip=1)
+    await sender.run_once()
+    clock.advance(seconds=1)
+    await sender.run_once()
+    sent = texts_to(bot_api, 76)
+    assert len(sent) == len(set(sent)) >= 3  # every part once
+    assert "\n".join(sent) == "\n".join(lines)

@@ -190,3 +190,46 @@ async def test_without_webhook_mode_the_route_does_not_exist(
     client = await aiohttp_client(init_app(db=db))
     resp = await client.post("/telegram/webhook", json=start_update(1))
     assert resp.status in (404, 405)
+
+
+async def test_an_update_before_the_bot_has_connected_is_processed(
+    db: Database, intake: Intake, clock: Any, bot_api: FakeBotAPI
+) -> None:
+    """The web server is up before getMe has answered (PTB's bot then has no username): an
+    update posted meanwhile is processed and answered, not failed five times and parked."""
+    bot = Bot(bot_api.token, base_url=bot_api.bot_url)  # not initialised: no getMe yet
+    processor = UpdateProcessor(db=db, intake=intake, clock=clock)
+    processor.sender = OutboxSender(db=db, bot=bot, directory=intake.directory, clock=clock)
+    receiver = WebhookReceiver(bot=bot, db=db, processor=processor, clock=clock)
+    try:
+        assert await receiver(start_update(700)) is True
+    finally:
+        await bot.shutdown()
+    [row] = await rows(db)
+    assert (row.status, row.attempts) == ("done", 1)
+    assert any("护童之声" in (c.text or "") for c in bot_api.calls_for(9101, "sendMessage"))
+
+
+async def test_json_nested_too_deep_is_400(client: Any, db: Database) -> None:
+    body = "[" * 200_000 + "]" * 200_000
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    resp = await client.post("/telegram/webhook", data=body, headers=headers)
+    assert resp.status == 400
+    assert await rows(db) == []
+
+
+async def test_a_chat_id_that_is_not_an_integer_is_not_acted_on(
+    client: Any, db: Database, bot_api: FakeBotAPI
+) -> None:
+    """Not Telegram's: recorded and acknowledged, but no turn and no message to a chat the
+    sender could never address."""
+    from storage.models import OutboxMessage
+
+    update = start_update(801)
+    update["message"]["chat"]["id"] = "abc"
+    resp = await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET})
+    assert resp.status == 200
+    [row] = await rows(db)
+    assert row.status == "done"
+    async with db.unit() as session:
+        assert (await session.exec(select(OutboxMessage))).all() == []
