@@ -204,35 +204,7 @@ async def test_a_sender_killed_mid_batch_sends_nothing_twice(
 
 @pytest.fixture
 async def service_ticket(db: Database, directory: Directory, clock: Any) -> int:
-    from flows.tickets import file_report
-
-    async with db.unit() as session:
-        await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": "440117001000",
-                "age": "6-11",
-                "sex": "f",
-                "concerns": ["bullying"],
-                "story": "在学校被欺负",
-            },
-            channel="telegram",
-            chat_id="31",
-            intake_key="telegram:31:1",
-            locale="zh",
-            now=clock(),
-            policy=DEFAULT_POLICY,
-        )
-        ticket_id = (
-            await session.exec(
-                select(OutboxMessage.ticket_id).where(col(OutboxMessage.kind) == "referral")
-            )
-        ).first()
-    assert ticket_id is not None
-    return ticket_id
+    return await _referral_ticket(db, directory, clock, [])
 
 
 async def test_a_group_that_became_a_supergroup_is_followed_to_its_new_id(
