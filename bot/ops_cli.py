@@ -13,7 +13,7 @@ from collections.abc import Sized
 from bot.console import table
 from bot.settings import SettingsError
 from flows.clock import system_clock
-from storage import inbox, outbox_failures
+from storage import inbox, outbox
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage
 
@@ -83,7 +83,7 @@ async def _inbox_retry(db: Database, row_id: int | None) -> str:
 
 async def _outbox_failed(db: Database) -> str:
     async with db.unit() as session:
-        failed = await outbox_failures.failed(session, limit=LISTED)
+        failed = await outbox.failed(session, limit=LISTED)
     if not failed:
         return "no failed messages"
     header = ("id", "kind", "target", "ticket", "attempts", "failed", "error")
@@ -110,12 +110,10 @@ async def _outbox_retry(db: Database, row_id: int | None) -> str:
                 raise SettingsError(
                     f"message {row_id} cannot be sent again: its content was erased"
                 )
-        n = await outbox_failures.retry_failed(
-            session, now=now, ids=None if row_id is None else [row_id]
-        )
+        n = await outbox.retry_failed(session, now=now, ids=None if row_id is None else [row_id])
     if row_id is None:
         async with db.unit() as session:
-            left = len(await outbox_failures.failed(session))
+            left = len(await outbox.failed(session))
         kept = f"; {left} erased one(s) cannot be sent" if left else ""
         return f"{n} message(s) back in the queue{kept}"
     return f"message {row_id} back in the queue; the running service sends it shortly"

@@ -26,10 +26,9 @@ from bot.tasks import Backoff, Supervisor, pause
 from flows import escalation
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
-from flows.outbox import release_in_flight
 from flows.places import Directory
 from flows.sla import Policy, PolicyError, load_policy
-from handlers.telegram.sender import OutboxSender
+from handlers.telegram.sender import ChatPacer, OutboxSender
 from handlers.telegram.updates import UpdateProcessor
 from handlers.telegram.webhook import WebhookReceiver
 from handlers.web.app import init_app
@@ -38,6 +37,7 @@ from storage import inbox
 from storage.db import Database, make_engine
 from storage.migrate import schema_is_current, seed_directory, upgrade_async
 from storage.models import Division
+from storage.outbox import release_in_flight
 
 log = logging.getLogger("hutong")
 
@@ -199,7 +199,16 @@ async def serve(
 class TelegramSide:
     """The bot: PTB Application, outbox sender, and updates by long polling or webhook."""
 
-    def __init__(self, settings: Settings, *, db: Database, intake: Intake, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        db: Database,
+        intake: Intake,
+        clock: Clock,
+        pacer: ChatPacer | None = None,
+    ) -> None:
+        """``pacer``: Telegram's per-chat limits by default; tests pass a faster one."""
         self.settings = settings
         self.db = db
         self.clock = clock
@@ -213,6 +222,7 @@ class TelegramSide:
             duty_chat=str(settings.duty_chat_id) if settings.duty_chat_id else None,
             deliver_for=timedelta(hours=settings.outbox_deliver_hours),
             retry_max=settings.outbox_retry_max_seconds,
+            pacer=pacer,
         )
         self.processor.on_outbox = self.sender.wake
         self.processor.sender = self.sender

@@ -29,7 +29,7 @@ from flows.intake import (
     Text,
 )
 from flows.messages import Outcome, Reply
-from flows.outbox import enqueue
+from flows.outbox import reply_payload
 from flows.staff import unbind_group
 from flows.texts import t
 from flows.tickets import (
@@ -41,7 +41,9 @@ from flows.tickets import (
 )
 from flows.triage import derive_priority
 from flows.work import Person
-from storage.models import Conversation, TicketEvent
+from storage import outbox
+from storage.models import Conversation, OutboxMessage, TicketEvent
+from storage.outbox import enqueue
 
 
 async def _lock_conversation(
@@ -319,3 +321,49 @@ async def update_failed(
         payload={"text": t(locale, "update_failed"), "buttons": [], "locale": locale},
         chat_id=chat_id,
     )
+
+
+async def queue_replies(
+    *,
+    session: AsyncSession,
+    chat_id: str,
+    outcome: Outcome,
+    key: str,
+    pressed_message_id: int | None,
+    can_send_now: bool,
+    now: datetime,
+) -> tuple[list[OutboxMessage], bool]:
+    """The turn's replies as outbox rows, in the turn's transaction: a crash before they
+    are sent leaves them to the sender, not lost. Returns the rows and whether the channel
+    sends them itself right after the commit — not when this chat still has older messages
+    waiting, which they must not overtake."""
+    direct = can_send_now and not await outbox.waiting_for(session, chat_id=chat_id)
+    rows: list[OutboxMessage] = []
+    for n, reply in enumerate(outcome.replies):
+        payload = reply_payload(reply, locale=outcome.locale, edit_message_id=pressed_message_id)
+        row_id = await enqueue(
+            session,
+            dedup_key=f"{key}:{n}",
+            kind="reply",
+            now=now,
+            payload=payload,
+            chat_id=chat_id,
+            send_now=direct,
+        )
+        if row_id is not None:
+            # What the sender needs of the row, without reading it back.
+            rows.append(
+                OutboxMessage(
+                    id=row_id,
+                    dedup_key="",
+                    kind="reply",
+                    target_kind="chat",
+                    target=chat_id,
+                    payload=payload,
+                    status="sending",
+                    attempts=1,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+    return rows, direct

@@ -16,8 +16,9 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.lifecycle import escalate_now, locked_ticket
+from storage import outbox
 from storage.models import NOTE_MAX, OutboxMessage, TicketEvent
-from storage.outbox_failures import WITHDRAWN
+from storage.outbox import WITHDRAWN
 
 # A referral not delivered to anyone within this time escalates as if nobody had been told:
 # a third of the shortest (P0, 15 minutes) sign-for window.
@@ -82,6 +83,35 @@ def grace_ends(row: OutboxMessage) -> datetime | None:
     if row.kind != "referral" or row.parent_id is None:
         return None
     return row.created_at + REFERRAL_GRACE
+
+
+async def retry_later(
+    *,
+    session: AsyncSession,
+    row_id: int,
+    seconds: float,
+    why: str,
+    count_attempt: bool,
+    now: datetime,
+    parts_sent: int = 0,
+) -> None:
+    """The channel could not deliver the row now: back in line after ``seconds``; a
+    referral still undelivered after its grace escalates (waiting on a rate limit too)."""
+    row = await outbox.reschedule(
+        session,
+        row_id=row_id,
+        at=now + timedelta(seconds=seconds),
+        why=why,
+        count_attempt=count_attempt,
+        parts_sent=parts_sent,
+    )
+    await delayed(session=session, row=row, now=now)
+
+
+async def give_up(*, session: AsyncSession, row_id: int, why: str, now: datetime) -> None:
+    """The channel will not deliver the row (refused for good, unreadable, too old)."""
+    row = await outbox.fail(session, row_id=row_id, why=why, now=now)
+    await given_up(session=session, row=row, why=why, now=now)
 
 
 async def withdraw(*, session: AsyncSession, chat_id: str, why: str, now: datetime) -> int:

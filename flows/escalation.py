@@ -30,12 +30,12 @@ from flows.lifecycle import (
     supervisors_of,
 )
 from flows.notices import place_line
-from flows.outbox import enqueue
 from flows.places import Directory
 from flows.sla import LEVEL1, LEVEL2, REMINDER
 from flows.texts import t
 from flows.tickets import local_time, owner_name
 from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEvent
+from storage.outbox import enqueue
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 WORKING: Final = ("in_progress", "reopened")

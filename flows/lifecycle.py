@@ -10,12 +10,13 @@ from typing import Any, Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.messages import Button
-from flows.outbox import enqueue, payload_of
+from flows.outbox import payload_of
 from flows.places import Directory
 from flows.sla import LEVEL1, LEVEL2, REMINDER, Frozen, rung_time
 from flows.texts import t
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Station, Ticket, TicketEvent
+from storage.outbox import enqueue
 
 OUTCOMES: Final = (
     "helped_on_site",

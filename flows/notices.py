@@ -14,11 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.delivery import escalate_unnotified, given_up
 from flows.lifecycle import supervisors_of
 from flows.messages import Button
-from flows.outbox import enqueue, payload_of
+from flows.outbox import payload_of
 from flows.places import Directory
 from flows.texts import CATALOGUES, normalise_locale, t
 from flows.tickets import local_time
+from storage import outbox
 from storage.models import OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
+from storage.outbox import enqueue
 
 STORY_EXCERPT: Final = 300
 
@@ -188,19 +190,7 @@ async def expand(
     the top is the duty chat. A referral is the exception: a station that nobody staffs
     cannot sign for it, so it is marked failed and the ticket escalates at once.
     """
-    rows = (
-        await session.exec(
-            select(OutboxMessage)
-            .where(
-                col(OutboxMessage.status) == "pending",
-                col(OutboxMessage.target_kind) != "chat",
-                col(OutboxMessage.next_attempt_at) <= now,
-            )
-            .order_by(col(OutboxMessage.id))
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    rows = await outbox.due_for_roles(session, now=now, limit=limit)
     for row in rows:
         assert row.id is not None
         ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None

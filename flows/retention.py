@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Text, and_, cast, delete, func, or_, update
+from sqlalchemy import Text, and_, cast, delete, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.lifecycle import OPEN_STATES, locked_ticket
+from storage import outbox
 from storage.models import (
     Conversation,
     InboxUpdate,
@@ -113,46 +114,9 @@ async def discard_dialogues(*, session: AsyncSession, now: datetime, batch: int 
     return int(result.rowcount)
 
 
-def _delivered_before(cutoff: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at) < cutoff),
-        and_(
-            col(OutboxMessage.status) == "failed",
-            # Rows given up before failed_at existed carry only their last try or creation.
-            func.coalesce(
-                col(OutboxMessage.failed_at),
-                col(OutboxMessage.sent_at),
-                col(OutboxMessage.created_at),
-            )
-            < cutoff,
-        ),
-    )
-
-
 async def scrub_outbox(*, session: AsyncSession, now: datetime, batch: int = BATCH) -> int:
-    """Empty the payloads of messages sent, or given up, more than ``OUTBOX_KEEP`` ago.
-
-    A payload is the text as sent (a referral with the story, a reason, a reply to a
-    citizen). The row stays: its message_id is what a later edit of the message needs, and
-    its status and times are the delivery record."""
-    cutoff = now - OUTBOX_KEEP
-    ids = (
-        await session.exec(
-            select(OutboxMessage.id)
-            .where(col(OutboxMessage.scrubbed).is_(False), _delivered_before(cutoff))
-            .order_by(col(OutboxMessage.id))
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    if not ids:
-        return 0
-    result = await session.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(ids), _delivered_before(cutoff))
-        .values(payload={}, scrubbed=True)
-    )
-    return int(result.rowcount)
+    """Empty the payloads of messages sent, or given up, more than ``OUTBOX_KEEP`` ago."""
+    return await outbox.erase_delivered(session, before=now - OUTBOX_KEEP, batch=batch)
 
 
 async def erase_closed(

@@ -15,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.delivery import withdraw
 from flows.places import Directory
 from flows.tickets import CODE_ALPHABET
+from storage import outbox
 from storage.models import (
     NAME_MAX,
     Invite,
-    OutboxMessage,
     StaffMember,
     StationGroup,
     Ticket,
@@ -302,15 +302,7 @@ async def chat_migrated(*, session: AsyncSession, old_chat_id: str, new_chat_id:
         .where(col(StationGroup.chat_id) == old_chat_id, col(StationGroup.active).is_(True))
         .values(chat_id=new_chat_id)
     )
-    await session.exec(
-        update(OutboxMessage)
-        .where(
-            col(OutboxMessage.target_kind) == "chat",
-            col(OutboxMessage.target) == old_chat_id,
-            col(OutboxMessage.status).in_(("pending", "sending")),
-        )
-        .values(target=new_chat_id)
-    )
+    await outbox.move_chat(session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
     return int(moved.rowcount)
 
 

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.outbox import enqueue
 from flows.places import Directory
 from flows.sla import REMINDER, Frozen, Policy, deadlines, freeze, rung_time
 from flows.texts import duration, t
@@ -24,6 +23,7 @@ from storage.models import (
     TicketContact,
     TicketEvent,
 )
+from storage.outbox import enqueue
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
 CODE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

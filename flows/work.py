@@ -25,7 +25,7 @@ from flows.escalation import scope_filter
 from flows.intake import Command, Event, Press
 from flows.messages import Button, Outcome, Reply, number_in
 from flows.notices import referral_text, ticket_fields
-from flows.outbox import enqueue, payload_of
+from flows.outbox import payload_of
 from flows.places import Directory
 from flows.staff import (
     EnrolmentError,
@@ -42,6 +42,7 @@ from flows.staff import (
 from flows.texts import CATALOGUES, t
 from flows.tickets import local_time, owner_name
 from storage.models import TEXT_MAX, OutboxMessage, StaffMember, Ticket, TicketContact, TicketEvent
+from storage.outbox import enqueue
 
 STAFF_COMMANDS: Final = frozenset(
     {"join", "leave", "mytickets", "ticket", "overdue", "open", "stats", "reassign"}

@@ -29,9 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy import func, update
-from sqlmodel import col, or_, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -51,6 +48,7 @@ from flows.outbox import reply_of
 from flows.places import Directory
 from flows.staff import chat_migrated
 from handlers.telegram.render import PartlySent, markup, send
+from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -60,7 +58,7 @@ GLOBAL_PER_SECOND: Final = 30
 PRIVATE_INTERVAL: Final = 1.0  # seconds between messages to one private chat, on average
 PRIVATE_BURST: Final = 3  # a turn's few replies go out together
 GROUP_INTERVAL: Final = 3.0  # 20 a minute
-LEASE: Final = timedelta(seconds=60)
+LEASE: Final = outbox.LEASE
 DELIVER_FOR: Final = timedelta(hours=24)
 RETRY_MAX: Final = 300.0  # seconds: the longest wait between two tries of one row
 BATCH: Final = 100
@@ -191,57 +189,8 @@ class OutboxSender:
         await asyncio.gather(*(self._send_chat(chat, items) for chat, items in by_chat.items()))
 
     async def _claim(self) -> list[OutboxMessage]:
-        now = self.clock()
         async with self.db.unit() as session:
-            due = list(
-                (
-                    await session.exec(
-                        select(OutboxMessage)
-                        .where(
-                            col(OutboxMessage.target_kind) == "chat",
-                            or_(
-                                col(OutboxMessage.status) == "pending",
-                                col(OutboxMessage.status) == "sending",  # lease ran out
-                            ),
-                            col(OutboxMessage.next_attempt_at) <= now,
-                        )
-                        .order_by(col(OutboxMessage.id))
-                        .limit(BATCH)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
-            )
-            rows = await self._in_order(session, due)
-            for row in rows:
-                row.status = "sending"
-                row.attempts += 1
-                row.next_attempt_at = now + LEASE
-                session.add(row)
-        return rows
-
-    async def _in_order(
-        self, session: AsyncSession, due: list[OutboxMessage]
-    ) -> list[OutboxMessage]:
-        """The due rows of the chats whose oldest undelivered message is among them: a chat
-        whose older message waits (in backoff, or being sent by someone) keeps its later
-        ones back, so one chat's messages arrive in the order they were written."""
-        if not due:
-            return []
-        heads = dict(
-            (
-                await session.exec(
-                    select(OutboxMessage.target, func.min(OutboxMessage.id))
-                    .where(
-                        col(OutboxMessage.target_kind) == "chat",
-                        col(OutboxMessage.target).in_({row.target for row in due}),
-                        col(OutboxMessage.status).in_(("pending", "sending")),
-                    )
-                    .group_by(col(OutboxMessage.target))
-                )
-            ).all()
-        )
-        claimed = {row.id for row in due}
-        return [row for row in due if heads.get(row.target) in claimed]
+            return await outbox.claim(session, now=self.clock(), limit=BATCH, lease=LEASE)
 
     async def _send_chat(self, chat_id: str, rows: list[OutboxMessage]) -> None:
         """One chat's rows in order. When the chat must wait (its pace, a 429), the rest go
@@ -304,9 +253,7 @@ class OutboxSender:
             assert failure.new_chat is not None
             await self._migrate(chat_id, failure.new_chat)
         if failure.kind != "transient":  # waiting, not failing: no attempt is counted
-            await self._reschedule(
-                row, failure.seconds, failure.why, count=False, parts_sent=failure.parts_sent
-            )
+            await self._retry_later(row, failure, failure.seconds, failure.why, count=False)
             return now + timedelta(seconds=failure.seconds)
         if now >= (row.requeued_at or row.created_at) + self.deliver_for:
             hours = self.deliver_for.total_seconds() / 3600
@@ -319,9 +266,7 @@ class OutboxSender:
             # that try judges (and escalates) it on time.
             backoff = min(backoff, max((grace_end - now).total_seconds(), 1.0))
         self.pacer.hold(chat_id, backoff)  # this process's direct replies wait behind it too
-        await self._reschedule(
-            row, backoff, f"transient: {failure.why}", count=True, parts_sent=failure.parts_sent
-        )
+        await self._retry_later(row, failure, backoff, f"transient: {failure.why}", count=True)
         return now + timedelta(seconds=backoff)
 
     async def _call(self, row: OutboxMessage, reply: Reply) -> int | None:
@@ -351,7 +296,7 @@ class OutboxSender:
 
     async def _original_message_id(self, outbox_id: int) -> int | None:
         async with self.db.unit() as session:
-            original = await session.get(OutboxMessage, outbox_id)
+            original = await outbox.original(session, row_id=outbox_id)
         if original is None or original.status == "failed":
             raise BadRequest("original message was never delivered")
         return original.message_id if original.status == "sent" else None
@@ -360,34 +305,28 @@ class OutboxSender:
         """Rows the Bot API accepted, marked sent in one transaction (then forgotten)."""
         if not delivered:
             return
-        now = self.clock()
         async with self.db.unit() as session:
-            for row, message_id in delivered:
-                await session.exec(
-                    update(OutboxMessage)
-                    .where(col(OutboxMessage.id) == row.id)
-                    .values(status="sent", sent_at=now, message_id=message_id, error=None)
-                )
+            await outbox.mark_sent(
+                session,
+                delivered=[(row.id, message_id) for row, message_id in delivered if row.id],
+                now=self.clock(),
+            )
         delivered.clear()
 
-    async def _reschedule(
-        self, row: OutboxMessage, seconds: float, why: str, *, count: bool, parts_sent: int = 0
+    async def _retry_later(
+        self, row: OutboxMessage, failure: _Failure, seconds: float, why: str, *, count: bool
     ) -> None:
-        now = self.clock()
+        assert row.id is not None
         async with self.db.unit() as session:
-            fresh = await session.get(OutboxMessage, row.id)
-            assert fresh is not None
-            fresh.status = "pending"
-            if parts_sent > int(fresh.payload.get("parts_sent", 0)):
-                # A long message went out in part: the next try goes on from there.
-                fresh.payload = {**fresh.payload, "parts_sent": parts_sent}
-            fresh.next_attempt_at = now + timedelta(seconds=seconds)
-            fresh.error = why[:500]
-            if not count:  # waiting out a rate limit is not a failed attempt
-                fresh.attempts = max(0, fresh.attempts - 1)
-            session.add(fresh)
-            # Failing or waiting, a referral still undelivered after its grace escalates.
-            await delivery.delayed(session=session, row=fresh, now=now)
+            await delivery.retry_later(
+                session=session,
+                row_id=row.id,
+                seconds=seconds,
+                why=why,
+                count_attempt=count,
+                now=self.clock(),
+                parts_sent=failure.parts_sent,
+            )
 
     async def _migrate(self, old_chat_id: str, new_chat_id: str) -> None:
         async with self.db.unit() as session:
@@ -408,26 +347,14 @@ class OutboxSender:
         if not rows:
             return
         async with self.db.unit() as session:
-            for row in rows:
-                fresh = await session.get(OutboxMessage, row.id)
-                assert fresh is not None
-                fresh.status = "pending"
-                fresh.attempts = max(0, fresh.attempts - 1)
-                fresh.next_attempt_at = at
-                session.add(fresh)
+            await outbox.release(session, row_ids=[row.id for row in rows if row.id], at=at)
         self.wake()
 
     async def _fail(self, row: OutboxMessage, why: str) -> None:
         log.warning("outbox %s (%s) to chat %s given up", row.id, row.kind, row.target)
-        now = self.clock()
+        assert row.id is not None
         async with self.db.unit() as session:
-            fresh = await session.get(OutboxMessage, row.id)
-            assert fresh is not None
-            fresh.status = "failed"
-            fresh.failed_at = now
-            fresh.error = why[:500]
-            session.add(fresh)
-            await delivery.given_up(session=session, row=fresh, why=why, now=now)
+            await delivery.give_up(session=session, row_id=row.id, why=why, now=self.clock())
 
 
 def _classify(exc: BaseException | None) -> _Sent | _Failure:

@@ -8,19 +8,16 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from flows.clock import Clock
-from flows.conversations import take_turn, update_failed
+from flows.conversations import queue_replies, take_turn, update_failed
 from flows.faults import describe
 from flows.intake import Intake
-from flows.messages import Outcome
-from flows.outbox import enqueue, reply_payload, waiting_for
 from flows.texts import guess_locale
 from flows.work import Person
-from handlers.telegram.convert import Incoming, to_incoming
+from handlers.telegram.convert import to_incoming
 from handlers.telegram.sender import OutboxSender
 from storage import inbox
 from storage.db import Database
@@ -166,16 +163,17 @@ class UpdateProcessor:
                     event=incoming.event,
                     now=now,
                 )
-                # The replies are committed with the turn: a crash before they are sent
-                # leaves them to the outbox sender, not lost. Sent directly unless this
-                # chat still has older messages waiting (they must not be overtaken).
-                direct = self.sender is not None and not await waiting_for(
-                    session, chat_id=str(incoming.chat_id)
-                )
                 # Keyed by the inbox row's arrival, not the update id alone: Telegram reuses
                 # ids after a quiet week, and an old key would swallow the new replies.
-                key = f"reply:{CHANNEL}:{update.update_id}:{row.received_at.timestamp():.6f}"
-                replies = await self._write_replies(session, incoming, outcome, key, direct)
+                replies, direct = await queue_replies(
+                    session=session,
+                    chat_id=str(incoming.chat_id),
+                    outcome=outcome,
+                    key=f"reply:{CHANNEL}:{update.update_id}:{row.received_at.timestamp():.6f}",
+                    pressed_message_id=incoming.message_id,
+                    can_send_now=self.sender is not None,
+                    now=now,
+                )
             inbox.mark_done(session, row, now=now)
         if incoming is None or outcome is None:
             return
@@ -192,47 +190,6 @@ class UpdateProcessor:
             log.error(
                 "replies to update %s left to the outbox (%s)", update.update_id, describe(exc)
             )
-
-    async def _write_replies(
-        self,
-        session: AsyncSession,
-        incoming: Incoming,
-        outcome: Outcome,
-        key: str,
-        direct: bool,
-    ) -> list[OutboxMessage]:
-        now = self.clock()
-        rows: list[OutboxMessage] = []
-        for n, reply in enumerate(outcome.replies):
-            payload = reply_payload(
-                reply, locale=outcome.locale, edit_message_id=incoming.message_id
-            )
-            row_id = await enqueue(
-                session,
-                dedup_key=f"{key}:{n}",
-                kind="reply",
-                now=now,
-                payload=payload,
-                chat_id=str(incoming.chat_id),
-                send_now=direct,
-            )
-            if row_id is not None:
-                # What the sender needs of the row, without reading it back.
-                rows.append(
-                    OutboxMessage(
-                        id=row_id,
-                        dedup_key="",
-                        kind="reply",
-                        target_kind="chat",
-                        target=str(incoming.chat_id),
-                        payload=payload,
-                        status="sending",
-                        attempts=1,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                )
-        return rows
 
     async def _acknowledge(self, bot: Any, callback_id: str | None, notice: str | None) -> None:
         if callback_id is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiohttp import web
-from sqlalchemy import text
 
 from handlers.web.webhook import MAX_BODY, WEBHOOK_KEY, Webhook, telegram_webhook
 from storage.db import Database
@@ -22,8 +21,7 @@ async def healthz(request: web.Request) -> web.Response:
     state = request.app.get(TELEGRAM_KEY)
     telegram = state() if state is not None else "off"
     try:
-        async with db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await db.ping()
     except Exception as exc:  # any failure means "not healthy", never a 500 page
         return web.json_response(
             {"status": "error", "database": type(exc).__name__, "telegram": telegram},

@@ -13,12 +13,13 @@ from cli_runner import Run, hutong
 from sqlmodel import col, select, update
 
 from flows.clock import system_clock
-from flows.outbox import enqueue, payload_of
+from flows.outbox import payload_of
 from flows.sla import DEFAULT_POLICY
 from flows.tickets import file_report
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage, Ticket
+from storage.outbox import enqueue
 
 Hutong = Callable[..., Awaitable[Run]]
 PHONE, NAME, WORDS = "13912345678", "王小明", "孩子被锁在家里"

@@ -192,8 +192,9 @@ async def test_groups_lists_and_unbind_group_unbinds(
 async def test_messages_still_waiting_for_an_unbound_group_are_not_sent_there(
     db: Database, clock: FakeClock, run: Hutong
 ) -> None:
-    from flows.outbox import enqueue, payload_of
+    from flows.outbox import payload_of
     from storage.models import OutboxMessage
+    from storage.outbox import enqueue
 
     async with db.unit() as session:
         session.add(StationGroup(station_code=JIEKOU, chat_id="-777", bound_at=clock()))

@@ -27,8 +27,10 @@ class FakeClock:
 
 
 class BotService:
-    """The Telegram side of `hutong serve` in this process: PTB Application, inbox poller and
-    outbox sender, against the fake Bot API. Rate pacing is shortened so tests run quickly."""
+    """The Telegram side of `hutong serve` in this process, wired by the same composition
+    root (``bot.service.TelegramSide``: PTB Application, inbox poller, outbox sender),
+    against the fake Bot API. Rate pacing is shortened so tests run quickly, and the loops
+    are started directly rather than by the background connect step."""
 
     def __init__(
         self,
@@ -49,33 +51,25 @@ class BotService:
         self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        from bot.application import build_application
-        from bot.polling import Poller
+        from bot.service import TelegramSide
         from bot.settings import Settings
-        from handlers.telegram.sender import ChatPacer, OutboxSender
-        from handlers.telegram.updates import UpdateProcessor
+        from handlers.telegram.sender import ChatPacer
 
-        settings = Settings(telegram_token=self.api.token, telegram_api_url=self.api.base_url)
-        clock = self.clock
-        self.processor = UpdateProcessor(db=self.db, intake=self.intake, clock=clock)
-        self.app = build_application(settings, self.processor)
+        settings = Settings(
+            telegram_token=self.api.token, telegram_api_url=self.api.base_url, poll_timeout=1
+        )
+        self.side = TelegramSide(
+            settings,
+            db=self.db,
+            intake=self.intake,
+            clock=self.clock,
+            pacer=ChatPacer(self.clock, private=self.pace[0], group=self.pace[1]),
+        )
+        self.processor = self.side.processor
+        self.app = self.side.application
+        self.sender = self.side.sender
+        self.poller = self.side.poller
         await self.app.initialize()
-        self.sender = OutboxSender(
-            db=self.db,
-            bot=self.app.bot,
-            directory=self.intake.directory,
-            clock=clock,
-            pacer=ChatPacer(clock, private=self.pace[0], group=self.pace[1]),
-        )
-        self.processor.on_outbox = self.sender.wake
-        self.processor.sender = self.sender
-        self.poller = Poller(
-            bot=self.app.bot,
-            db=self.db,
-            dispatch=self.app.process_update,
-            clock=clock,
-            timeout=1,
-        )
         self.tasks = [
             asyncio.create_task(self.poller.run()),
             asyncio.create_task(self.sender.run(idle_seconds=0.2)),
@@ -86,4 +80,4 @@ class BotService:
         self.sender.stop()
         await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
         await self.poller.drain()
-        await self.app.shutdown()
+        await self.side.close()

@@ -22,7 +22,7 @@ from flows.conversations import take_turn
 from flows.intake import Command, Event, Intake, Press, Text
 from flows.messages import Outcome
 from flows.notices import expand, referral_text
-from flows.outbox import enqueue, payload_of
+from flows.outbox import payload_of
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.texts import t
@@ -38,6 +38,7 @@ from storage.models import (
     TicketContact,
     TicketEvent,
 )
+from storage.outbox import enqueue
 
 JIEKOU, CONGHUA = "440117001000", "440117000000"
 STATION_CHAT, SUPERVISOR_CHAT = "880101", "880201"

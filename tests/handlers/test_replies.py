@@ -14,12 +14,13 @@ from sqlmodel import col, select
 from telegram import Bot, Update
 
 from flows.intake import Intake
-from flows.outbox import DIRECT_LEASE, enqueue, payload_of
+from flows.outbox import payload_of
 from handlers.telegram.sender import OutboxSender
 from handlers.telegram.updates import CHANNEL, MAX_ATTEMPTS, UpdateProcessor
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage
+from storage.outbox import DIRECT_LEASE, enqueue
 
 CHAT = 8801
 _ids = itertools.count(70_000)
@@ -216,7 +217,7 @@ async def test_a_restart_sends_what_was_in_flight_at_once(
 ) -> None:
     """A killed process's replies need not wait out their lease: `hutong serve` releases
     them at start, before anything else is sent, and the next replies queue behind them."""
-    from flows.outbox import release_in_flight
+    from storage.outbox import release_in_flight
 
     async def died(rows: list[OutboxMessage]) -> None:
         """Killed right after the turn's commit."""

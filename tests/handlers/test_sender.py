@@ -11,12 +11,13 @@ from bot_api import FakeBotAPI
 from sqlmodel import col, select
 from telegram import Bot
 
-from flows.outbox import enqueue, payload_of
+from flows.outbox import payload_of
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from handlers.telegram.sender import OutboxSender
 from storage.db import Database
 from storage.models import OutboxMessage, StationGroup, TicketEvent
+from storage.outbox import enqueue
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import col, insert, select, update
 
-from flows.outbox import enqueue, fit_key
 from storage.db import Database
 from storage.limits import StoredValueError
 from storage.models import NOTE_MAX, Invite, OutboxMessage, StaffMember, Station, TicketEvent
+from storage.outbox import enqueue, fit_key
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 SECRET = "孩子的名字是小明"
