@@ -3,7 +3,7 @@
 Builds a database of N tickets (default 1,000,000, of which 200,000 open and exactly
 ``--due`` due now), then measures
 
-A. one sweep tick that finds the due tickets: ``bot.service.sweep_deadlines`` with a fixed
+A. one sweep tick that finds the due tickets: ``flows.escalation.sweep_deadlines`` with a fixed
    clock, repeated on fresh due sets (wall time, rows written, SQL statements, EXPLAIN of
    the sweep's query);
 B. the delay from a ticket's due time to its escalation's outbox row while the sweep runs
@@ -53,7 +53,7 @@ from sqlmodel import UTCDateTime, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.jobs import Jobs
-from bot.service import sweep_deadlines
+from flows.escalation import sweep_deadlines
 from flows.lifecycle import FEEDBACK, OUTCOMES, overdue_level_for
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, LEVEL1, LEVEL2, REMINDER, freeze

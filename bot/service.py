@@ -13,7 +13,6 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
 from telegram.error import BadRequest, InvalidToken
 
 from bot import polling
@@ -27,7 +26,7 @@ from flows import escalation
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
 from flows.places import Directory
-from flows.sla import Policy, PolicyError, load_policy
+from flows.sla import PolicyError, load_policy
 from handlers.telegram.sender import ChatPacer, OutboxSender
 from handlers.telegram.updates import UpdateProcessor
 from handlers.telegram.webhook import WebhookReceiver
@@ -35,8 +34,7 @@ from handlers.web.app import init_app
 from handlers.web.webhook import Webhook
 from storage import inbox
 from storage.db import Database, make_engine
-from storage.migrate import schema_is_current, seed_directory, upgrade_async
-from storage.models import Division
+from storage.migrate import load_divisions, schema_is_current, seed_directory, upgrade_async
 from storage.outbox import release_in_flight
 
 log = logging.getLogger("hutong")
@@ -44,46 +42,10 @@ log = logging.getLogger("hutong")
 INBOX_RETRY_SECONDS = 15
 INBOX_SCRUB_SECONDS = 3600
 INBOX_KEEP = timedelta(days=7)  # raw updates kept this long after processing, for inquiries
-MAX_BATCHES_PER_TICK = 100  # bounds one tick; what is left is due again at the next
-
-
-async def sweep_deadlines(
-    *,
-    db: Database,
-    directory: Directory,
-    policy: Policy,
-    clock: Clock,
-    on_outbox: Callable[[], None] | None = None,
-    batch: int = escalation.BATCH,
-) -> int:
-    """One tick of the deadline sweep, then the daily digests; returns tickets advanced."""
-    now = clock()
-    total = 0
-    for _ in range(MAX_BATCHES_PER_TICK):  # until nothing is due; each batch a transaction
-        async with db.unit() as session:
-            n = await escalation.sweep(session=session, directory=directory, now=now, batch=batch)
-        total += n
-        if n < batch:
-            break
-    async with db.unit() as session:
-        total += await escalation.digests(
-            session=session, directory=directory, now=now, hour=policy.digest_hour
-        )
-    if total:
-        log.info("deadline sweep advanced %d ticket(s)", total)
-        if on_outbox is not None:
-            on_outbox()
-    return total
 
 
 async def load_directory(db: Database) -> Directory:
-    async with db.unit() as session:
-        rows = (
-            await session.exec(
-                select(Division.code, Division.name, Division.level, Division.parent_code)
-            )
-        ).all()
-    return Directory.from_rows(rows)
+    return Directory.from_rows(await load_divisions(db))
 
 
 def _unreachable(settings: Settings, exc: Exception) -> SettingsError:
@@ -159,15 +121,22 @@ async def serve(
             # the web intake, the sweep and the other jobs from running.
             bot.start(jobs, Supervisor())
         # The first sweep runs at once: what fell due while the service was down fires now.
+        sender = bot.sender if bot is not None else None
+
+        def advanced(n: int) -> None:
+            log.info("deadline sweep advanced %d ticket(s)", n)
+            if sender is not None:  # the sweep wrote messages: look now, not at the next tick
+                sender.wake()
+
         jobs.every(
             settings.sweep_seconds,
-            sweep_deadlines,
+            escalation.sweep_deadlines,
             first_now=True,
             db=db,
             directory=intake.directory,
             policy=policy,
             clock=clock,
-            on_outbox=bot.sender.wake if bot is not None else None,
+            on_advanced=advanced,
             batch=settings.sweep_batch,
         )
         jobs.every(INBOX_SCRUB_SECONDS, scrub_inbox, first_now=True, db=db, clock=clock)

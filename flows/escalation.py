@@ -10,6 +10,7 @@ after downtime, every rung that fell due meanwhile fires once, in order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.clock import Clock
 from flows.lifecycle import (
     FEEDBACK_WINDOW,
     UNSIGNED,
@@ -31,17 +33,47 @@ from flows.lifecycle import (
 )
 from flows.notices import place_line
 from flows.places import Directory
-from flows.sla import LEVEL1, LEVEL2, REMINDER
+from flows.sla import LEVEL1, LEVEL2, REMINDER, Policy
 from flows.texts import t
 from flows.tickets import local_time, owner_name
+from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEvent
 from storage.outbox import enqueue
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 WORKING: Final = ("in_progress", "reopened")
 BATCH: Final = 500
+MAX_BATCHES_PER_TICK: Final = 100  # bounds one tick; what is left is due again at the next
 # A ticket cannot have more rungs due than this in one sweep; a guard against a bad policy.
 MAX_RUNGS_PER_SWEEP: Final = 32
+
+
+async def sweep_deadlines(
+    *,
+    db: Database,
+    directory: Directory,
+    policy: Policy,
+    clock: Clock,
+    on_advanced: Callable[[int], None] | None = None,
+    batch: int = BATCH,
+) -> int:
+    """One tick of the deadline sweep, then the daily digests; returns tickets advanced.
+    Each batch is its own transaction, so several processes share a tick's work."""
+    now = clock()
+    total = 0
+    for _ in range(MAX_BATCHES_PER_TICK):  # until nothing is due
+        async with db.unit() as session:
+            n = await sweep(session=session, directory=directory, now=now, batch=batch)
+        total += n
+        if n < batch:
+            break
+    async with db.unit() as session:
+        total += await digests(
+            session=session, directory=directory, now=now, hour=policy.digest_hour
+        )
+    if total and on_advanced is not None:
+        on_advanced(total)
+    return total
 
 
 async def sweep(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from storage.db import Database, async_url
-from storage.directory_data import read_bundled_divisions
+from storage.directory_data import DivisionRow, read_bundled_divisions
 from storage.models import Division, Station
 
 
@@ -66,6 +66,17 @@ async def seed_directory(db: Database) -> bool:
                 )
             )
     return True
+
+
+async def load_divisions(db: Database) -> list[DivisionRow]:
+    """The directory as stored (loaded once from the bundled files by ``seed_directory``)."""
+    async with db.unit() as session:
+        rows = (
+            await session.exec(
+                select(Division.code, Division.name, Division.level, Division.parent_code)
+            )
+        ).all()
+    return [DivisionRow(*row) for row in rows]
 
 
 async def schema_is_current(engine: AsyncEngine) -> bool:

@@ -11,8 +11,8 @@ import pytest
 from harness import FakeClock
 from sqlmodel import col, select
 
-from bot.service import sweep_deadlines
 from flows import work
+from flows.escalation import sweep_deadlines
 from flows.notices import expand
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy, Windows

@@ -870,7 +870,7 @@ async def test_every_view_of_an_erased_ticket_says_what_was_erased(
 async def test_a_forced_erasure_of_an_open_case_leaves_it_workable_and_writes_to_no_chat(
     db: Database, directory: Directory, clock: FakeClock
 ) -> None:
-    from bot.service import sweep_deadlines
+    from flows.escalation import sweep_deadlines
 
     members = await enrol(db, clock)
     tid = await file(db, directory, clock)  # dispatched; the referral not yet sent

@@ -12,7 +12,7 @@ from citizen import Citizen
 from harness import BotService, FakeClock
 from sqlmodel import col, select
 
-from bot.service import sweep_deadlines
+from flows.escalation import sweep_deadlines
 from flows.intake import Intake
 from flows.sla import DEFAULT_POLICY
 from flows.staff import Scope, issue_invite
