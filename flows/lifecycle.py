@@ -13,6 +13,7 @@ from flows.messages import Button
 from flows.outbox import enqueue, payload_of
 from flows.places import Directory
 from flows.sla import LEVEL1, LEVEL2, REMINDER, Frozen, rung_time
+from flows.states import OPEN, RESOLVING, RETURNABLE, UNSIGNED, WORKABLE, State
 from flows.texts import t
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Station, Ticket, TicketEvent
@@ -32,12 +33,6 @@ RETURN_REASONS: Final = ("area", "duplicate", "other")
 EXTENSION_DAYS: Final = (1, 3, 7)
 FEEDBACK: Final = ("sat", "ok", "unsat")
 FEEDBACK_WINDOW: Final = timedelta(days=3)
-# Where station staff may still work a ticket (notes, resolution).
-WORKING_STATES: Final = ("acknowledged", "in_progress", "reopened")
-OPEN_STATES: Final = ("dispatched", "triage", "acknowledged", "in_progress", "returned", "reopened")
-
-
-UNSIGNED: Final = ("dispatched", "triage", "returned")
 
 
 def _frozen(ticket: Ticket) -> Frozen:
@@ -106,7 +101,7 @@ def state_event(
     actor: str,
     kind: str,
     now: datetime,
-    to_state: str | None = None,
+    to_state: State | None = None,
     note: str | None = None,
 ) -> TicketEvent:
     assert ticket.id is not None
@@ -165,7 +160,7 @@ async def _tell_reporter(
 async def add_note(
     *, session: AsyncSession, ticket: Ticket, member: StaffMember, text: str, now: datetime
 ) -> None:
-    if ticket.state not in WORKING_STATES:
+    if ticket.state not in WORKABLE:
         raise NotNow
     session.add(state_event(ticket, actor=f"staff:{member.id}", kind="note", now=now, note=text))
 
@@ -174,7 +169,7 @@ async def first_action(
     *, session: AsyncSession, ticket: Ticket, member: StaffMember, how: str, now: datetime
 ) -> None:
     """The first call or visit: the case is in progress; the reporter is told."""
-    if ticket.state != "acknowledged" or ticket.first_action_at is not None:
+    if ticket.state != State.ACKNOWLEDGED or ticket.first_action_at is not None:
         raise NotNow
     session.add(
         state_event(
@@ -182,7 +177,7 @@ async def first_action(
             actor=f"staff:{member.id}",
             kind="first_action",
             now=now,
-            to_state="in_progress",
+            to_state=State.IN_PROGRESS,
             note=how,
         )
     )
@@ -204,7 +199,7 @@ async def request_extension(
     reason: str,
     now: datetime,
 ) -> None:
-    if ticket.state not in WORKING_STATES or ticket.pending_extension_days is not None:
+    if ticket.state not in WORKABLE or ticket.pending_extension_days is not None:
         raise NotNow
     ticket.pending_extension_days = days
     session.add(ticket)
@@ -253,7 +248,7 @@ async def decide_extension(
     if approve and ticket.resolve_due_at is not None:
         ticket.resolve_due_at += timedelta(days=days)
         ticket.resolve_overdue_at = None
-        if ticket.state in ("in_progress", "reopened"):
+        if ticket.state in RESOLVING:
             ticket.next_due_at = ticket.resolve_due_at
     session.add(ticket)
     kind = "extension_approved" if approve else "extension_denied"
@@ -287,7 +282,7 @@ async def resolve(
     now: datetime,
 ) -> None:
     """办结: the reporter is told the outcome (never staff names) and asked for feedback."""
-    if ticket.state not in WORKING_STATES or outcome not in OUTCOMES:
+    if ticket.state not in WORKABLE or outcome not in OUTCOMES:
         raise NotNow
     session.add(
         state_event(
@@ -295,7 +290,7 @@ async def resolve(
             actor=f"staff:{member.id}",
             kind="resolved",
             now=now,
-            to_state="resolved",
+            to_state=State.RESOLVED,
             note=f"{outcome}: {note}",
         )
     )
@@ -332,7 +327,7 @@ async def return_ticket(
     now: datetime,
 ) -> None:
     """退单: the county's queue owns it until a supervisor routes it again or rejects this."""
-    if ticket.state not in ("dispatched", "acknowledged"):
+    if ticket.state not in RETURNABLE:
         raise NotNow
     station = await owner_name(session, directory, ticket, "zh")
     session.add(
@@ -341,7 +336,7 @@ async def return_ticket(
             actor=f"staff:{member.id}",
             kind="returned",
             now=now,
-            to_state="returned",
+            to_state=State.RETURNED,
             note=reason,
         )
     )
@@ -379,7 +374,7 @@ async def redispatch(
 ) -> str:
     """Route a returned or unplaced ticket to a township. The case's age keeps counting:
     only the new station's sign-for window starts again."""
-    if ticket.state not in OPEN_STATES:
+    if ticket.state not in OPEN:
         raise NotNow
     station = await session.get(Station, township)
     if station is None or station.city_code != ticket.city_code:
@@ -393,7 +388,7 @@ async def redispatch(
             actor=f"staff:{supervisor.id}",
             kind="redispatched",
             now=now,
-            to_state="dispatched",
+            to_state=State.DISPATCHED,
             note=f"{previous or '-'} -> {township}",
         )
     )
@@ -431,9 +426,9 @@ async def reject_return(
     *, session: AsyncSession, ticket: Ticket, supervisor: StaffMember, now: datetime
 ) -> None:
     """The station keeps the ticket, in the state it returned it from."""
-    if ticket.state != "returned" or ticket.station_code is None:
+    if ticket.state != State.RETURNED or ticket.station_code is None:
         raise NotNow
-    back = "acknowledged" if ticket.signed_at is not None else "dispatched"
+    back = State.ACKNOWLEDGED if ticket.signed_at is not None else State.DISPATCHED
     session.add(
         state_event(
             ticket,
@@ -444,7 +439,7 @@ async def reject_return(
         )
     )
     ticket.owner_level, ticket.owner_code = "township", ticket.station_code
-    if back == "acknowledged":
+    if back == State.ACKNOWLEDGED:
         ticket.next_due_at = first_action_deadline(ticket, now)
     # Un-signed, the ladder ran on while the return was judged: next_due_at is already right.
     session.add(ticket)
@@ -463,21 +458,21 @@ async def give_feedback(
     *, session: AsyncSession, ticket: Ticket, rating: str, now: datetime
 ) -> None:
     """满意 / 基本满意 close the ticket; 不满意 reopens it and tells the supervisor."""
-    if ticket.state != "resolved" or rating not in FEEDBACK:
+    if ticket.state != State.RESOLVED or rating not in FEEDBACK:
         raise NotNow
     session.add(state_event(ticket, actor="reporter", kind="feedback", now=now, note=rating))
     ticket.feedback = rating
     ticket.feedback_due_at = None
     if rating != "unsat":
         session.add(
-            state_event(ticket, actor="reporter", kind="closed", now=now, to_state="closed")
+            state_event(ticket, actor="reporter", kind="closed", now=now, to_state=State.CLOSED)
         )
         ticket.closed_at = now
         ticket.next_due_at = None
         session.add(ticket)
         return
     session.add(
-        state_event(ticket, actor="reporter", kind="reopened", now=now, to_state="reopened")
+        state_event(ticket, actor="reporter", kind="reopened", now=now, to_state=State.REOPENED)
     )
     ticket.resolve_overdue_at = None
     # The station owes a new resolution; give it at least a day even if the old one passed.

@@ -19,7 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.lifecycle import OPEN_STATES, locked_ticket
+from flows.lifecycle import locked_ticket
+from flows.states import OPEN
 from storage.models import (
     Conversation,
     InboxUpdate,
@@ -190,9 +191,9 @@ async def erase_ticket(
         raise EraseError("unknown")
     if ticket.erased_at is not None:
         raise EraseError("erased", state=ticket.state, erased_at=ticket.erased_at)
-    if ticket.state in OPEN_STATES and not force:
+    if ticket.state in OPEN and not force:
         raise EraseError("open", state=ticket.state)
-    note = "on request" + (f", open ({ticket.state})" if ticket.state in OPEN_STATES else "")
+    note = "on request" + (f", open ({ticket.state})" if ticket.state in OPEN else "")
     reporter = (ticket.reporter_channel, ticket.reporter_chat_id)
     erasure = await _erase(session, ticket, now=now, actor="operator", note=note)
     await _forget_chat_traffic(session, channel=reporter[0], chat_id=reporter[1])

@@ -39,6 +39,7 @@ from flows.staff import (
     supervises,
     works_at,
 )
+from flows.states import OPEN, QUEUED, RETURNABLE, WORKABLE, State
 from flows.texts import CATALOGUES, t
 from flows.tickets import local_time, owner_name
 from storage.models import TEXT_MAX, OutboxMessage, StaffMember, Ticket, TicketContact, TicketEvent
@@ -47,7 +48,6 @@ STAFF_COMMANDS: Final = frozenset(
     {"join", "leave", "mytickets", "ticket", "overdue", "open", "stats", "reassign"}
 )
 SUPERVISOR_COMMANDS: Final = frozenset({"overdue", "open", "stats", "reassign"})
-OPEN_STATES: Final = lifecycle.OPEN_STATES
 TOWNSHIPS_PER_PAGE: Final = 12
 STATION_ACTIONS: Final = frozenset(
     {"note", "first", "fa", "ext", "exd", "done", "out", "ret", "rr"}
@@ -178,14 +178,14 @@ async def _act(
         )
         return Outcome([reply], changed=True)
     if action == "note":
-        if ticket.state not in lifecycle.WORKING_STATES:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         return Outcome(
             [Reply(t(loc, "work.ask_note", code=code, max=TEXT_MAX))],
             awaiting={"k": "note", "t": tid},
         )
     if action == "first":
-        if ticket.state != "acknowledged":
+        if ticket.state != State.ACKNOWLEDGED:
             raise lifecycle.NotNow
         buttons = [[Button(t(loc, f"btn.{h}"), f"w:fa:{tid}:{h}") for h in ("call", "visit")]]
         return Outcome([Reply(t(loc, "work.ask_first"), buttons)])
@@ -198,33 +198,33 @@ async def _act(
     if action == "ext":
         if ticket.pending_extension_days is not None:
             return Outcome([Reply(t(loc, "work.ext_pending"))])
-        if ticket.state not in lifecycle.WORKING_STATES:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         buttons = [
             [Button(t(loc, "dur.days", n=d), f"w:exd:{tid}:{d}") for d in lifecycle.EXTENSION_DAYS]
         ]
         return Outcome([Reply(t(loc, "work.ask_ext_days"), buttons)])
     if action == "exd" and number_in(arg) in lifecycle.EXTENSION_DAYS:
-        if ticket.state not in lifecycle.WORKING_STATES:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         return Outcome(
             [Reply(t(loc, "work.ask_ext_reason", days=arg, max=TEXT_MAX))],
             awaiting={"k": "ext", "t": tid, "d": int(arg)},
         )
     if action == "done":
-        if ticket.state not in lifecycle.WORKING_STATES:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         buttons = [[Button(t(loc, f"outcome.{o}"), f"w:out:{tid}:{o}")] for o in lifecycle.OUTCOMES]
         return Outcome([Reply(t(loc, "work.ask_outcome"), buttons)])
     if action == "out" and arg in lifecycle.OUTCOMES:
-        if ticket.state not in lifecycle.WORKING_STATES:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         return Outcome(
             [Reply(t(loc, "work.ask_resolution", max=TEXT_MAX))],
             awaiting={"k": "res", "t": tid, "o": arg},
         )
     if action == "ret":
-        if ticket.state not in ("dispatched", "acknowledged"):
+        if ticket.state not in RETURNABLE:
             raise lifecycle.NotNow
         buttons = [
             [Button(t(loc, f"reason.{r}"), f"w:rr:{tid}:{r}")] for r in lifecycle.RETURN_REASONS
@@ -232,7 +232,7 @@ async def _act(
         return Outcome([Reply(t(loc, "work.ask_return"), buttons)])
     if action == "rr" and arg in lifecycle.RETURN_REASONS:
         if arg == "other":
-            if ticket.state not in ("dispatched", "acknowledged"):
+            if ticket.state not in RETURNABLE:
                 raise lifecycle.NotNow
             return Outcome(
                 [Reply(t(loc, "work.ask_return_text", max=TEXT_MAX))],
@@ -258,7 +258,7 @@ async def _act(
         due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
         return _done(t(loc, "work.ext_approved", days=days, due=due), None, member)
     if action == "rd":
-        if ticket.state not in lifecycle.OPEN_STATES:
+        if ticket.state not in OPEN:
             raise lifecycle.NotNow
         reply = _township_picker(directory, member, ticket, number_in(arg) or 0)
         return Outcome([reply])
@@ -365,16 +365,16 @@ def station_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]]:
     if member.role != "station":
         return []
     rows: list[list[Button]] = []
-    if ticket.state == "dispatched":
+    if ticket.state == State.DISPATCHED:
         rows.append(
             [
                 Button(t(loc, "btn.sign"), f"w:sign:{tid}"),
                 Button(t(loc, "btn.return"), f"w:ret:{tid}"),
             ]
         )
-    if ticket.state == "acknowledged":
+    if ticket.state == State.ACKNOWLEDGED:
         rows.append([Button(t(loc, "btn.first"), f"w:first:{tid}")])
-    if ticket.state in lifecycle.WORKING_STATES:
+    if ticket.state in WORKABLE:
         rows.append(
             [
                 Button(t(loc, "btn.note"), f"w:note:{tid}"),
@@ -382,7 +382,7 @@ def station_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]]:
             ]
         )
         rows.append([Button(t(loc, "btn.resolve"), f"w:done:{tid}")])
-    if ticket.state == "acknowledged":
+    if ticket.state == State.ACKNOWLEDGED:
         rows[-1].append(Button(t(loc, "btn.return"), f"w:ret:{tid}"))
     return rows
 
@@ -390,9 +390,9 @@ def station_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]]:
 def supervisor_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]]:
     loc, tid = member.locale, ticket.id
     rows: list[list[Button]] = []
-    if ticket.state in ("returned", "triage"):
+    if ticket.state in QUEUED:
         rows.append([Button(t(loc, "btn.redispatch"), f"w:rd:{tid}:0")])
-    if ticket.state == "returned":
+    if ticket.state == State.RETURNED:
         rows.append([Button(t(loc, "btn.reject_return"), f"w:rj:{tid}")])
     if ticket.pending_extension_days is not None:
         rows.append(
@@ -465,7 +465,7 @@ async def _supervisor_command(
                     now=now,
                 )
             return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
-        if ticket.state not in lifecycle.OPEN_STATES:
+        if ticket.state not in OPEN:
             state = t(loc, f"state.{ticket.state}")
             return Outcome([Reply(t(loc, "work.not_now", state=state))], locale=loc)
         reply = _township_picker(directory, member, ticket, 0)
@@ -537,7 +537,7 @@ async def _my_tickets(session: AsyncSession, member: StaffMember) -> Reply:
     rows = (
         await session.exec(
             select(Ticket)
-            .where(scope_filter(member), col(Ticket.state).in_(OPEN_STATES))
+            .where(scope_filter(member), col(Ticket.state).in_(OPEN))
             .order_by(col(Ticket.next_due_at).is_(None), col(Ticket.next_due_at))
             .limit(30)
         )
@@ -672,9 +672,9 @@ async def sign(
     # winner's commit and then matches no row; SQLite has one writer at a time.
     won = await session.exec(
         update(Ticket)
-        .where(col(Ticket.id) == ticket.id, col(Ticket.state) == "dispatched")
+        .where(col(Ticket.id) == ticket.id, col(Ticket.state) == State.DISPATCHED)
         .values(
-            state="acknowledged",
+            state=State.ACKNOWLEDGED,
             assignee_id=member.id,
             signed_at=now,
             next_due_at=lifecycle.first_action_deadline(ticket, now),
@@ -696,8 +696,8 @@ async def sign(
             at=now,
             actor=f"staff:{member.id}",
             kind="signed",
-            from_state="dispatched",
-            to_state="acknowledged",
+            from_state=State.DISPATCHED,
+            to_state=State.ACKNOWLEDGED,
         )
     )
     await _show_signed(session, directory, ticket, member.display_name, now)
