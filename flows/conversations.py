@@ -15,19 +15,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import feedback, flood, work
-from flows.intake import (
-    REPORT_STEPS,
-    AddToReport,
-    BotMembership,
-    Command,
-    Dialogue,
-    Event,
-    Intake,
-    LookupStatus,
-    Press,
-    Submit,
-    Text,
-)
+from flows.events import BotMembership, Command, Event, Person, Press, Text
+from flows.intake import REPORT_STEPS, AddToReport, Dialogue, Intake, LookupStatus, Submit
 from flows.messages import Outcome, Reply
 from flows.outbox import enqueue
 from flows.staff import unbind_group
@@ -40,7 +29,6 @@ from flows.tickets import (
     urgent_receipt_text,
 )
 from flows.triage import derive_priority
-from flows.work import Person
 from storage.models import Conversation, TicketEvent
 
 

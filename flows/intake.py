@@ -1,12 +1,12 @@
 """The intake dialogue as a pure state machine: (dialogue, event) -> replies and effects.
 
-No I/O and no channel library here. A channel adapter turns its updates into ``Event`` values
-and renders ``Reply`` values; ``flows.conversations`` loads and saves the ``Dialogue`` and
-carries out the effects (filing the ticket, looking up a status).
+No I/O and no channel library here. A channel adapter turns its updates into
+``flows.events`` values and renders ``Reply`` values; ``flows.conversations`` loads and saves
+the ``Dialogue`` and carries out the effects (filing the ticket, looking up a status).
 
-Buttons carry ``version:action:value``. The dialogue's version is bumped on every accepted
-change, so a button from an old message, or the same button pressed twice, is recognised and
-answered without changing anything.
+Buttons carry the dialogue's version, an action and a value (``flows.callbacks.IntakeData``).
+The version is bumped on every accepted change, so a button from an old message, or the same
+button pressed twice, is recognised and answered without changing anything.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from flows.events import Command, Event, Photo, Press, SharedContact, Text, Unsupported
 from flows.messages import Button, Outcome, Reply, number_in
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy
@@ -61,53 +62,6 @@ EDITABLE: Final = {
 ADDITIONS: Final = ("age", "sex", "concerns", "story", "contact")
 _PHONE_RE: Final = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 _CODE_RE: Final = re.compile(r"^[A-Za-z0-9]{6,12}$")
-
-
-# ---- events (what the person did) ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    name: str  # without the slash, lower case
-    arg: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Press:
-    data: str
-
-
-@dataclass(frozen=True, slots=True)
-class Photo:
-    file_ref: str
-    caption: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SharedContact:
-    phone: str
-    own: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Unsupported:
-    kind: str  # sticker | voice | video | document | location | other
-
-
-@dataclass(frozen=True, slots=True)
-class BotMembership:
-    """The bot itself was added to (``present``) or removed from this chat; not a person's
-    turn in the dialogue (``flows.conversations`` routes it to ``flows.staff``)."""
-
-    present: bool
-
-
-Event = Command | Text | Press | Photo | SharedContact | Unsupported | BotMembership
 
 
 # ---- effects ----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ message completes the action.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -22,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import lifecycle, supervision
 from flows.escalation import scope_filter
-from flows.intake import Command, Event, Press
+from flows.events import Command, Event, Person, Press
 from flows.messages import Button, Outcome, Reply, number_in
 from flows.notices import referral_text, ticket_fields
 from flows.outbox import enqueue, payload_of
@@ -59,18 +58,6 @@ NEEDS_TEXT: Final = frozenset({"note", "exd", "out", "rr"})
 NOTED_KINDS: Final = frozenset(
     {"note", "returned", "resolved", "extension_requested", "feedback_comment", "first_action"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Who acts: the account (user) and where they wrote from (chat)."""
-
-    channel: str
-    user_id: str
-    chat_id: str
-    in_group: bool
-    display_name: str
-    locale: str
 
 
 def is_staff_event(event: Event) -> bool:

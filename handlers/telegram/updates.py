@@ -14,12 +14,12 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from flows.clock import Clock
 from flows.conversations import take_turn, update_failed
+from flows.events import Person
 from flows.faults import describe
 from flows.intake import Intake
 from flows.messages import Outcome
 from flows.outbox import enqueue, reply_payload, waiting_for
 from flows.texts import guess_locale
-from flows.work import Person
 from handlers.telegram.convert import Incoming, to_incoming
 from handlers.telegram.sender import OutboxSender
 from storage import inbox

@@ -9,10 +9,10 @@ from typing import Any
 from sqlmodel import col, select
 
 from flows import feedback, work
+from flows.events import Person
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.tickets import file_report
-from flows.work import Person
 from storage.db import Database
 from storage.models import TEXT_MAX, StaffMember, Ticket, TicketEvent
 
