@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.callbacks import FeedbackData, StaffAction, StaffData
 from flows.messages import Button
 from flows.outbox import enqueue, payload_of
 from flows.places import Directory
@@ -201,6 +202,7 @@ async def request_extension(
 ) -> None:
     if ticket.state not in WORKABLE or ticket.pending_extension_days is not None:
         raise NotNow
+    assert ticket.id is not None
     ticket.pending_extension_days = days
     session.add(ticket)
     session.add(
@@ -220,7 +222,12 @@ async def request_extension(
         now=now,
         payload=notice(
             "notify.extension",
-            [[("btn.approve", f"w:exa:{ticket.id}"), ("btn.deny", f"w:exn:{ticket.id}")]],
+            [
+                [
+                    ("btn.approve", StaffData(StaffAction.APPROVE, ticket.id).encode()),
+                    ("btn.deny", StaffData(StaffAction.DENY, ticket.id).encode()),
+                ]
+            ],
             code=ticket.code,
             station=station,
             days=days,
@@ -284,6 +291,7 @@ async def resolve(
     """办结: the reporter is told the outcome (never staff names) and asked for feedback."""
     if ticket.state not in WORKABLE or outcome not in OUTCOMES:
         raise NotNow
+    assert ticket.id is not None
     session.add(
         state_event(
             ticket,
@@ -311,7 +319,9 @@ async def resolve(
         station=station,
         outcome=t(loc, f"outcome.{outcome}"),
     )
-    buttons = [[Button(t(loc, f"btn.fb.{f}"), f"f:{ticket.id}:{f}") for f in FEEDBACK]]
+    buttons = [
+        [Button(t(loc, f"btn.fb.{f}"), FeedbackData(ticket.id, f).encode()) for f in FEEDBACK]
+    ]
     # A reopened ticket can be resolved again: each resolution asks anew.
     what = f"resolved:{now.isoformat()}"
     await _tell_reporter(session, ticket, what=what, text=text, now=now, buttons=buttons)
@@ -329,6 +339,7 @@ async def return_ticket(
     """退单: the county's queue owns it until a supervisor routes it again or rejects this."""
     if ticket.state not in RETURNABLE:
         raise NotNow
+    assert ticket.id is not None
     station = await owner_name(session, directory, ticket, "zh")
     session.add(
         state_event(
@@ -351,8 +362,8 @@ async def return_ticket(
         payload=notice(
             "notify.returned",
             [
-                [("btn.redispatch", f"w:rd:{ticket.id}:0")],
-                [("btn.reject_return", f"w:rj:{ticket.id}")],
+                [("btn.redispatch", StaffData(StaffAction.REDISPATCH, ticket.id, "0").encode())],
+                [("btn.reject_return", StaffData(StaffAction.REJECT_RETURN, ticket.id).encode())],
             ],
             code=ticket.code,
             station=station,

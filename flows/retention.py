@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import awaiting
 from flows.lifecycle import locked_ticket
 from flows.states import OPEN
 from storage.models import (
@@ -297,9 +298,10 @@ async def _unlink_dialogue(session: AsyncSession, ticket: Ticket) -> None:
     answers = dict(conv.answers)
     if answers.get("_last_code") == ticket.code:
         answers.pop("_last_code")
-    awaiting = answers.get("_await")
-    if isinstance(awaiting, dict) and awaiting.get("t") == ticket.id:
-        answers.pop("_await")
+    held = awaiting.from_dict(answers.get(awaiting.ANSWERS_KEY))
+    # A record this version cannot read is of no use to anyone, and may name the ticket.
+    if awaiting.ANSWERS_KEY in answers and (held is None or held.ticket_id == ticket.id):
+        answers.pop(awaiting.ANSWERS_KEY)
     if answers.get("_ticket") == ticket.id:
         # An urgent report still being added to: what was told so far goes with the ticket,
         # and the dialogue ends (an old button is stale from now on).

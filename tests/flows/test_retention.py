@@ -18,6 +18,7 @@ from telegram import Bot
 from bot.retention import apply_retention
 from bot.settings import SettingsError, load_settings
 from flows import feedback, lifecycle, retention, supervision, work
+from flows.awaiting import FeedbackComment
 from flows.conversations import take_turn
 from flows.events import Command, Event, Person, Press, Text
 from flows.intake import Intake
@@ -260,7 +261,7 @@ async def live(
             session=session,
             channel="telegram",
             chat_id=CHAT,
-            awaiting={"k": "fbc", "t": tid},
+            awaiting=FeedbackComment(tid),
             text=COMMENT,
             locale="zh",
             now=clock(),
