@@ -14,20 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import feedback, flood, work
-from flows.intake import (
-    REPORT_STEPS,
-    AddToReport,
-    BotMembership,
-    Command,
-    Dialogue,
-    Event,
-    Intake,
-    LookupStatus,
-    Press,
-    Submit,
-    Text,
-)
+from flows import awaiting, feedback, flood, work
+from flows.events import BotMembership, Command, Event, Person, Press, Text
+from flows.intake import REPORT_STEPS, AddToReport, Dialogue, Intake, LookupStatus, Submit
 from flows.messages import Outcome, Reply
 from flows.outbox import reply_payload
 from flows.staff import unbind_group
@@ -40,7 +29,6 @@ from flows.tickets import (
     urgent_receipt_text,
 )
 from flows.triage import derive_priority
-from flows.work import Person
 from storage import outbox
 from storage.models import Conversation, OutboxMessage, TicketEvent
 from storage.outbox import enqueue
@@ -79,7 +67,7 @@ async def _elsewhere(
     now: datetime,
 ) -> Outcome | None:
     """Staff work, feedback, or words an earlier button asked for; None: it is intake's."""
-    awaiting = conv.answers.get("_await")
+    held = awaiting.from_dict(conv.answers.get(awaiting.ANSWERS_KEY))
     if person.in_group or work.is_staff_event(event):
         return await work.handle(
             session=session, directory=intake.directory, person=person, event=event, now=now
@@ -94,13 +82,13 @@ async def _elsewhere(
             now=now,
             ask_comment=conv.step not in REPORT_STEPS,
         )
-    if awaiting and isinstance(event, Text):
-        if awaiting.get("k") == "fbc":
+    if held is not None and isinstance(event, Text):
+        if isinstance(held, awaiting.FeedbackComment):
             return await feedback.on_comment(
                 session=session,
                 channel=person.channel,
                 chat_id=person.chat_id,
-                awaiting=awaiting,
+                awaiting=held,
                 text=event.text,
                 locale=conv.locale,
                 now=now,
@@ -109,11 +97,11 @@ async def _elsewhere(
             session=session,
             directory=intake.directory,
             person=person,
-            awaiting=awaiting,
+            awaiting=held,
             text=event.text,
             now=now,
         )
-    if awaiting and isinstance(event, Command) and event.name == "cancel":
+    if held is not None and isinstance(event, Command) and event.name == "cancel":
         return Outcome([Reply(t(conv.locale, "work.cancelled"))], locale=conv.locale)
     return None
 
@@ -183,9 +171,9 @@ async def _turn(
     if routed is not None:
         answers = dict(conv.answers)
         if routed.awaiting is not None:
-            answers["_await"] = routed.awaiting
+            answers[awaiting.ANSWERS_KEY] = awaiting.to_dict(routed.awaiting)
         else:  # done, or the person moved on to something else
-            answers.pop("_await", None)
+            answers.pop(awaiting.ANSWERS_KEY, None)
         if answers != conv.answers:
             conv.answers = answers
             conv.updated_at = now
@@ -193,7 +181,7 @@ async def _turn(
         return routed
 
     answers = dict(conv.answers)
-    moved_on = answers.pop("_await", None) is not None
+    moved_on = answers.pop(awaiting.ANSWERS_KEY, None) is not None
     dlg = Dialogue(step=conv.step, answers=answers, locale=conv.locale, version=conv.version)
     out = intake.handle(dlg, event)
     out.changed = out.changed or moved_on

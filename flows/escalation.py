@@ -23,7 +23,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.clock import Clock
 from flows.lifecycle import (
     FEEDBACK_WINDOW,
-    UNSIGNED,
     next_rung_at,
     notice,
     overdue_level_for,
@@ -34,6 +33,7 @@ from flows.lifecycle import (
 from flows.notices import place_line
 from flows.places import Directory
 from flows.sla import LEVEL1, LEVEL2, REMINDER, Policy
+from flows.states import RESOLVING, UNSIGNED, State
 from flows.texts import t
 from flows.tickets import local_time, owner_name
 from storage.db import Database
@@ -41,7 +41,6 @@ from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEv
 from storage.outbox import enqueue
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
-WORKING: Final = ("in_progress", "reopened")
 BATCH: Final = 500
 MAX_BATCHES_PER_TICK: Final = 100  # bounds one tick; what is left is due again at the next
 # A ticket cannot have more rungs due than this in one sweep; a guard against a bad policy.
@@ -113,11 +112,11 @@ async def _fire(session: AsyncSession, directory: Directory, ticket: Ticket, now
     due_at = ticket.next_due_at
     if ticket.state in UNSIGNED:
         await _fire_rung(session, directory, ticket, due_at, now)
-    elif ticket.state == "acknowledged" and ticket.first_action_at is None:
+    elif ticket.state == State.ACKNOWLEDGED and ticket.first_action_at is None:
         await _revert(session, directory, ticket, now)
-    elif ticket.state in WORKING:
+    elif ticket.state in RESOLVING:
         await _resolve_overdue(session, directory, ticket, now)
-    elif ticket.state == "resolved":
+    elif ticket.state == State.RESOLVED:
         _close_without_feedback(session, ticket, now)
     else:  # nothing is owed in this state any more
         ticket.next_due_at = None
@@ -193,7 +192,7 @@ async def _revert(
     note = f"assignee staff:{ticket.assignee_id}"
     session.add(
         state_event(
-            ticket, actor="system", kind="reverted", now=now, to_state="dispatched", note=note
+            ticket, actor="system", kind="reverted", now=now, to_state=State.DISPATCHED, note=note
         )
     )
     ticket.assignee_id = None
@@ -249,7 +248,9 @@ def _close_without_feedback(session: AsyncSession, ticket: Ticket, now: datetime
     assert ticket.id is not None
     note = f"no feedback within {FEEDBACK_WINDOW.days} days"
     session.add(
-        state_event(ticket, actor="system", kind="closed", now=now, to_state="closed", note=note)
+        state_event(
+            ticket, actor="system", kind="closed", now=now, to_state=State.CLOSED, note=note
+        )
     )
     ticket.closed_at = now
     ticket.feedback_due_at = None
@@ -263,7 +264,7 @@ def overdue_filter() -> ColumnElement[bool]:
     """Open tickets past a deadline: not signed for in time, or past the resolve deadline."""
     return or_(
         (col(Ticket.overdue_level) > 0) & col(Ticket.state).in_(UNSIGNED),
-        col(Ticket.resolve_overdue_at).is_not(None) & col(Ticket.state).in_(WORKING),
+        col(Ticket.resolve_overdue_at).is_not(None) & col(Ticket.state).in_(RESOLVING),
     )
 
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import lifecycle
-from flows.messages import Outcome, Reply, number_in
+from flows.awaiting import FeedbackComment
+from flows.callbacks import is_feedback, parse_feedback
+from flows.messages import Outcome, Reply
 from flows.texts import t
 from storage.models import TEXT_MAX, Ticket, TicketEvent
 
 
 def is_feedback_press(data: str) -> bool:
-    return data.startswith("f:")
+    return is_feedback(data)
 
 
 async def _own_ticket(
@@ -40,15 +41,15 @@ async def on_press(
     """满意 / 基本满意 / 不满意 from the chat that filed the report. After 不满意 the next
     text is taken as a comment, unless ``ask_comment`` is off (the chat is in the middle of
     another report, whose next answer must not end up as a comment)."""
-    _, ticket_ref, rating = ([*data.split(":"), "", ""])[:3]
-    ticket_id = number_in(ticket_ref)
+    press = parse_feedback(data)
     ticket = (
-        await _own_ticket(session, ticket_id=ticket_id, channel=channel, chat_id=chat_id)
-        if ticket_id is not None
+        await _own_ticket(session, ticket_id=press.ticket_id, channel=channel, chat_id=chat_id)
+        if press is not None
         else None
     )
-    if ticket is None or rating not in lifecycle.FEEDBACK:
+    if press is None or ticket is None or press.rating not in lifecycle.FEEDBACK:
         return Outcome(notice=t(locale, "stale"), locale=locale)
+    rating = press.rating
     try:
         await lifecycle.give_feedback(session=session, ticket=ticket, rating=rating, now=now)
     except lifecycle.NotNow:
@@ -60,7 +61,7 @@ async def on_press(
             changed=True,
             locale=locale,
             outbox_written=True,
-            awaiting={"k": "fbc", "t": ticket.id} if ask_comment else None,
+            awaiting=FeedbackComment(ticket.id) if ask_comment and ticket.id is not None else None,
         )
     return Outcome([Reply(t(locale, "feedback.thanks"))], changed=True, locale=locale)
 
@@ -70,13 +71,13 @@ async def on_comment(
     session: AsyncSession,
     channel: str,
     chat_id: str,
-    awaiting: dict[str, Any],
+    awaiting: FeedbackComment,
     text: str,
     locale: str,
     now: datetime,
 ) -> Outcome:
     ticket = await _own_ticket(
-        session, ticket_id=int(awaiting.get("t", 0)), channel=channel, chat_id=chat_id
+        session, ticket_id=awaiting.ticket_id, channel=channel, chat_id=chat_id
     )
     if ticket is None or ticket.id is None:
         return Outcome([Reply(t(locale, "stale"))], locale=locale)

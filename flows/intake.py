@@ -1,12 +1,12 @@
 """The intake dialogue as a pure state machine: (dialogue, event) -> replies and effects.
 
-No I/O and no channel library here. A channel adapter turns its updates into ``Event`` values
-and renders ``Reply`` values; ``flows.conversations`` loads and saves the ``Dialogue`` and
-carries out the effects (filing the ticket, looking up a status).
+No I/O and no channel library here. A channel adapter turns its updates into
+``flows.events`` values and renders ``Reply`` values; ``flows.conversations`` loads and saves
+the ``Dialogue`` and carries out the effects (filing the ticket, looking up a status).
 
-Buttons carry ``version:action:value``. The dialogue's version is bumped on every accepted
-change, so a button from an old message, or the same button pressed twice, is recognised and
-answered without changing anything.
+Buttons carry the dialogue's version, an action and a value (``flows.callbacks.IntakeData``).
+The version is bumped on every accepted change, so a button from an old message, or the same
+button pressed twice, is recognised and answered without changing anything.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from flows.callbacks import IntakeAction, IntakeData, LanguageData, parse_intake
+from flows.events import Command, Event, Photo, Press, SharedContact, Text, Unsupported
 from flows.messages import Button, Outcome, Reply, number_in
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy
@@ -61,53 +63,6 @@ EDITABLE: Final = {
 ADDITIONS: Final = ("age", "sex", "concerns", "story", "contact")
 _PHONE_RE: Final = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 _CODE_RE: Final = re.compile(r"^[A-Za-z0-9]{6,12}$")
-
-
-# ---- events (what the person did) ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    name: str  # without the slash, lower case
-    arg: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Press:
-    data: str
-
-
-@dataclass(frozen=True, slots=True)
-class Photo:
-    file_ref: str
-    caption: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SharedContact:
-    phone: str
-    own: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Unsupported:
-    kind: str  # sticker | voice | video | document | location | other
-
-
-@dataclass(frozen=True, slots=True)
-class BotMembership:
-    """The bot itself was added to (``present``) or removed from this chat; not a person's
-    turn in the dialogue (``flows.conversations`` routes it to ``flows.staff``)."""
-
-    present: bool
-
-
-Event = Command | Text | Press | Photo | SharedContact | Unsupported | BotMembership
 
 
 # ---- effects ----------------------------------------------------------------------------
@@ -176,8 +131,8 @@ class Intake:
                             t(loc, "resume.prompt"),
                             [
                                 [
-                                    self._btn(dlg, "btn.resume", "rs", "resume"),
-                                    self._btn(dlg, "btn.restart", "rs", "restart"),
+                                    self._btn(dlg, "btn.resume", IntakeAction.RESUME, "resume"),
+                                    self._btn(dlg, "btn.restart", IntakeAction.RESUME, "restart"),
                                 ]
                             ],
                         )
@@ -204,17 +159,12 @@ class Intake:
     # -- buttons -------------------------------------------------------------------------
 
     def _press(self, dlg: Dialogue, press: Press) -> Outcome:
-        parts = press.data.split(":", 2)
-        version = number_in(parts[0])
-        if len(parts) != 3 or version is None:
+        data = parse_intake(press.data)
+        if isinstance(data, LanguageData):  # language works from any message, old or new
+            return self._set_language(dlg, data.locale)
+        if data is None or data.version != dlg.version:
             return self._stale(dlg, press)
-        action, value = parts[1], parts[2]
-        if action == "lg":  # language works from any message, old or new
-            return self._set_language(dlg, value)
-        if version != dlg.version:
-            return self._stale(dlg, press)
-        handler = _PRESS_ACTIONS.get(action)
-        out = handler(self, dlg, value) if handler else None
+        out = _PRESS_ACTIONS[data.action](self, dlg, data.value)
         if out is None:  # a button that makes no sense at this step
             return self._stale(dlg, press)
         if out.changed:
@@ -583,8 +533,8 @@ class Intake:
             t(dlg.locale, "urgent.resume", code=str(dlg.answers["_filed"])),
             [
                 [
-                    self._btn(dlg, "btn.add_more", "rs", "resume"),
-                    self._btn(dlg, "btn.stop_adding", "rs", "stop"),
+                    self._btn(dlg, "btn.add_more", IntakeAction.RESUME, "resume"),
+                    self._btn(dlg, "btn.stop_adding", IntakeAction.RESUME, "stop"),
                 ]
             ],
         )
@@ -644,17 +594,16 @@ class Intake:
 
     # -- prompts -------------------------------------------------------------------------
 
-    def _btn(self, dlg: Dialogue, key: str, action: str, value: str) -> Button:
-        return Button(t(dlg.locale, key), f"{dlg.version}:{action}:{value}")
+    def _btn(self, dlg: Dialogue, key: str, action: IntakeAction, value: str) -> Button:
+        return self._raw_btn(dlg, t(dlg.locale, key), action, value)
 
-    def _raw_btn(self, dlg: Dialogue, label: str, action: str, value: str) -> Button:
-        return Button(label, f"{dlg.version}:{action}:{value}")
+    def _raw_btn(self, dlg: Dialogue, label: str, action: IntakeAction, value: str) -> Button:
+        return Button(label, IntakeData(dlg.version, action, value).encode())
 
     def _language_prompt(self, dlg: Dialogue) -> Reply:
-        return Reply(
-            t(dlg.locale, "language.prompt"),
-            [[Button("中文", f"{dlg.version}:lg:zh"), Button("English", f"{dlg.version}:lg:en")]],
-        )
+        names = (("zh", "中文"), ("en", "English"))
+        buttons = [Button(name, LanguageData(dlg.version, loc).encode()) for loc, name in names]
+        return Reply(t(dlg.locale, "language.prompt"), [buttons])
 
     def _pages(self, county_code: str) -> int:
         count = len(self.directory.children(county_code))
@@ -665,11 +614,11 @@ class Intake:
         channel keyboard (share my number) the way out as buttons in a second message."""
         replies = [self.prompt(dlg)]
         if dlg.step == "contact_phone":
-            anon = self._btn(dlg, "btn.contact.anon", "ct", "anon")
+            anon = self._btn(dlg, "btn.contact.anon", IntakeAction.CONTACT, "anon")
             replies.append(Reply(t(dlg.locale, "contact.or_anon"), [[anon]]))
         if _filed(dlg) and dlg.step in REPORT_STEPS:
             # Every question after an urgent filing may be left unanswered.
-            stop = self._btn(dlg, "btn.stop_adding", "rs", "stop")
+            stop = self._btn(dlg, "btn.stop_adding", IntakeAction.RESUME, "stop")
             replies[-1].buttons = [*replies[-1].buttons, [stop]]
         return replies
 
@@ -683,30 +632,37 @@ class Intake:
             return Reply(
                 t(loc, "menu"),
                 [
-                    [b(dlg, "btn.report", "mn", "report")],
-                    [b(dlg, "btn.status", "mn", "status"), b(dlg, "btn.language", "mn", "lang")],
+                    [b(dlg, "btn.report", IntakeAction.MENU, "report")],
+                    [
+                        b(dlg, "btn.status", IntakeAction.MENU, "status"),
+                        b(dlg, "btn.language", IntakeAction.MENU, "lang"),
+                    ],
                 ],
             )
         if step == "danger":
             return Reply(
                 t(loc, "danger.prompt"),
-                [[b(dlg, f"btn.danger.{v}", "dg", v) for v in DANGER]],
+                [[b(dlg, f"btn.danger.{v}", IntakeAction.DANGER, v) for v in DANGER]],
             )
         if step == "reporter":
-            roles = [b(dlg, f"role.{r}", "rp", r) for r in REPORTER_ROLES]
+            roles = [b(dlg, f"role.{r}", IntakeAction.REPORTER, r) for r in REPORTER_ROLES]
             return Reply(t(loc, "reporter.prompt"), _rows(roles, 2))
         if step == "place":
-            cities = [self._raw_btn(dlg, c.name, "pc", c.code) for c in self.directory.cities()]
+            cities = [
+                self._raw_btn(dlg, c.name, IntakeAction.CITY, c.code)
+                for c in self.directory.cities()
+            ]
             return Reply(t(loc, "place.prompt"), _rows(cities, 3))
         if step == "place_county":
             city = self.directory.get(a.get("_city", ""))
             assert city is not None
             counties = [
-                self._raw_btn(dlg, c.name, "pn", c.code) for c in self.directory.children(city.code)
+                self._raw_btn(dlg, c.name, IntakeAction.COUNTY, c.code)
+                for c in self.directory.children(city.code)
             ]
             rows = _rows(counties, 3)
-            rows.append([b(dlg, "place.unknown_county", "pu", "city")])
-            rows.append([b(dlg, "btn.back", "pb", "")])
+            rows.append([b(dlg, "place.unknown_county", IntakeAction.PLACE_UNKNOWN, "city")])
+            rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
             return Reply(t(loc, "place.county", city=city.name), rows)
         if step == "place_township":
             county_code = a.get("_county", "")
@@ -716,17 +672,19 @@ class Intake:
             pages = self._pages(county_code)
             page = min(int(a.get("_page", 0)), pages - 1)
             shown = towns[page * TOWNSHIPS_PER_PAGE : (page + 1) * TOWNSHIPS_PER_PAGE]
-            rows = _rows([self._raw_btn(dlg, x.name, "pt", x.code) for x in shown], 3)
+            rows = _rows(
+                [self._raw_btn(dlg, x.name, IntakeAction.TOWNSHIP, x.code) for x in shown], 3
+            )
             nav = []
             if page > 0:
-                nav.append(b(dlg, "btn.prev", "pg", str(page - 1)))
+                nav.append(b(dlg, "btn.prev", IntakeAction.PAGE, str(page - 1)))
             if page + 1 < pages:
-                nav.append(b(dlg, "btn.next", "pg", str(page + 1)))
+                nav.append(b(dlg, "btn.next", IntakeAction.PAGE, str(page + 1)))
             if nav:
                 rows.append(nav)
             unknown = "county" if county.level == "county" else "city"
-            rows.append([b(dlg, "place.unknown_township", "pu", unknown)])
-            rows.append([b(dlg, "btn.back", "pb", "")])
+            rows.append([b(dlg, "place.unknown_township", IntakeAction.PLACE_UNKNOWN, unknown)])
+            rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
             text = t(loc, "place.township", county=county.name, page=page + 1, pages=pages)
             return Reply(text, rows)
         if step == "place_pick":
@@ -736,27 +694,38 @@ class Intake:
                 return Reply(
                     t(loc, "place.confirm_one", place=names[0]),
                     [
-                        [b(dlg, "place.yes", "pk", codes[0])],
-                        [b(dlg, "place.none_of_these", "pb", "")],
+                        [b(dlg, "place.yes", IntakeAction.PICK, codes[0])],
+                        [b(dlg, "place.none_of_these", IntakeAction.BACK, "")],
                     ],
                 )
-            rows = [[self._raw_btn(dlg, n, "pk", c)] for c, n in zip(codes, names, strict=True)]
-            rows.append([b(dlg, "place.none_of_these", "pb", "")])
+            rows = [
+                [self._raw_btn(dlg, n, IntakeAction.PICK, c)]
+                for c, n in zip(codes, names, strict=True)
+            ]
+            rows.append([b(dlg, "place.none_of_these", IntakeAction.BACK, "")])
             return Reply(t(loc, "place.confirm_many"), rows)
         if step == "age":
             return Reply(
-                t(loc, "age.prompt"), _rows([b(dlg, f"age.{v}", "ag", v) for v in AGE_BANDS], 3)
+                t(loc, "age.prompt"),
+                _rows([b(dlg, f"age.{v}", IntakeAction.AGE, v) for v in AGE_BANDS], 3),
             )
         if step == "sex":
-            return Reply(t(loc, "sex.prompt"), [[b(dlg, f"sex.{v}", "sx", v) for v in SEXES]])
+            return Reply(
+                t(loc, "sex.prompt"), [[b(dlg, f"sex.{v}", IntakeAction.SEX, v) for v in SEXES]]
+            )
         if step == "concerns":
             chosen = set(a.get("concerns", []))
             buttons = [
-                self._raw_btn(dlg, ("✅ " if c in chosen else "") + t(loc, f"concern.{c}"), "cn", c)
+                self._raw_btn(
+                    dlg,
+                    ("✅ " if c in chosen else "") + t(loc, f"concern.{c}"),
+                    IntakeAction.CONCERN,
+                    c,
+                )
                 for c in CONCERNS
             ]
             rows = _rows(buttons, 2)
-            rows.append([b(dlg, "concerns.done", "cd", "")])
+            rows.append([b(dlg, "concerns.done", IntakeAction.CONCERNS_DONE, "")])
             return Reply(t(loc, "concerns.prompt"), rows)
         if step == "story":
             return Reply(t(loc, "story.prompt", max=TEXT_MAX))
@@ -765,8 +734,8 @@ class Intake:
                 t(loc, "contact.prompt"),
                 [
                     [
-                        b(dlg, "btn.contact.phone", "ct", "phone"),
-                        b(dlg, "btn.contact.anon", "ct", "anon"),
+                        b(dlg, "btn.contact.phone", IntakeAction.CONTACT, "phone"),
+                        b(dlg, "btn.contact.anon", IntakeAction.CONTACT, "anon"),
                     ]
                 ],
             )
@@ -775,14 +744,22 @@ class Intake:
         if step == "consent":
             return Reply(
                 t(loc, "consent.prompt"),
-                [[b(dlg, "btn.yes", "cs", "yes"), b(dlg, "btn.no", "cs", "no")]],
+                [
+                    [
+                        b(dlg, "btn.yes", IntakeAction.CONSENT, "yes"),
+                        b(dlg, "btn.no", IntakeAction.CONSENT, "no"),
+                    ]
+                ],
             )
         if step == "summary":
             return Reply(
                 self.summary(dlg),
                 [
-                    [b(dlg, "btn.confirm", "sm", "ok")],
-                    [b(dlg, "btn.change", "sm", "edit"), b(dlg, "btn.cancel", "sm", "cancel")],
+                    [b(dlg, "btn.confirm", IntakeAction.SUMMARY, "ok")],
+                    [
+                        b(dlg, "btn.change", IntakeAction.SUMMARY, "edit"),
+                        b(dlg, "btn.cancel", IntakeAction.SUMMARY, "cancel"),
+                    ],
                 ],
             )
         if step == "edit":
@@ -796,9 +773,9 @@ class Intake:
                 "story": "summary.story",
                 "contact": "summary.contact",
             }
-            buttons = [b(dlg, keys[f], "ed", f) for f in EDITABLE]
+            buttons = [b(dlg, keys[f], IntakeAction.EDIT, f) for f in EDITABLE]
             rows = _rows(buttons, 2)
-            rows.append([b(dlg, "btn.back", "pb", "")])
+            rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
             return Reply(t(loc, "edit.prompt"), rows)
         raise ValueError(f"no prompt for step {step!r}")
 
@@ -830,25 +807,25 @@ class Intake:
 
 
 _PRESS_ACTIONS = {
-    "mn": Intake._on_menu,
-    "rs": Intake._on_resume,
-    "dg": Intake._on_danger,
-    "rp": Intake._on_reporter,
-    "pc": Intake._on_city,
-    "pn": Intake._on_county,
-    "pg": Intake._on_page,
-    "pb": Intake._on_back,
-    "pu": Intake._on_unknown_place,
-    "pt": Intake._on_pick,
-    "pk": Intake._on_pick,
-    "ag": Intake._on_age,
-    "sx": Intake._on_sex,
-    "cn": Intake._on_concern,
-    "cd": Intake._on_concerns_done,
-    "ct": Intake._on_contact,
-    "cs": Intake._on_consent,
-    "sm": Intake._on_summary,
-    "ed": Intake._on_edit,
+    IntakeAction.MENU: Intake._on_menu,
+    IntakeAction.RESUME: Intake._on_resume,
+    IntakeAction.DANGER: Intake._on_danger,
+    IntakeAction.REPORTER: Intake._on_reporter,
+    IntakeAction.CITY: Intake._on_city,
+    IntakeAction.COUNTY: Intake._on_county,
+    IntakeAction.PAGE: Intake._on_page,
+    IntakeAction.BACK: Intake._on_back,
+    IntakeAction.PLACE_UNKNOWN: Intake._on_unknown_place,
+    IntakeAction.TOWNSHIP: Intake._on_pick,
+    IntakeAction.PICK: Intake._on_pick,
+    IntakeAction.AGE: Intake._on_age,
+    IntakeAction.SEX: Intake._on_sex,
+    IntakeAction.CONCERN: Intake._on_concern,
+    IntakeAction.CONCERNS_DONE: Intake._on_concerns_done,
+    IntakeAction.CONTACT: Intake._on_contact,
+    IntakeAction.CONSENT: Intake._on_consent,
+    IntakeAction.SUMMARY: Intake._on_summary,
+    IntakeAction.EDIT: Intake._on_edit,
 }
 
 

@@ -9,10 +9,12 @@ from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.callbacks import FeedbackData, StaffAction, StaffData
 from flows.messages import Button
 from flows.outbox import payload_of
 from flows.places import Directory
 from flows.sla import LEVEL1, LEVEL2, REMINDER, Frozen, rung_time
+from flows.states import OPEN, RESOLVING, RETURNABLE, UNSIGNED, WORKABLE, State
 from flows.texts import t
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Station, Ticket, TicketEvent
@@ -33,12 +35,6 @@ RETURN_REASONS: Final = ("area", "duplicate", "other")
 EXTENSION_DAYS: Final = (1, 3, 7)
 FEEDBACK: Final = ("sat", "ok", "unsat")
 FEEDBACK_WINDOW: Final = timedelta(days=3)
-# Where station staff may still work a ticket (notes, resolution).
-WORKING_STATES: Final = ("acknowledged", "in_progress", "reopened")
-OPEN_STATES: Final = ("dispatched", "triage", "acknowledged", "in_progress", "returned", "reopened")
-
-
-UNSIGNED: Final = ("dispatched", "triage", "returned")
 
 
 def _frozen(ticket: Ticket) -> Frozen:
@@ -107,7 +103,7 @@ def state_event(
     actor: str,
     kind: str,
     now: datetime,
-    to_state: str | None = None,
+    to_state: State | None = None,
     note: str | None = None,
 ) -> TicketEvent:
     assert ticket.id is not None
@@ -166,7 +162,7 @@ async def _tell_reporter(
 async def add_note(
     *, session: AsyncSession, ticket: Ticket, member: StaffMember, text: str, now: datetime
 ) -> None:
-    if ticket.state not in WORKING_STATES:
+    if ticket.state not in WORKABLE:
         raise NotNow
     session.add(state_event(ticket, actor=f"staff:{member.id}", kind="note", now=now, note=text))
 
@@ -175,7 +171,7 @@ async def first_action(
     *, session: AsyncSession, ticket: Ticket, member: StaffMember, how: str, now: datetime
 ) -> None:
     """The first call or visit: the case is in progress; the reporter is told."""
-    if ticket.state != "acknowledged" or ticket.first_action_at is not None:
+    if ticket.state != State.ACKNOWLEDGED or ticket.first_action_at is not None:
         raise NotNow
     session.add(
         state_event(
@@ -183,7 +179,7 @@ async def first_action(
             actor=f"staff:{member.id}",
             kind="first_action",
             now=now,
-            to_state="in_progress",
+            to_state=State.IN_PROGRESS,
             note=how,
         )
     )
@@ -205,8 +201,9 @@ async def request_extension(
     reason: str,
     now: datetime,
 ) -> None:
-    if ticket.state not in WORKING_STATES or ticket.pending_extension_days is not None:
+    if ticket.state not in WORKABLE or ticket.pending_extension_days is not None:
         raise NotNow
+    assert ticket.id is not None
     ticket.pending_extension_days = days
     session.add(ticket)
     session.add(
@@ -226,7 +223,12 @@ async def request_extension(
         now=now,
         payload=notice(
             "notify.extension",
-            [[("btn.approve", f"w:exa:{ticket.id}"), ("btn.deny", f"w:exn:{ticket.id}")]],
+            [
+                [
+                    ("btn.approve", StaffData(StaffAction.APPROVE, ticket.id).encode()),
+                    ("btn.deny", StaffData(StaffAction.DENY, ticket.id).encode()),
+                ]
+            ],
             code=ticket.code,
             station=station,
             days=days,
@@ -254,7 +256,7 @@ async def decide_extension(
     if approve and ticket.resolve_due_at is not None:
         ticket.resolve_due_at += timedelta(days=days)
         ticket.resolve_overdue_at = None
-        if ticket.state in ("in_progress", "reopened"):
+        if ticket.state in RESOLVING:
             ticket.next_due_at = ticket.resolve_due_at
     session.add(ticket)
     kind = "extension_approved" if approve else "extension_denied"
@@ -288,15 +290,16 @@ async def resolve(
     now: datetime,
 ) -> None:
     """办结: the reporter is told the outcome (never staff names) and asked for feedback."""
-    if ticket.state not in WORKING_STATES or outcome not in OUTCOMES:
+    if ticket.state not in WORKABLE or outcome not in OUTCOMES:
         raise NotNow
+    assert ticket.id is not None
     session.add(
         state_event(
             ticket,
             actor=f"staff:{member.id}",
             kind="resolved",
             now=now,
-            to_state="resolved",
+            to_state=State.RESOLVED,
             note=f"{outcome}: {note}",
         )
     )
@@ -317,7 +320,9 @@ async def resolve(
         station=station,
         outcome=t(loc, f"outcome.{outcome}"),
     )
-    buttons = [[Button(t(loc, f"btn.fb.{f}"), f"f:{ticket.id}:{f}") for f in FEEDBACK]]
+    buttons = [
+        [Button(t(loc, f"btn.fb.{f}"), FeedbackData(ticket.id, f).encode()) for f in FEEDBACK]
+    ]
     # A reopened ticket can be resolved again: each resolution asks anew.
     what = f"resolved:{now.isoformat()}"
     await _tell_reporter(session, ticket, what=what, text=text, now=now, buttons=buttons)
@@ -333,8 +338,9 @@ async def return_ticket(
     now: datetime,
 ) -> None:
     """退单: the county's queue owns it until a supervisor routes it again or rejects this."""
-    if ticket.state not in ("dispatched", "acknowledged"):
+    if ticket.state not in RETURNABLE:
         raise NotNow
+    assert ticket.id is not None
     station = await owner_name(session, directory, ticket, "zh")
     session.add(
         state_event(
@@ -342,7 +348,7 @@ async def return_ticket(
             actor=f"staff:{member.id}",
             kind="returned",
             now=now,
-            to_state="returned",
+            to_state=State.RETURNED,
             note=reason,
         )
     )
@@ -357,8 +363,8 @@ async def return_ticket(
         payload=notice(
             "notify.returned",
             [
-                [("btn.redispatch", f"w:rd:{ticket.id}:0")],
-                [("btn.reject_return", f"w:rj:{ticket.id}")],
+                [("btn.redispatch", StaffData(StaffAction.REDISPATCH, ticket.id, "0").encode())],
+                [("btn.reject_return", StaffData(StaffAction.REJECT_RETURN, ticket.id).encode())],
             ],
             code=ticket.code,
             station=station,
@@ -380,7 +386,7 @@ async def redispatch(
 ) -> str:
     """Route a returned or unplaced ticket to a township. The case's age keeps counting:
     only the new station's sign-for window starts again."""
-    if ticket.state not in OPEN_STATES:
+    if ticket.state not in OPEN:
         raise NotNow
     station = await session.get(Station, township)
     if station is None or station.city_code != ticket.city_code:
@@ -394,7 +400,7 @@ async def redispatch(
             actor=f"staff:{supervisor.id}",
             kind="redispatched",
             now=now,
-            to_state="dispatched",
+            to_state=State.DISPATCHED,
             note=f"{previous or '-'} -> {township}",
         )
     )
@@ -432,9 +438,9 @@ async def reject_return(
     *, session: AsyncSession, ticket: Ticket, supervisor: StaffMember, now: datetime
 ) -> None:
     """The station keeps the ticket, in the state it returned it from."""
-    if ticket.state != "returned" or ticket.station_code is None:
+    if ticket.state != State.RETURNED or ticket.station_code is None:
         raise NotNow
-    back = "acknowledged" if ticket.signed_at is not None else "dispatched"
+    back = State.ACKNOWLEDGED if ticket.signed_at is not None else State.DISPATCHED
     session.add(
         state_event(
             ticket,
@@ -445,7 +451,7 @@ async def reject_return(
         )
     )
     ticket.owner_level, ticket.owner_code = "township", ticket.station_code
-    if back == "acknowledged":
+    if back == State.ACKNOWLEDGED:
         ticket.next_due_at = first_action_deadline(ticket, now)
     # Un-signed, the ladder ran on while the return was judged: next_due_at is already right.
     session.add(ticket)
@@ -464,21 +470,21 @@ async def give_feedback(
     *, session: AsyncSession, ticket: Ticket, rating: str, now: datetime
 ) -> None:
     """满意 / 基本满意 close the ticket; 不满意 reopens it and tells the supervisor."""
-    if ticket.state != "resolved" or rating not in FEEDBACK:
+    if ticket.state != State.RESOLVED or rating not in FEEDBACK:
         raise NotNow
     session.add(state_event(ticket, actor="reporter", kind="feedback", now=now, note=rating))
     ticket.feedback = rating
     ticket.feedback_due_at = None
     if rating != "unsat":
         session.add(
-            state_event(ticket, actor="reporter", kind="closed", now=now, to_state="closed")
+            state_event(ticket, actor="reporter", kind="closed", now=now, to_state=State.CLOSED)
         )
         ticket.closed_at = now
         ticket.next_due_at = None
         session.add(ticket)
         return
     session.add(
-        state_event(ticket, actor="reporter", kind="reopened", now=now, to_state="reopened")
+        state_event(ticket, actor="reporter", kind="reopened", now=now, to_state=State.REOPENED)
     )
     ticket.resolve_overdue_at = None
     # The station owes a new resolution; give it at least a day even if the old one passed.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
+
+from flows.awaiting import Awaiting
 
 # Button data comes back from the client and can be forged: ``str.isdigit`` also takes "²",
 # and a number past 2**31 overflows PostgreSQL's integer ids (nine digits never do).
@@ -46,4 +48,4 @@ class Outcome:
     # Outbox rows were written: wake the sender instead of waiting for its next tick.
     outbox_written: bool = False
     # The next text message of this chat completes an action (a note, a reason, a comment).
-    awaiting: dict[str, Any] | None = None
+    awaiting: Awaiting | None = None

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.callbacks import StaffAction, staff_button
 from flows.delivery import escalate_unnotified, given_up
 from flows.lifecycle import supervisors_of
 from flows.messages import Button
@@ -104,18 +105,22 @@ def addition_text(directory: Directory, ticket: Ticket, locale: str, fields: lis
 
 def referral_buttons(ticket: Ticket, locale: str) -> list[list[Button]]:
     assert ticket.id is not None
+    details = details_button(ticket, locale)
     if ticket.owner_level != "township":  # a county or city queue: route it to a township
-        return [
-            [Button(t(locale, "btn.redispatch"), f"w:rd:{ticket.id}:0")],
-            [Button(t(locale, "btn.details"), f"w:det:{ticket.id}")],
-        ]
+        redispatch = t(locale, "btn.redispatch")
+        return [[staff_button(redispatch, StaffAction.REDISPATCH, ticket.id, "0")], [details]]
     return [
         [
-            Button(t(locale, "btn.sign"), f"w:sign:{ticket.id}"),
-            Button(t(locale, "btn.return"), f"w:ret:{ticket.id}"),
+            staff_button(t(locale, "btn.sign"), StaffAction.SIGN, ticket.id),
+            staff_button(t(locale, "btn.return"), StaffAction.RETURN, ticket.id),
         ],
-        [Button(t(locale, "btn.details"), f"w:det:{ticket.id}")],
+        [details],
     ]
+
+
+def details_button(ticket: Ticket, locale: str) -> Button:
+    assert ticket.id is not None
+    return staff_button(t(locale, "btn.details"), StaffAction.DETAILS, ticket.id)
 
 
 async def signed_by(session: AsyncSession, ticket: Ticket) -> tuple[str, datetime] | None:
@@ -263,15 +268,14 @@ async def _copies(
         if ticket is not None and row.kind == "referral":
             buttons = referral_buttons(ticket, chat.locale)
             if signed is not None:  # signed before this chat was reached
-                buttons = [[Button(t(chat.locale, "btn.details"), f"w:det:{ticket.id}")]]
+                buttons = [[details_button(ticket, chat.locale)]]
             payload = payload_of(
                 referral_text(directory, ticket, chat.locale, signed=signed), buttons
             )
             payload["locale"] = chat.locale
         elif ticket is not None and row.kind == "addition":
             text = addition_text(directory, ticket, chat.locale, list(row.payload["fields"]))
-            buttons = [[Button(t(chat.locale, "btn.details"), f"w:det:{ticket.id}")]]
-            payload = payload_of(text, buttons)
+            payload = payload_of(text, [[details_button(ticket, chat.locale)]])
             payload["locale"] = chat.locale
         elif "key" in row.payload:
             payload = render(row.payload, chat.locale)

@@ -19,7 +19,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.lifecycle import OPEN_STATES, locked_ticket
+from flows import awaiting
+from flows.lifecycle import locked_ticket
+from flows.states import OPEN
 from storage import outbox
 from storage.models import (
     Conversation,
@@ -154,9 +156,9 @@ async def erase_ticket(
         raise EraseError("unknown")
     if ticket.erased_at is not None:
         raise EraseError("erased", state=ticket.state, erased_at=ticket.erased_at)
-    if ticket.state in OPEN_STATES and not force:
+    if ticket.state in OPEN and not force:
         raise EraseError("open", state=ticket.state)
-    note = "on request" + (f", open ({ticket.state})" if ticket.state in OPEN_STATES else "")
+    note = "on request" + (f", open ({ticket.state})" if ticket.state in OPEN else "")
     reporter = (ticket.reporter_channel, ticket.reporter_chat_id)
     erasure = await _erase(session, ticket, now=now, actor="operator", note=note)
     await _forget_chat_traffic(session, channel=reporter[0], chat_id=reporter[1])
@@ -260,9 +262,10 @@ async def _unlink_dialogue(session: AsyncSession, ticket: Ticket) -> None:
     answers = dict(conv.answers)
     if answers.get("_last_code") == ticket.code:
         answers.pop("_last_code")
-    awaiting = answers.get("_await")
-    if isinstance(awaiting, dict) and awaiting.get("t") == ticket.id:
-        answers.pop("_await")
+    held = awaiting.from_dict(answers.get(awaiting.ANSWERS_KEY))
+    # A record this version cannot read is of no use to anyone, and may name the ticket.
+    if awaiting.ANSWERS_KEY in answers and (held is None or held.ticket_id == ticket.id):
+        answers.pop(awaiting.ANSWERS_KEY)
     if answers.get("_ticket") == ticket.id:
         # An urgent report still being added to: what was told so far goes with the ticket,
         # and the dialogue ends (an old button is stale from now on).

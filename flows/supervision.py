@@ -12,10 +12,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.escalation import SHANGHAI, overdue_filter, overdue_order, scope_filter
-from flows.lifecycle import OPEN_STATES, UNSIGNED
 from flows.messages import Reply
 from flows.places import Directory
 from flows.sla import Frozen
+from flows.states import OPEN, RESOLVING, UNSIGNED
 from flows.texts import duration, t
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Ticket, TicketEvent
@@ -67,7 +67,7 @@ async def open_tickets(
     *, session: AsyncSession, directory: Directory, member: StaffMember
 ) -> Reply:
     loc = member.locale
-    where = (scope_filter(member), col(Ticket.state).in_(OPEN_STATES))
+    where = (scope_filter(member), col(Ticket.state).in_(OPEN))
     count = (await session.exec(select(func.count()).select_from(Ticket).where(*where))).one()
     rows = (
         await session.exec(
@@ -168,7 +168,7 @@ async def stats(
         l1=await overdue_count(col(Ticket.state).in_(UNSIGNED), col(Ticket.overdue_level) == 1),
         l2=await overdue_count(col(Ticket.state).in_(UNSIGNED), col(Ticket.overdue_level) >= 2),
         lr=await overdue_count(
-            col(Ticket.state).in_(("in_progress", "reopened")),
+            col(Ticket.state).in_(RESOLVING),
             col(Ticket.resolve_overdue_at).is_not(None),
         ),
     )

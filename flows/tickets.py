@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.places import Directory
 from flows.sla import REMINDER, Frozen, Policy, deadlines, freeze, rung_time
+from flows.states import State
 from flows.texts import duration, t
 from flows.triage import MANDATORY_REPORTERS, derive_priority
 from storage.models import (
@@ -102,7 +103,7 @@ async def file_report(
     ticket = Ticket(
         code=await _unused_code(session),
         intake_key=intake_key,
-        state="triage" if triage else "dispatched",
+        state=State.TRIAGE if triage else State.DISPATCHED,
         priority=priority,
         in_danger=answers["danger"],
         reporter_role=answers["reporter"],
@@ -148,7 +149,7 @@ async def file_report(
     actor = "citizen"
     session.add(
         TicketEvent(
-            ticket_id=ticket.id, at=now, actor=actor, kind="submitted", to_state="submitted"
+            ticket_id=ticket.id, at=now, actor=actor, kind="submitted", to_state=State.SUBMITTED
         )
     )
     session.add(
@@ -157,7 +158,7 @@ async def file_report(
             at=now,
             actor="system",
             kind="triage" if triage else "dispatched",
-            from_state="submitted",
+            from_state=State.SUBMITTED,
             to_state=ticket.state,
             note=f"{r.owner_level} {r.owner_code} {priority}",
         )

@@ -4,27 +4,28 @@ Every action checks the person's role and scope here, whatever keyboard the butt
 from: a forwarded message or a typed code gets the same checks as the station's own message,
 and a refusal is recorded on the ticket.
 
-Buttons carry ``w:<action>:<ticket id>[:<argument>]``. Actions that need words (a note, a
-reason) leave an ``awaiting`` mark on the person's private conversation; their next text
-message completes the action.
+Buttons carry ``flows.callbacks.StaffData`` (an action, a ticket, an argument). Actions
+that need words (a note, a reason) leave a ``flows.awaiting`` record on the person's
+private conversation; their next text message completes the action.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import lifecycle, supervision
+from flows.awaiting import ExtensionReason, Note, Resolution, ReturnReason, StaffText
+from flows.callbacks import StaffAction, is_staff, parse_staff, staff_button
 from flows.escalation import scope_filter
-from flows.intake import Command, Event, Press
+from flows.events import Command, Event, Person, Press
 from flows.messages import Button, Outcome, Reply, number_in
-from flows.notices import referral_text, ticket_fields
+from flows.notices import details_button, referral_text, ticket_fields
 from flows.outbox import payload_of
 from flows.places import Directory
 from flows.staff import (
@@ -39,6 +40,7 @@ from flows.staff import (
     supervises,
     works_at,
 )
+from flows.states import OPEN, QUEUED, RETURNABLE, WORKABLE, State
 from flows.texts import CATALOGUES, t
 from flows.tickets import local_time, owner_name
 from storage.models import TEXT_MAX, OutboxMessage, StaffMember, Ticket, TicketContact, TicketEvent
@@ -48,36 +50,51 @@ STAFF_COMMANDS: Final = frozenset(
     {"join", "leave", "mytickets", "ticket", "overdue", "open", "stats", "reassign"}
 )
 SUPERVISOR_COMMANDS: Final = frozenset({"overdue", "open", "stats", "reassign"})
-OPEN_STATES: Final = lifecycle.OPEN_STATES
 TOWNSHIPS_PER_PAGE: Final = 12
+# Who may press what: the signing station, or the ticket's supervisors; the rest (details)
+# anyone who may see the ticket.
 STATION_ACTIONS: Final = frozenset(
-    {"note", "first", "fa", "ext", "exd", "done", "out", "ret", "rr"}
+    {
+        StaffAction.SIGN,
+        StaffAction.NOTE,
+        StaffAction.FIRST,
+        StaffAction.FIRST_HOW,
+        StaffAction.EXTEND,
+        StaffAction.EXTEND_DAYS,
+        StaffAction.RESOLVE,
+        StaffAction.OUTCOME,
+        StaffAction.RETURN,
+        StaffAction.RETURN_REASON,
+    }
 )
-SUPERVISOR_ACTIONS: Final = frozenset({"exa", "exn", "rd", "rdt", "rj"})
+SUPERVISOR_ACTIONS: Final = frozenset(
+    {
+        StaffAction.APPROVE,
+        StaffAction.DENY,
+        StaffAction.REDISPATCH,
+        StaffAction.REDISPATCH_TO,
+        StaffAction.REJECT_RETURN,
+    }
+)
 # Actions whose next step is typing: not in a group, where the bot does not read text.
-NEEDS_TEXT: Final = frozenset({"note", "exd", "out", "rr"})
+NEEDS_TEXT: Final = frozenset(
+    {
+        StaffAction.NOTE,
+        StaffAction.EXTEND_DAYS,
+        StaffAction.OUTCOME,
+        StaffAction.RETURN_REASON,
+    }
+)
 # Event kinds whose note is shown in the history.
 NOTED_KINDS: Final = frozenset(
     {"note", "returned", "resolved", "extension_requested", "feedback_comment", "first_action"}
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Who acts: the account (user) and where they wrote from (chat)."""
-
-    channel: str
-    user_id: str
-    chat_id: str
-    in_group: bool
-    display_name: str
-    locale: str
-
-
 def is_staff_event(event: Event) -> bool:
     if isinstance(event, Command):
         return event.name in STAFF_COMMANDS
-    return isinstance(event, Press) and event.data.startswith("w:")
+    return isinstance(event, Press) and is_staff(event.data)
 
 
 async def handle(
@@ -115,18 +132,15 @@ async def handle(
             return await _supervisor_command(session, directory, member, person, event, now)
         return await _ticket_by_code(session, directory, member, person, event.arg, now)
     assert isinstance(event, Press)
-    parts = event.data.split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    ticket_ref = parts[2] if len(parts) > 2 else ""
-    arg = parts[3] if len(parts) > 3 else ""
-    ticket_id = number_in(ticket_ref)
-    ticket = await lifecycle.locked_ticket(session, ticket_id) if ticket_id is not None else None
-    if ticket is None:
+    press = parse_staff(event.data)
+    ticket = await lifecycle.locked_ticket(session, press.ticket_id) if press else None
+    if press is None or ticket is None:
         return Outcome(notice=t(loc, "refused"), locale=loc)
+    action, arg = press.action, press.argument
     who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
     allowed = member is not None and (
         works_at(member, ticket)
-        if action in STATION_ACTIONS | {"sign"}
+        if action in STATION_ACTIONS
         else supervises(member, ticket)
         if action in SUPERVISOR_ACTIONS
         else may_view(member, ticket)
@@ -157,18 +171,19 @@ async def _act(
     member: StaffMember,
     person: Person,
     ticket: Ticket,
-    action: str,
+    action: StaffAction,
     arg: str,
     now: datetime,
 ) -> Outcome:
     loc = member.locale
     code = ticket.code
     tid = ticket.id
-    if action == "sign":
+    assert tid is not None
+    if action == StaffAction.SIGN:
         return await sign(
             session=session, directory=directory, member=member, ticket=ticket, now=now
         )
-    if action == "det":
+    if action == StaffAction.DETAILS:
         reply = await details(
             session=session,
             directory=directory,
@@ -178,66 +193,74 @@ async def _act(
             private=not person.in_group,
         )
         return Outcome([reply], changed=True)
-    if action == "note":
-        if ticket.state not in lifecycle.WORKING_STATES:
+    if action == StaffAction.NOTE:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         return Outcome(
             [Reply(t(loc, "work.ask_note", code=code, max=TEXT_MAX))],
-            awaiting={"k": "note", "t": tid},
+            awaiting=Note(tid),
         )
-    if action == "first":
-        if ticket.state != "acknowledged":
+    if action == StaffAction.FIRST:
+        if ticket.state != State.ACKNOWLEDGED:
             raise lifecycle.NotNow
-        buttons = [[Button(t(loc, f"btn.{h}"), f"w:fa:{tid}:{h}") for h in ("call", "visit")]]
+        how = ("call", "visit")
+        buttons = [[staff_button(t(loc, f"btn.{h}"), StaffAction.FIRST_HOW, tid, h) for h in how]]
         return Outcome([Reply(t(loc, "work.ask_first"), buttons)])
-    if action == "fa" and arg in ("call", "visit"):
+    if action == StaffAction.FIRST_HOW and arg in ("call", "visit"):
         await lifecycle.first_action(
             session=session, ticket=ticket, member=member, how=arg, now=now
         )
         due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
         return _done(t(loc, "work.first_saved", due=due), ticket, member)
-    if action == "ext":
+    if action == StaffAction.EXTEND:
         if ticket.pending_extension_days is not None:
             return Outcome([Reply(t(loc, "work.ext_pending"))])
-        if ticket.state not in lifecycle.WORKING_STATES:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         buttons = [
-            [Button(t(loc, "dur.days", n=d), f"w:exd:{tid}:{d}") for d in lifecycle.EXTENSION_DAYS]
+            [
+                staff_button(t(loc, "dur.days", n=d), StaffAction.EXTEND_DAYS, tid, str(d))
+                for d in lifecycle.EXTENSION_DAYS
+            ]
         ]
         return Outcome([Reply(t(loc, "work.ask_ext_days"), buttons)])
-    if action == "exd" and number_in(arg) in lifecycle.EXTENSION_DAYS:
-        if ticket.state not in lifecycle.WORKING_STATES:
+    if action == StaffAction.EXTEND_DAYS and number_in(arg) in lifecycle.EXTENSION_DAYS:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         return Outcome(
             [Reply(t(loc, "work.ask_ext_reason", days=arg, max=TEXT_MAX))],
-            awaiting={"k": "ext", "t": tid, "d": int(arg)},
+            awaiting=ExtensionReason(tid, int(arg)),
         )
-    if action == "done":
-        if ticket.state not in lifecycle.WORKING_STATES:
+    if action == StaffAction.RESOLVE:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
-        buttons = [[Button(t(loc, f"outcome.{o}"), f"w:out:{tid}:{o}")] for o in lifecycle.OUTCOMES]
+        buttons = [
+            [staff_button(t(loc, f"outcome.{o}"), StaffAction.OUTCOME, tid, o)]
+            for o in lifecycle.OUTCOMES
+        ]
         return Outcome([Reply(t(loc, "work.ask_outcome"), buttons)])
-    if action == "out" and arg in lifecycle.OUTCOMES:
-        if ticket.state not in lifecycle.WORKING_STATES:
+    if action == StaffAction.OUTCOME and arg in lifecycle.OUTCOMES:
+        if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
         return Outcome(
             [Reply(t(loc, "work.ask_resolution", max=TEXT_MAX))],
-            awaiting={"k": "res", "t": tid, "o": arg},
+            awaiting=Resolution(tid, arg),
         )
-    if action == "ret":
-        if ticket.state not in ("dispatched", "acknowledged"):
+    if action == StaffAction.RETURN:
+        if ticket.state not in RETURNABLE:
             raise lifecycle.NotNow
         buttons = [
-            [Button(t(loc, f"reason.{r}"), f"w:rr:{tid}:{r}")] for r in lifecycle.RETURN_REASONS
+            [staff_button(t(loc, f"reason.{r}"), StaffAction.RETURN_REASON, tid, r)]
+            for r in lifecycle.RETURN_REASONS
         ]
         return Outcome([Reply(t(loc, "work.ask_return"), buttons)])
-    if action == "rr" and arg in lifecycle.RETURN_REASONS:
+    if action == StaffAction.RETURN_REASON and arg in lifecycle.RETURN_REASONS:
         if arg == "other":
-            if ticket.state not in ("dispatched", "acknowledged"):
+            if ticket.state not in RETURNABLE:
                 raise lifecycle.NotNow
             return Outcome(
                 [Reply(t(loc, "work.ask_return_text", max=TEXT_MAX))],
-                awaiting={"k": "ret", "t": tid},
+                awaiting=ReturnReason(tid),
             )
         await lifecycle.return_ticket(
             session=session,
@@ -248,22 +271,26 @@ async def _act(
             now=now,
         )
         return _done(t(loc, "work.returned"), None, member)
-    if action in ("exa", "exn"):
+    if action in (StaffAction.APPROVE, StaffAction.DENY):
         if ticket.pending_extension_days is None:
             return Outcome([Reply(t(loc, "work.decided"))])
         days = await lifecycle.decide_extension(
-            session=session, ticket=ticket, supervisor=member, approve=action == "exa", now=now
+            session=session,
+            ticket=ticket,
+            supervisor=member,
+            approve=action == StaffAction.APPROVE,
+            now=now,
         )
-        if action == "exn":
+        if action == StaffAction.DENY:
             return _done(t(loc, "work.ext_denied"), None, member)
         due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
         return _done(t(loc, "work.ext_approved", days=days, due=due), None, member)
-    if action == "rd":
-        if ticket.state not in lifecycle.OPEN_STATES:
+    if action == StaffAction.REDISPATCH:
+        if ticket.state not in OPEN:
             raise lifecycle.NotNow
         reply = _township_picker(directory, member, ticket, number_in(arg) or 0)
         return Outcome([reply])
-    if action == "rdt":
+    if action == StaffAction.REDISPATCH_TO:
         name = await lifecycle.redispatch(
             session=session,
             directory=directory,
@@ -273,7 +300,7 @@ async def _act(
             now=now,
         )
         return _done(t(loc, "work.redispatched", station=name), None, member)
-    if action == "rj":
+    if action == StaffAction.REJECT_RETURN:
         await lifecycle.reject_return(session=session, ticket=ticket, supervisor=member, now=now)
         station = await owner_name(session, directory, ticket, loc)
         return _done(t(loc, "work.return_rejected", station=station), None, member)
@@ -290,20 +317,18 @@ async def on_text(
     session: AsyncSession,
     directory: Directory,
     person: Person,
-    awaiting: dict[str, Any],
+    awaiting: StaffText,
     text: str,
     now: datetime,
 ) -> Outcome:
     """The words an earlier button asked for: a note, a reason, a resolution."""
     member = await active_member(session, channel=person.channel, user_id=person.user_id)
     loc = member.locale if member else person.locale
-    ticket = await lifecycle.locked_ticket(session, int(awaiting.get("t", 0)))
+    ticket = await lifecycle.locked_ticket(session, awaiting.ticket_id)
     if member is None or ticket is None or not works_at(member, ticket):
         if ticket is not None:
             who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
-            await refusal(
-                session, ticket=ticket, who=who, action=f"text:{awaiting.get('k')}", now=now
-            )
+            await refusal(session, ticket=ticket, who=who, action=f"text:{awaiting.KIND}", now=now)
         return Outcome([Reply(t(loc, "refused"))], changed=True, locale=loc)
     text = text.strip()
     if len(text) > TEXT_MAX:
@@ -314,36 +339,35 @@ async def on_text(
         )
     if len(text) < 2:
         return Outcome([Reply(t(loc, "work.too_short"))], awaiting=awaiting, locale=loc)
-    kind = awaiting.get("k")
     try:
-        if kind == "note":
+        if isinstance(awaiting, Note):
             await lifecycle.add_note(
                 session=session, ticket=ticket, member=member, text=text, now=now
             )
             out = _done(t(loc, "work.note_saved"), ticket, member)
-        elif kind == "ext":
+        elif isinstance(awaiting, ExtensionReason):
             await lifecycle.request_extension(
                 session=session,
                 directory=directory,
                 ticket=ticket,
                 member=member,
-                days=int(awaiting.get("d", 1)),
+                days=awaiting.days,
                 reason=text,
                 now=now,
             )
             out = _done(t(loc, "work.ext_sent"), ticket, member)
-        elif kind == "res":
+        elif isinstance(awaiting, Resolution):
             await lifecycle.resolve(
                 session=session,
                 directory=directory,
                 ticket=ticket,
                 member=member,
-                outcome=str(awaiting.get("o")),
+                outcome=awaiting.outcome,
                 note=text,
                 now=now,
             )
             out = _done(t(loc, "work.resolved", code=ticket.code), None, member)
-        else:
+        else:  # ReturnReason
             await lifecycle.return_ticket(
                 session=session,
                 directory=directory,
@@ -363,43 +387,45 @@ async def on_text(
 def station_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]]:
     """What the signing station can do next, given the ticket's state."""
     loc, tid = member.locale, ticket.id
+    assert tid is not None
     if member.role != "station":
         return []
     rows: list[list[Button]] = []
-    if ticket.state == "dispatched":
+    if ticket.state == State.DISPATCHED:
         rows.append(
             [
-                Button(t(loc, "btn.sign"), f"w:sign:{tid}"),
-                Button(t(loc, "btn.return"), f"w:ret:{tid}"),
+                staff_button(t(loc, "btn.sign"), StaffAction.SIGN, tid),
+                staff_button(t(loc, "btn.return"), StaffAction.RETURN, tid),
             ]
         )
-    if ticket.state == "acknowledged":
-        rows.append([Button(t(loc, "btn.first"), f"w:first:{tid}")])
-    if ticket.state in lifecycle.WORKING_STATES:
+    if ticket.state == State.ACKNOWLEDGED:
+        rows.append([staff_button(t(loc, "btn.first"), StaffAction.FIRST, tid)])
+    if ticket.state in WORKABLE:
         rows.append(
             [
-                Button(t(loc, "btn.note"), f"w:note:{tid}"),
-                Button(t(loc, "btn.extend"), f"w:ext:{tid}"),
+                staff_button(t(loc, "btn.note"), StaffAction.NOTE, tid),
+                staff_button(t(loc, "btn.extend"), StaffAction.EXTEND, tid),
             ]
         )
-        rows.append([Button(t(loc, "btn.resolve"), f"w:done:{tid}")])
-    if ticket.state == "acknowledged":
-        rows[-1].append(Button(t(loc, "btn.return"), f"w:ret:{tid}"))
+        rows.append([staff_button(t(loc, "btn.resolve"), StaffAction.RESOLVE, tid)])
+    if ticket.state == State.ACKNOWLEDGED:
+        rows[-1].append(staff_button(t(loc, "btn.return"), StaffAction.RETURN, tid))
     return rows
 
 
 def supervisor_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]]:
     loc, tid = member.locale, ticket.id
+    assert tid is not None
     rows: list[list[Button]] = []
-    if ticket.state in ("returned", "triage"):
-        rows.append([Button(t(loc, "btn.redispatch"), f"w:rd:{tid}:0")])
-    if ticket.state == "returned":
-        rows.append([Button(t(loc, "btn.reject_return"), f"w:rj:{tid}")])
+    if ticket.state in QUEUED:
+        rows.append([staff_button(t(loc, "btn.redispatch"), StaffAction.REDISPATCH, tid, "0")])
+    if ticket.state == State.RETURNED:
+        rows.append([staff_button(t(loc, "btn.reject_return"), StaffAction.REJECT_RETURN, tid)])
     if ticket.pending_extension_days is not None:
         rows.append(
             [
-                Button(t(loc, "btn.approve"), f"w:exa:{tid}"),
-                Button(t(loc, "btn.deny"), f"w:exn:{tid}"),
+                staff_button(t(loc, "btn.approve"), StaffAction.APPROVE, tid),
+                staff_button(t(loc, "btn.deny"), StaffAction.DENY, tid),
             ]
         )
     return rows
@@ -407,6 +433,7 @@ def supervisor_buttons(member: StaffMember, ticket: Ticket) -> list[list[Button]
 
 def _township_picker(directory: Directory, member: StaffMember, ticket: Ticket, page: int) -> Reply:
     loc, tid = member.locale, ticket.id
+    assert tid is not None
     area = (
         member.scope_code
         if member.scope_level == "county"
@@ -416,13 +443,13 @@ def _township_picker(directory: Directory, member: StaffMember, ticket: Ticket, 
     pages = max(1, -(-len(towns) // TOWNSHIPS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = towns[page * TOWNSHIPS_PER_PAGE : (page + 1) * TOWNSHIPS_PER_PAGE]
-    buttons = [Button(p.name, f"w:rdt:{tid}:{p.code}") for p in shown]
+    buttons = [staff_button(p.name, StaffAction.REDISPATCH_TO, tid, p.code) for p in shown]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     nav = []
     if page > 0:
-        nav.append(Button(t(loc, "btn.prev"), f"w:rd:{tid}:{page - 1}"))
+        nav.append(staff_button(t(loc, "btn.prev"), StaffAction.REDISPATCH, tid, str(page - 1)))
     if page + 1 < pages:
-        nav.append(Button(t(loc, "btn.next"), f"w:rd:{tid}:{page + 1}"))
+        nav.append(staff_button(t(loc, "btn.next"), StaffAction.REDISPATCH, tid, str(page + 1)))
     if nav:
         rows.append(nav)
     text = t(loc, "work.pick_township", code=ticket.code, page=page + 1, pages=pages)
@@ -466,7 +493,7 @@ async def _supervisor_command(
                     now=now,
                 )
             return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
-        if ticket.state not in lifecycle.OPEN_STATES:
+        if ticket.state not in OPEN:
             state = t(loc, f"state.{ticket.state}")
             return Outcome([Reply(t(loc, "work.not_now", state=state))], locale=loc)
         reply = _township_picker(directory, member, ticket, 0)
@@ -538,7 +565,7 @@ async def _my_tickets(session: AsyncSession, member: StaffMember) -> Reply:
     rows = (
         await session.exec(
             select(Ticket)
-            .where(scope_filter(member), col(Ticket.state).in_(OPEN_STATES))
+            .where(scope_filter(member), col(Ticket.state).in_(OPEN))
             .order_by(col(Ticket.next_due_at).is_(None), col(Ticket.next_due_at))
             .limit(30)
         )
@@ -673,9 +700,9 @@ async def sign(
     # winner's commit and then matches no row; SQLite has one writer at a time.
     won = await session.exec(
         update(Ticket)
-        .where(col(Ticket.id) == ticket.id, col(Ticket.state) == "dispatched")
+        .where(col(Ticket.id) == ticket.id, col(Ticket.state) == State.DISPATCHED)
         .values(
-            state="acknowledged",
+            state=State.ACKNOWLEDGED,
             assignee_id=member.id,
             signed_at=now,
             next_due_at=lifecycle.first_action_deadline(ticket, now),
@@ -697,8 +724,8 @@ async def sign(
             at=now,
             actor=f"staff:{member.id}",
             kind="signed",
-            from_state="dispatched",
-            to_state="acknowledged",
+            from_state=State.DISPATCHED,
+            to_state=State.ACKNOWLEDGED,
         )
     )
     await _show_signed(session, directory, ticket, member.display_name, now)
@@ -747,7 +774,7 @@ async def _show_signed(
         loc = row.payload.get("locale") or await _chat_locale(session, row.target)
         payload = payload_of(
             referral_text(directory, ticket, loc, signed=(name, now)),
-            [[Button(t(loc, "btn.details"), f"w:det:{ticket.id}")]],
+            [[details_button(ticket, loc)]],
         )
         payload["locale"] = loc
         if row.status == "pending":  # not sent yet: send the signed version instead

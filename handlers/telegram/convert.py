@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from telegram import ChatMember, Message, Update
 
-from flows.inputs import clean_optional, clean_text
-from flows.intake import (
+from flows.events import (
     BotMembership,
     Command,
     Event,
@@ -17,6 +16,7 @@ from flows.intake import (
     Text,
     Unsupported,
 )
+from flows.inputs import clean_optional, clean_text
 from storage.models import FILE_REF_MAX
 
 # Telegram caps message text at 4096; anything longer is not a person typing.

@@ -13,7 +13,7 @@ from telegram import (
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 
-from flows.intake import Reply
+from flows.messages import Reply
 from flows.texts import t
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None

@@ -13,10 +13,10 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from flows.clock import Clock
 from flows.conversations import queue_replies, take_turn, update_failed
+from flows.events import Person
 from flows.faults import describe
 from flows.intake import Intake
 from flows.texts import guess_locale
-from flows.work import Person
 from handlers.telegram.convert import to_incoming
 from handlers.telegram.sender import OutboxSender
 from storage import inbox

@@ -10,9 +10,9 @@ from sqlmodel import col, select
 
 from flows import flood
 from flows.conversations import take_turn
-from flows.intake import AddToReport, Button, Command, Event, Intake, Press, Submit, Text
-from flows.messages import Outcome
-from flows.work import Person
+from flows.events import Command, Event, Person, Press, Text
+from flows.intake import AddToReport, Intake, Submit
+from flows.messages import Button, Outcome
 from storage.db import Database
 from storage.models import Conversation, Ticket, TicketEvent
 

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flows.intake import (
-    AddToReport,
-    Button,
-    Command,
-    Dialogue,
-    Event,
-    Intake,
-    LookupStatus,
-    Outcome,
-    Photo,
-    Press,
-    SharedContact,
-    Submit,
-    Text,
-    Unsupported,
-    normalise_phone,
-)
+from flows.events import Command, Event, Photo, Press, SharedContact, Text, Unsupported
+from flows.intake import AddToReport, Dialogue, Intake, LookupStatus, Submit, normalise_phone
+from flows.messages import Button, Outcome
 from flows.triage import derive_priority
 from storage.models import TEXT_MAX
 

@@ -29,22 +29,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from flows.conversations import take_turn
-from flows.intake import (
-    REPORT_STEPS,
-    Command,
-    Dialogue,
-    Event,
-    Intake,
-    Photo,
-    Press,
-    SharedContact,
-    Submit,
-    Text,
-    Unsupported,
-)
+from flows.events import Command, Event, Person, Photo, Press, SharedContact, Text, Unsupported
+from flows.intake import REPORT_STEPS, Dialogue, Intake, Submit
 from flows.messages import Outcome
 from flows.texts import CATALOGUES
-from flows.work import Person
 from storage.db import Database, make_engine
 from storage.models import Conversation, Ticket
 

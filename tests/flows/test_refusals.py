@@ -8,7 +8,7 @@ from harness import FakeClock
 from sqlmodel import col, select
 
 from flows import work
-from flows.intake import Command, Press
+from flows.events import Command, Person, Press
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.tickets import file_report
@@ -43,8 +43,8 @@ async def _tickets(db: Database, directory: Directory, clock: FakeClock, n: int)
         return list((await session.exec(select(Ticket).order_by(col(Ticket.id)))).all())
 
 
-def _person(user: str) -> work.Person:
-    return work.Person(
+def _person(user: str) -> Person:
+    return Person(
         channel="telegram",
         user_id=user,
         chat_id=user,

@@ -18,8 +18,10 @@ from telegram import Bot
 from bot.retention import apply_retention
 from bot.settings import SettingsError, load_settings
 from flows import feedback, lifecycle, retention, supervision, work
+from flows.awaiting import FeedbackComment
 from flows.conversations import take_turn
-from flows.intake import Command, Event, Intake, Press, Text
+from flows.events import Command, Event, Person, Press, Text
+from flows.intake import Intake
 from flows.messages import Outcome
 from flows.notices import expand, referral_text
 from flows.outbox import payload_of
@@ -260,7 +262,7 @@ async def live(
             session=session,
             channel="telegram",
             chat_id=CHAT,
-            awaiting={"k": "fbc", "t": tid},
+            awaiting=FeedbackComment(tid),
             text=COMMENT,
             locale="zh",
             now=clock(),
@@ -355,8 +357,8 @@ async def assert_erased(db: Database, tid: int, *, actor: str, note: str) -> Non
 # ---- (a) unfinished dialogues ------------------------------------------------------------
 
 
-def person(chat: str) -> work.Person:
-    return work.Person("telegram", chat, chat, False, "某人", "zh")
+def person(chat: str) -> Person:
+    return Person("telegram", chat, chat, False, "某人", "zh")
 
 
 async def turn(db: Database, intake: Intake, clock: FakeClock, chat: str, event: Event) -> Outcome:
@@ -957,8 +959,6 @@ async def test_erasing_an_urgent_report_being_added_to_ends_the_additions(
 ) -> None:
     """A forced erasure while the reporter is still adding to an urgent report: the dialogue
     no longer names the ticket, so no later answer is written onto the erased case."""
-    from flows.work import Person
-
     person = Person("telegram", CHAT, CHAT, False, "", "zh")
 
     async def turn(event: Event) -> Outcome:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from flows import work
-from flows.intake import Press
+from flows.events import Person, Press
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.tickets import file_report
@@ -165,7 +165,7 @@ async def test_two_supervisors_approve_one_extension_at_once_it_counts_once(
         async with db.unit() as session:
             await session.get(Ticket, ticket_id)  # read before the other decides
             await barrier.wait()
-            person = work.Person(
+            person = Person(
                 channel="telegram",
                 user_id=str(uid),
                 chat_id=str(uid),

@@ -12,7 +12,7 @@ from harness import FakeClock
 from sqlmodel import col, select
 
 from flows import work
-from flows.intake import Command, Event, Press
+from flows.events import Command, Event, Person, Press
 from flows.messages import Outcome
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
@@ -93,9 +93,9 @@ async def _setup(db: Database, directory: Directory, clock: FakeClock) -> Setup:
     return Setup(receipt.code, ticket.id)
 
 
-def _person(user: str, place: str) -> work.Person:
+def _person(user: str, place: str) -> Person:
     chat = {"private": user, "bound": BOUND, "other": OTHER, "unbound": UNBOUND}[place]
-    return work.Person(
+    return Person(
         channel="telegram",
         user_id=user,
         chat_id=chat,

@@ -9,10 +9,11 @@ from typing import Any
 from sqlmodel import col, select
 
 from flows import feedback, work
+from flows.awaiting import ExtensionReason, FeedbackComment, Resolution, StaffText
+from flows.events import Person
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.tickets import file_report
-from flows.work import Person
 from storage.db import Database
 from storage.models import TEXT_MAX, StaffMember, Ticket, TicketEvent
 
@@ -66,7 +67,7 @@ async def _staff_text(
     directory: Directory,
     clock: Any,
     person: Person,
-    awaiting: dict[str, Any],
+    awaiting: StaffText,
     text: str,
 ) -> Any:
     async with db.unit() as session:
@@ -97,8 +98,8 @@ async def test_an_extension_reason_and_a_resolution_of_the_promised_length_are_k
     db: Database, directory: Directory, clock: Any
 ) -> None:
     tid, person = await _signed_ticket(db, directory, clock)
-    ext = {"k": "ext", "t": tid, "d": 3}
-    res = {"k": "res", "t": tid, "o": "helped_on_site"}  # the longest outcome label
+    ext = ExtensionReason(tid, 3)
+    res = Resolution(tid, "helped_on_site")  # the longest outcome label
     for awaiting in (ext, res):
         out = await _staff_text(db, directory, clock, person, awaiting, "长" * (TEXT_MAX + 1))
         assert out.awaiting == awaiting  # still waiting for the text
@@ -120,7 +121,7 @@ async def test_a_feedback_comment_too_long_is_refused_with_the_limit_and_still_a
     db: Database, directory: Directory, clock: Any
 ) -> None:
     tid, person = await _signed_ticket(db, directory, clock)
-    await _staff_text(db, directory, clock, person, {"k": "res", "t": tid, "o": "police"}, "已处理")
+    await _staff_text(db, directory, clock, person, Resolution(tid, "police"), "已处理")
     async with db.unit() as session:
         out = await feedback.on_press(
             session=session,
@@ -130,8 +131,8 @@ async def test_a_feedback_comment_too_long_is_refused_with_the_limit_and_still_a
             locale="zh",
             now=clock(),
         )
-    awaiting = out.awaiting
-    assert awaiting == {"k": "fbc", "t": tid}
+    awaiting = FeedbackComment(tid)
+    assert out.awaiting == awaiting
     assert f"不超过 {TEXT_MAX} 字" in out.replies[0].text  # the limit, told up front
 
     async def comment(text: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import Update
 
-from flows.intake import Command, Photo, Press, SharedContact, Text, Unsupported
+from flows.events import Command, Photo, Press, SharedContact, Text, Unsupported
 from handlers.telegram.convert import to_incoming
 from storage.models import FILE_REF_MAX
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
-from flows.intake import Button, Command, Photo, Press, Reply, SharedContact, Text, Unsupported
+from flows.events import Command, Photo, Press, SharedContact, Text, Unsupported
+from flows.messages import Button, Reply
 from handlers.telegram.convert import to_incoming
 from handlers.telegram.render import markup, split_text
 

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from telegram import Update
 
 from flows.clock import system_clock
-from flows.intake import BotMembership
+from flows.events import BotMembership
 from flows.staff import Scope, cancel_invite, issue_invite
 from handlers.telegram.convert import to_incoming
 from storage.db import Database
