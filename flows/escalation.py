@@ -30,12 +30,12 @@ from flows.lifecycle import (
     state_event,
     supervisors_of,
 )
-from flows.notices import place_line
+from flows.notices import place_words
 from flows.places import Directory
 from flows.sla import LEVEL1, LEVEL2, REMINDER, Policy
 from flows.states import RESOLVING, UNSIGNED, State
-from flows.texts import t
-from flows.tickets import local_time, owner_name
+from flows.texts import phrase, t
+from flows.tickets import local_time, owner_name, owner_phrase
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEvent
 from storage.outbox import enqueue
@@ -127,15 +127,14 @@ async def _fire_rung(
 ) -> None:
     assert ticket.id is not None
     rung = ticket.ladder_rung
-    loc = "zh"
-    owner = await owner_name(session, directory, ticket, loc)
     sign_due = local_time(ticket.sign_due_at) if ticket.sign_due_at else "—"
+    # Rendered per reader when sent: labels in their language, each value escaped once.
     common: dict[str, Any] = {
         "code": ticket.code,
-        "priority": t(loc, f"priority.{ticket.priority}"),
-        "owner": owner,
+        "priority": phrase(f"priority.{ticket.priority}"),
+        "owner": await owner_phrase(session, directory, ticket),
         "due": sign_due,
-        "place": place_line(directory, ticket),
+        "place": place_words(directory, ticket),
     }
     # The owner: the station, or the county/city queue for an unplaced or returned ticket.
     owner_target = (
@@ -216,11 +215,10 @@ async def _resolve_overdue(
 ) -> None:
     """催办: the station and the county hear that the resolve deadline passed."""
     assert ticket.id is not None
-    owner = await owner_name(session, directory, ticket, "zh")
     values: dict[str, Any] = {
         "code": ticket.code,
-        "priority": t("zh", f"priority.{ticket.priority}"),
-        "owner": owner,
+        "priority": phrase(f"priority.{ticket.priority}"),
+        "owner": await owner_phrase(session, directory, ticket),
         "due": local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—",
     }
     targets = [supervisors_of(ticket)]

@@ -15,8 +15,9 @@ from flows.outbox import payload_of
 from flows.places import Directory
 from flows.sla import LEVEL1, LEVEL2, REMINDER, Frozen, rung_time
 from flows.states import OPEN, RESOLVING, RETURNABLE, UNSIGNED, WORKABLE, State
+from flows.texts import render as render_text
 from flows.texts import t
-from flows.tickets import local_time, owner_name
+from flows.tickets import local_time, owner_name, owner_phrase
 from storage.models import StaffMember, Station, Ticket, TicketEvent
 from storage.outbox import enqueue
 
@@ -215,7 +216,7 @@ async def request_extension(
             note=f"{days}d: {reason}",
         )
     )
-    station = await owner_name(session, directory, ticket, "zh")
+    station = await owner_phrase(session, directory, ticket)
     await enqueue(
         session,
         dedup_key=f"extension:{ticket.id}:{now.isoformat()}",
@@ -334,14 +335,16 @@ async def return_ticket(
     directory: Directory,
     ticket: Ticket,
     member: StaffMember,
-    reason: str,
+    reason: str | dict[str, Any],
     now: datetime,
 ) -> None:
-    """退单: the county's queue owns it until a supervisor routes it again or rejects this."""
+    """退单: the county's queue owns it until a supervisor routes it again or rejects this.
+    ``reason``: what the station typed, or one of the offered reasons (``phrase``), which
+    each supervisor reads in their own language."""
     if ticket.state not in RETURNABLE:
         raise NotNow
     assert ticket.id is not None
-    station = await owner_name(session, directory, ticket, "zh")
+    station = await owner_phrase(session, directory, ticket)
     session.add(
         state_event(
             ticket,
@@ -349,7 +352,8 @@ async def return_ticket(
             kind="returned",
             now=now,
             to_state=State.RETURNED,
-            note=reason,
+            # The history keeps the reason as written (an offered one in Chinese).
+            note=reason if isinstance(reason, str) else render_text("zh", reason["t"], {}),
         )
     )
     level, code = supervisors_of(ticket)

@@ -18,6 +18,7 @@ from flows.messages import Button
 from flows.outbox import payload_of
 from flows.places import Directory
 from flows.texts import CATALOGUES, normalise_locale, t
+from flows.texts import render as render_text
 from flows.tickets import local_time
 from storage import outbox
 from storage.models import OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
@@ -26,14 +27,20 @@ from storage.outbox import enqueue
 STORY_EXCERPT: Final = 300
 
 
-def place_line(directory: Directory, ticket: Ticket) -> str:
-    """Township and village (never the reporter's details), plus what was typed."""
+def place_words(directory: Directory, ticket: Ticket) -> str:
+    """Township and village (never the reporter's details), plus what was typed: plain
+    text, for a value that is escaped once where it is rendered."""
     parts: list[str] = []
     if ticket.place_code and directory.get(ticket.place_code):
         parts.append(directory.full_name(ticket.place_code))
     if ticket.place_text:
         parts.append(f"（{ticket.place_text}）")
-    return html.escape("".join(parts) or "—", quote=False)
+    return "".join(parts) or "—"
+
+
+def place_line(directory: Directory, ticket: Ticket) -> str:
+    """``place_words`` as HTML, for a text put together here."""
+    return html.escape(place_words(directory, ticket), quote=False)
 
 
 def _excerpt(text: str) -> str:
@@ -176,7 +183,7 @@ def render(payload: dict[str, Any], locale: str) -> dict[str, Any]:
     buttons = [
         [Button(t(locale, label), data) for label, data in row] for row in payload["buttons"]
     ]
-    rendered = payload_of(t(locale, payload["key"], **payload["values"]), buttons)
+    rendered = payload_of(render_text(locale, payload["key"], payload["values"]), buttons)
     rendered["locale"] = locale
     return rendered
 

@@ -7,7 +7,8 @@ never inject markup; catalogue strings themselves are trusted.
 from __future__ import annotations
 
 import html
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 LOCALES: Final = ("zh", "en")
 DEFAULT_LOCALE: Final = "zh"
@@ -820,10 +821,28 @@ def guess_locale(app_language: str | None) -> str:
 
 def t(locale: str, key: str, **values: object) -> str:
     """The text for ``key`` in ``locale`` (falling back to Chinese), values HTML-escaped."""
+    return render(locale, key, values)
+
+
+def phrase(key: str, **values: object) -> dict[str, Any]:
+    """A catalogue text named in a stored message (a notice for several readers), rendered
+    in each reader's own language when it is sent: a priority's label, a queue's name."""
+    return {"t": key, "v": values}
+
+
+def render(locale: str, key: str, values: Mapping[str, object]) -> str:
+    """The text for ``key`` with stored values: a plain value is escaped exactly once, a
+    ``phrase`` is rendered in this locale (its own values escaped once) and set in as is."""
     template = CATALOGUES[normalise_locale(locale)].get(key) or ZH[key]
     if not values:
         return template
-    return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
+    return template.format(**{k: _value(locale, v) for k, v in values.items()})
+
+
+def _value(locale: str, value: object) -> str:
+    if isinstance(value, dict) and "t" in value:
+        return render(locale, str(value["t"]), value.get("v") or {})
+    return html.escape(str(value), quote=False)
 
 
 def duration(locale: str, minutes: float) -> str:

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.places import Directory
 from flows.sla import REMINDER, Frozen, Policy, deadlines, freeze, rung_time
 from flows.states import State
-from flows.texts import duration, t
+from flows.texts import duration, phrase, t
 from flows.triage import MANDATORY_REPORTERS, derive_priority
 from storage.models import (
     OutboxMessage,
@@ -184,13 +184,21 @@ async def owner_name(
     session: AsyncSession, directory: Directory, ticket: Ticket, locale: str
 ) -> str:
     """The station's name, or the county's/city's minor protection centre for a queue."""
+    owner = await owner_phrase(session, directory, ticket)
+    return owner if isinstance(owner, str) else t(locale, owner["t"], **owner["v"])
+
+
+async def owner_phrase(
+    session: AsyncSession, directory: Directory, ticket: Ticket
+) -> str | dict[str, Any]:
+    """The owner for a notice read in several languages: a station's name (a proper name,
+    the same in every language), or a queue's, rendered per reader (``flows.texts.phrase``)."""
     if ticket.station_code:
         station = await session.get(Station, ticket.station_code)
         if station is not None:
             return station.name
     place = directory.get(ticket.owner_code)
-    name = place.name if place else ticket.owner_code
-    return t(locale, f"queue.{ticket.owner_level}", name=name)
+    return phrase(f"queue.{ticket.owner_level}", name=place.name if place else ticket.owner_code)
 
 
 async def _unused_code(session: AsyncSession) -> str:

@@ -41,7 +41,7 @@ from flows.staff import (
     works_at,
 )
 from flows.states import OPEN, QUEUED, RETURNABLE, WORKABLE, State
-from flows.texts import CATALOGUES, t
+from flows.texts import CATALOGUES, phrase, t
 from flows.tickets import local_time, owner_name
 from storage.models import TEXT_MAX, OutboxMessage, StaffMember, Ticket, TicketContact, TicketEvent
 from storage.outbox import enqueue
@@ -267,7 +267,7 @@ async def _act(
             directory=directory,
             ticket=ticket,
             member=member,
-            reason=t("zh", f"reason.{arg}"),
+            reason=phrase(f"reason.{arg}"),
             now=now,
         )
         return _done(t(loc, "work.returned"), None, member)
