@@ -54,9 +54,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.jobs import Jobs
 from flows.escalation import sweep_deadlines
-from flows.lifecycle import FEEDBACK, OUTCOMES, overdue_level_for
+from flows.lifecycle import FEEDBACK, OUTCOMES
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY, LEVEL1, LEVEL2, REMINDER, freeze
+from flows.sla import DEFAULT_POLICY, LEVEL1, LEVEL2, REMINDER, freeze, overdue_level_for
 from flows.tickets import CODE_ALPHABET, CODE_LENGTH, Route, route
 from flows.triage import AGE_BANDS, CONCERNS, REPORTER_ROLES, SEXES, derive_priority
 from storage.db import Database, make_engine

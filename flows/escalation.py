@@ -20,19 +20,17 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import sla
 from flows.clock import Clock
 from flows.lifecycle import (
     FEEDBACK_WINDOW,
-    next_rung_at,
     notice,
-    overdue_level_for,
-    resume_ladder,
     state_event,
     supervisors_of,
 )
 from flows.notices import place_words
 from flows.places import Directory
-from flows.sla import LEVEL1, LEVEL2, REMINDER, Policy
+from flows.sla import Policy
 from flows.states import RESOLVING, UNSIGNED, State
 from flows.texts import phrase, t
 from flows.tickets import local_time, owner_name, owner_phrase
@@ -144,16 +142,16 @@ async def _fire_rung(
     )
     county = supervisors_of(ticket)
     city = ("city", ticket.city_code)
-    if rung == REMINDER:
-        kind, targets, key = "reminder", [owner_target], "sla.reminder"
-    elif rung == LEVEL1:
-        # Escalation adds people; the owner hears of the breach too.
-        kind, targets, key = "escalated", [county, owner_target], "sla.breach"
-    elif rung == LEVEL2:
-        kind, targets, key = "escalated", [city], "sla.city"
-    else:
-        kind, targets, key = "escalation_repeat", [county, city], "sla.repeat"
-    values: dict[str, Any] = dict(common, n=rung - LEVEL2)
+    name = sla.rung_name(rung)
+    # Escalation adds people; at the breach the owner hears of it too.
+    targets, kind = {
+        "reminder": ([owner_target], "reminder"),
+        "breach": ([county, owner_target], "escalated"),
+        "city": ([city], "escalated"),
+        "repeat": ([county, city], "escalation_repeat"),
+    }[name]
+    key = f"sla.{name}"
+    values: dict[str, Any] = dict(common, n=sla.repeat_number(rung))
     event_key = f"rung:{ticket.id}:{ticket.dispatched_at:%Y%m%d%H%M%S}:{rung}"
     for target in dict.fromkeys(targets):
         payload = notice(key, **values)
@@ -173,14 +171,10 @@ async def _fire_rung(
             at=now,
             actor="system",
             kind=kind,
-            note=f"rung {rung}" + (f" L{min(rung, LEVEL2)}" if rung >= LEVEL1 else ""),
+            note=sla.rung_note(rung),
         )
     )
-    if rung >= LEVEL1 and ticket.overdue_since is None:
-        ticket.overdue_since = ticket.sign_due_at or due_at
-    ticket.ladder_rung = rung + 1
-    ticket.overdue_level = overdue_level_for(ticket.ladder_rung)
-    ticket.next_due_at = next_rung_at(ticket)  # None: the daily digest carries it on
+    sla.climb(ticket, due_at=due_at)
 
 
 async def _revert(
@@ -196,7 +190,7 @@ async def _revert(
     )
     ticket.assignee_id = None
     ticket.signed_at = None
-    resume_ladder(ticket, now)
+    sla.resume_ladder(ticket, now)
     due = local_time(ticket.first_action_due_at) if ticket.first_action_due_at else "—"
     if ticket.station_code:
         await enqueue(

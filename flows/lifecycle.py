@@ -9,11 +9,11 @@ from typing import Any, Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import sla
 from flows.callbacks import FeedbackData, StaffAction, StaffData
 from flows.messages import Button
 from flows.outbox import payload_of
 from flows.places import Directory
-from flows.sla import LEVEL1, LEVEL2, REMINDER, Frozen, rung_time
 from flows.states import OPEN, RESOLVING, RETURNABLE, UNSIGNED, WORKABLE, State
 from flows.texts import render as render_text
 from flows.texts import t
@@ -38,33 +38,6 @@ FEEDBACK: Final = ("sat", "ok", "unsat")
 FEEDBACK_WINDOW: Final = timedelta(days=3)
 
 
-def _frozen(ticket: Ticket) -> Frozen:
-    return Frozen.from_json(ticket.sla, priority=ticket.priority)
-
-
-def next_rung_at(ticket: Ticket) -> datetime | None:
-    assert ticket.dispatched_at is not None
-    base = ticket.ladder_base or ticket.sign_due_at
-    assert base is not None
-    return rung_time(_frozen(ticket), ticket.ladder_rung, start=ticket.dispatched_at, base=base)
-
-
-def overdue_level_for(rung: int) -> int:
-    """How far up an un-signed ticket has gone, from the next rung to fire."""
-    return 2 if rung > LEVEL2 else 1 if rung > LEVEL1 else 0
-
-
-def resume_ladder(ticket: Ticket, now: datetime) -> None:
-    """Back to un-signed after a sign-for: the ladder goes on from the rung it had reached,
-    that rung now and the next ones a window apart. The sign-for deadline has passed by
-    then, so a reminder still pending gives way to L1."""
-    ticket.ladder_rung = max(ticket.ladder_rung, LEVEL1)
-    window = timedelta(minutes=_frozen(ticket).sign)
-    ticket.ladder_base = now - window * (ticket.ladder_rung - LEVEL1)
-    ticket.overdue_level = overdue_level_for(ticket.ladder_rung)
-    ticket.next_due_at = next_rung_at(ticket)
-
-
 async def locked_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
     """The ticket re-read with its row locked until the transaction ends.
 
@@ -75,22 +48,11 @@ async def locked_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
 
 
-def first_action_deadline(ticket: Ticket, now: datetime) -> datetime:
-    """When a signed ticket reverts without a first action: its first-action deadline, but
-    at least one sign-for window from ``now``, so a sign-for made late (or a return judged
-    late) is not undone by the next sweep before anyone could call or visit."""
-    grace = now + timedelta(minutes=_frozen(ticket).sign)
-    if ticket.first_action_due_at is None:
-        return grace
-    return max(ticket.first_action_due_at, grace)
-
-
 def escalate_now(ticket: Ticket, *, now: datetime, why: str) -> TicketEvent:
     """A referral that reached nobody at the station: skip the reminder, go to L1 at once."""
     assert ticket.id is not None
     if ticket.state in UNSIGNED:
-        ticket.ladder_rung = max(ticket.ladder_rung, LEVEL1)
-        ticket.next_due_at = now
+        sla.breach_now(ticket, now=now)
     return TicketEvent(ticket_id=ticket.id, at=now, actor="system", kind="not_notified", note=why)
 
 
@@ -408,7 +370,6 @@ async def redispatch(
             note=f"{previous or '-'} -> {township}",
         )
     )
-    frozen = Frozen.from_json(ticket.sla, priority=ticket.priority)
     ticket.owner_level, ticket.owner_code = "township", township
     ticket.station_code = township
     ticket.county_code = station.county_code if station.county_code != station.city_code else None
@@ -418,13 +379,7 @@ async def redispatch(
     ticket.resolve_overdue_at = None
     # The new station gets a full sign-for window and a fresh ladder; the first-action and
     # resolve deadlines stay (a sign-for after the first-action deadline gets a grace window).
-    ticket.dispatched_at = now
-    ticket.sign_due_at = now + timedelta(minutes=frozen.sign)
-    ticket.ladder_rung = REMINDER
-    ticket.ladder_base = ticket.sign_due_at
-    ticket.overdue_level = 0
-    ticket.overdue_since = None
-    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, base=ticket.sign_due_at)
+    sla.start_ladder(ticket, now=now)
     session.add(ticket)
     await enqueue(
         session,
@@ -456,7 +411,7 @@ async def reject_return(
     )
     ticket.owner_level, ticket.owner_code = "township", ticket.station_code
     if back == State.ACKNOWLEDGED:
-        ticket.next_due_at = first_action_deadline(ticket, now)
+        ticket.next_due_at = sla.first_action_deadline(ticket, now)
     # Un-signed, the ladder ran on while the return was judged: next_due_at is already right.
     session.add(ticket)
     await enqueue(

@@ -19,9 +19,12 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+if TYPE_CHECKING:
+    from storage.models import Ticket
 
 PRIORITIES: Final = ("P0", "P1", "P2")
 
@@ -170,3 +173,104 @@ def rung_time(frozen: Frozen, rung: int, *, start: datetime, base: datetime) -> 
     if rung > LEVEL2 + frozen.repeat_limit:
         return None
     return base + window * (rung - LEVEL1)
+
+
+# ---- a ticket on the ladder ------------------------------------------------------------
+# Every change of a ticket's deadlines or ladder position is made here, so the arithmetic
+# has one home; the callers decide *when* (dispatch, sign-for, a sweep, a failed referral).
+
+
+def frozen_of(ticket: Ticket) -> Frozen:
+    return Frozen.from_json(ticket.sla, priority=ticket.priority)
+
+
+def sign_window(ticket: Ticket) -> timedelta:
+    return sign_window_of(ticket.sla, ticket.priority)
+
+
+def sign_window_of(frozen_json: dict[str, Any], priority: str) -> timedelta:
+    """The sign-for window from a ticket's stored policy (for queries that read columns)."""
+    return timedelta(minutes=Frozen.from_json(frozen_json, priority=priority).sign)
+
+
+def start_ladder(ticket: Ticket, *, now: datetime) -> None:
+    """A dispatch or re-dispatch: a full sign-for window from ``now`` and a fresh ladder
+    starting with the reminder. The first-action and resolve deadlines are not touched."""
+    frozen = frozen_of(ticket)
+    ticket.dispatched_at = now
+    ticket.sign_due_at = now + timedelta(minutes=frozen.sign)
+    ticket.ladder_rung = REMINDER
+    ticket.ladder_base = ticket.sign_due_at
+    ticket.overdue_level = 0
+    ticket.overdue_since = None
+    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, base=ticket.sign_due_at)
+
+
+def next_rung_at(ticket: Ticket) -> datetime | None:
+    assert ticket.dispatched_at is not None
+    base = ticket.ladder_base or ticket.sign_due_at
+    assert base is not None
+    return rung_time(frozen_of(ticket), ticket.ladder_rung, start=ticket.dispatched_at, base=base)
+
+
+def overdue_level_for(rung: int) -> int:
+    """How far up an un-signed ticket has gone, from the next rung to fire."""
+    return 2 if rung > LEVEL2 else 1 if rung > LEVEL1 else 0
+
+
+RungName = Literal["reminder", "breach", "city", "repeat"]
+
+
+def rung_name(rung: int) -> RungName:
+    """What a rung is: the station's reminder, the breach (county), the city, a repeat."""
+    if rung == REMINDER:
+        return "reminder"
+    if rung == LEVEL1:
+        return "breach"
+    return "city" if rung == LEVEL2 else "repeat"
+
+
+def repeat_number(rung: int) -> int:
+    """Which repeat a rung past L2 is (1, 2, …)."""
+    return rung - LEVEL2
+
+
+def rung_note(rung: int) -> str:
+    """How a fired rung is written in the ticket's history."""
+    return f"rung {rung}" + (f" L{min(rung, LEVEL2)}" if rung >= LEVEL1 else "")
+
+
+def climb(ticket: Ticket, *, due_at: datetime) -> None:
+    """The current rung has fired: the ticket is overdue from its breach on, and the next
+    rung is due (None once the ladder is exhausted: the daily digest carries it on)."""
+    if ticket.ladder_rung >= LEVEL1 and ticket.overdue_since is None:
+        ticket.overdue_since = ticket.sign_due_at or due_at
+    ticket.ladder_rung += 1
+    ticket.overdue_level = overdue_level_for(ticket.ladder_rung)
+    ticket.next_due_at = next_rung_at(ticket)
+
+
+def resume_ladder(ticket: Ticket, now: datetime) -> None:
+    """Back to un-signed after a sign-for: the ladder goes on from the rung it had reached,
+    that rung now and the next ones a window apart. The sign-for deadline has passed by
+    then, so a reminder still pending gives way to L1."""
+    ticket.ladder_rung = max(ticket.ladder_rung, LEVEL1)
+    ticket.ladder_base = now - sign_window(ticket) * (ticket.ladder_rung - LEVEL1)
+    ticket.overdue_level = overdue_level_for(ticket.ladder_rung)
+    ticket.next_due_at = next_rung_at(ticket)
+
+
+def breach_now(ticket: Ticket, *, now: datetime) -> None:
+    """Skip the reminder and go to L1 at once (a referral that reached nobody)."""
+    ticket.ladder_rung = max(ticket.ladder_rung, LEVEL1)
+    ticket.next_due_at = now
+
+
+def first_action_deadline(ticket: Ticket, now: datetime) -> datetime:
+    """When a signed ticket reverts without a first action: its first-action deadline, but
+    at least one sign-for window from ``now``, so a sign-for made late (or a return judged
+    late) is not undone by the next sweep before anyone could call or visit."""
+    grace = now + sign_window(ticket)
+    if ticket.first_action_due_at is None:
+        return grace
+    return max(ticket.first_action_due_at, grace)

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.escalation import SHANGHAI, overdue_filter, overdue_order, scope_filter
 from flows.messages import Reply
 from flows.places import Directory
-from flows.sla import Frozen
+from flows.sla import sign_window_of
 from flows.states import OPEN, RESOLVING, UNSIGNED
 from flows.texts import duration, t
 from flows.tickets import local_time, owner_name
@@ -126,7 +126,7 @@ async def stats(
         )
     ).all()
     windows = {
-        tid: timedelta(minutes=Frozen.from_json(dict(sla), priority=priority).sign)
+        tid: sign_window_of(dict(sla), priority)
         for tid, priority, sla in received
         if tid is not None
     }

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.places import Directory
-from flows.sla import REMINDER, Frozen, Policy, deadlines, freeze, rung_time
+from flows.sla import Frozen, Policy, deadlines, freeze, start_ladder
 from flows.states import State
 from flows.texts import duration, phrase, t
 from flows.triage import MANDATORY_REPORTERS, derive_priority
@@ -124,15 +124,12 @@ async def file_report(
         reporter_chat_id=chat_id,
         anonymous=not answers.get("phone"),
         created_at=now,
-        dispatched_at=now,
         sla=frozen.as_json(),
     )
     due = deadlines(frozen, start=now)
-    ticket.sign_due_at = due.sign
     ticket.first_action_due_at = due.first_action
     ticket.resolve_due_at = due.resolve
-    ticket.ladder_base = due.sign
-    ticket.next_due_at = rung_time(frozen, REMINDER, start=now, base=due.sign)
+    start_ladder(ticket, now=now)
     session.add(ticket)
     await session.flush()
     assert ticket.id is not None

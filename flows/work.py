@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import lifecycle, supervision
+from flows import lifecycle, sla, supervision
 from flows.awaiting import ExtensionReason, Note, Resolution, ReturnReason, StaffText
 from flows.callbacks import StaffAction, is_staff, parse_staff, staff_button
 from flows.escalation import scope_filter
@@ -705,7 +705,7 @@ async def sign(
             state=State.ACKNOWLEDGED,
             assignee_id=member.id,
             signed_at=now,
-            next_due_at=lifecycle.first_action_deadline(ticket, now),
+            next_due_at=sla.first_action_deadline(ticket, now),
             overdue_level=0,
         )
     )
