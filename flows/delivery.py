@@ -15,9 +15,11 @@ from typing import Final
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.lifecycle import escalate_now, locked_ticket
+from flows import sla
+from flows.states import UNSIGNED
+from flows.tickets import locked_ticket
 from storage import outbox
-from storage.models import NOTE_MAX, OutboxMessage, TicketEvent
+from storage.models import NOTE_MAX, OutboxMessage, Ticket, TicketEvent
 from storage.outbox import WITHDRAWN
 
 # A referral not delivered to anyone within this time escalates as if nobody had been told:
@@ -161,7 +163,7 @@ async def escalate_unnotified(
     ).first()
     if done is not None:
         return False
-    session.add(escalate_now(ticket, now=now, why=why))
+    session.add(_escalate_now(ticket, now=now, why=why))
     session.add(ticket)
     return True
 
@@ -175,3 +177,11 @@ async def _copies(session: AsyncSession, parent_id: int) -> list[str]:
             )
         ).all()
     )
+
+
+def _escalate_now(ticket: Ticket, *, now: datetime, why: str) -> TicketEvent:
+    """A referral that reached nobody at the station: skip the reminder, go to L1 at once."""
+    assert ticket.id is not None
+    if ticket.state in UNSIGNED:
+        sla.breach_now(ticket, now=now)
+    return TicketEvent(ticket_id=ticket.id, at=now, actor="system", kind="not_notified", note=why)

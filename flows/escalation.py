@@ -26,14 +26,14 @@ from flows.lifecycle import (
     FEEDBACK_WINDOW,
     notice,
     state_event,
-    supervisors_of,
 )
 from flows.notices import place_words
 from flows.places import Directory
 from flows.sla import Policy
+from flows.staff import scope_filter
 from flows.states import RESOLVING, UNSIGNED, State
 from flows.texts import phrase, t
-from flows.tickets import local_time, owner_name, owner_phrase
+from flows.tickets import local_time, owner_name, owner_phrase, supervisors_of
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEvent
 from storage.outbox import enqueue
@@ -268,14 +268,6 @@ def overdue_order() -> ColumnElement[datetime]:
         (col(Ticket.state).in_(UNSIGNED), col(Ticket.overdue_since)),
         else_=col(Ticket.resolve_due_at),
     )
-
-
-def scope_filter(member: StaffMember) -> ColumnElement[bool]:
-    if member.role == "station":
-        return col(Ticket.station_code) == member.scope_code
-    if member.scope_level == "county":
-        return col(Ticket.county_code) == member.scope_code
-    return col(Ticket.city_code) == member.scope_code
 
 
 async def digests(

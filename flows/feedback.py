@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import lifecycle
 from flows.awaiting import FeedbackComment
 from flows.callbacks import is_feedback, parse_feedback
+from flows.lifecycle import NotNow, notice, state_event
 from flows.messages import Outcome, Reply
+from flows.states import FEEDBACK, State
 from flows.texts import t
+from flows.tickets import locked_ticket, supervisors_of
 from storage.models import TEXT_MAX, Ticket, TicketEvent
+from storage.outbox import enqueue
 
 
 def is_feedback_press(data: str) -> bool:
@@ -22,7 +26,7 @@ async def _own_ticket(
     session: AsyncSession, *, ticket_id: int, channel: str, chat_id: str
 ) -> Ticket | None:
     """Only the chat that filed the report may rate it."""
-    ticket = await lifecycle.locked_ticket(session, ticket_id)
+    ticket = await locked_ticket(session, ticket_id)
     if ticket is None or ticket.reporter_channel != channel or ticket.reporter_chat_id != chat_id:
         return None
     return ticket
@@ -47,11 +51,11 @@ async def on_press(
         if press is not None
         else None
     )
-    if press is None or ticket is None or press.rating not in lifecycle.FEEDBACK:
+    if press is None or ticket is None or press.rating not in FEEDBACK:
         return Outcome(notice=t(locale, "stale"), locale=locale)
     rating = press.rating
     try:
-        await lifecycle.give_feedback(session=session, ticket=ticket, rating=rating, now=now)
+        await give_feedback(session=session, ticket=ticket, rating=rating, now=now)
     except lifecycle.NotNow:
         return Outcome(notice=t(locale, "feedback.already"), locale=locale)
     if rating == "unsat":
@@ -98,3 +102,44 @@ async def on_comment(
         )
     )
     return Outcome([Reply(t(locale, "feedback.comment_saved"))], changed=True, locale=locale)
+
+
+async def give_feedback(
+    *, session: AsyncSession, ticket: Ticket, rating: str, now: datetime
+) -> None:
+    """满意 / 基本满意 close the ticket; 不满意 reopens it and tells the supervisor."""
+    if ticket.state != State.RESOLVED or rating not in FEEDBACK:
+        raise NotNow
+    session.add(state_event(ticket, actor="reporter", kind="feedback", now=now, note=rating))
+    ticket.feedback = rating
+    ticket.feedback_due_at = None
+    if rating != "unsat":
+        session.add(
+            state_event(ticket, actor="reporter", kind="closed", now=now, to_state=State.CLOSED)
+        )
+        ticket.closed_at = now
+        ticket.next_due_at = None
+        session.add(ticket)
+        return
+    session.add(
+        state_event(ticket, actor="reporter", kind="reopened", now=now, to_state=State.REOPENED)
+    )
+    ticket.resolve_overdue_at = None
+    # The station owes a new resolution; give it at least a day even if the old one passed.
+    # That day is the resolve deadline now: shown to staff, and the key of its 催办.
+    if ticket.resolve_due_at is None or ticket.resolve_due_at <= now:
+        ticket.resolve_due_at = now + timedelta(days=1)
+    ticket.next_due_at = ticket.resolve_due_at
+    session.add(ticket)
+    for target in (supervisors_of(ticket), ("station", ticket.station_code or "")):
+        if not target[1]:
+            continue
+        await enqueue(
+            session,
+            dedup_key=f"reopened:{ticket.id}:{target[0]}:{now.isoformat()}",
+            kind="reopened",
+            now=now,
+            payload=notice("notify.reopened", code=ticket.code),
+            role_target=target,
+            ticket_id=ticket.id,
+        )

@@ -1,5 +1,9 @@
-"""Ticket state changes after sign-for. Each writes its event and the messages it causes in
-the caller's transaction; callers have already checked who may do it (flows.work)."""
+"""A station's changes to its ticket: 签收 (sign for), a note, the first call or visit, a
+request for more time, 办结 (resolve) and 退单 (return). Each writes its event and the messages
+it causes in the caller's transaction; flows.work has already checked who may do it.
+
+Supervisors' decisions are in flows.oversight, the reporter's rating in flows.feedback, what
+the clock does in flows.escalation; the deadlines themselves in flows.sla."""
 
 from __future__ import annotations
 
@@ -7,53 +11,26 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import sla
 from flows.callbacks import FeedbackData, StaffAction, StaffData
-from flows.messages import Button
+from flows.messages import Button, Outcome
+from flows.notices import show_signed
 from flows.outbox import payload_of
 from flows.places import Directory
-from flows.states import OPEN, RESOLVING, RETURNABLE, UNSIGNED, WORKABLE, State
+from flows.staff import refusal, works_at
+from flows.staff_views import station_buttons
+from flows.states import FEEDBACK, OUTCOMES, RETURNABLE, WORKABLE, State
 from flows.texts import render as render_text
 from flows.texts import t
-from flows.tickets import local_time, owner_name, owner_phrase
-from storage.models import StaffMember, Station, Ticket, TicketEvent
+from flows.tickets import local_time, owner_name, owner_phrase, supervisors_of
+from storage.models import StaffMember, Ticket, TicketEvent
 from storage.outbox import enqueue
 
-OUTCOMES: Final = (
-    "helped_on_site",
-    "police",
-    "medical",
-    "education",
-    "financial",
-    "placed",
-    "not_located",
-    "not_cp",
-    "other",
-)
-RETURN_REASONS: Final = ("area", "duplicate", "other")
-EXTENSION_DAYS: Final = (1, 3, 7)
-FEEDBACK: Final = ("sat", "ok", "unsat")
 FEEDBACK_WINDOW: Final = timedelta(days=3)
-
-
-async def locked_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
-    """The ticket re-read with its row locked until the transaction ends.
-
-    A change decided on the ticket's state must not interleave with the sweep's (which
-    locks what it claims) or another person's: on PostgreSQL the second waits here and then
-    sees the first's result. SQLite has one writer at a time and ignores FOR UPDATE.
-    """
-    return await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
-
-
-def escalate_now(ticket: Ticket, *, now: datetime, why: str) -> TicketEvent:
-    """A referral that reached nobody at the station: skip the reminder, go to L1 at once."""
-    assert ticket.id is not None
-    if ticket.state in UNSIGNED:
-        sla.breach_now(ticket, now=now)
-    return TicketEvent(ticket_id=ticket.id, at=now, actor="system", kind="not_notified", note=why)
 
 
 class NotNow(Exception):
@@ -82,14 +59,6 @@ def state_event(
     if to_state:
         ticket.state = to_state
     return event
-
-
-def supervisors_of(ticket: Ticket) -> tuple[str, str]:
-    """The role target that supervises a ticket: its county, or the city where there is no
-    county level (东莞, 中山)."""
-    if ticket.county_code and ticket.county_code != ticket.city_code:
-        return ("county", ticket.county_code)
-    return ("city", ticket.city_code)
 
 
 def notice(
@@ -203,45 +172,6 @@ async def request_extension(
     )
 
 
-async def decide_extension(
-    *,
-    session: AsyncSession,
-    ticket: Ticket,
-    supervisor: StaffMember,
-    approve: bool,
-    now: datetime,
-) -> int:
-    """Approve or deny the waiting request; returns the days it asked for."""
-    days = ticket.pending_extension_days
-    if days is None:
-        raise NotNow
-    ticket.pending_extension_days = None
-    if approve and ticket.resolve_due_at is not None:
-        ticket.resolve_due_at += timedelta(days=days)
-        ticket.resolve_overdue_at = None
-        if ticket.state in RESOLVING:
-            ticket.next_due_at = ticket.resolve_due_at
-    session.add(ticket)
-    kind = "extension_approved" if approve else "extension_denied"
-    session.add(
-        state_event(ticket, actor=f"staff:{supervisor.id}", kind=kind, now=now, note=f"{days}d")
-    )
-    due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
-    assert ticket.station_code is not None
-    await enqueue(
-        session,
-        dedup_key=f"{kind}:{ticket.id}:{now.isoformat()}",
-        kind="extension_decision",
-        now=now,
-        payload=notice(
-            "notify.ext_approved" if approve else "notify.ext_denied", code=ticket.code, due=due
-        ),
-        role_target=("station", ticket.station_code),
-        ticket_id=ticket.id,
-    )
-    return days
-
-
 async def resolve(
     *,
     session: AsyncSession,
@@ -341,126 +271,74 @@ async def return_ticket(
     )
 
 
-async def redispatch(
+async def sign(
     *,
     session: AsyncSession,
     directory: Directory,
+    member: StaffMember,
     ticket: Ticket,
-    supervisor: StaffMember,
-    township: str,
     now: datetime,
-) -> str:
-    """Route a returned or unplaced ticket to a township. The case's age keeps counting:
-    only the new station's sign-for window starts again."""
-    if ticket.state not in OPEN:
-        raise NotNow
-    station = await session.get(Station, township)
-    if station is None or station.city_code != ticket.city_code:
-        raise NotNow
-    if supervisor.scope_level == "county" and station.county_code != supervisor.scope_code:
-        raise NotNow  # a county supervisor routes within the county only
-    previous = ticket.station_code
-    session.add(
-        state_event(
-            ticket,
-            actor=f"staff:{supervisor.id}",
-            kind="redispatched",
-            now=now,
-            to_state=State.DISPATCHED,
-            note=f"{previous or '-'} -> {township}",
+) -> Outcome:
+    """签收: the first press wins; the referral is edited for everyone; the reporter is told."""
+    loc = member.locale
+    assert ticket.id is not None
+    if not works_at(member, ticket):
+        await refusal(session, ticket=ticket, who=f"staff:{member.id}", action="sign", now=now)
+        return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
+    # A conditional update decides the race: on PostgreSQL the loser's UPDATE waits for the
+    # winner's commit and then matches no row; SQLite has one writer at a time.
+    won = await session.exec(
+        update(Ticket)
+        .where(col(Ticket.id) == ticket.id, col(Ticket.state) == State.DISPATCHED)
+        .values(
+            state=State.ACKNOWLEDGED,
+            assignee_id=member.id,
+            signed_at=now,
+            next_due_at=sla.first_action_deadline(ticket, now),
+            overdue_level=0,
         )
     )
-    ticket.owner_level, ticket.owner_code = "township", township
-    ticket.station_code = township
-    ticket.county_code = station.county_code if station.county_code != station.city_code else None
-    ticket.assignee_id = None
-    ticket.signed_at = None
-    ticket.first_action_at = None
-    ticket.resolve_overdue_at = None
-    # The new station gets a full sign-for window and a fresh ladder; the first-action and
-    # resolve deadlines stay (a sign-for after the first-action deadline gets a grace window).
-    sla.start_ladder(ticket, now=now)
-    session.add(ticket)
-    await enqueue(
-        session,
-        dedup_key=f"referral:{ticket.id}:{township}:{now.isoformat()}",
-        kind="referral",
-        now=now,
-        payload={"code": ticket.code, "priority": ticket.priority},
-        role_target=("station", township),
-        ticket_id=ticket.id,
-    )
-    return station.name
-
-
-async def reject_return(
-    *, session: AsyncSession, ticket: Ticket, supervisor: StaffMember, now: datetime
-) -> None:
-    """The station keeps the ticket, in the state it returned it from."""
-    if ticket.state != State.RETURNED or ticket.station_code is None:
-        raise NotNow
-    back = State.ACKNOWLEDGED if ticket.signed_at is not None else State.DISPATCHED
+    if won.rowcount != 1:
+        await session.refresh(ticket)
+        if ticket.assignee_id is not None:
+            winner = await session.get(StaffMember, ticket.assignee_id)
+            name = winner.display_name if winner else "?"
+            return Outcome(notice=t(loc, "sign.taken", name=name), locale=loc)
+        state = t(loc, f"state.{ticket.state}")
+        return Outcome(notice=t(loc, "sign.not_open", state=state), locale=loc)
+    await session.refresh(ticket)
     session.add(
-        state_event(
-            ticket,
-            actor=f"staff:{supervisor.id}",
-            kind="return_rejected",
-            now=now,
-            to_state=back,
-        )
-    )
-    ticket.owner_level, ticket.owner_code = "township", ticket.station_code
-    if back == State.ACKNOWLEDGED:
-        ticket.next_due_at = sla.first_action_deadline(ticket, now)
-    # Un-signed, the ladder ran on while the return was judged: next_due_at is already right.
-    session.add(ticket)
-    await enqueue(
-        session,
-        dedup_key=f"return_rejected:{ticket.id}:{now.isoformat()}",
-        kind="return_rejected",
-        now=now,
-        payload=notice("notify.return_rejected", code=ticket.code),
-        role_target=("station", ticket.station_code),
-        ticket_id=ticket.id,
-    )
-
-
-async def give_feedback(
-    *, session: AsyncSession, ticket: Ticket, rating: str, now: datetime
-) -> None:
-    """满意 / 基本满意 close the ticket; 不满意 reopens it and tells the supervisor."""
-    if ticket.state != State.RESOLVED or rating not in FEEDBACK:
-        raise NotNow
-    session.add(state_event(ticket, actor="reporter", kind="feedback", now=now, note=rating))
-    ticket.feedback = rating
-    ticket.feedback_due_at = None
-    if rating != "unsat":
-        session.add(
-            state_event(ticket, actor="reporter", kind="closed", now=now, to_state=State.CLOSED)
-        )
-        ticket.closed_at = now
-        ticket.next_due_at = None
-        session.add(ticket)
-        return
-    session.add(
-        state_event(ticket, actor="reporter", kind="reopened", now=now, to_state=State.REOPENED)
-    )
-    ticket.resolve_overdue_at = None
-    # The station owes a new resolution; give it at least a day even if the old one passed.
-    # That day is the resolve deadline now: shown to staff, and the key of its 催办.
-    if ticket.resolve_due_at is None or ticket.resolve_due_at <= now:
-        ticket.resolve_due_at = now + timedelta(days=1)
-    ticket.next_due_at = ticket.resolve_due_at
-    session.add(ticket)
-    for target in (supervisors_of(ticket), ("station", ticket.station_code or "")):
-        if not target[1]:
-            continue
-        await enqueue(
-            session,
-            dedup_key=f"reopened:{ticket.id}:{target[0]}:{now.isoformat()}",
-            kind="reopened",
-            now=now,
-            payload=notice("notify.reopened", code=ticket.code),
-            role_target=target,
+        TicketEvent(
             ticket_id=ticket.id,
+            at=now,
+            actor=f"staff:{member.id}",
+            kind="signed",
+            from_state=State.DISPATCHED,
+            to_state=State.ACKNOWLEDGED,
         )
+    )
+    await show_signed(session, directory, ticket, member.display_name, now)
+    station = await owner_name(session, directory, ticket, ticket.locale)
+    await enqueue(
+        session,
+        dedup_key=f"reporter:signed:{ticket.id}:{now.isoformat()}",
+        kind="reporter_update",
+        now=now,
+        payload=payload_of(t(ticket.locale, "reporter.signed", code=ticket.code, station=station)),
+        chat_id=ticket.reporter_chat_id,
+        ticket_id=ticket.id,
+    )
+    due = local_time(ticket.next_due_at) if ticket.next_due_at else "—"
+    # The next steps go to the signer's private chat, wherever they pressed 签收.
+    await enqueue(
+        session,
+        dedup_key=f"signed-menu:{ticket.id}:{now.isoformat()}",
+        kind="staff_menu",
+        now=now,
+        payload=payload_of(
+            t(loc, "sign.ok", code=ticket.code, due=due), station_buttons(member, ticket)
+        ),
+        chat_id=member.chat_id,
+        ticket_id=ticket.id,
+    )
+    return Outcome(notice=t(loc, "event.signed"), changed=True, locale=loc, outbox_written=True)

@@ -13,13 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.callbacks import StaffAction, staff_button
 from flows.delivery import escalate_unnotified, given_up
-from flows.lifecycle import supervisors_of
 from flows.messages import Button
 from flows.outbox import payload_of
 from flows.places import Directory
 from flows.texts import CATALOGUES, normalise_locale, t
 from flows.texts import render as render_text
-from flows.tickets import local_time
+from flows.tickets import local_time, supervisors_of
 from storage import outbox
 from storage.models import OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
 from storage.outbox import enqueue
@@ -310,3 +309,53 @@ async def _next_level_up(
         if chats:
             return chats
     return [Recipient(duty_chat, "zh")] if duty_chat else []
+
+
+async def show_signed(
+    session: AsyncSession, directory: Directory, ticket: Ticket, name: str, now: datetime
+) -> None:
+    """Edit every referral message of this ticket once: who signed, and no more 签收 button."""
+    assert ticket.id is not None
+    rows = (
+        await session.exec(
+            select(OutboxMessage).where(
+                col(OutboxMessage.ticket_id) == ticket.id,
+                col(OutboxMessage.kind) == "referral",
+                col(OutboxMessage.target_kind) == "chat",
+            )
+        )
+    ).all()
+    for row in rows:
+        # A referral delivered over a week ago has had its text erased (flows.retention).
+        loc = row.payload.get("locale") or await _chat_locale(session, row.target)
+        payload = payload_of(
+            referral_text(directory, ticket, loc, signed=(name, now)),
+            [[details_button(ticket, loc)]],
+        )
+        payload["locale"] = loc
+        if row.status == "pending":  # not sent yet: send the signed version instead
+            row.payload = payload
+            session.add(row)
+        elif row.status in ("sending", "sent"):
+            payload["edit_of"] = row.id
+            await enqueue(
+                session,
+                dedup_key=f"signed-edit:{row.id}:{now.isoformat()}",
+                kind="referral_edit",
+                now=now,
+                payload=payload,
+                chat_id=row.target,
+                ticket_id=ticket.id,
+            )
+
+
+async def _chat_locale(session: AsyncSession, chat_id: str) -> str:
+    """The language a staff member's chat reads (a group reads Chinese)."""
+    found = (
+        await session.exec(
+            select(StaffMember.locale).where(
+                col(StaffMember.chat_id) == chat_id, col(StaffMember.active).is_(True)
+            )
+        )
+    ).first()
+    return found or "zh"

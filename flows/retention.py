@@ -20,8 +20,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import awaiting
-from flows.lifecycle import locked_ticket
 from flows.states import OPEN
+from flows.tickets import locked_ticket
 from storage import outbox
 from storage.models import (
     Conversation,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -385,3 +386,12 @@ async def refusal(
         session.add(
             TicketEvent(ticket_id=ticket.id, at=now, actor=who, kind="refused", note=action[:200])
         )
+
+
+def scope_filter(member: StaffMember) -> ColumnElement[bool]:
+    """The tickets a member's scope covers, as a query condition."""
+    if member.role == "station":
+        return col(Ticket.station_code) == member.scope_code
+    if member.scope_level == "county":
+        return col(Ticket.county_code) == member.scope_code
+    return col(Ticket.city_code) == member.scope_code

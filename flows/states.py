@@ -59,3 +59,21 @@ RESOLVING: Final = (State.IN_PROGRESS, State.REOPENED)
 RETURNABLE: Final = (State.DISPATCHED, State.ACKNOWLEDGED)
 # In a county's or city's queue (unplaced, or returned): a supervisor routes it.
 QUEUED: Final = (State.TRIAGE, State.RETURNED)
+
+
+# ---- what a station, a supervisor or a reporter may answer ----------------------------
+# 办结 outcomes, 退单 reasons, extension lengths in days, the reporter's ratings.
+OUTCOMES: Final = (
+    "helped_on_site",
+    "police",
+    "medical",
+    "education",
+    "financial",
+    "placed",
+    "not_located",
+    "not_cp",
+    "other",
+)
+RETURN_REASONS: Final = ("area", "duplicate", "other")
+EXTENSION_DAYS: Final = (1, 3, 7)
+FEEDBACK: Final = ("sat", "ok", "unsat")

@@ -11,10 +11,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.escalation import SHANGHAI, overdue_filter, overdue_order, scope_filter
-from flows.messages import Reply
+from flows import staff_views
+from flows.escalation import SHANGHAI, overdue_filter, overdue_order
+from flows.events import Command, Person
+from flows.messages import Outcome, Reply
 from flows.places import Directory
 from flows.sla import sign_window_of
+from flows.staff import refusal, scope_filter, supervises
 from flows.states import OPEN, RESOLVING, UNSIGNED
 from flows.texts import duration, t
 from flows.tickets import local_time, owner_name
@@ -209,3 +212,51 @@ async def _first_signs(
 def _aware(at: datetime) -> datetime:
     """SQLite may hand back an aggregate (min) as naive UTC; columns come back aware."""
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+# ---- the commands ---------------------------------------------------------------------
+
+
+async def command(
+    session: AsyncSession,
+    directory: Directory,
+    member: StaffMember,
+    person: Person,
+    command: Command,
+    now: datetime,
+) -> Outcome:
+    """/overdue, /open, /stats and /reassign for a supervisor."""
+    loc = member.locale
+    if member.role != "supervisor":
+        return Outcome([Reply(t(loc, "supervisor.only"))], locale=loc)
+    if not await staff_views.shown_here(session, person, None):
+        return staff_views.not_here(None, loc)
+    if command.name == "overdue":
+        reply = await overdue(session=session, directory=directory, member=member)
+    elif command.name == "open":
+        reply = await open_tickets(session=session, directory=directory, member=member)
+    elif command.name == "stats":
+        period = command.arg.strip().lower() or "today"
+        reply = await stats(
+            session=session, directory=directory, member=member, period=period, now=now
+        )
+    else:  # reassign: the township picker for one ticket in the supervisor's area
+        code = command.arg.strip().upper()
+        if not code:
+            return Outcome([Reply(t(loc, "reassign.usage"))], locale=loc)
+        ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).first()
+        if ticket is None or not supervises(member, ticket):
+            if ticket is not None:
+                await refusal(
+                    session,
+                    ticket=ticket,
+                    who=f"staff:{member.id}",
+                    action=f"/reassign {code}",
+                    now=now,
+                )
+            return Outcome([Reply(t(loc, "ticket.none", code=code))], changed=True, locale=loc)
+        if ticket.state not in OPEN:
+            state = t(loc, f"state.{ticket.state}")
+            return Outcome([Reply(t(loc, "work.not_now", state=state))], locale=loc)
+        reply = staff_views.township_picker(directory, member, ticket, 0)
+    return Outcome([reply], locale=loc)

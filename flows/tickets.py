@@ -362,3 +362,21 @@ async def status_text(
         station=receipt.owner_name,
         state=t(locale, f"state.{ticket.state}"),
     )
+
+
+async def locked_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """The ticket re-read with its row locked until the transaction ends.
+
+    A change decided on the ticket's state must not interleave with the sweep's (which
+    locks what it claims) or another person's: on PostgreSQL the second waits here and then
+    sees the first's result. SQLite has one writer at a time and ignores FOR UPDATE.
+    """
+    return await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+
+
+def supervisors_of(ticket: Ticket) -> tuple[str, str]:
+    """The role target that supervises a ticket: its county, or the city where there is no
+    county level (东莞, 中山)."""
+    if ticket.county_code and ticket.county_code != ticket.city_code:
+        return ("county", ticket.county_code)
+    return ("city", ticket.city_code)

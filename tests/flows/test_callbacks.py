@@ -12,7 +12,7 @@ import pytest
 from harness import FakeClock
 from sqlmodel import col, select
 
-from flows import feedback, lifecycle, work
+from flows import feedback, staff_views, work
 from flows.awaiting import StaffText
 from flows.callbacks import (
     DATA_MAX_BYTES,
@@ -36,7 +36,7 @@ from flows.messages import Button, Outcome, Reply
 from flows.notices import expand, referral_buttons
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
-from flows.states import State
+from flows.states import FEEDBACK, State
 from flows.texts import t
 from flows.tickets import file_report
 from storage.db import Database
@@ -455,14 +455,14 @@ async def test_every_staff_and_feedback_button_reads_back(
                     id=one, state=state, pending_extension_days=pending, owner_level=owner
                 )
                 for buttons in (
-                    work.station_buttons(members[STATION], ticket),
-                    work.supervisor_buttons(members[SUPERVISOR], ticket),
+                    staff_views.station_buttons(members[STATION], ticket),
+                    staff_views.supervisor_buttons(members[SUPERVISOR], ticket),
                     referral_buttons(ticket, "en"),
                 ):
                     walk.shown += list(_data(buttons))
 
     found = built.check(walk.shown)
     assert {x.action for x in found if isinstance(x, StaffData)} == set(StaffAction)
-    assert {x.rating for x in found if isinstance(x, FeedbackData)} == set(lifecycle.FEEDBACK)
+    assert {x.rating for x in found if isinstance(x, FeedbackData)} == set(FEEDBACK)
     picker = {x.argument for x in found if isinstance(x, StaffData) and x.action == "rd"}
     assert picker == {"0", "1", "2"}

@@ -11,7 +11,7 @@ import pytest
 from harness import FakeClock
 from sqlmodel import col, select
 
-from flows import work
+from flows import feedback, lifecycle, oversight
 from flows.escalation import sweep_deadlines
 from flows.notices import expand
 from flows.places import Directory
@@ -245,7 +245,7 @@ async def test_sign_for_without_first_action_reverts_and_the_ladder_resumes(
         member = await session.get(StaffMember, ids[STATION])
         ticket = await session.get(Ticket, tid)
         assert member is not None and ticket is not None
-        await work.sign(
+        await lifecycle.sign(
             session=session, directory=directory, member=member, ticket=ticket, now=clock()
         )
     t = await run.ticket(tid)
@@ -325,7 +325,7 @@ async def test_resolve_deadline_and_feedback_window(
         member = await session.get(StaffMember, ids[STATION])
         ticket = await session.get(Ticket, tid)
         assert member is not None and ticket is not None
-        await work.sign(
+        await lifecycle.sign(
             session=session, directory=directory, member=member, ticket=ticket, now=clock()
         )
         await lifecycle.first_action(
@@ -382,7 +382,7 @@ async def _act(
         assert member is not None and ticket is not None
         now = clock()
         if what == "sign":
-            await work.sign(
+            await lifecycle.sign(
                 session=session, directory=directory, member=member, ticket=ticket, now=now
             )
         elif what == "first_action":
@@ -410,7 +410,7 @@ async def _act(
             )
         elif what == "redispatch":
             assert ticket.station_code is not None
-            await lifecycle.redispatch(
+            await oversight.redispatch(
                 session=session,
                 directory=directory,
                 ticket=ticket,
@@ -474,7 +474,6 @@ async def test_a_ticket_redispatched_late_can_be_signed_for(
 async def test_reopened_after_its_deadline_gets_a_new_one_and_a_second_cuiban(
     db: Database, directory: Directory, clock: FakeClock
 ) -> None:
-    from flows import lifecycle
 
     ids = await staff(db, clock, STATION, COUNTY)
     start = clock()
@@ -489,7 +488,7 @@ async def test_reopened_after_its_deadline_gets_a_new_one_and_a_second_cuiban(
     async with db.unit() as session:
         ticket = await session.get(Ticket, tid)
         assert ticket is not None
-        await lifecycle.give_feedback(session=session, ticket=ticket, rating="unsat", now=clock())
+        await feedback.give_feedback(session=session, ticket=ticket, rating="unsat", now=clock())
     t = await run.ticket(tid)
     assert t.resolve_due_at == t.next_due_at == reopened + timedelta(days=1)
     await run.at(reopened + timedelta(days=1))  # 催办 2, to the same people again

@@ -8,7 +8,7 @@ import pytest
 from harness import FakeClock
 from sqlmodel import col, select
 
-from flows import lifecycle
+from flows import lifecycle, tickets
 from flows.escalation import sweep_deadlines
 from flows.notices import expand
 from flows.places import Directory
@@ -116,7 +116,7 @@ async def test_a_reason_typed_or_offered_reads_in_each_language_escaped_once(
         member = (
             await session.exec(select(StaffMember).where(col(StaffMember.chat_id) == "61003"))
         ).one()
-        locked = await lifecycle.locked_ticket(session, ticket.id or 0)
+        locked = await tickets.locked_ticket(session, ticket.id or 0)
         assert locked is not None
         locked.state = State.ACKNOWLEDGED
         await lifecycle.request_extension(
@@ -136,7 +136,7 @@ async def test_a_reason_typed_or_offered_reads_in_each_language_escaped_once(
 
     clock.advance(minutes=1)
     async with db.unit() as session:
-        locked = await lifecycle.locked_ticket(session, ticket.id or 0)
+        locked = await tickets.locked_ticket(session, ticket.id or 0)
         assert locked is not None
         await lifecycle.return_ticket(
             session=session,

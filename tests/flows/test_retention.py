@@ -17,7 +17,7 @@ from telegram import Bot
 
 from bot.retention import apply_retention
 from bot.settings import SettingsError, load_settings
-from flows import feedback, lifecycle, retention, supervision, work
+from flows import feedback, lifecycle, oversight, retention, staff_views, supervision, tickets, work
 from flows.awaiting import FeedbackComment
 from flows.conversations import take_turn
 from flows.events import Command, Event, Person, Press, Text
@@ -160,7 +160,7 @@ async def file(db: Database, directory: Directory, clock: FakeClock, n: int = 1)
 
 async def in_unit(db: Database, ticket_id: int, fn: Any) -> None:
     async with db.unit() as session:
-        ticket = await lifecycle.locked_ticket(session, ticket_id)
+        ticket = await tickets.locked_ticket(session, ticket_id)
         assert ticket is not None
         await fn(session, ticket)
 
@@ -207,12 +207,12 @@ async def live(
         )
     )
     await step(
-        lambda s, x: lifecycle.reject_return(
+        lambda s, x: oversight.reject_return(
             session=s, ticket=x, supervisor=supervisor, now=clock()
         )
     )
     await step(
-        lambda s, x: work.sign(
+        lambda s, x: lifecycle.sign(
             session=s, directory=directory, member=station, ticket=x, now=clock()
         )
     )
@@ -236,7 +236,7 @@ async def live(
         )
     )
     await step(
-        lambda s, x: lifecycle.decide_extension(
+        lambda s, x: oversight.decide_extension(
             session=s, ticket=x, supervisor=supervisor, approve=True, now=clock()
         )
     )
@@ -254,7 +254,7 @@ async def live(
 
     await step(resolve)
     await step(
-        lambda s, x: lifecycle.give_feedback(session=s, ticket=x, rating="unsat", now=clock())
+        lambda s, x: feedback.give_feedback(session=s, ticket=x, rating="unsat", now=clock())
     )
     clock.advance(minutes=1)
     async with db.unit() as session:
@@ -280,7 +280,7 @@ async def live(
     if close:
         await step(resolve)
         await step(
-            lambda s, x: lifecycle.give_feedback(session=s, ticket=x, rating="sat", now=clock())
+            lambda s, x: feedback.give_feedback(session=s, ticket=x, rating="sat", now=clock())
         )
     return tid
 
@@ -460,7 +460,7 @@ async def test_a_staff_member_whose_pending_note_was_discarded_is_not_taken_for_
     await in_unit(
         db,
         tid,
-        lambda s, x: work.sign(
+        lambda s, x: lifecycle.sign(
             session=s, directory=directory, member=members["station"], ticket=x, now=clock()
         ),
     )
@@ -582,9 +582,9 @@ async def test_a_referral_whose_text_was_erased_is_still_edited_when_signed_for(
     clock.advance(days=8)
     assert await scrub(db, clock) >= 1
     async with db.unit() as session:
-        ticket = await lifecycle.locked_ticket(session, tid)
+        ticket = await tickets.locked_ticket(session, tid)
         assert ticket is not None
-        await work.sign(
+        await lifecycle.sign(
             session=session,
             directory=directory,
             member=members["station"],
@@ -809,7 +809,7 @@ async def test_every_view_of_an_erased_ticket_says_what_was_erased(
     async with db.unit() as session:
         ticket = await session.get(Ticket, tid)
         assert ticket is not None
-        zh = await work.details(
+        zh = await staff_views.details(
             session=session,
             directory=directory,
             member=supervisor,
@@ -818,7 +818,7 @@ async def test_every_view_of_an_erased_ticket_says_what_was_erased(
             private=True,
         )
         supervisor.locale = "en"
-        en = await work.details(
+        en = await staff_views.details(
             session=session,
             directory=directory,
             member=supervisor,
@@ -912,9 +912,9 @@ async def test_a_forced_erasure_of_an_open_case_leaves_it_workable_and_writes_to
     assert code in overdue.text and code in mine.replies[0].text
 
     async with db.unit() as session:
-        ticket = await lifecycle.locked_ticket(session, tid)
+        ticket = await tickets.locked_ticket(session, tid)
         assert ticket is not None
-        await work.sign(
+        await lifecycle.sign(
             session=session, directory=directory, member=station, ticket=ticket, now=clock()
         )
         await lifecycle.first_action(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from flows import work
+from flows import lifecycle, work
 from flows.events import Person, Press
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
@@ -73,7 +73,7 @@ async def test_two_sessions_sign_at_once_one_wins(
             ticket = await session.get(Ticket, ticket_id)
             assert member is not None and ticket is not None
             await barrier.wait()
-            out = await work.sign(
+            out = await lifecycle.sign(
                 session=session, directory=directory, member=member, ticket=ticket, now=clock()
             )
             return out.notice
@@ -119,7 +119,7 @@ async def test_station_of_another_township_cannot_sign(
         await session.flush()
         ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None
-        out = await work.sign(
+        out = await lifecycle.sign(
             session=session, directory=directory, member=outsider, ticket=ticket, now=clock()
         )
     assert out.notice == "您无权处理这个工单。"

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from flows import feedback, work
+from flows import feedback, lifecycle, work
 from flows.awaiting import ExtensionReason, FeedbackComment, Resolution, StaffText
 from flows.events import Person
 from flows.places import Directory
@@ -55,7 +55,7 @@ async def _signed_ticket(db: Database, directory: Directory, clock: Any) -> tupl
         await session.flush()
         ticket = (await session.exec(select(Ticket))).one()
         assert ticket.id is not None
-        await work.sign(
+        await lifecycle.sign(
             session=session, directory=directory, member=member, ticket=ticket, now=clock()
         )
         person = Person("telegram", "901", "901", False, "社工", "zh")
