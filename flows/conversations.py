@@ -15,8 +15,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import awaiting, feedback, flood, work
+from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit
 from flows.events import BotMembership, Command, Event, Person, Press, Text
-from flows.intake import REPORT_STEPS, AddToReport, Dialogue, Intake, LookupStatus, Submit
+from flows.intake import Intake
 from flows.messages import Outcome, Reply
 from flows.outbox import reply_payload
 from flows.staff import unbind_group
@@ -197,7 +198,7 @@ async def _turn(
                 [Reply(t(dlg.locale, "flood.quota", n=flood.REPORTS_PER_HOUR))],
                 changed=True,
             )
-            out.replies.extend(intake.prompts(dlg))
+            out.replies.extend(intake.screens.prompts(dlg))
             out.locale = dlg.locale
             _save(conv, dlg, now)
             return out
@@ -258,7 +259,7 @@ async def _turn(
         )
         out.replies.append(Reply(text))
         if dlg.step == "status" and out.effect.code is None:
-            out.replies.extend(intake.prompts(dlg))
+            out.replies.extend(intake.screens.prompts(dlg))
         elif dlg.step == "status":
             dlg.step = "menu"
             dlg.version += 1

@@ -24,8 +24,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.dialogue import REPORT_STEPS, AddToReport, Submit
 from flows.events import Command, Event
-from flows.intake import REPORT_STEPS, AddToReport, Submit
 from storage.models import Conversation, Ticket
 
 CAPACITY: Final = 20

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 DANGER: Final = ("yes", "no", "unsure")
 REPORTER_ROLES: Final = (
@@ -53,3 +53,20 @@ def derive_priority(*, in_danger: str, concerns: list[str], child_age: str) -> s
     if chosen & _P1_CONCERNS or in_danger == "unsure":
         return "P1"
     return "P2"
+
+
+def newly_urgent(answers: dict[str, Any]) -> bool:
+    """The answers make the report P0 (sexual harm, self-harm risk, a small child alone)
+    though "in danger now" was not answered yes: the reporter hears to call 110/120, once
+    (``_advised`` is remembered in the answers)."""
+    if answers.get("danger") == "yes" or answers.get("_advised") or not answers.get("concerns"):
+        return False
+    priority = derive_priority(
+        in_danger=answers.get("danger", ""),
+        concerns=answers["concerns"],
+        child_age=answers.get("age", ""),
+    )
+    if priority != "P0":
+        return False
+    answers["_advised"] = True
+    return True

@@ -30,8 +30,9 @@ from flows.callbacks import (
     parse_intake,
     parse_staff,
 )
+from flows.dialogue import AddToReport, Dialogue, Submit
 from flows.events import Command, Event, Person, Press, Text
-from flows.intake import AddToReport, Dialogue, Intake, Submit
+from flows.intake import Intake
 from flows.messages import Button, Outcome, Reply
 from flows.notices import expand, referral_buttons
 from flows.places import Directory

@@ -10,8 +10,9 @@ from sqlmodel import col, select
 
 from flows import flood
 from flows.conversations import take_turn
+from flows.dialogue import AddToReport, Submit
 from flows.events import Command, Event, Person, Press, Text
-from flows.intake import AddToReport, Intake, Submit
+from flows.intake import Intake
 from flows.messages import Button, Outcome
 from storage.db import Database
 from storage.models import Conversation, Ticket, TicketEvent

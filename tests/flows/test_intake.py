@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from flows.dialogue import AddToReport, Dialogue, LookupStatus, Submit, normalise_phone
 from flows.events import Command, Event, Photo, Press, SharedContact, Text, Unsupported
-from flows.intake import AddToReport, Dialogue, Intake, LookupStatus, Submit, normalise_phone
+from flows.intake import Intake
 from flows.messages import Button, Outcome
 from flows.triage import derive_priority
 from storage.models import TEXT_MAX
@@ -179,7 +180,7 @@ def test_sticker_or_voice_where_text_is_asked(walker: Walker, kind: str) -> None
     out = walker.send(Unsupported(kind))
     assert walker.dlg.step == "story" and walker.dlg.version == version
     assert "无法接收" in out.replies[0].text
-    assert out.replies[1].text == walker.intake.prompt(walker.dlg).text
+    assert out.replies[1].text == walker.intake.screens.prompt(walker.dlg).text
 
 
 def file_by_buttons_until_story(w: Walker) -> None:
@@ -230,7 +231,7 @@ def test_phone_typed_then_consent(walker: Walker) -> None:
     file_by_buttons_until_story(walker)
     walker.send(Text("孩子生病"))
     walker.press("ct", "phone")
-    assert walker.intake.prompt(walker.dlg).ask_contact
+    assert walker.intake.screens.prompt(walker.dlg).ask_contact
     out = walker.send(Text("not a phone"))
     assert walker.dlg.step == "contact_phone" and "phone" not in walker.dlg.answers
     assert out.replies[0].text
@@ -238,7 +239,7 @@ def test_phone_typed_then_consent(walker: Walker) -> None:
     assert walker.dlg.answers["phone"] == "13800138000"
     walker.press("cs", "yes")
     assert walker.dlg.step == "summary" and walker.dlg.answers["callback"] is True
-    assert "13800138000" in walker.intake.summary(walker.dlg)
+    assert "13800138000" in walker.intake.screens.summary(walker.dlg)
 
 
 def test_shared_contact_must_be_own(walker: Walker) -> None:
@@ -490,7 +491,7 @@ def test_start_during_additions_offers_to_go_on_or_stop(walker: Walker) -> None:
     _filed(w)
     w.send(Command("start"))
     assert "URGENT22" in w.texts() and w.dlg.step == "age"
-    assert w.press("rs", "resume").replies[0].text == w.intake.prompt(w.dlg).text
+    assert w.press("rs", "resume").replies[0].text == w.intake.screens.prompt(w.dlg).text
     w.send(Command("start"))
     w.press("rs", "stop")
     assert "已经转交" in w.texts() and w.dlg.step == "menu"

@@ -29,8 +29,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from flows.conversations import take_turn
+from flows.dialogue import REPORT_STEPS, Dialogue, Submit
 from flows.events import Command, Event, Person, Photo, Press, SharedContact, Text, Unsupported
-from flows.intake import REPORT_STEPS, Dialogue, Intake, Submit
+from flows.intake import Intake
 from flows.messages import Outcome
 from flows.texts import CATALOGUES
 from storage.db import Database, make_engine
@@ -265,13 +266,13 @@ class IntakeDialogue(RuleBasedStateMachine):
             step=conv.step, answers=dict(conv.answers), locale=conv.locale, version=conv.version
         )
         if conv.step != "status":
-            self.intake.prompts(dlg)  # renders: the step has what its question needs
+            self.intake.screens.prompts(dlg)  # renders: the step has what its question needs
         a = conv.answers
         if conv.step in ("summary", "edit"):
             for key in ("danger", "reporter", "place", "age", "sex", "concerns", "story"):
                 assert a.get(key), f"{key} missing at the {conv.step}"
             assert "anonymous" in a
-            self.intake.summary(dlg)
+            self.intake.screens.summary(dlg)
         if "_filed" in a:  # adding to an urgent report: it exists, for this chat
             assert a.get("danger") == "yes" and conv.step in REPORT_STEPS
 

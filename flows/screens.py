@@ -1,0 +1,275 @@
+"""What the citizen sees at each step of the intake dialogue: the question, its buttons (of
+the dialogue's current version, so an old message's buttons are recognised as old) and the
+summary before sending. Pure: no I/O; flows.intake decides what an answer means."""
+
+from __future__ import annotations
+
+import html
+
+from flows.callbacks import IntakeAction, IntakeData, LanguageData
+from flows.dialogue import EDITABLE, REPORT_STEPS, Dialogue, filed
+from flows.messages import Button, Reply
+from flows.pager import grid, nav_row, page_count, page_of
+from flows.places import Directory
+from flows.texts import CATALOGUES, t
+from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
+from storage.models import TEXT_MAX
+
+
+def btn(dlg: Dialogue, key: str, action: IntakeAction, value: str) -> Button:
+    return raw_btn(dlg, t(dlg.locale, key), action, value)
+
+
+def raw_btn(dlg: Dialogue, label: str, action: IntakeAction, value: str) -> Button:
+    return Button(label, IntakeData(dlg.version, action, value).encode())
+
+
+def language_prompt(dlg: Dialogue) -> Reply:
+    names = (("zh", "中文"), ("en", "English"))
+    buttons = [Button(name, LanguageData(dlg.version, loc).encode()) for loc, name in names]
+    return Reply(t(dlg.locale, "language.prompt"), [buttons])
+
+
+def resume_prompt(dlg: Dialogue) -> Reply:
+    """/start in the middle of a report: go on where it was, or start again."""
+    buttons = [
+        btn(dlg, "btn.resume", IntakeAction.RESUME, "resume"),
+        btn(dlg, "btn.restart", IntakeAction.RESUME, "restart"),
+    ]
+    return Reply(t(dlg.locale, "resume.prompt"), [buttons])
+
+
+def additions_resume(dlg: Dialogue) -> Reply:
+    """/start after an urgent filing: go on adding to it, or stop."""
+    return Reply(
+        t(dlg.locale, "urgent.resume", code=str(dlg.answers["_filed"])),
+        [
+            [
+                btn(dlg, "btn.add_more", IntakeAction.RESUME, "resume"),
+                btn(dlg, "btn.stop_adding", IntakeAction.RESUME, "stop"),
+            ]
+        ],
+    )
+
+
+def added_note(dlg: Dialogue, code: str, fields: tuple[str, ...]) -> str:
+    """What an answer given after an urgent filing added to the ticket."""
+    what = "、".join(t(dlg.locale, f"summary.{f}") for f in fields)
+    return t(dlg.locale, "urgent.added", code=code, what=what)
+
+
+class Screens:
+    """The screens of one directory's dialogue (the places offered are the directory's)."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+
+    def township_pages(self, county_code: str) -> int:
+        return page_count(len(self.directory.children(county_code)))
+
+    def unsupported(self, dlg: Dialogue, kind: str) -> list[Reply]:
+        """A kind of message this step cannot take: say so, and ask the question again."""
+        key = f"kind.{kind}" if f"kind.{kind}" in CATALOGUES["zh"] else "kind.other"
+        text = t(dlg.locale, "unsupported", kind=t(dlg.locale, key))
+        return [Reply(text), *self.prompts(dlg)]
+
+    def prompts(self, dlg: Dialogue) -> list[Reply]:
+        """What asks the current step's question: its prompt, and where that carries a
+        channel keyboard (share my number) the way out as buttons in a second message."""
+        replies = [self.prompt(dlg)]
+        if dlg.step == "contact_phone":
+            anon = btn(dlg, "btn.contact.anon", IntakeAction.CONTACT, "anon")
+            replies.append(Reply(t(dlg.locale, "contact.or_anon"), [[anon]]))
+        if filed(dlg) and dlg.step in REPORT_STEPS:
+            # Every question after an urgent filing may be left unanswered.
+            stop = btn(dlg, "btn.stop_adding", IntakeAction.RESUME, "stop")
+            replies[-1].buttons = [*replies[-1].buttons, [stop]]
+        return replies
+
+    def prompt(self, dlg: Dialogue) -> Reply:
+        """The question of the current step, with buttons of the current version."""
+        loc, a, step = dlg.locale, dlg.answers, dlg.step
+        b = btn
+        if step == "menu" or step == "status":
+            if step == "status":
+                return Reply(t(loc, "status.prompt"))
+            return Reply(
+                t(loc, "menu"),
+                [
+                    [b(dlg, "btn.report", IntakeAction.MENU, "report")],
+                    [
+                        b(dlg, "btn.status", IntakeAction.MENU, "status"),
+                        b(dlg, "btn.language", IntakeAction.MENU, "lang"),
+                    ],
+                ],
+            )
+        if step == "danger":
+            return Reply(
+                t(loc, "danger.prompt"),
+                [[b(dlg, f"btn.danger.{v}", IntakeAction.DANGER, v) for v in DANGER]],
+            )
+        if step == "reporter":
+            roles = [b(dlg, f"role.{r}", IntakeAction.REPORTER, r) for r in REPORTER_ROLES]
+            return Reply(t(loc, "reporter.prompt"), grid(roles, 2))
+        if step == "place":
+            cities = [
+                raw_btn(dlg, c.name, IntakeAction.CITY, c.code) for c in self.directory.cities()
+            ]
+            return Reply(t(loc, "place.prompt"), grid(cities, 3))
+        if step == "place_county":
+            city = self.directory.get(a.get("_city", ""))
+            assert city is not None
+            counties = [
+                raw_btn(dlg, c.name, IntakeAction.COUNTY, c.code)
+                for c in self.directory.children(city.code)
+            ]
+            rows = grid(counties, 3)
+            rows.append([b(dlg, "place.unknown_county", IntakeAction.PLACE_UNKNOWN, "city")])
+            rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
+            return Reply(t(loc, "place.county", city=city.name), rows)
+        if step == "place_township":
+            county_code = a.get("_county", "")
+            county = self.directory.get(county_code)
+            assert county is not None
+            shown = page_of(self.directory.children(county_code), int(a.get("_page", 0)))
+            rows = grid(
+                [raw_btn(dlg, x.name, IntakeAction.TOWNSHIP, x.code) for x in shown.items], 3
+            )
+
+            def turn(label: str, number: int) -> Button:
+                return raw_btn(dlg, label, IntakeAction.PAGE, str(number))
+
+            nav = nav_row(shown, turn, prev=t(loc, "btn.prev"), next=t(loc, "btn.next"))
+            if nav:
+                rows.append(nav)
+            unknown = "county" if county.level == "county" else "city"
+            rows.append([b(dlg, "place.unknown_township", IntakeAction.PLACE_UNKNOWN, unknown)])
+            rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
+            text = t(
+                loc, "place.township", county=county.name, page=shown.number + 1, pages=shown.count
+            )
+            return Reply(text, rows)
+        if step == "place_pick":
+            codes: list[str] = a.get("_candidates", [])
+            names = [self.directory.full_name(c) for c in codes]
+            if len(codes) == 1:
+                return Reply(
+                    t(loc, "place.confirm_one", place=names[0]),
+                    [
+                        [b(dlg, "place.yes", IntakeAction.PICK, codes[0])],
+                        [b(dlg, "place.none_of_these", IntakeAction.BACK, "")],
+                    ],
+                )
+            rows = [
+                [raw_btn(dlg, n, IntakeAction.PICK, c)] for c, n in zip(codes, names, strict=True)
+            ]
+            rows.append([b(dlg, "place.none_of_these", IntakeAction.BACK, "")])
+            return Reply(t(loc, "place.confirm_many"), rows)
+        if step == "age":
+            return Reply(
+                t(loc, "age.prompt"),
+                grid([b(dlg, f"age.{v}", IntakeAction.AGE, v) for v in AGE_BANDS], 3),
+            )
+        if step == "sex":
+            return Reply(
+                t(loc, "sex.prompt"), [[b(dlg, f"sex.{v}", IntakeAction.SEX, v) for v in SEXES]]
+            )
+        if step == "concerns":
+            chosen = set(a.get("concerns", []))
+            buttons = [
+                raw_btn(
+                    dlg,
+                    ("✅ " if c in chosen else "") + t(loc, f"concern.{c}"),
+                    IntakeAction.CONCERN,
+                    c,
+                )
+                for c in CONCERNS
+            ]
+            rows = grid(buttons, 2)
+            rows.append([b(dlg, "concerns.done", IntakeAction.CONCERNS_DONE, "")])
+            return Reply(t(loc, "concerns.prompt"), rows)
+        if step == "story":
+            return Reply(t(loc, "story.prompt", max=TEXT_MAX))
+        if step == "contact":
+            return Reply(
+                t(loc, "contact.prompt"),
+                [
+                    [
+                        b(dlg, "btn.contact.phone", IntakeAction.CONTACT, "phone"),
+                        b(dlg, "btn.contact.anon", IntakeAction.CONTACT, "anon"),
+                    ]
+                ],
+            )
+        if step == "contact_phone":
+            return Reply(t(loc, "contact.phone_prompt"), ask_contact=True)
+        if step == "consent":
+            return Reply(
+                t(loc, "consent.prompt"),
+                [
+                    [
+                        b(dlg, "btn.yes", IntakeAction.CONSENT, "yes"),
+                        b(dlg, "btn.no", IntakeAction.CONSENT, "no"),
+                    ]
+                ],
+            )
+        if step == "summary":
+            return Reply(
+                self.summary(dlg),
+                [
+                    [b(dlg, "btn.confirm", IntakeAction.SUMMARY, "ok")],
+                    [
+                        b(dlg, "btn.change", IntakeAction.SUMMARY, "edit"),
+                        b(dlg, "btn.cancel", IntakeAction.SUMMARY, "cancel"),
+                    ],
+                ],
+            )
+        if step == "edit":
+            keys = {
+                "danger": "summary.danger",
+                "reporter": "summary.reporter",
+                "place": "summary.place",
+                "age": "summary.age",
+                "sex": "summary.sex",
+                "concerns": "summary.concerns",
+                "story": "summary.story",
+                "contact": "summary.contact",
+            }
+            buttons = [b(dlg, keys[f], IntakeAction.EDIT, f) for f in EDITABLE]
+            rows = grid(buttons, 2)
+            rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
+            return Reply(t(loc, "edit.prompt"), rows)
+        raise ValueError(f"no prompt for step {step!r}")
+
+    def summary(self, dlg: Dialogue) -> str:
+        loc, a = dlg.locale, dlg.answers
+        place = self.directory.full_name(a["place"]) if a.get("place") else "—"
+        if a.get("anonymous", True) or not a.get("phone"):
+            contact = t(loc, "summary.anonymous")
+        else:
+            consent = "summary.callback_yes" if a.get("callback") else "summary.callback_no"
+            contact = html.escape(a["phone"]) + t(loc, consent)
+        concerns = "、".join(t(loc, f"concern.{c}") for c in a.get("concerns", []))
+        lines = [
+            t(loc, "summary.title"),
+            f"{t(loc, 'summary.danger')}：{t(loc, 'btn.danger.' + a.get('danger', 'unsure'))}",
+            f"{t(loc, 'summary.reporter')}：{t(loc, 'role.' + a.get('reporter', 'other'))}",
+            f"{t(loc, 'summary.place')}：{_esc(place)}",
+            f"{t(loc, 'summary.age')}：{t(loc, 'age.' + a.get('age', 'unknown'))}",
+            f"{t(loc, 'summary.sex')}：{t(loc, 'sex.' + a.get('sex', 'unknown'))}",
+            f"{t(loc, 'summary.concerns')}：{concerns}",
+            f"{t(loc, 'summary.story')}：{_esc(_excerpt(a.get('story', ''), 600))}",
+        ]
+        if a.get("photos"):
+            lines.append(f"{t(loc, 'summary.photos')}：{len(a['photos'])}")
+        lines.append(f"{t(loc, 'summary.contact')}：{contact}")
+        if loc != "zh":
+            lines = [line.replace("：", ": ", 1) for line in lines]
+        return "\n".join(lines)
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
