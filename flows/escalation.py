@@ -260,6 +260,12 @@ def overdue_filter() -> ColumnElement[bool]:
     )
 
 
+def overdue_since(ticket: Ticket) -> datetime | None:
+    """Since when an overdue ticket is overdue: its sign-for breach while nobody has signed
+    for it, its resolve deadline once it is being worked on."""
+    return ticket.overdue_since if ticket.state in UNSIGNED else ticket.resolve_due_at
+
+
 def overdue_order() -> ColumnElement[datetime]:
     """Oldest breach first, the same on SQLite and PostgreSQL (which sort NULL apart): an
     un-signed ticket is overdue since its sign-for breach, a worked one since its resolve
@@ -308,7 +314,7 @@ async def digests(
         loc = member.locale
         lines = [t(loc, "digest.title", count=len(rows) if len(rows) <= limit else f"{limit}+")]
         for x in rows[:limit]:
-            since = x.overdue_since if x.state in UNSIGNED else x.resolve_due_at
+            since = overdue_since(x)
             lines.append(
                 t(
                     loc,

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import staff_views
-from flows.escalation import SHANGHAI, overdue_filter, overdue_order
+from flows.escalation import SHANGHAI, overdue_filter, overdue_order, overdue_since
 from flows.events import Command, Person
 from flows.messages import Outcome, Reply
 from flows.places import Directory
@@ -52,7 +52,7 @@ async def overdue(*, session: AsyncSession, directory: Directory, member: StaffM
         lines.append("")
         lines.append(t(loc, "overdue.level", level=t(loc, key)))
         for x in tickets[:LIST_LIMIT]:
-            since = x.overdue_since if x.state in UNSIGNED else x.resolve_due_at
+            since = overdue_since(x)
             lines.append(
                 t(
                     loc,
