@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import lifecycle
 from flows.awaiting import FeedbackComment
 from flows.callbacks import is_feedback, parse_feedback
 from flows.lifecycle import NotNow, notice, state_event
@@ -56,7 +55,7 @@ async def on_press(
     rating = press.rating
     try:
         await give_feedback(session=session, ticket=ticket, rating=rating, now=now)
-    except lifecycle.NotNow:
+    except NotNow:
         return Outcome(notice=t(locale, "feedback.already"), locale=locale)
     if rating == "unsat":
         key = "feedback.sorry" if ask_comment else "feedback.sorry_reopened"

@@ -9,7 +9,7 @@ import html
 from flows.callbacks import IntakeAction, IntakeData, LanguageData
 from flows.dialogue import EDITABLE, REPORT_STEPS, Dialogue, filed
 from flows.messages import Button, Reply
-from flows.pager import grid, nav_row, page_count, page_of
+from flows.pager import grid, nav_row, page_of
 from flows.places import Directory
 from flows.texts import CATALOGUES, t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
@@ -63,9 +63,6 @@ class Screens:
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
-
-    def township_pages(self, county_code: str) -> int:
-        return page_count(len(self.directory.children(county_code)))
 
     def unsupported(self, dlg: Dialogue, kind: str) -> list[Reply]:
         """A kind of message this step cannot take: say so, and ask the question again."""
