@@ -19,11 +19,11 @@ from flows.events import Person
 from flows.messages import Outcome
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy
-from flows.staff import Scope, issue_invite, join, list_members
+from flows.staff import Scope, bind_group, issue_invite, join, list_members
 from flows.states import State
 from flows.tickets import file_report
 from storage.db import Database
-from storage.models import StaffMember, Ticket
+from storage.models import StaffMember, StationGroup, Ticket
 
 # Places most tests aim at: 街口街道 and 江埔街道 in 从化区, 广州市 (tests/flows/test_places.py).
 JIEKOU, JIANGPU, CONGHUA, GUANGZHOU = (
@@ -151,6 +151,17 @@ async def city_supervisor(
     db: Database, *, now: datetime, city: str = GUANGZHOU, user: str = "7301", **kw: Any
 ) -> StaffMember:
     return await enrol(db, scope=Scope("supervisor", "city", city), user=user, now=now, **kw)
+
+
+async def group_of(db: Database, *, station: str, chat: str, now: datetime) -> StationGroup:
+    """A group chat bound to ``station`` with a group invitation, as typed in the group."""
+    async with db.unit() as session:
+        code = await issue_invite(
+            session=session, scope=Scope("station", "township", station), kind="group", now=now
+        )
+        return await bind_group(
+            session=session, code=code, channel="telegram", chat_id=chat, user_id="1", now=now
+        )
 
 
 def person_of(member: StaffMember, *, in_group: bool = False, chat: str | None = None) -> Person:

@@ -14,6 +14,7 @@ from factories import (
     enrol,
     file_in,
     file_ticket,
+    group_of,
     invite,
     person_of,
     report_answers,
@@ -104,6 +105,15 @@ async def test_staff_builders_enrol_through_an_invitation(db: Database, clock: F
     assert other.scope_code == JIANGPU and other.chat_id == "-1"
     person = person_of(other)
     assert (person.user_id, person.chat_id, person.in_group) == ("7002", "-1", False)
+
+
+async def test_group_of_binds_a_group_chat_to_the_station(db: Database, clock: FakeClock) -> None:
+    group = await group_of(db, station=JIANGPU, chat="-42", now=clock())
+    assert (group.station_code, group.chat_id, group.active) == (JIANGPU, "-42", True)
+    async with db.unit() as session:
+        assert await staff.bound_station(session, chat_id="-42") == JIANGPU
+        invite_row = await session.get(Invite, group.invite_id)
+    assert invite_row is not None and invite_row.kind == "group" and invite_row.used_at == clock()
 
 
 async def test_invite_is_a_usable_code(db: Database, clock: FakeClock) -> None:
