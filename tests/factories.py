@@ -12,6 +12,7 @@ import itertools
 from datetime import datetime
 from typing import Any, Final
 
+from harness import BotService
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import lifecycle, work
@@ -162,6 +163,17 @@ async def group_of(db: Database, *, station: str, chat: str, now: datetime) -> S
         return await bind_group(
             session=session, code=code, channel="telegram", chat_id=chat, user_id="1", now=now
         )
+
+
+async def join_by_bot(
+    service: BotService, *, chat: int, scope: Scope, now: datetime, answer: str = "已"
+) -> None:
+    """A person typing ``/join CODE`` (a fresh code for ``scope``) to the running bot, and
+    the bot's answer (containing ``answer``) arriving."""
+    code = await invite(service.db, scope=scope, now=now)
+    mark = len(service.api.calls)
+    service.api.push_text(chat, f"/join {code}")
+    await service.api.wait_for(lambda c: answer in (c.text or ""), after=mark, chat_id=chat)
 
 
 def person_of(member: StaffMember, *, in_group: bool = False, chat: str | None = None) -> Person:
