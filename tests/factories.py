@@ -227,6 +227,71 @@ async def _someone_at(db: Database, *, station: str, now: datetime) -> StaffMemb
     return await station_member(db, now=now, station=station, user=f"70{station[-6:]}")
 
 
+# What ``act`` can do: a station member's steps, the reporter's ratings, and a supervisor
+# routing a returned ticket back to its own station.
+ACTIONS: Final = ("sign", "first_action", "resolve", "return", "redispatch", "sat", "unsat")
+
+
+async def act(
+    db: Database,
+    directory: Directory,
+    *,
+    ticket_id: int,
+    what: str,
+    now: datetime,
+    member: StaffMember | None = None,
+) -> Ticket:
+    """One step of a ticket's life (``ACTIONS``) by ``member``, through the flow that does
+    it, in its own transaction; the ticket after it. Each step's words are fixed here: tests
+    that care about them call the flow themselves."""
+    if what not in ACTIONS:
+        raise ValueError(f"no action {what}")
+    async with db.unit() as session:
+        ticket = await lifecycle.locked_ticket(session, ticket_id)
+        assert ticket is not None
+        if what in ("sat", "unsat"):  # the reporter's rating
+            await lifecycle.give_feedback(session=session, ticket=ticket, rating=what, now=now)
+            return ticket
+        assert member is not None, f"{what} needs a staff member"
+        if what == "sign":
+            await sign_in(session, directory, member=member, ticket=ticket, now=now)
+            await session.refresh(ticket)
+        elif what == "first_action":
+            await lifecycle.first_action(
+                session=session, ticket=ticket, member=member, how="visit", now=now
+            )
+        elif what == "resolve":
+            await lifecycle.resolve(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                member=member,
+                outcome="other",
+                note="已处理",
+                now=now,
+            )
+        elif what == "return":
+            await lifecycle.return_ticket(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                member=member,
+                reason="不属本镇",
+                now=now,
+            )
+        else:  # redispatch: back to the station it was returned from
+            assert ticket.station_code is not None
+            await lifecycle.redispatch(
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                supervisor=member,
+                township=ticket.station_code,
+                now=now,
+            )
+    return ticket
+
+
 # The states ``ticket_in`` reaches, and the path it walks to each (after filing).
 _PATHS: Final[dict[State, tuple[str, ...]]] = {
     State.DISPATCHED: (),
@@ -263,38 +328,12 @@ async def ticket_in(
         member = await _someone_at(db, station=ticket.station_code or "", now=now)
     assert ticket.id is not None
     for step in steps:
-        assert member is not None
         if step == "sign":
+            assert member is not None
             ticket = await sign(db, directory, ticket=ticket, member=member, now=now)
-            continue
-        async with db.unit() as session:
-            locked = await lifecycle.locked_ticket(session, ticket.id)
-            assert locked is not None
-            if step == "first_action":
-                await lifecycle.first_action(
-                    session=session, ticket=locked, member=member, how="call", now=now
-                )
-            elif step == "return":
-                await lifecycle.return_ticket(
-                    session=session,
-                    directory=directory,
-                    ticket=locked,
-                    member=member,
-                    reason="地址不在本街道",
-                    now=now,
-                )
-            elif step == "resolve":
-                await lifecycle.resolve(
-                    session=session,
-                    directory=directory,
-                    ticket=locked,
-                    member=member,
-                    outcome="helped_on_site",
-                    note="已上门，孩子由祖母照看",
-                    now=now,
-                )
-            else:  # the reporter's rating: sat closes it, unsat reopens it
-                await lifecycle.give_feedback(session=session, ticket=locked, rating=step, now=now)
-            ticket = locked
+        else:
+            ticket = await act(
+                db, directory, ticket_id=ticket.id, what=step, now=now, member=member
+            )
     assert ticket.state == state, ticket.state
     return ticket

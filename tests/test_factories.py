@@ -9,6 +9,7 @@ from factories import (
     JIANGPU,
     JIEKOU,
     REPORTER,
+    act,
     city_supervisor,
     county_supervisor,
     enrol,
@@ -208,3 +209,26 @@ async def test_ticket_in_reuses_the_station_member_and_refuses_unknown_states(
     assert three.assignee_id == worker.id and three.station_code == JIANGPU
     with pytest.raises(ValueError):
         await ticket_in(db, directory, state=State.SUBMITTED, now=clock())
+
+
+async def test_act_takes_one_step_through_its_flow(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock())
+    county = await county_supervisor(db, now=clock())
+    ticket = await file_ticket(db, directory, now=clock())
+    assert ticket.id is not None
+    returned = await act(
+        db, directory, ticket_id=ticket.id, what="return", now=clock(), member=worker
+    )
+    assert returned.state == State.RETURNED and returned.owner_level == "county"
+    back = await act(
+        db, directory, ticket_id=ticket.id, what="redispatch", now=clock(), member=county
+    )
+    assert (back.state, back.station_code) == (State.DISPATCHED, JIEKOU)
+    signed = await act(db, directory, ticket_id=ticket.id, what="sign", now=clock(), member=worker)
+    assert signed.state == State.ACKNOWLEDGED and signed.assignee_id == worker.id
+    with pytest.raises(ValueError):
+        await act(db, directory, ticket_id=ticket.id, what="close", now=clock(), member=worker)
+    with pytest.raises(AssertionError):  # a staff step needs someone to take it
+        await act(db, directory, ticket_id=ticket.id, what="first_action", now=clock())

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import enrol, file_ticket, sign_in, station_member
+from factories import act, enrol, file_ticket, sign_in, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -347,50 +347,10 @@ async def _act(
     db: Database, directory: Directory, clock: FakeClock, member_id: int, ticket_id: int, what: str
 ) -> None:
     """One staff action on the ticket, as its own transaction at the clock's time."""
-    from flows import lifecycle
-
     async with db.unit() as session:
         member = await session.get(StaffMember, member_id)
-        ticket = await session.get(Ticket, ticket_id)
-        assert member is not None and ticket is not None
-        now = clock()
-        if what == "sign":
-            await sign_in(session, directory, member=member, ticket=ticket, now=now)
-        elif what == "first_action":
-            await lifecycle.first_action(
-                session=session, ticket=ticket, member=member, how="visit", now=now
-            )
-        elif what == "resolve":
-            await lifecycle.resolve(
-                session=session,
-                directory=directory,
-                ticket=ticket,
-                member=member,
-                outcome="other",
-                note="已处理",
-                now=now,
-            )
-        elif what == "return":
-            await lifecycle.return_ticket(
-                session=session,
-                directory=directory,
-                ticket=ticket,
-                member=member,
-                reason="不属本镇",
-                now=now,
-            )
-        elif what == "redispatch":
-            assert ticket.station_code is not None
-            await lifecycle.redispatch(
-                session=session,
-                directory=directory,
-                ticket=ticket,
-                supervisor=member,
-                township=ticket.station_code,
-                now=now,
-            )
-        else:
-            raise AssertionError(what)
+    assert member is not None
+    await act(db, directory, ticket_id=ticket_id, what=what, now=clock(), member=member)
 
 
 async def test_a_late_sign_for_gets_one_window_for_the_first_action(
