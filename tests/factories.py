@@ -2,8 +2,8 @@
 walked to a given state, each made through the real flows functions (filing, invitations,
 签收, the lifecycle) so a test starts from what the service itself would have written.
 
-The one place in the tests that calls the sign-for function: when it moves, only
-``sign_in`` changes.
+The one place in the tests that calls the sign-for function (``flows.work.sign``): when
+it moves, only ``sign_in`` changes.
 """
 
 from __future__ import annotations
