@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from factories import file_ticket, station_member
+from factories import file_ticket, station_member, ticket_in
 from harness import FakeClock
 from sqlmodel import col, select
 
 from flows import delivery
 from flows.notices import expand
 from flows.places import Directory
+from flows.states import State
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, TicketEvent
 from storage.outbox import WITHDRAWN, enqueue
@@ -176,3 +177,23 @@ async def test_withdraw_fails_staff_copies_for_a_chat_and_may_escalate(
         copy = await session.get(OutboxMessage, only)
     assert copy is not None and copy.error == f"{WITHDRAWN}recipient left"
     assert "not_notified" in await _kinds(db, ticket)  # the only copy: nobody has it now
+
+
+async def test_escalating_unnotified_skips_the_reminder_only_while_unsigned(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    unsigned = await file_ticket(db, directory, now=clock())
+    signed = await ticket_in(db, directory, state=State.ACKNOWLEDGED, now=clock())
+    due = signed.next_due_at
+    clock.advance(minutes=1)
+    async with db.unit() as session:
+        for ticket in (unsigned, signed):
+            assert await delivery.escalate_unnotified(
+                session=session, ticket_id=ticket.id or 0, now=clock(), why="nobody"
+            )
+    async with db.unit() as session:
+        now_due = await session.get(Ticket, unsigned.id)
+        still_due = await session.get(Ticket, signed.id)
+    assert now_due is not None and now_due.next_due_at == clock()  # L1 at once
+    assert still_due is not None and still_due.next_due_at == due  # signed: left alone
+    assert "not_notified" in await _kinds(db, signed)

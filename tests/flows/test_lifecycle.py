@@ -225,19 +225,6 @@ async def test_supervisors_of_a_ticket_are_its_county_or_a_countyless_citys(
     assert lifecycle.supervisors_of(dongguan) == ("city", "441900000000")
 
 
-async def test_escalate_now_skips_the_reminder_only_while_unsigned(
-    db: Database, directory: Directory, clock: FakeClock
-) -> None:
-    unsigned = await file_ticket(db, directory, now=clock())
-    signed = await ticket_in(db, directory, state=State.ACKNOWLEDGED, now=clock())
-    due = signed.next_due_at
-    clock.advance(minutes=1)
-    event = lifecycle.escalate_now(unsigned, now=clock(), why="nobody")
-    assert (event.kind, event.note, unsigned.next_due_at) == ("not_notified", "nobody", clock())
-    lifecycle.escalate_now(signed, now=clock(), why="nobody")
-    assert signed.next_due_at == due
-
-
 def test_state_event_moves_the_state_only_when_given_one() -> None:
     ticket = Ticket(id=1, state=State.ACKNOWLEDGED)
     plain = lifecycle.state_event(ticket, actor="a", kind="note", now=None, note="n")  # type: ignore[arg-type]
