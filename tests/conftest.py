@@ -18,7 +18,10 @@ from storage.db import Database, async_url, make_engine
 from storage.directory_data import read_bundled_divisions
 from storage.migrate import seed_directory, upgrade
 
+# Test helpers are imported by module name: the fakes (``from harness import …``) and the
+# shared builders (``from factories import …``).
 sys.path.insert(0, str(Path(__file__).parent / "fakes"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 from bot_api import FakeBotAPI
 from harness import BotService, FakeClock

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from factories import file_in
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -17,8 +18,6 @@ from bot import cli
 from bot.service import serve
 from bot.settings import Settings
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
-from flows.tickets import file_report
 from storage.db import Database
 from storage.models import Conversation, OutboxMessage, Ticket, TicketContact, TicketEvent
 
@@ -30,29 +29,17 @@ async def ticket(
 ) -> tuple[int, str]:
     """A report with a phone number and a staff note; closed at the clock's time, or open."""
     async with db.unit() as session:
-        await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": "440117001000",
-                "age": "3-5",
-                "sex": "f",
-                "concerns": ["basic_needs"],
-                "story": STORY,
-                "phone": PHONE,
-            },
-            channel="telegram",
-            chat_id="5501",
-            intake_key=f"telegram:5501:{n}",
-            locale="zh",
+        row = await file_in(
+            session,
+            directory,
             now=clock(),
-            policy=DEFAULT_POLICY,
+            chat="5501",
+            n=n,
+            age="3-5",
+            concerns=["basic_needs"],
+            story=STORY,
+            phone=PHONE,
         )
-        row = (
-            await session.exec(select(Ticket).where(col(Ticket.intake_key).endswith(f":{n}")))
-        ).one()
         assert row.id is not None
         session.add(
             TicketEvent(ticket_id=row.id, at=clock(), actor="staff:1", kind="note", note=NOTE)

@@ -3,6 +3,7 @@ wrote, and a retried row is really taken again by the running service."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -10,20 +11,18 @@ from typing import Any
 
 import pytest
 from cli_runner import Run, hutong
+from factories import file_in
 from sqlmodel import col, select, update
 
 from flows.clock import system_clock
 from flows.outbox import payload_of
-from flows.sla import DEFAULT_POLICY
-from flows.tickets import file_report
 from storage import inbox
 from storage.db import Database
-from storage.models import InboxUpdate, OutboxMessage, Ticket
+from storage.models import InboxUpdate, OutboxMessage
 from storage.outbox import enqueue
 
 Hutong = Callable[..., Awaitable[Run]]
 PHONE, NAME, WORDS = "13912345678", "王小明", "孩子被锁在家里"
-JIEKOU = "440117001000"
 
 
 @pytest.fixture
@@ -178,31 +177,30 @@ async def _outbox_row(db: Database, row_id: int) -> OutboxMessage:
     return row
 
 
+async def _until_status(db: Database, row_id: int, status: str) -> None:
+    """Wait (at most 5 s) until the row's ``status`` is committed. The fake Bot API records a
+    message as soon as it is sent, before the sender has committed ``mark_sent``: reading the
+    row at that moment can still see it ``sending``."""
+    async with asyncio.timeout(5):
+        while (await _outbox_row(db, row_id)).status != status:  # noqa: ASYNC110 - the sender's
+            # commit has no event to wait on
+            await asyncio.sleep(0.01)
+
+
 async def test_outbox_failed_lists_rows_and_retry_sends_them_again(
     service: Any, directory: Any, run: Hutong
 ) -> None:
     api, db = service.api, service.db
     async with db.unit() as session:
-        receipt = await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": JIEKOU,
-                "age": "6-11",
-                "sex": "m",
-                "concerns": ["illness"],
-                "story": WORDS,
-            },
-            channel="telegram",
-            chat_id="9501",
-            intake_key="telegram:9501:1",
-            locale="zh",
+        ticket = await file_in(
+            session,
+            directory,
             now=system_clock(),
-            policy=DEFAULT_POLICY,
+            chat="9501",
+            sex="m",
+            concerns=["illness"],
+            story=WORDS,
         )
-        ticket = (await session.exec(select(Ticket))).one()
         # The referral is not what this test is about: out of the sender's way.
         await session.exec(update(OutboxMessage).values(status="sent", sent_at=system_clock()))
     ticket_id = ticket.id
@@ -218,7 +216,7 @@ async def test_outbox_failed_lists_rows_and_retry_sends_them_again(
         "id", "kind", "target", "ticket", "attempts", "failed", "error"
     ]  # fmt: skip
     assert lines[2].split()[:6] == [
-        str(with_ticket), "reporter_update", "chat", "9501", receipt.code, "8"
+        str(with_ticket), "reporter_update", "chat", "9501", ticket.code, "8"
     ]  # fmt: skip
     assert lines[3].split()[:6] == [str(plain), "reporter_update", "chat", "9502", "—", "8"]
     assert "gave up after 8 attempts: NetworkError" in lines[2]
@@ -233,7 +231,7 @@ async def test_outbox_failed_lists_rows_and_retry_sends_them_again(
     await service.sender.run_once()
     sent = await api.wait_for(lambda c: PHONE in (c.text or ""), chat_id=9501)
     assert sent.method == "sendMessage"
-    assert (await _outbox_row(db, with_ticket)).status == "sent"
+    await _until_status(db, with_ticket, "sent")
 
     for args, fragment in (
         ((str(erased),), f"message {erased} cannot be sent again: its content was erased"),
@@ -248,6 +246,6 @@ async def test_outbox_failed_lists_rows_and_retry_sends_them_again(
     assert result.out.strip() == "1 message(s) back in the queue; 1 erased one(s) cannot be sent"
     await service.sender.run_once()
     await api.wait_for(lambda c: PHONE in (c.text or ""), chat_id=9502)
-    assert (await _outbox_row(db, plain)).status == "sent"
+    await _until_status(db, plain, "sent")
     assert (await _outbox_row(db, erased)).status == "failed"
     assert (await run("outbox", "failed")).out.splitlines()[0].startswith("1 failed message(s)")

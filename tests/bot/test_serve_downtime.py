@@ -8,16 +8,15 @@ from collections import Counter
 from datetime import timedelta
 
 import aiohttp
+from factories import county_supervisor, file_ticket
 from harness import FakeClock
 from sqlmodel import col, select
 
 from bot.service import serve
 from bot.settings import Settings
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
-from flows.tickets import file_report
 from storage.db import Database
-from storage.models import OutboxMessage, StaffMember, TicketEvent
+from storage.models import OutboxMessage, TicketEvent
 
 
 def _free_port() -> int:
@@ -56,37 +55,18 @@ async def test_deadlines_passed_while_down_fire_once_after_start(
         sweep_seconds=0.1,
     )
     start = clock()
-    async with db.unit() as session:
-        session.add(
-            StaffMember(
-                user_id="7201",
-                chat_id="7201",
-                display_name="督导",
-                role="supervisor",
-                scope_level="county",
-                scope_code="440117000000",
-                joined_at=start,
-            )
-        )
-        await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "yes",
-                "reporter": "teacher",
-                "place": "440117001000",
-                "age": "6-11",
-                "sex": "m",
-                "concerns": ["physical"],
-                "story": "孩子被打",
-            },
-            channel="telegram",
-            chat_id="7001",
-            intake_key="telegram:7001:1",
-            locale="zh",
-            now=start,
-            policy=DEFAULT_POLICY,
-        )
+    await county_supervisor(db, now=start, user="7201", name="督导")
+    await file_ticket(
+        db,
+        directory,
+        now=start,
+        chat="7001",
+        danger="yes",
+        reporter="teacher",
+        sex="m",
+        concerns=["physical"],
+        story="孩子被打",
+    )
 
     clock.advance(minutes=1)  # running, nothing due yet
     await _run_for_a_while(settings, clock)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from cli_runner import Run, hutong
+from factories import invite
 from harness import FakeClock
 from sqlmodel import col, select
 
 from flows.clock import system_clock
-from flows.staff import EnrolmentError, Scope, _hash, bind_group, issue_invite, join
+from flows.staff import EnrolmentError, Scope, _hash, bind_group, join
 from storage.db import Database
 from storage.models import Invite, StationGroup
 
@@ -33,10 +34,7 @@ def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, db: 
 
 
 async def _issue(db: Database, scope: Scope, *, kind: str = "member", hours: float = 72) -> str:
-    async with db.unit() as session:
-        return await issue_invite(
-            session=session, scope=scope, kind=kind, now=system_clock(), ttl=timedelta(hours=hours)
-        )
+    return await invite(db, scope=scope, kind=kind, now=system_clock(), ttl=timedelta(hours=hours))
 
 
 async def _join(db: Database, code: str, user: str) -> None:

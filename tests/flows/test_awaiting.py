@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import pytest
+from factories import file_ticket, sign, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -22,11 +23,9 @@ from flows.conversations import take_turn
 from flows.events import Person, Press, Text
 from flows.intake import Intake
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
 from flows.texts import t
-from flows.tickets import file_report
 from storage.db import Database
-from storage.models import Conversation, StaffMember, Ticket, TicketEvent
+from storage.models import Conversation, Ticket, TicketEvent
 
 JIEKOU = "440117001000"
 STATION, REPORTER = "7701", "7702"
@@ -91,42 +90,11 @@ def test_what_cannot_be_read_awaits_nothing(stored: object) -> None:
 
 async def _setup(db: Database, directory: Directory, clock: FakeClock) -> int:
     """A ticket signed for by the station member."""
-    async with db.unit() as session:
-        member = StaffMember(
-            user_id=STATION,
-            chat_id=STATION,
-            display_name="社工甲",
-            role="station",
-            scope_level="township",
-            scope_code=JIEKOU,
-            joined_at=clock(),
-        )
-        session.add(member)
-        receipt = await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": JIEKOU,
-                "age": "6-11",
-                "sex": "f",
-                "concerns": ["no_carer"],
-                "story": "孩子三天没有人照顾了",
-            },
-            channel="telegram",
-            chat_id=REPORTER,
-            intake_key=f"telegram:{REPORTER}:1",
-            locale="zh",
-            now=clock(),
-            policy=DEFAULT_POLICY,
-        )
-        await session.flush()
-        ticket = await session.get(Ticket, receipt.ticket_id)
-        assert ticket is not None and member.id is not None
-        ticket.state, ticket.assignee_id, ticket.signed_at = "acknowledged", member.id, clock()
-        session.add(ticket)
-        return receipt.ticket_id
+    member = await station_member(db, now=clock(), user=STATION, name="社工甲")
+    ticket = await file_ticket(db, directory, now=clock(), chat=REPORTER)
+    await sign(db, directory, ticket=ticket, member=member, now=clock())
+    assert ticket.id is not None
+    return ticket.id
 
 
 async def _hold(db: Database, chat: str, stored: object, clock: FakeClock) -> None:

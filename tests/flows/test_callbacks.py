@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pytest
+from factories import county_supervisor, file_ticket, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -36,10 +37,8 @@ from flows.intake import Intake
 from flows.messages import Button, Outcome, Reply
 from flows.notices import expand, referral_buttons
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
 from flows.states import FEEDBACK, State
 from flows.texts import t
-from flows.tickets import file_report
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Ticket
 
@@ -285,48 +284,15 @@ def test_every_intake_screen_shows_buttons_that_read_back(intake: Intake, built:
 
 
 async def _enrol(db: Database, clock: FakeClock) -> None:
-    async with db.unit() as session:
-        for user, role, level, scope, locale in (
-            (STATION, "station", "township", JIEKOU, "zh"),
-            (SUPERVISOR, "supervisor", "county", CONGHUA, "en"),
-            (PUNING_SUPERVISOR, "supervisor", "county", PUNING, "zh"),
-        ):
-            session.add(
-                StaffMember(
-                    user_id=user,
-                    chat_id=user,
-                    display_name=f"社工{user}",
-                    role=role,
-                    scope_level=level,
-                    scope_code=scope,
-                    locale=locale,
-                    joined_at=clock(),
-                )
-            )
+    await station_member(db, now=clock(), user=STATION)
+    await county_supervisor(db, now=clock(), user=SUPERVISOR, locale="en")
+    await county_supervisor(db, now=clock(), county=PUNING, user=PUNING_SUPERVISOR)
 
 
 async def _file(db: Database, directory: Directory, clock: FakeClock, place: str, n: int) -> int:
-    async with db.unit() as session:
-        receipt = await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": place,
-                "age": "6-11",
-                "sex": "f",
-                "concerns": ["no_carer"],
-                "story": "孩子三天没有人照顾了",
-            },
-            channel="telegram",
-            chat_id=REPORTER,
-            intake_key=f"telegram:{REPORTER}:{n}",
-            locale="zh",
-            now=clock(),
-            policy=DEFAULT_POLICY,
-        )
-        return receipt.ticket_id
+    ticket = await file_ticket(db, directory, now=clock(), chat=REPORTER, n=n, place=place)
+    assert ticket.id is not None
+    return ticket.id
 
 
 class StaffWalk:

@@ -8,15 +8,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from factories import act, enrol, file_ticket, sign_in, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
-from flows import feedback, lifecycle, oversight
+from flows import feedback
 from flows.escalation import sweep_deadlines
 from flows.notices import expand
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy, Windows
-from flows.tickets import file_report
+from flows.staff import Scope
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
 
@@ -29,29 +30,20 @@ ANSWERS: dict[str, dict[str, Any]] = {
 }
 
 
+SCOPES = {
+    STATION: Scope("station", "township", JIEKOU),
+    COUNTY: Scope("supervisor", "county", CONGHUA),
+    CITY: Scope("supervisor", "city", GUANGZHOU),
+}
+
+
 async def staff(db: Database, clock: FakeClock, *who: str) -> dict[str, int]:
-    scopes = {
-        STATION: ("station", "township", JIEKOU),
-        COUNTY: ("supervisor", "county", CONGHUA),
-        CITY: ("supervisor", "city", GUANGZHOU),
-    }
+    """Enrol the station member, county and city supervisors named by their chats."""
     ids: dict[str, int] = {}
-    async with db.unit() as session:
-        for chat in who:
-            role, level, code = scopes[chat]
-            member = StaffMember(
-                user_id=chat,
-                chat_id=chat,
-                display_name=f"社工{chat}",
-                role=role,
-                scope_level=level,
-                scope_code=code,
-                joined_at=clock(),
-            )
-            session.add(member)
-            await session.flush()
-            assert member.id is not None
-            ids[chat] = member.id
+    for chat in who:
+        member = await enrol(db, scope=SCOPES[chat], user=chat, now=clock())
+        assert member.id is not None
+        ids[chat] = member.id
     return ids
 
 
@@ -62,32 +54,18 @@ async def report(
     priority: str,
     *,
     policy: Policy = DEFAULT_POLICY,
-    n: int = 1,
 ) -> int:
-    async with db.unit() as session:
-        await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "reporter": "neighbour",
-                "place": JIEKOU,
-                "age": "12-14",
-                "sex": "f",
-                "story": "情况说明",
-                **ANSWERS[priority],
-            },
-            channel="telegram",
-            chat_id="5001",
-            intake_key=f"telegram:5001:{priority}:{n}",
-            locale="zh",
-            now=clock(),
-            policy=policy,
-        )
-        ticket = (
-            await session.exec(
-                select(Ticket).where(col(Ticket.intake_key).endswith(f"{priority}:{n}"))
-            )
-        ).one()
+    """A new report of ``priority`` at 街口街道 from chat 5001."""
+    ticket = await file_ticket(
+        db,
+        directory,
+        now=clock(),
+        chat="5001",
+        policy=policy,
+        age="12-14",
+        story="情况说明",
+        **ANSWERS[priority],
+    )
     assert ticket.id is not None and ticket.priority == priority
     return ticket.id
 
@@ -245,9 +223,7 @@ async def test_sign_for_without_first_action_reverts_and_the_ladder_resumes(
         member = await session.get(StaffMember, ids[STATION])
         ticket = await session.get(Ticket, tid)
         assert member is not None and ticket is not None
-        await lifecycle.sign(
-            session=session, directory=directory, member=member, ticket=ticket, now=clock()
-        )
+        await sign_in(session, directory, member=member, ticket=ticket, now=clock())
     t = await run.ticket(tid)
     assert (t.state, t.overdue_level, t.next_due_at) == (
         "acknowledged",
@@ -325,9 +301,7 @@ async def test_resolve_deadline_and_feedback_window(
         member = await session.get(StaffMember, ids[STATION])
         ticket = await session.get(Ticket, tid)
         assert member is not None and ticket is not None
-        await lifecycle.sign(
-            session=session, directory=directory, member=member, ticket=ticket, now=clock()
-        )
+        await sign_in(session, directory, member=member, ticket=ticket, now=clock())
         await lifecycle.first_action(
             session=session, ticket=ticket, member=member, how="visit", now=clock()
         )
@@ -366,7 +340,7 @@ async def test_policy_frozen_at_dispatch(
     t = await Run(db, directory, clock).ticket(tid)
     assert t.sign_due_at == start + timedelta(minutes=10)
     assert t.sla["policy"] == "pilot" and t.sla["windows"]["sign"] == 10
-    other = await report(db, directory, clock, "P1", n=2)  # filed under the default
+    other = await report(db, directory, clock, "P1")  # filed under the default
     assert (await Run(db, directory, clock).ticket(other)).sign_due_at == start + timedelta(hours=2)
 
 
@@ -374,52 +348,10 @@ async def _act(
     db: Database, directory: Directory, clock: FakeClock, member_id: int, ticket_id: int, what: str
 ) -> None:
     """One staff action on the ticket, as its own transaction at the clock's time."""
-    from flows import lifecycle
-
     async with db.unit() as session:
         member = await session.get(StaffMember, member_id)
-        ticket = await session.get(Ticket, ticket_id)
-        assert member is not None and ticket is not None
-        now = clock()
-        if what == "sign":
-            await lifecycle.sign(
-                session=session, directory=directory, member=member, ticket=ticket, now=now
-            )
-        elif what == "first_action":
-            await lifecycle.first_action(
-                session=session, ticket=ticket, member=member, how="visit", now=now
-            )
-        elif what == "resolve":
-            await lifecycle.resolve(
-                session=session,
-                directory=directory,
-                ticket=ticket,
-                member=member,
-                outcome="other",
-                note="已处理",
-                now=now,
-            )
-        elif what == "return":
-            await lifecycle.return_ticket(
-                session=session,
-                directory=directory,
-                ticket=ticket,
-                member=member,
-                reason="不属本镇",
-                now=now,
-            )
-        elif what == "redispatch":
-            assert ticket.station_code is not None
-            await oversight.redispatch(
-                session=session,
-                directory=directory,
-                ticket=ticket,
-                supervisor=member,
-                township=ticket.station_code,
-                now=now,
-            )
-        else:
-            raise AssertionError(what)
+    assert member is not None
+    await act(db, directory, ticket_id=ticket_id, what=what, now=clock(), member=member)
 
 
 async def test_a_late_sign_for_gets_one_window_for_the_first_action(
@@ -503,20 +435,9 @@ async def test_after_a_revert_the_next_signer_gets_the_menu_and_the_reporter_hea
     db: Database, directory: Directory, clock: FakeClock
 ) -> None:
     ids = await staff(db, clock, STATION, COUNTY, CITY)
-    async with db.unit() as session:
-        second = StaffMember(
-            user_id="5102",
-            chat_id="5102",
-            display_name="社工5102",
-            role="station",
-            scope_level="township",
-            scope_code=JIEKOU,
-            joined_at=clock(),
-        )
-        session.add(second)
-        await session.flush()
-        assert second.id is not None
-        second_id = second.id
+    second = await station_member(db, now=clock(), user="5102")
+    assert second.id is not None
+    second_id = second.id
     start = clock()
     tid = await report(db, directory, clock, "P2")  # sign 24 h, first action 3 days
     run = Run(db, directory, clock)
@@ -565,13 +486,13 @@ async def test_the_digest_lists_the_oldest_breach_first(
     un-signed one breached later: oldest first, on SQLite and PostgreSQL alike."""
     ids = await staff(db, clock, STATION, COUNTY)
     start = clock()  # 10:00 in Shanghai
-    worked = await report(db, directory, clock, "P2", n=1)  # resolve: 7 days
+    worked = await report(db, directory, clock, "P2")  # resolve: 7 days
     await _act(db, directory, clock, ids[STATION], worked, "sign")
     await _act(db, directory, clock, ids[STATION], worked, "first_action")
     run = Run(db, directory, clock)
     await run.at(start + timedelta(days=7))  # 催办
     clock.now = start + timedelta(days=7, hours=1)
-    unsigned = await report(db, directory, clock, "P0", n=2)
+    unsigned = await report(db, directory, clock, "P0")
     await run.at(start + timedelta(days=7, hours=2))  # not signed for: L1
     await run.at(start + timedelta(days=8))  # the next morning's digest
     codes = [(await run.ticket(tid)).code for tid in (worked, unsigned)]

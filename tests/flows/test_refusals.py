@@ -4,43 +4,32 @@ from __future__ import annotations
 
 from collections import Counter
 
+from factories import city_supervisor, file_ticket, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
 from flows import work
 from flows.events import Command, Person, Press
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
-from flows.tickets import file_report
 from storage.db import Database
-from storage.models import StaffMember, Ticket, TicketEvent
+from storage.models import Ticket, TicketEvent
 
 JIEKOU, JIANGPU = "440117001000", "440117002000"
 
 
 async def _tickets(db: Database, directory: Directory, clock: FakeClock, n: int) -> list[Ticket]:
-    async with db.unit() as session:
-        for i in range(n):
-            await file_report(
-                session=session,
-                directory=directory,
-                answers={
-                    "danger": "no",
-                    "reporter": "neighbour",
-                    "place": JIEKOU,
-                    "age": "6-11",
-                    "sex": "m",
-                    "concerns": ["illness"],
-                    "story": "孩子生病没人管",
-                },
-                channel="telegram",
-                chat_id="8001",
-                intake_key=f"telegram:8001:{i}",
-                locale="zh",
-                now=clock(),
-                policy=DEFAULT_POLICY,
-            )
-        return list((await session.exec(select(Ticket).order_by(col(Ticket.id)))).all())
+    return [
+        await file_ticket(
+            db,
+            directory,
+            now=clock(),
+            chat="8001",
+            sex="m",
+            concerns=["illness"],
+            story="孩子生病没人管",
+        )
+        for _ in range(n)
+    ]
 
 
 def _person(user: str) -> Person:
@@ -117,22 +106,8 @@ async def test_staff_of_another_station_typing_codes_is_coalesced_too(
 ) -> None:
     """/ticket and /reassign refusals of an enrolled member go through the same rule."""
     (ticket,) = await _tickets(db, directory, clock, 1)
-    async with db.unit() as session:
-        for user, role, level, scope in (
-            ("8201", "station", "township", JIANGPU),
-            ("8202", "supervisor", "city", "440300000000"),  # 深圳: not this ticket's city
-        ):
-            session.add(
-                StaffMember(
-                    user_id=user,
-                    chat_id=user,
-                    display_name="x",
-                    role=role,
-                    scope_level=level,
-                    scope_code=scope,
-                    joined_at=clock(),
-                )
-            )
+    await station_member(db, now=clock(), station=JIANGPU, user="8201", name="x")
+    await city_supervisor(db, now=clock(), city="440300000000", user="8202", name="x")  # 深圳
     for _ in range(20):
         for user, command in (("8201", "ticket"), ("8202", "reassign"), ("8202", "ticket")):
             async with db.unit() as session:

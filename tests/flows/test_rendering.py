@@ -5,6 +5,7 @@ exactly once, in both languages."""
 from __future__ import annotations
 
 import pytest
+from factories import county_supervisor, file_ticket, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -15,7 +16,6 @@ from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.states import State
 from flows.texts import phrase, render
-from flows.tickets import file_report
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Ticket
 
@@ -29,55 +29,12 @@ READERS = {"zh": "61001", "en": "61002"}  # county supervisors, one per language
 
 @pytest.fixture
 async def ticket(db: Database, directory: Directory, clock: FakeClock) -> Ticket:
-    async with db.unit() as session:
-        for locale, chat in READERS.items():
-            session.add(
-                StaffMember(
-                    user_id=chat,
-                    chat_id=chat,
-                    display_name="s",
-                    role="supervisor",
-                    scope_level="county",
-                    scope_code=CONGHUA,
-                    locale=locale,
-                    joined_at=clock(),
-                )
-            )
-        session.add(
-            StaffMember(
-                user_id="61003",
-                chat_id="61003",
-                display_name="w",
-                role="station",
-                scope_level="township",
-                scope_code=JIEKOU,
-                locale="en",
-                joined_at=clock(),
-            )
-        )
-        receipt = await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": JIEKOU,
-                "place_text": PLACE,
-                "age": "6-11",
-                "sex": "f",
-                "concerns": ["no_carer"],
-                "story": "孩子一个人在家",
-            },
-            channel="telegram",
-            chat_id="61009",
-            intake_key="telegram:61009:1",
-            locale="zh",
-            now=clock(),
-            policy=DEFAULT_POLICY,
-        )
-        found = await session.get(Ticket, receipt.ticket_id)
-    assert found is not None
-    return found
+    for locale, chat in READERS.items():
+        await county_supervisor(db, now=clock(), user=chat, name="s", locale=locale)
+    await station_member(db, now=clock(), user="61003", name="w", locale="en")
+    return await file_ticket(
+        db, directory, now=clock(), chat="61009", place_text=PLACE, story="孩子一个人在家"
+    )
 
 
 async def texts_to(db: Database, directory: Directory, clock: FakeClock, chat: str) -> list[str]:

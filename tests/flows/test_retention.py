@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from bot_api import FakeBotAPI
+from factories import county_supervisor, file_in, sign_in, station_member
 from harness import FakeClock
 from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, col, select
@@ -28,7 +29,7 @@ from flows.outbox import payload_of
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.texts import t
-from flows.tickets import file_report, status_text
+from flows.tickets import status_text
 from handlers.telegram.sender import OutboxSender
 from storage.db import Database
 from storage.models import (
@@ -89,62 +90,33 @@ STATISTICS = (
 
 
 async def enrol(db: Database, clock: FakeClock, *, locale: str = "zh") -> dict[str, StaffMember]:
-    async with db.unit() as session:
-        members = {
-            "station": StaffMember(
-                user_id=STATION_CHAT,
-                chat_id=STATION_CHAT,
-                display_name="社工甲",
-                role="station",
-                scope_level="township",
-                scope_code=JIEKOU,
-                locale=locale,
-                joined_at=clock(),
-            ),
-            "supervisor": StaffMember(
-                user_id=SUPERVISOR_CHAT,
-                chat_id=SUPERVISOR_CHAT,
-                display_name="督导乙",
-                role="supervisor",
-                scope_level="county",
-                scope_code=CONGHUA,
-                locale=locale,
-                joined_at=clock(),
-            ),
-        }
-        session.add_all(members.values())
-    return members
+    return {
+        "station": await station_member(
+            db, now=clock(), user=STATION_CHAT, name="社工甲", locale=locale
+        ),
+        "supervisor": await county_supervisor(
+            db, now=clock(), user=SUPERVISOR_CHAT, name="督导乙", locale=locale
+        ),
+    }
 
 
 async def file(db: Database, directory: Directory, clock: FakeClock, n: int = 1) -> int:
     """A report with a phone, a photo and typed place words, from CHAT."""
     async with db.unit() as session:
-        await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": JIEKOU,
-                "place_text": PLACE_WORDS,
-                "age": "6-11",
-                "sex": "m",
-                "concerns": ["basic_needs"],
-                "story": STORY,
-                "photos": [PHOTO],
-                "phone": PHONE,
-                "callback": True,
-            },
-            channel="telegram",
-            chat_id=CHAT,
-            intake_key=f"telegram:{CHAT}:{n}",
-            locale="zh",
+        ticket = await file_in(
+            session,
+            directory,
             now=clock(),
-            policy=DEFAULT_POLICY,
+            chat=CHAT,
+            n=n,
+            place_text=PLACE_WORDS,
+            sex="m",
+            concerns=["basic_needs"],
+            story=STORY,
+            photos=[PHOTO],
+            phone=PHONE,
+            callback=True,
         )
-        ticket = (
-            await session.exec(select(Ticket).where(col(Ticket.intake_key).endswith(f":{n}")))
-        ).one()
         # The reporting chat's dialogue after filing: it remembers the code.
         conv = (
             await session.exec(select(Conversation).where(col(Conversation.chat_id) == CHAT))
@@ -211,11 +183,7 @@ async def live(
             session=s, ticket=x, supervisor=supervisor, now=clock()
         )
     )
-    await step(
-        lambda s, x: lifecycle.sign(
-            session=s, directory=directory, member=station, ticket=x, now=clock()
-        )
-    )
+    await step(lambda s, x: sign_in(s, directory, member=station, ticket=x, now=clock()))
     await step(
         lambda s, x: lifecycle.first_action(
             session=s, ticket=x, member=station, how="call", now=clock()
@@ -460,9 +428,7 @@ async def test_a_staff_member_whose_pending_note_was_discarded_is_not_taken_for_
     await in_unit(
         db,
         tid,
-        lambda s, x: lifecycle.sign(
-            session=s, directory=directory, member=members["station"], ticket=x, now=clock()
-        ),
+        lambda s, x: sign_in(s, directory, member=members["station"], ticket=x, now=clock()),
     )
     async with db.unit() as session:
         session.add(
@@ -584,13 +550,7 @@ async def test_a_referral_whose_text_was_erased_is_still_edited_when_signed_for(
     async with db.unit() as session:
         ticket = await tickets.locked_ticket(session, tid)
         assert ticket is not None
-        await lifecycle.sign(
-            session=session,
-            directory=directory,
-            member=members["station"],
-            ticket=ticket,
-            now=clock(),
-        )
+        await sign_in(session, directory, member=members["station"], ticket=ticket, now=clock())
     await sender.run_once()
     edits = bot_api.calls_for(int(STATION_CHAT), "editMessageText")
     assert len(edits) == 1
@@ -914,9 +874,7 @@ async def test_a_forced_erasure_of_an_open_case_leaves_it_workable_and_writes_to
     async with db.unit() as session:
         ticket = await tickets.locked_ticket(session, tid)
         assert ticket is not None
-        await lifecycle.sign(
-            session=session, directory=directory, member=station, ticket=ticket, now=clock()
-        )
+        await sign_in(session, directory, member=station, ticket=ticket, now=clock())
         await lifecycle.first_action(
             session=session, ticket=ticket, member=station, how="visit", now=clock()
         )

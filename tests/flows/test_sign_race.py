@@ -6,57 +6,31 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from factories import JIANGPU, county_supervisor, file_ticket, sign_in, station_member
 from sqlmodel import col, select
 
-from flows import lifecycle, work
+from flows import work
 from flows.events import Person, Press
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
-from flows.tickets import file_report
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
 
-JIEKOU = "440117001000"
-
 
 async def _setup(db: Database, directory: Directory, clock: Any) -> tuple[int, list[int]]:
-    async with db.unit() as session:
-        members = [
-            StaffMember(
-                user_id=str(uid),
-                chat_id=str(uid),
-                display_name=f"社工{uid}",
-                role="station",
-                scope_level="township",
-                scope_code=JIEKOU,
-                joined_at=clock(),
-            )
-            for uid in (901, 902)
-        ]
-        session.add_all(members)
-        await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "yes",
-                "reporter": "teacher",
-                "place": JIEKOU,
-                "age": "6-11",
-                "sex": "m",
-                "concerns": ["physical"],
-                "story": "孩子身上有很多伤",
-            },
-            channel="telegram",
-            chat_id="900",
-            intake_key="telegram:900:1",
-            locale="zh",
-            now=clock(),
-            policy=DEFAULT_POLICY,
-        )
-        await session.flush()
-        ticket = (await session.exec(select(Ticket))).one()
-        assert ticket.id is not None
-        return ticket.id, [m.id for m in members if m.id is not None]
+    """A P0 ticket at 街口街道 and two of its station's members."""
+    members = [await station_member(db, now=clock(), user=str(uid)) for uid in (901, 902)]
+    ticket = await file_ticket(
+        db,
+        directory,
+        now=clock(),
+        danger="yes",
+        reporter="teacher",
+        sex="m",
+        concerns=["physical"],
+        story="孩子身上有很多伤",
+    )
+    assert ticket.id is not None
+    return ticket.id, [m.id for m in members if m.id is not None]
 
 
 async def test_two_sessions_sign_at_once_one_wins(
@@ -73,9 +47,7 @@ async def test_two_sessions_sign_at_once_one_wins(
             ticket = await session.get(Ticket, ticket_id)
             assert member is not None and ticket is not None
             await barrier.wait()
-            out = await lifecycle.sign(
-                session=session, directory=directory, member=member, ticket=ticket, now=clock()
-            )
+            out = await sign_in(session, directory, member=member, ticket=ticket, now=clock())
             return out.notice
 
     notices = await asyncio.gather(*(press(m) for m in member_ids))
@@ -105,23 +77,11 @@ async def test_station_of_another_township_cannot_sign(
     db: Database, directory: Directory, clock: Any
 ) -> None:
     ticket_id, _ = await _setup(db, directory, clock)
+    outsider = await station_member(db, now=clock(), station=JIANGPU, user="999", name="外站")
     async with db.unit() as session:
-        outsider = StaffMember(
-            user_id="999",
-            chat_id="999",
-            display_name="外站",
-            role="station",
-            scope_level="township",
-            scope_code="440117002000",
-            joined_at=clock(),
-        )
-        session.add(outsider)
-        await session.flush()
         ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None
-        out = await lifecycle.sign(
-            session=session, directory=directory, member=outsider, ticket=ticket, now=clock()
-        )
+        out = await sign_in(session, directory, member=outsider, ticket=ticket, now=clock())
     assert out.notice == "您无权处理这个工单。"
     async with db.unit() as session:
         ticket = await session.get(Ticket, ticket_id)
@@ -140,20 +100,9 @@ async def test_two_supervisors_approve_one_extension_at_once_it_counts_once(
     """Both sessions have read the waiting request before either decides: the row lock makes
     the second wait, re-read, and find nothing left to decide."""
     ticket_id, _ = await _setup(db, directory, clock)
+    for uid in (951, 952):
+        await county_supervisor(db, now=clock(), user=str(uid), name=f"督导{uid}")
     async with db.unit() as session:
-        supervisors = [
-            StaffMember(
-                user_id=str(uid),
-                chat_id=str(uid),
-                display_name=f"督导{uid}",
-                role="supervisor",
-                scope_level="county",
-                scope_code="440117000000",
-                joined_at=clock(),
-            )
-            for uid in (951, 952)
-        ]
-        session.add_all(supervisors)
         ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None and ticket.resolve_due_at is not None
         ticket.state, ticket.pending_extension_days = "in_progress", 3

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import pytest
+from factories import county_supervisor, file_in, group_of, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -15,11 +16,10 @@ from flows import work
 from flows.events import Command, Event, Person, Press
 from flows.messages import Outcome
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
+from flows.staff import unbind_group
 from flows.texts import t
-from flows.tickets import file_report
 from storage.db import Database
-from storage.models import StaffMember, StationGroup, Ticket, TicketEvent
+from storage.models import Ticket, TicketEvent
 
 JIEKOU, JIANGPU, CONGHUA = "440117001000", "440117002000", "440117000000"
 STORY: Final = "孩子被关在家里三天没有吃饭"
@@ -38,59 +38,27 @@ class Setup:
 
 
 async def _setup(db: Database, directory: Directory, clock: FakeClock) -> Setup:
+    station = await station_member(db, now=clock(), user=STATION_USER)
+    await county_supervisor(db, now=clock(), user=SUPERVISOR_USER)
+    await group_of(db, station=JIEKOU, chat=BOUND, now=clock())
+    await group_of(db, station=JIANGPU, chat=OTHER, now=clock())
+    # Once bound to 街口, then unbound: a group that used to be the station's shows nothing.
+    await group_of(db, station=JIEKOU, chat=UNBOUND, now=clock())
     async with db.unit() as session:
-        for user, role, level, scope in (
-            (STATION_USER, "station", "township", JIEKOU),
-            (SUPERVISOR_USER, "supervisor", "county", CONGHUA),
-        ):
-            session.add(
-                StaffMember(
-                    user_id=user,
-                    chat_id=user,
-                    display_name=f"社工{user}",
-                    role=role,
-                    scope_level=level,
-                    scope_code=scope,
-                    joined_at=clock(),
-                )
-            )
-        session.add(StationGroup(station_code=JIEKOU, chat_id=BOUND, bound_at=clock()))
-        session.add(StationGroup(station_code=JIANGPU, chat_id=OTHER, bound_at=clock()))
-        # Once bound to 街口, then unbound: a group that used to be the station's shows nothing.
-        session.add(
-            StationGroup(
-                station_code=JIEKOU,
-                chat_id=UNBOUND,
-                bound_at=clock(),
-                active=False,
-                unbound_at=clock(),
-            )
-        )
-        receipt = await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": JIEKOU,
-                "age": "6-11",
-                "sex": "f",
-                "concerns": ["no_carer"],
-                "story": STORY,
-            },
-            channel="telegram",
-            chat_id="7001",
-            intake_key="telegram:7001:1",
-            locale="zh",
-            now=clock(),
-            policy=DEFAULT_POLICY,
-        )
-        ticket = (await session.exec(select(Ticket))).one()
+        await unbind_group(session=session, chat_id=UNBOUND, now=clock())
+    async with db.unit() as session:
+        ticket = await file_in(session, directory, now=clock(), chat="7001", story=STORY)
         assert ticket.id is not None
         session.add(
-            TicketEvent(ticket_id=ticket.id, at=clock(), actor="staff:1", kind="note", note=NOTE)
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=clock(),
+                actor=f"staff:{station.id}",
+                kind="note",
+                note=NOTE,
+            )
         )
-    return Setup(receipt.code, ticket.id)
+    return Setup(ticket.code, ticket.id)
 
 
 def _person(user: str, place: str) -> Person:

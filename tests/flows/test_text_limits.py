@@ -6,60 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from factories import file_ticket, person_of, sign, station_member
 from sqlmodel import col, select
 
-from flows import feedback, lifecycle, work
+from flows import feedback, work
 from flows.awaiting import ExtensionReason, FeedbackComment, Resolution, StaffText
 from flows.events import Person
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
-from flows.tickets import file_report
 from storage.db import Database
-from storage.models import TEXT_MAX, StaffMember, Ticket, TicketEvent
+from storage.models import TEXT_MAX, Ticket, TicketEvent
 
-JIEKOU = "440117001000"
 REPORTER_CHAT = "900"
 
 
 async def _signed_ticket(db: Database, directory: Directory, clock: Any) -> tuple[int, Person]:
-    async with db.unit() as session:
-        member = StaffMember(
-            user_id="901",
-            chat_id="901",
-            display_name="社工",
-            role="station",
-            scope_level="township",
-            scope_code=JIEKOU,
-            joined_at=clock(),
-        )
-        session.add(member)
-        await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": JIEKOU,
-                "age": "6-11",
-                "sex": "f",
-                "concerns": ["no_carer"],
-                "story": "孩" * TEXT_MAX,  # the longest story fits its column too
-            },
-            channel="telegram",
-            chat_id=REPORTER_CHAT,
-            intake_key=f"telegram:{REPORTER_CHAT}:1",
-            locale="zh",
-            now=clock(),
-            policy=DEFAULT_POLICY,
-        )
-        await session.flush()
-        ticket = (await session.exec(select(Ticket))).one()
-        assert ticket.id is not None
-        await lifecycle.sign(
-            session=session, directory=directory, member=member, ticket=ticket, now=clock()
-        )
-        person = Person("telegram", "901", "901", False, "社工", "zh")
-        return ticket.id, person
+    member = await station_member(db, now=clock(), user="901", name="社工")
+    # The longest story fits its column too.
+    ticket = await file_ticket(
+        db, directory, now=clock(), chat=REPORTER_CHAT, story="孩" * TEXT_MAX
+    )
+    await sign(db, directory, ticket=ticket, member=member, now=clock())
+    assert ticket.id is not None
+    return ticket.id, person_of(member)
 
 
 async def _staff_text(

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from bot_api import FakeBotAPI
+from factories import file_ticket, group_of, station_member
 from sqlmodel import col, select
 from telegram import Bot
 
 from flows.outbox import payload_of
 from flows.places import Directory
-from flows.sla import DEFAULT_POLICY
 from handlers.telegram.sender import OutboxSender
 from storage.db import Database
 from storage.models import OutboxMessage, StationGroup, TicketEvent
@@ -212,8 +212,7 @@ async def test_a_group_that_became_a_supergroup_is_followed_to_its_new_id(
     db: Database, clock: Any, sender: OutboxSender, bot_api: FakeBotAPI
 ) -> None:
     old, new = -100, -1001234
-    async with db.unit() as session:
-        session.add(StationGroup(station_code="440117001000", chat_id=str(old), bound_at=clock()))
+    await group_of(db, station="440117001000", chat=str(old), now=clock())
     await queue(db, clock, old, "g1")
     await queue(db, clock, old, "g2")
     bot_api.fail_next("sendMessage", chat_id=old, status=400, migrate_to_chat_id=new)
@@ -289,8 +288,8 @@ async def test_a_row_that_cannot_be_rendered_fails_alone(
     with the reason; every other row of the same batches still goes out."""
     from flows.lifecycle import notice
 
+    await station_member(db, now=clock(), user="64", name="worker")
     async with db.unit() as session:
-        station_member(session, clock, chat="64")
         await enqueue(
             session,
             dedup_key="renamed-key",
@@ -327,22 +326,6 @@ async def test_a_row_that_cannot_be_rendered_fails_alone(
     assert len(events) == 2
 
 
-def station_member(session: Any, clock: Any, *, chat: str, user: str | None = None) -> None:
-    from storage.models import StaffMember
-
-    session.add(
-        StaffMember(
-            user_id=user or chat,
-            chat_id=chat,
-            display_name="worker",
-            role="station",
-            scope_level="township",
-            scope_code="440117001000",
-            joined_at=clock(),
-        )
-    )
-
-
 async def test_a_referral_undelivered_for_five_minutes_escalates_and_still_arrives(
     db: Database,
     clock: Any,
@@ -354,8 +337,7 @@ async def test_a_referral_undelivered_for_five_minutes_escalates_and_still_arriv
     from flows.sla import LEVEL1
     from storage.models import Ticket
 
-    async with db.unit() as session:
-        station_member(session, clock, chat="67")
+    await station_member(db, now=clock(), user="67", name="worker")
     sender = OutboxSender(db=db, bot=bot, directory=directory, clock=clock, retry_max=60)
     bot_api.fail_next("sendMessage", chat_id=67, status=502, times=20)
 
@@ -393,32 +375,13 @@ async def test_a_referral_undelivered_for_five_minutes_escalates_and_still_arriv
 async def _referral_ticket(
     db: Database, directory: Directory, clock: Any, members: list[str], **answers: Any
 ) -> int:
-    from flows.tickets import file_report
-
-    async with db.unit() as session:
-        for chat in members:
-            station_member(session, clock, chat=chat)
-        receipt = await file_report(
-            session=session,
-            directory=directory,
-            answers={
-                "danger": "no",
-                "reporter": "neighbour",
-                "place": "440117001000",
-                "age": "6-11",
-                "sex": "f",
-                "concerns": ["bullying"],
-                "story": "在学校被欺负",
-                **answers,
-            },
-            channel="telegram",
-            chat_id="39",
-            intake_key=f"telegram:39:{len(members)}",
-            locale="zh",
-            now=clock(),
-            policy=DEFAULT_POLICY,
-        )
-    return receipt.ticket_id
+    """A report from chat 39 to 街口街道, whose station members are ``members`` (chats)."""
+    for chat in members:
+        await station_member(db, now=clock(), user=chat, name="worker")
+    answers = {"concerns": ["bullying"], "story": "在学校被欺负", **answers}
+    ticket = await file_ticket(db, directory, now=clock(), chat="39", **answers)
+    assert ticket.id is not None
+    return ticket.id
 
 
 async def _kinds(db: Database, ticket_id: int) -> list[str]:

@@ -6,12 +6,13 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import factories
 from bot_api import Call, FakeBotAPI
 from citizen import Citizen
 from sqlmodel import col, select
 
 from flows.clock import system_clock
-from flows.staff import Scope, issue_invite
+from flows.staff import Scope
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
 
@@ -21,21 +22,13 @@ CONGHUA = "440117000000"
 
 
 async def invite(db: Database, scope: Scope, *, kind: str = "member", hours: float = 72) -> str:
-    async with db.unit() as session:
-        return await issue_invite(
-            session=session,
-            scope=scope,
-            kind=kind,
-            now=system_clock(),
-            ttl=timedelta(hours=hours),
-        )
+    return await factories.invite(
+        db, scope=scope, kind=kind, now=system_clock(), ttl=timedelta(hours=hours)
+    )
 
 
 async def enrol(service: Any, chat_id: int, scope: Scope) -> None:
-    code = await invite(service.db, scope)
-    mark = len(service.api.calls)
-    service.api.push_text(chat_id, f"/join {code}")
-    await service.api.wait_for(lambda c: "已" in (c.text or ""), after=mark, chat_id=chat_id)
+    await factories.join_by_bot(service, chat=chat_id, scope=scope, now=system_clock())
 
 
 async def bind_group(service: Any, group_id: int) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-from bot_api import FakeBotAPI
 from citizen import Citizen
+from factories import join_by_bot
 from harness import BotService, FakeClock
 from sqlmodel import col, select
 
 from flows.escalation import sweep_deadlines
-from flows.intake import Intake
 from flows.sla import DEFAULT_POLICY
-from flows.staff import Scope, issue_invite
+from flows.staff import Scope
 from storage.db import Database
 from storage.models import Ticket, TicketEvent
 
@@ -22,22 +19,8 @@ JIEKOU, JIANGPU, CONGHUA = "440117001000", "440117002000", "440117000000"
 SHENZHEN = "440300000000"
 
 
-@pytest.fixture
-async def svc(
-    bot_api: FakeBotAPI, db: Database, intake: Intake, clock: FakeClock
-) -> AsyncIterator[BotService]:
-    service = BotService(bot_api, db, intake, clock=clock, pace=(0.0, 0.0))
-    await service.start()
-    yield service
-    await service.stop()
-
-
 async def enrol(svc: BotService, chat: int, scope: Scope) -> None:
-    async with svc.db.unit() as session:
-        code = await issue_invite(session=session, scope=scope, kind="member", now=svc.clock())
-    mark = len(svc.api.calls)
-    svc.api.push_text(chat, f"/join {code}")
-    await svc.api.wait_for(lambda c: "已" in (c.text or ""), after=mark, chat_id=chat)
+    await join_by_bot(svc, chat=chat, scope=scope, now=svc.clock())
 
 
 async def ask(svc: BotService, chat: int, text: str, needle: str) -> str:

@@ -3,17 +3,16 @@ report, referral, 签收, note, first action, extension asked and approved, 办�
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from bot_api import Call, FakeBotAPI
 from citizen import Citizen
+from factories import join_by_bot
 from harness import BotService, FakeClock
 from sqlmodel import col, select
 
-from flows.intake import Intake
-from flows.staff import Scope, issue_invite
+from flows.staff import Scope
 from storage.db import Database
 from storage.models import Ticket, TicketEvent
 
@@ -23,22 +22,12 @@ REPORTER, WORKER, SUPERVISOR = 3001, 3101, 3201
 
 
 @pytest.fixture
-async def life(
-    bot_api: FakeBotAPI, db: Database, intake: Intake, clock: FakeClock
-) -> AsyncIterator[BotService]:
-    # No pacing: the test's clock only moves when the test moves it.
-    svc = BotService(bot_api, db, intake, clock=clock, pace=(0.0, 0.0))
-    await svc.start()
-    yield svc
-    await svc.stop()
+def life(svc: BotService) -> BotService:
+    return svc  # tests/handlers/conftest.py: on the test's clock, without pacing
 
 
 async def enrol(svc: BotService, clock: FakeClock, chat: int, scope: Scope) -> None:
-    async with svc.db.unit() as session:
-        code = await issue_invite(session=session, scope=scope, kind="member", now=clock())
-    mark = len(svc.api.calls)
-    svc.api.push_text(chat, f"/join {code}")
-    await svc.api.wait_for(lambda c: "已" in (c.text or ""), after=mark, chat_id=chat)
+    await join_by_bot(svc, chat=chat, scope=scope, now=clock())
 
 
 class Party:

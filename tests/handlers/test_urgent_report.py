@@ -7,10 +7,11 @@ from typing import Any
 
 from bot_api import FakeBotAPI
 from citizen import Citizen
+from factories import join_by_bot
 from sqlmodel import col, select
 
 from flows.clock import system_clock
-from flows.staff import Scope, issue_invite
+from flows.staff import Scope
 from storage.db import Database
 from storage.models import Ticket, TicketContact, TicketEvent
 
@@ -19,16 +20,13 @@ WORKER, REPORTER = 5101, 5201
 
 
 async def enrol(service: Any, chat_id: int) -> None:
-    async with service.db.unit() as session:
-        code = await issue_invite(
-            session=session,
-            scope=Scope("station", "township", JIEKOU),
-            kind="member",
-            now=system_clock(),
-        )
-    mark = len(service.api.calls)
-    service.api.push_text(chat_id, f"/join {code}")
-    await service.api.wait_for(lambda c: "已加入" in (c.text or ""), after=mark, chat_id=chat_id)
+    await join_by_bot(
+        service,
+        chat=chat_id,
+        scope=Scope("station", "township", JIEKOU),
+        now=system_clock(),
+        answer="已加入",
+    )
 
 
 async def tickets(db: Database) -> list[Ticket]:

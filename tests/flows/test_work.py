@@ -1,0 +1,286 @@
+"""Staff in the bot (flows.work) against the real database: pressing a ticket's buttons and
+typing what they ask for, each checked for role, scope and state, whatever chat it comes
+from; a refused press leaves a trace; a stale or repeated press changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from factories import (
+    JIANGPU,
+    REPORTER,
+    county_supervisor,
+    file_ticket,
+    person_of,
+    sign,
+    station_member,
+    ticket_in,
+)
+from harness import FakeClock
+from sqlmodel import col, select
+
+from flows import staff_views, work
+from flows.awaiting import Note, Resolution, ReturnReason
+from flows.callbacks import StaffAction, StaffData
+from flows.events import Command, Person, Press
+from flows.messages import Outcome
+from flows.places import Directory
+from flows.states import State
+from flows.texts import t
+from storage.db import Database
+from storage.models import StaffMember, Ticket, TicketEvent
+
+
+async def _handle(
+    db: Database, directory: Directory, clock: FakeClock, person: Person, event: Any
+) -> Outcome:
+    async with db.unit() as session:
+        return await work.handle(
+            session=session, directory=directory, person=person, event=event, now=clock()
+        )
+
+
+async def _press(
+    db: Database,
+    directory: Directory,
+    clock: FakeClock,
+    person: Person,
+    action: StaffAction,
+    ticket: Ticket,
+    arg: str = "",
+) -> Outcome:
+    data = StaffData(action, ticket.id or 0, arg).encode()
+    return await _handle(db, directory, clock, person, Press(data))
+
+
+async def _text(
+    db: Database, directory: Directory, clock: FakeClock, person: Person, awaiting: Any, text: str
+) -> Outcome:
+    async with db.unit() as session:
+        return await work.on_text(
+            session=session,
+            directory=directory,
+            person=person,
+            awaiting=awaiting,
+            text=text,
+            now=clock(),
+        )
+
+
+async def _state(db: Database, ticket: Ticket) -> Ticket:
+    async with db.unit() as session:
+        fresh = await session.get(Ticket, ticket.id)
+    assert fresh is not None
+    return fresh
+
+
+async def _kinds(db: Database, ticket: Ticket) -> list[str]:
+    async with db.unit() as session:
+        return list(
+            (
+                await session.exec(
+                    select(TicketEvent.kind)
+                    .where(col(TicketEvent.ticket_id) == ticket.id)
+                    .order_by(col(TicketEvent.id))
+                )
+            ).all()
+        )
+
+
+async def test_sign_by_press_then_a_second_press_is_told_who_has_it(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock(), name="社工甲")
+    colleague = await station_member(db, now=clock(), user="7002")
+    ticket = await file_ticket(db, directory, now=clock())
+    out = await _press(db, directory, clock, person_of(worker), StaffAction.SIGN, ticket)
+    assert out.notice == t("zh", "event.signed") and out.outbox_written
+    late = await _press(db, directory, clock, person_of(colleague), StaffAction.SIGN, ticket)
+    assert late.notice == t("zh", "sign.taken", name="社工甲")
+    again = await _press(db, directory, clock, person_of(worker), StaffAction.SIGN, ticket)
+    assert again.notice is not None and "已被" in again.notice
+    after = await _state(db, ticket)
+    assert after.state == State.ACKNOWLEDGED and after.assignee_id == worker.id
+    assert (await _kinds(db, ticket)).count("signed") == 1
+
+
+async def test_another_stations_member_and_a_stranger_are_refused_and_traced(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    there = await station_member(db, now=clock(), station=JIANGPU, user="7002")
+    ticket = await file_ticket(db, directory, now=clock())
+    stranger = Person("telegram", "666", "666", False, "x", "zh")
+    for person in (person_of(there), stranger):
+        out = await _press(db, directory, clock, person, StaffAction.SIGN, ticket)
+        assert out.notice == t("zh", "refused")
+    out = await _handle(db, directory, clock, stranger, Press("w:sign:424242"))  # no ticket
+    assert out.notice == t("zh", "refused")
+    assert (await _state(db, ticket)).state == State.DISPATCHED
+    async with db.unit() as session:
+        actors = (
+            await session.exec(select(TicketEvent.actor).where(col(TicketEvent.kind) == "refused"))
+        ).all()
+    assert sorted(actors) == sorted([f"staff:{there.id}", "telegram:666"])
+
+
+async def test_a_stale_button_says_the_state_and_changes_nothing(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock())
+    ticket = await ticket_in(db, directory, state=State.IN_PROGRESS, now=clock(), member=worker)
+    before = await _kinds(db, ticket)
+    for action, arg in ((StaffAction.FIRST, ""), (StaffAction.FIRST_HOW, "call")):
+        out = await _press(db, directory, clock, person_of(worker), action, ticket, arg)
+        assert out.notice == t("zh", "work.not_now", state=t("zh", "state.in_progress"))
+    assert await _kinds(db, ticket) == before
+
+
+async def test_a_note_is_asked_for_then_typed_and_kept(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock())
+    ticket = await ticket_in(db, directory, state=State.ACKNOWLEDGED, now=clock(), member=worker)
+    me = person_of(worker)
+    asked = await _press(db, directory, clock, me, StaffAction.NOTE, ticket)
+    assert asked.awaiting == Note(ticket.id or 0)
+    # In the station's group the words are not asked for: the bot does not read group text.
+    in_group = await _press(
+        db, directory, clock, person_of(worker, in_group=True, chat="-1"), StaffAction.NOTE, ticket
+    )
+    assert in_group.notice == t("zh", "work.private_only") and in_group.awaiting is None
+    short = await _text(db, directory, clock, me, Note(ticket.id or 0), " x ")
+    assert short.replies[0].text == t("zh", "work.too_short") and short.awaiting is not None
+    saved = await _text(db, directory, clock, me, Note(ticket.id or 0), "已电话联系邻居")
+    assert saved.replies[0].text == t("zh", "work.note_saved") and saved.changed
+    assert (await _kinds(db, ticket))[-1] == "note"
+
+
+async def test_typed_words_from_someone_who_may_not_act_are_refused(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock())
+    there = await station_member(db, now=clock(), station=JIANGPU, user="7002")
+    ticket = await ticket_in(db, directory, state=State.ACKNOWLEDGED, now=clock(), member=worker)
+    out = await _text(
+        db, directory, clock, person_of(there), ReturnReason(ticket.id or 0), "不归我们"
+    )
+    assert out.replies[0].text == t("zh", "refused")
+    assert (await _state(db, ticket)).state == State.ACKNOWLEDGED
+    assert (await _kinds(db, ticket))[-1] == "refused"
+
+
+async def test_resolve_by_buttons_and_words_then_the_same_words_again_are_not_now(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock())
+    ticket = await ticket_in(db, directory, state=State.IN_PROGRESS, now=clock(), member=worker)
+    me = person_of(worker)
+    asked = await _press(db, directory, clock, me, StaffAction.OUTCOME, ticket, "police")
+    assert asked.awaiting == Resolution(ticket.id or 0, "police")
+    done = await _text(db, directory, clock, me, Resolution(ticket.id or 0, "police"), "已报警")
+    assert ticket.code in done.replies[0].text
+    twice = await _text(db, directory, clock, me, Resolution(ticket.id or 0, "police"), "已报警")
+    assert twice.replies[0].text == t("zh", "work.not_now", state=t("zh", "state.resolved"))
+    assert (await _kinds(db, ticket)).count("resolved") == 1
+
+
+async def test_a_supervisors_approval_pressed_twice_decides_once(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock())
+    ticket = await ticket_in(db, directory, state=State.IN_PROGRESS, now=clock(), member=worker)
+    asked = await _press(
+        db, directory, clock, person_of(worker), StaffAction.EXTEND_DAYS, ticket, "3"
+    )
+    assert asked.awaiting is not None
+    await _text(db, directory, clock, person_of(worker), asked.awaiting, "等学校回复")
+    supervisor = await county_supervisor(db, now=clock())
+    # The station may not approve its own request.
+    own = await _press(db, directory, clock, person_of(worker), StaffAction.APPROVE, ticket)
+    assert own.notice == t("zh", "refused")
+    first = await _press(db, directory, clock, person_of(supervisor), StaffAction.APPROVE, ticket)
+    second = await _press(db, directory, clock, person_of(supervisor), StaffAction.DENY, ticket)
+    assert first.changed and second.replies[0].text == t("zh", "work.decided")
+    kinds = await _kinds(db, ticket)
+    assert kinds.count("extension_approved") == 1 and "extension_denied" not in kinds
+
+
+async def test_details_show_the_phone_only_to_the_signing_station_in_private_and_record_it(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock())
+    colleague = await station_member(db, now=clock(), user="7002")
+    ticket = await file_ticket(db, directory, now=clock(), phone="13800138000")
+
+    async def details(member: StaffMember, *, private: bool = True) -> str:
+        async with db.unit() as session:
+            fresh = await session.get(Ticket, ticket.id)
+            assert fresh is not None
+            reply = await staff_views.details(
+                session=session,
+                directory=directory,
+                member=member,
+                ticket=fresh,
+                now=clock(),
+                private=private,
+            )
+        return reply.text
+
+    assert "13800138000" not in await details(worker)  # not signed for yet
+    assert "13800138000" not in await details(colleague)
+    await sign(db, directory, ticket=ticket, member=worker, now=clock())
+    assert "13800138000" not in await details(worker, private=False)  # not in a group
+    assert "13800138000" in await details(worker)
+    assert "13800138000" in await details(colleague)  # the signing station's
+    assert (await _kinds(db, ticket)).count("contact_viewed") == 2  # each view recorded
+
+
+async def test_commands_answer_staff_only_and_list_the_stations_tickets(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    stranger = Person("telegram", "666", "666", False, "x", "zh")
+    out = await _handle(db, directory, clock, stranger, Command("mytickets"))
+    assert out.replies[0].text == t("zh", "staff.only")
+    in_group = Person("telegram", "666", "-5", True, "x", "zh")
+    assert (await _handle(db, directory, clock, in_group, Command("mytickets"))).replies == []
+    worker = await station_member(db, now=clock())
+    assert (
+        t("zh", "mytickets.none")
+        in (await _handle(db, directory, clock, person_of(worker), Command("mytickets")))
+        .replies[0]
+        .text
+    )
+    ticket = await file_ticket(db, directory, now=clock(), chat=REPORTER)
+    listed = await _handle(db, directory, clock, person_of(worker), Command("mytickets"))
+    assert ticket.code in listed.replies[0].text
+    # A supervisor's command from a station member; /leave ends the membership.
+    out = await _handle(db, directory, clock, person_of(worker), Command("overdue"))
+    assert out.replies[0].text == t("zh", "supervisor.only")
+    left = await _handle(db, directory, clock, person_of(worker), Command("leave"))
+    assert left.changed
+    out = await _handle(db, directory, clock, person_of(worker), Command("mytickets"))
+    assert out.replies[0].text == t("zh", "staff.only")
+
+
+def test_station_buttons_follow_the_state() -> None:
+    member = StaffMember(
+        id=1,
+        user_id="1",
+        chat_id="1",
+        display_name="x",
+        role="station",
+        scope_level="township",
+        scope_code="1",
+        joined_at=None,  # type: ignore[arg-type]
+    )
+
+    def actions(state: State) -> set[str]:
+        ticket = Ticket(id=9, state=state)
+        return {
+            b.data.split(":")[1] for row in staff_views.station_buttons(member, ticket) for b in row
+        }
+
+    assert actions(State.DISPATCHED) == {"sign", "ret"}
+    assert actions(State.ACKNOWLEDGED) == {"first", "note", "ext", "done", "ret"}
+    assert actions(State.IN_PROGRESS) == {"note", "ext", "done"}
+    assert actions(State.RESOLVED) == actions(State.CLOSED) == set()
