@@ -12,14 +12,13 @@ from factories import (
     county_supervisor,
     file_ticket,
     person_of,
-    sign,
     station_member,
     ticket_in,
 )
 from harness import FakeClock
 from sqlmodel import col, select
 
-from flows import staff_views, work
+from flows import work
 from flows.awaiting import Note, Resolution, ReturnReason
 from flows.callbacks import StaffAction, StaffData
 from flows.events import Command, Person, Press
@@ -28,7 +27,7 @@ from flows.places import Directory
 from flows.states import State
 from flows.texts import t
 from storage.db import Database
-from storage.models import StaffMember, Ticket, TicketEvent
+from storage.models import Ticket, TicketEvent
 
 
 async def _handle(
@@ -205,36 +204,6 @@ async def test_a_supervisors_approval_pressed_twice_decides_once(
     assert kinds.count("extension_approved") == 1 and "extension_denied" not in kinds
 
 
-async def test_details_show_the_phone_only_to_the_signing_station_in_private_and_record_it(
-    db: Database, directory: Directory, clock: FakeClock
-) -> None:
-    worker = await station_member(db, now=clock())
-    colleague = await station_member(db, now=clock(), user="7002")
-    ticket = await file_ticket(db, directory, now=clock(), phone="13800138000")
-
-    async def details(member: StaffMember, *, private: bool = True) -> str:
-        async with db.unit() as session:
-            fresh = await session.get(Ticket, ticket.id)
-            assert fresh is not None
-            reply = await staff_views.details(
-                session=session,
-                directory=directory,
-                member=member,
-                ticket=fresh,
-                now=clock(),
-                private=private,
-            )
-        return reply.text
-
-    assert "13800138000" not in await details(worker)  # not signed for yet
-    assert "13800138000" not in await details(colleague)
-    await sign(db, directory, ticket=ticket, member=worker, now=clock())
-    assert "13800138000" not in await details(worker, private=False)  # not in a group
-    assert "13800138000" in await details(worker)
-    assert "13800138000" in await details(colleague)  # the signing station's
-    assert (await _kinds(db, ticket)).count("contact_viewed") == 2  # each view recorded
-
-
 async def test_commands_answer_staff_only_and_list_the_stations_tickets(
     db: Database, directory: Directory, clock: FakeClock
 ) -> None:
@@ -260,27 +229,3 @@ async def test_commands_answer_staff_only_and_list_the_stations_tickets(
     assert left.changed
     out = await _handle(db, directory, clock, person_of(worker), Command("mytickets"))
     assert out.replies[0].text == t("zh", "staff.only")
-
-
-def test_station_buttons_follow_the_state() -> None:
-    member = StaffMember(
-        id=1,
-        user_id="1",
-        chat_id="1",
-        display_name="x",
-        role="station",
-        scope_level="township",
-        scope_code="1",
-        joined_at=None,  # type: ignore[arg-type]
-    )
-
-    def actions(state: State) -> set[str]:
-        ticket = Ticket(id=9, state=state)
-        return {
-            b.data.split(":")[1] for row in staff_views.station_buttons(member, ticket) for b in row
-        }
-
-    assert actions(State.DISPATCHED) == {"sign", "ret"}
-    assert actions(State.ACKNOWLEDGED) == {"first", "note", "ext", "done", "ret"}
-    assert actions(State.IN_PROGRESS) == {"note", "ext", "done"}
-    assert actions(State.RESOLVED) == actions(State.CLOSED) == set()
