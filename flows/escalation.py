@@ -10,12 +10,13 @@ after downtime, every rung that fell due meanwhile fires once, in order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case
+from sqlalchemy import case, insert, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,7 +37,7 @@ from flows.texts import phrase, t
 from flows.tickets import local_time, owner_name, owner_phrase, supervisors_of
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEvent
-from storage.outbox import enqueue
+from storage.outbox import Batch, enqueue
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 BATCH: Final = 500
@@ -73,6 +74,42 @@ async def sweep_deadlines(
     return total
 
 
+# What the sweep may change on a ticket; written back for all of a tick's tickets in one
+# executemany by primary key (tests/flows/test_escalation.py reads every one back).
+SWEPT: Final = (
+    "state",
+    "assignee_id",
+    "signed_at",
+    "ladder_rung",
+    "ladder_base",
+    "overdue_level",
+    "overdue_since",
+    "next_due_at",
+    "resolve_overdue_at",
+    "closed_at",
+    "feedback_due_at",
+)
+
+
+@dataclass(slots=True)
+class _Tick:
+    """What one sweep transaction writes, gathered while it works through its tickets and
+    written at the end in a few statements: a statement per ticket, event and notice was
+    most of a tick's cost (each also flushed the session on its own)."""
+
+    notices: Batch = field(default_factory=Batch)
+    events: list[TicketEvent] = field(default_factory=list)
+
+    async def write(self, session: AsyncSession, tickets: Sequence[Ticket]) -> None:
+        if tickets:
+            rows = [{"id": x.id, **{c: getattr(x, c) for c in SWEPT}} for x in tickets]
+            await session.exec(update(Ticket), params=rows)
+        if self.events:
+            rows = [e.model_dump(exclude={"id"}) for e in self.events]
+            await session.exec(insert(TicketEvent), params=rows)
+        await self.notices.write(session)
+
+
 async def sweep(
     *, session: AsyncSession, directory: Directory, now: datetime, batch: int = BATCH
 ) -> int:
@@ -95,33 +132,45 @@ async def sweep(
         if codes
         else []
     )
+    # Changed here, written by _Tick.write: out of the session, so that nothing flushes
+    # them one by one in between. Their rows stay locked until the commit.
+    for ticket in tickets:
+        session.expunge(ticket)
+    tick = _Tick()
     for ticket in tickets:
         for _ in range(MAX_RUNGS_PER_SWEEP):
             if ticket.next_due_at is None or ticket.next_due_at > now:
                 break
-            await _fire(session, directory, ticket, now)
-        session.add(ticket)
+            await _fire(session, directory, tick, ticket, now)
+    await tick.write(session, tickets)
     del stations
     return len(tickets)
 
 
-async def _fire(session: AsyncSession, directory: Directory, ticket: Ticket, now: datetime) -> None:
+async def _fire(
+    session: AsyncSession, directory: Directory, tick: _Tick, ticket: Ticket, now: datetime
+) -> None:
     assert ticket.id is not None and ticket.next_due_at is not None
     due_at = ticket.next_due_at
     if ticket.state in UNSIGNED:
-        await _fire_rung(session, directory, ticket, due_at, now)
+        await _fire_rung(session, directory, tick, ticket, due_at, now)
     elif ticket.state == State.ACKNOWLEDGED and ticket.first_action_at is None:
-        await _revert(session, directory, ticket, now)
+        _revert(tick, ticket, now)
     elif ticket.state in RESOLVING:
-        await _resolve_overdue(session, directory, ticket, now)
+        await _resolve_overdue(session, directory, tick, ticket, now)
     elif ticket.state == State.RESOLVED:
-        _close_without_feedback(session, ticket, now)
+        _close_without_feedback(tick, ticket, now)
     else:  # nothing is owed in this state any more
         ticket.next_due_at = None
 
 
 async def _fire_rung(
-    session: AsyncSession, directory: Directory, ticket: Ticket, due_at: datetime, now: datetime
+    session: AsyncSession,
+    directory: Directory,
+    tick: _Tick,
+    ticket: Ticket,
+    due_at: datetime,
+    now: datetime,
 ) -> None:
     assert ticket.id is not None
     rung = ticket.ladder_rung
@@ -156,8 +205,7 @@ async def _fire_rung(
     for target in dict.fromkeys(targets):
         payload = notice(key, **values)
         payload["fanout"] = event_key
-        await enqueue(
-            session,
+        tick.notices.add(
             dedup_key=f"{event_key}:{target[0]}:{target[1]}",
             kind=kind,
             now=now,
@@ -165,7 +213,7 @@ async def _fire_rung(
             role_target=target,
             ticket_id=ticket.id,
         )
-    session.add(
+    tick.events.append(
         TicketEvent(
             ticket_id=ticket.id,
             at=now,
@@ -177,13 +225,11 @@ async def _fire_rung(
     sla.climb(ticket, due_at=due_at)
 
 
-async def _revert(
-    session: AsyncSession, directory: Directory, ticket: Ticket, now: datetime
-) -> None:
+def _revert(tick: _Tick, ticket: Ticket, now: datetime) -> None:
     """Signed for, but no call or visit in time: back to un-signed; the ladder resumes."""
     assert ticket.id is not None
     note = f"assignee staff:{ticket.assignee_id}"
-    session.add(
+    tick.events.append(
         state_event(
             ticket, actor="system", kind="reverted", now=now, to_state=State.DISPATCHED, note=note
         )
@@ -193,8 +239,7 @@ async def _revert(
     sla.resume_ladder(ticket, now)
     due = local_time(ticket.first_action_due_at) if ticket.first_action_due_at else "—"
     if ticket.station_code:
-        await enqueue(
-            session,
+        tick.notices.add(
             dedup_key=f"reverted:{ticket.id}:{now.isoformat()}",
             kind="reverted",
             now=now,
@@ -205,7 +250,7 @@ async def _revert(
 
 
 async def _resolve_overdue(
-    session: AsyncSession, directory: Directory, ticket: Ticket, now: datetime
+    session: AsyncSession, directory: Directory, tick: _Tick, ticket: Ticket, now: datetime
 ) -> None:
     """催办: the station and the county hear that the resolve deadline passed."""
     assert ticket.id is not None
@@ -222,8 +267,7 @@ async def _resolve_overdue(
     for target in targets:
         payload = notice("sla.resolve_overdue", **values)
         payload["fanout"] = event_key
-        await enqueue(
-            session,
+        tick.notices.add(
             dedup_key=f"{event_key}:{target[1]}",
             kind="resolve_overdue",
             now=now,
@@ -231,15 +275,17 @@ async def _resolve_overdue(
             role_target=target,
             ticket_id=ticket.id,
         )
-    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor="system", kind="resolve_overdue"))
+    tick.events.append(
+        TicketEvent(ticket_id=ticket.id, at=now, actor="system", kind="resolve_overdue")
+    )
     ticket.resolve_overdue_at = now
     ticket.next_due_at = None  # the daily digest keeps it in view
 
 
-def _close_without_feedback(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
+def _close_without_feedback(tick: _Tick, ticket: Ticket, now: datetime) -> None:
     assert ticket.id is not None
     note = f"no feedback within {FEEDBACK_WINDOW.days} days"
-    session.add(
+    tick.events.append(
         state_event(
             ticket, actor="system", kind="closed", now=now, to_state=State.CLOSED, note=note
         )

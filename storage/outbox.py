@@ -52,6 +52,54 @@ def fit_key(key: str) -> str:
 # ---- queueing ---------------------------------------------------------------------------
 
 
+def _row(
+    *,
+    dedup_key: str,
+    kind: str,
+    now: datetime,
+    payload: dict[str, Any],
+    chat_id: str | None = None,
+    role_target: tuple[str, str] | None = None,
+    ticket_id: int | None = None,
+    parent_id: int | None = None,
+    send_now: bool = False,
+    channel: str = "telegram",
+) -> dict[str, Any] | None:
+    """The column values of one row, or None when the chat is unknown."""
+    if (chat_id is None) == (role_target is None):
+        raise ValueError("give exactly one of chat_id and role_target")
+    if chat_id == "":
+        return None
+    target_kind, target = ("chat", chat_id) if chat_id is not None else role_target  # type: ignore[misc]
+    if send_now and target_kind != "chat":
+        raise ValueError("only a row for one chat can be sent at once")
+    return {
+        "dedup_key": fit_key(dedup_key),
+        "kind": kind,
+        "target_kind": target_kind,
+        "target": str(target),
+        "channel": channel,
+        "ticket_id": ticket_id,
+        "parent_id": parent_id,
+        "payload": payload,
+        "status": "sending" if send_now else "pending",
+        "attempts": 1 if send_now else 0,
+        "next_attempt_at": now + DIRECT_LEASE if send_now else now,
+        "created_at": now,
+    }
+
+
+def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
+    """INSERT … ON CONFLICT (dedup_key) DO NOTHING: one statement that skips an existing
+    key, rather than a savepoint per row that may fail (three round trips each)."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    return (
+        dialect.insert(OutboxMessage)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+    )
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -73,38 +121,67 @@ async def enqueue(
     ``send_now``: the caller sends the row itself right after the commit (a dialogue reply),
     so it starts out leased to that caller.
     """
-    if (chat_id is None) == (role_target is None):
-        raise ValueError("give exactly one of chat_id and role_target")
-    if chat_id == "":
-        return None
-    target_kind, target = ("chat", chat_id) if chat_id is not None else role_target  # type: ignore[misc]
-    if send_now and target_kind != "chat":
-        raise ValueError("only a row for one chat can be sent at once")
-    values = {
-        "dedup_key": fit_key(dedup_key),
-        "kind": kind,
-        "target_kind": target_kind,
-        "target": str(target),
-        "channel": channel,
-        "ticket_id": ticket_id,
-        "parent_id": parent_id,
-        "payload": payload,
-        "status": "sending" if send_now else "pending",
-        "attempts": 1 if send_now else 0,
-        "next_attempt_at": now + DIRECT_LEASE if send_now else now,
-        "created_at": now,
-    }
-    # One statement that skips an existing key, rather than a savepoint per row that may
-    # fail: a sweep writes thousands of rows per tick, and a savepoint costs three round trips.
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = (
-        dialect.insert(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(OutboxMessage.id)
+    row = _row(
+        dedup_key=dedup_key,
+        kind=kind,
+        now=now,
+        payload=payload,
+        chat_id=chat_id,
+        role_target=role_target,
+        ticket_id=ticket_id,
+        parent_id=parent_id,
+        send_now=send_now,
+        channel=channel,
     )
-    inserted = (await session.exec(statement)).first()
+    if row is None:
+        return None
+    inserted = (await session.exec(_insert(session, [row]).returning(OutboxMessage.id))).first()
     return int(inserted[0]) if inserted is not None else None
+
+
+class Batch:
+    """Rows gathered while a transaction does many tickets' work and written together before
+    it commits (the sweep queues a thousand notices a tick; a statement each was most of its
+    cost). Same rules as ``enqueue``; within a batch the first row of a dedup key wins."""
+
+    WRITE_CHUNK: Final = 500  # rows per statement: well under SQLite's bound-parameter limit
+
+    def __init__(self) -> None:
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(
+        self,
+        *,
+        dedup_key: str,
+        kind: str,
+        now: datetime,
+        payload: dict[str, Any],
+        chat_id: str | None = None,
+        role_target: tuple[str, str] | None = None,
+        ticket_id: int | None = None,
+        channel: str = "telegram",
+    ) -> None:
+        row = _row(
+            dedup_key=dedup_key,
+            kind=kind,
+            now=now,
+            payload=payload,
+            chat_id=chat_id,
+            role_target=role_target,
+            ticket_id=ticket_id,
+            channel=channel,
+        )
+        if row is not None:
+            self._rows.setdefault(row["dedup_key"], row)
+
+    async def write(self, session: AsyncSession) -> None:
+        rows = list(self._rows.values())
+        for start in range(0, len(rows), self.WRITE_CHUNK):
+            await session.exec(_insert(session, rows[start : start + self.WRITE_CHUNK]))
+        self._rows.clear()
 
 
 async def waiting_for(session: AsyncSession, *, chat_id: str) -> bool:

@@ -229,3 +229,33 @@ async def test_erase_delivered_empties_old_payloads_in_batches_and_keeps_the_row
         (pending, False, False),
     ]
     assert left[0].message_id == 1  # what a later edit needs stays
+
+
+async def test_a_batch_writes_each_key_once_in_as_few_statements_as_fit(
+    db: Database, clock: FakeClock
+) -> None:
+    existing = await _queue(db, clock, "k:0", "5001")
+    batch = outbox.Batch()
+    n = outbox.Batch.WRITE_CHUNK + 7  # more than one statement's worth
+    for i in range(n):
+        batch.add(
+            dedup_key=f"k:{i}", kind="reminder", now=clock(), payload={"i": i}, chat_id="5001"
+        )
+    batch.add(dedup_key="k:3", kind="reminder", now=clock(), payload={"i": -1}, chat_id="5001")
+    batch.add(dedup_key="k:x", kind="reminder", now=clock(), payload={}, chat_id="")  # erased
+    batch.add(
+        dedup_key="k:role", kind="escalated", now=clock(), payload={}, role_target=("city", "1")
+    )
+    assert len(batch) == n + 1  # the repeated key and the unknown chat add nothing
+    with pytest.raises(ValueError):
+        batch.add(dedup_key="k:y", kind="x", now=clock(), payload={})
+    async with db.unit() as session:
+        await batch.write(session)
+    assert len(batch) == 0
+    async with db.unit() as session:
+        rows = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
+    assert len(rows) == n + 1
+    assert rows[0].id == existing and rows[0].payload == {"text": "k:0"}  # kept, not replaced
+    by_key = {r.dedup_key: r for r in rows}
+    assert by_key["k:3"].payload == {"i": 3}  # the first of a repeated key wins
+    assert by_key["k:role"].target_kind == "city" and by_key["k:role"].status == "pending"
