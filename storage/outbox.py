@@ -89,15 +89,11 @@ def _row(
     }
 
 
-def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
+def _insert(session: AsyncSession) -> Any:
     """INSERT … ON CONFLICT (dedup_key) DO NOTHING: one statement that skips an existing
     key, rather than a savepoint per row that may fail (three round trips each)."""
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    return (
-        dialect.insert(OutboxMessage)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-    )
+    return dialect.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
 
 
 async def enqueue(
@@ -135,7 +131,8 @@ async def enqueue(
     )
     if row is None:
         return None
-    inserted = (await session.exec(_insert(session, [row]).returning(OutboxMessage.id))).first()
+    statement = _insert(session).values(**row).returning(OutboxMessage.id)
+    inserted = (await session.exec(statement)).first()
     return int(inserted[0]) if inserted is not None else None
 
 
@@ -143,8 +140,6 @@ class Batch:
     """Rows gathered while a transaction does many tickets' work and written together before
     it commits (the sweep queues a thousand notices a tick; a statement each was most of its
     cost). Same rules as ``enqueue``; within a batch the first row of a dedup key wins."""
-
-    WRITE_CHUNK: Final = 500  # rows per statement: well under SQLite's bound-parameter limit
 
     def __init__(self) -> None:
         self._rows: dict[str, dict[str, Any]] = {}
@@ -179,8 +174,8 @@ class Batch:
 
     async def write(self, session: AsyncSession) -> None:
         rows = list(self._rows.values())
-        for start in range(0, len(rows), self.WRITE_CHUNK):
-            await session.exec(_insert(session, rows[start : start + self.WRITE_CHUNK]))
+        if rows:  # one executemany: the driver sends it as multi-row inserts
+            await session.exec(_insert(session), params=rows)
         self._rows.clear()
 
 

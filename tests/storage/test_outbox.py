@@ -236,7 +236,7 @@ async def test_a_batch_writes_each_key_once_in_as_few_statements_as_fit(
 ) -> None:
     existing = await _queue(db, clock, "k:0", "5001")
     batch = outbox.Batch()
-    n = outbox.Batch.WRITE_CHUNK + 7  # more than one statement's worth
+    n = 1007  # more than one multi-row insert's worth
     for i in range(n):
         batch.add(
             dedup_key=f"k:{i}", kind="reminder", now=clock(), payload={"i": i}, chat_id="5001"
