@@ -33,7 +33,7 @@ from flows.sla import Policy
 from flows.staff import scope_filter
 from flows.states import RESOLVING, UNSIGNED, State
 from flows.texts import phrase, t
-from flows.tickets import local_time, owner_name, owner_phrase, supervisors_of
+from flows.tickets import local_time, owner_name, owner_words, supervisors_of
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEvent
 from storage.outbox import Batch, enqueue
@@ -96,8 +96,13 @@ class _Tick:
     written at the end in a few statements: a statement per ticket, event and notice was
     most of a tick's cost (each also flushed the session on its own)."""
 
+    station_names: dict[str, str]  # of the tick's tickets' stations
     notices: Batch = field(default_factory=Batch)
     events: list[dict[str, Any]] = field(default_factory=list)
+
+    def owner(self, directory: Directory, ticket: Ticket) -> str | dict[str, Any]:
+        name = self.station_names.get(ticket.station_code) if ticket.station_code else None
+        return owner_words(directory, ticket, name)
 
     def event(
         self,
@@ -146,49 +151,40 @@ async def sweep(
             .with_for_update(skip_locked=True)
         )
     ).all()
-    # The batch's stations in one query, so each notice's owner_name finds its station in
-    # the session's identity map instead of asking the database once per ticket. Held in a
-    # local because the identity map keeps only weak references to unchanged objects.
+    # The batch's station names in one query, not one per notice.
     codes = {ticket.station_code for ticket in tickets if ticket.station_code}
-    stations = (
-        (await session.exec(select(Station).where(col(Station.code).in_(codes)))).all()
-        if codes
-        else []
-    )
+    named = select(Station.code, Station.name).where(col(Station.code).in_(codes))
+    names = dict((await session.exec(named)).all()) if codes else {}
     # Changed here, written by _Tick.write: out of the session, so that nothing flushes
     # them one by one in between. Their rows stay locked until the commit.
     for ticket in tickets:
         session.expunge(ticket)
-    tick = _Tick()
+    tick = _Tick(names)
     for ticket in tickets:
         for _ in range(MAX_RUNGS_PER_SWEEP):
             if ticket.next_due_at is None or ticket.next_due_at > now:
                 break
-            await _fire(session, directory, tick, ticket, now)
+            _fire(directory, tick, ticket, now)
     await tick.write(session, tickets)
-    del stations
     return len(tickets)
 
 
-async def _fire(
-    session: AsyncSession, directory: Directory, tick: _Tick, ticket: Ticket, now: datetime
-) -> None:
+def _fire(directory: Directory, tick: _Tick, ticket: Ticket, now: datetime) -> None:
     assert ticket.id is not None and ticket.next_due_at is not None
     due_at = ticket.next_due_at
     if ticket.state in UNSIGNED:
-        await _fire_rung(session, directory, tick, ticket, due_at, now)
+        _fire_rung(directory, tick, ticket, due_at, now)
     elif ticket.state == State.ACKNOWLEDGED and ticket.first_action_at is None:
         _revert(tick, ticket, now)
     elif ticket.state in RESOLVING:
-        await _resolve_overdue(session, directory, tick, ticket, now)
+        _resolve_overdue(directory, tick, ticket, now)
     elif ticket.state == State.RESOLVED:
         _close_without_feedback(tick, ticket, now)
     else:  # nothing is owed in this state any more
         ticket.next_due_at = None
 
 
-async def _fire_rung(
-    session: AsyncSession,
+def _fire_rung(
     directory: Directory,
     tick: _Tick,
     ticket: Ticket,
@@ -202,7 +198,7 @@ async def _fire_rung(
     common: dict[str, Any] = {
         "code": ticket.code,
         "priority": phrase(f"priority.{ticket.priority}"),
-        "owner": await owner_phrase(session, directory, ticket),
+        "owner": tick.owner(directory, ticket),
         "due": sign_due,
         "place": place_words(directory, ticket),
     }
@@ -260,15 +256,13 @@ def _revert(tick: _Tick, ticket: Ticket, now: datetime) -> None:
         )
 
 
-async def _resolve_overdue(
-    session: AsyncSession, directory: Directory, tick: _Tick, ticket: Ticket, now: datetime
-) -> None:
+def _resolve_overdue(directory: Directory, tick: _Tick, ticket: Ticket, now: datetime) -> None:
     """催办: the station and the county hear that the resolve deadline passed."""
     assert ticket.id is not None
     values: dict[str, Any] = {
         "code": ticket.code,
         "priority": phrase(f"priority.{ticket.priority}"),
-        "owner": await owner_phrase(session, directory, ticket),
+        "owner": tick.owner(directory, ticket),
         "due": local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—",
     }
     targets = [supervisors_of(ticket)]

@@ -190,10 +190,16 @@ async def owner_phrase(
 ) -> str | dict[str, Any]:
     """The owner for a notice read in several languages: a station's name (a proper name,
     the same in every language), or a queue's, rendered per reader (``flows.texts.phrase``)."""
-    if ticket.station_code:
-        station = await session.get(Station, ticket.station_code)
-        if station is not None:
-            return station.name
+    station = await session.get(Station, ticket.station_code) if ticket.station_code else None
+    return owner_words(directory, ticket, station.name if station else None)
+
+
+def owner_words(
+    directory: Directory, ticket: Ticket, station_name: str | None
+) -> str | dict[str, Any]:
+    """``owner_phrase`` when the station's name is already known (None: no station)."""
+    if station_name is not None:
+        return station_name
     place = directory.get(ticket.owner_code)
     return phrase(f"queue.{ticket.owner_level}", name=place.name if place else ticket.owner_code)
 
