@@ -10,6 +10,10 @@ API calls. Only the button path of a report is answered (the place chosen by cit
 township; contact anonymous): what ``Citizen.file_report_by_buttons`` does. The filed report
 goes into a dict and the receipt carries a ticket code like hutong's.
 
+PTB's defaults: updates are handled one at a time (no ``concurrent_updates``) and requests
+are not rate limited. ``--rate-limiter`` adds PTB's ``AIORateLimiter`` (30 requests a second
+that name a chat), the overall limit hutong's outbox sender also keeps.
+
     python bench/baseline_bot.py --token 123456:TEST --base-url http://127.0.0.1:8081/bot
 """
 
@@ -28,6 +32,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -397,8 +402,14 @@ def on(action: str, callback: Any, values: str = r"[^:]*") -> CallbackQueryHandl
     return CallbackQueryHandler(callback, pattern=rf"^\d+:{action}:{values}$")
 
 
-def build(token: str, base_url: str) -> Application[Any, Any, Any, Any, Any, Any]:
-    application = Application.builder().token(token).base_url(base_url).build()
+def build(
+    token: str, base_url: str, *, rate_limited: bool = False
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    builder = Application.builder().token(token).base_url(base_url)
+    # PTB's optional limiter: 30 requests a second that name a chat, 20 a minute per group;
+    # hutong's sender keeps the same overall limit (and one a second per chat).
+    limited = builder.rate_limiter(AIORateLimiter()) if rate_limited else None
+    application = limited.build() if limited is not None else builder.build()
     conversation = ConversationHandler(
         entry_points=[CommandHandler("start", start)],
         states={
@@ -425,12 +436,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--token", required=True)
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8081/bot")
+    parser.add_argument(
+        "--rate-limiter", action="store_true", help="with PTB's AIORateLimiter (30/s overall)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # per_message=False with CallbackQueryHandlers: PTB warns, and it is what is meant here
     # (one conversation per chat and user, like hutong's one dialogue per chat).
     warnings.filterwarnings("ignore", category=PTBUserWarning)
-    build(args.token, args.base_url).run_polling()
+    build(args.token, args.base_url, rate_limited=args.rate_limiter).run_polling()
 
 
 if __name__ == "__main__":
