@@ -96,9 +96,7 @@ def rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKey
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
-async def ask(
-    update: Update, ud: dict[str, Any], text: str, keyboard: list[list[InlineKeyboardButton]]
-) -> None:
+async def ask(update: Update, text: str, keyboard: list[list[InlineKeyboardButton]]) -> None:
     chat = update.effective_chat
     assert chat is not None
     await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=_markup(keyboard))
@@ -135,7 +133,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             button(ud, t(L, "btn.language"), "mn", "lang"),
         ],
     ]
-    await ask(update, ud, t(L, "menu"), keyboard)
+    await ask(update, t(L, "menu"), keyboard)
     return MENU
 
 
@@ -144,7 +142,7 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     ud = next_version(context)
     ud["answers"] = {}
     keyboard = [[button(ud, t(L, f"btn.danger.{v}"), "dg", v) for v in DANGER]]
-    await ask(update, ud, t(L, "danger.prompt"), keyboard)
+    await ask(update, t(L, "danger.prompt"), keyboard)
     return DANGER_Q
 
 
@@ -157,7 +155,7 @@ async def danger(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         assert chat is not None
         await chat.send_message(t(L, "danger.call"), parse_mode=ParseMode.HTML)
     roles = [button(ud, t(L, f"role.{r}"), "rp", r) for r in REPORTER_ROLES]
-    await ask(update, ud, t(L, "reporter.prompt"), rows(roles, 2))
+    await ask(update, t(L, "reporter.prompt"), rows(roles, 2))
     return REPORTER_Q
 
 
@@ -167,7 +165,7 @@ async def reporter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     ud["answers"]["reporter"] = await pressed(update)
     ud = next_version(context)
     cities = [button(ud, name, "pc", code) for code, name in sorted(CITIES.items())]
-    await ask(update, ud, t(L, "place.prompt"), rows(cities, 3))
+    await ask(update, t(L, "place.prompt"), rows(cities, 3))
     return CITY_Q
 
 
@@ -181,7 +179,7 @@ async def city(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     counties = rows([button(ud, place_name(c), "pn", c) for c in children], 3)
     counties.append([button(ud, t(L, "place.unknown_county"), "pu", "city")])
     counties.append([button(ud, t(L, "btn.back"), "pb")])
-    await ask(update, ud, t(L, "place.county", city=CITIES[code]), counties)
+    await ask(update, t(L, "place.county", city=CITIES[code]), counties)
     return COUNTY_Q
 
 
@@ -219,7 +217,7 @@ async def townships(update: Update, ud: dict[str, Any], code: str, page: int) ->
             text, parse_mode=ParseMode.HTML, reply_markup=_markup(keyboard)
         )
     else:
-        await ask(update, ud, text, keyboard)
+        await ask(update, text, keyboard)
     return TOWNSHIP_Q
 
 
@@ -229,7 +227,7 @@ async def township(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     ud["answers"]["place"] = await pressed(update)
     ud = next_version(context)
     ages = [button(ud, t(L, f"age.{v}"), "ag", v) for v in AGE_BANDS]
-    await ask(update, ud, t(L, "age.prompt"), rows(ages, 3))
+    await ask(update, t(L, "age.prompt"), rows(ages, 3))
     return AGE_Q
 
 
@@ -238,9 +236,7 @@ async def age(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     assert ud is not None
     ud["answers"]["age"] = await pressed(update)
     ud = next_version(context)
-    await ask(
-        update, ud, t(L, "sex.prompt"), [[button(ud, t(L, f"sex.{v}"), "sx", v) for v in SEXES]]
-    )
+    await ask(update, t(L, "sex.prompt"), [[button(ud, t(L, f"sex.{v}"), "sx", v) for v in SEXES]])
     return SEX_Q
 
 
@@ -259,7 +255,7 @@ async def sex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     assert ud is not None
     ud["answers"]["sex"] = await pressed(update)
     ud = next_version(context)
-    await ask(update, ud, t(L, "concerns.prompt"), concerns_keyboard(ud))
+    await ask(update, t(L, "concerns.prompt"), concerns_keyboard(ud))
     return CONCERNS_Q
 
 
@@ -298,7 +294,7 @@ async def concerns_done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     )
     if urgent == "P0" and answers.get("danger") != "yes":
         await chat.send_message(t(L, "danger.call_on_submit"), parse_mode=ParseMode.HTML)
-    await ask(update, ud, t(L, "story.prompt", max=STORY_MAX), [])
+    await ask(update, t(L, "story.prompt", max=STORY_MAX), [])
     return STORY_Q
 
 
@@ -320,7 +316,7 @@ async def story(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             button(ud, t(L, "btn.contact.anon"), "ct", "anon"),
         ]
     ]
-    await ask(update, ud, t(L, "contact.prompt"), keyboard)
+    await ask(update, t(L, "contact.prompt"), keyboard)
     return CONTACT_Q
 
 
@@ -335,7 +331,7 @@ async def anonymous(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             button(ud, t(L, "btn.cancel"), "sm", "cancel"),
         ],
     ]
-    await ask(update, ud, summary(ud["answers"]), keyboard)
+    await ask(update, summary(ud["answers"]), keyboard)
     return SUMMARY_Q
 
 

@@ -377,7 +377,9 @@ async def drive(
         first = errors[0]
         result.problems.append(
             f"{len(errors)} of {n} citizens failed; first: {type(first).__name__}: "
-            + str(first).splitlines()[0]
+            # The fake's timeout message lists the chat's latest calls: what the bot said
+            # instead of what the citizen waited for.
+            + "\n    ".join(str(first).splitlines()[:16])
         )
     if len(set(codes)) != len(codes):
         result.problems.append(f"duplicate ticket codes: {len(codes) - len(set(codes))}")
@@ -399,6 +401,20 @@ def transcript(calls: Sequence[Call]) -> list[str]:
             params["text"] = body.replace(code, "CODE")
         out.append(call.method + " " + json.dumps(params, ensure_ascii=False, sort_keys=True))
     return out
+
+
+def duplicate_replies(api: FakeBotAPI, n: int) -> int:
+    """Replies sent again with the same parameters to the same chat. Every prompt of this
+    dialogue carries a new button version, so an identical repeat is a message sent twice."""
+    repeats = 0
+    for i in range(n):
+        seen = Counter(
+            json.dumps(c.params, sort_keys=True)
+            for c in api.calls_for(FIRST_CHAT_ID + i)
+            if c.method in REPLY_METHODS
+        )
+        repeats += sum(k - 1 for k in seen.values())
+    return repeats
 
 
 async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
@@ -466,6 +482,9 @@ async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
             counts = Counter(c.method for c in api.calls[first_call:])
             result.answers = {m: counts[m] for m in ANSWER_METHODS}
             result.transcript = transcript(api.calls_for(FIRST_CHAT_ID))
+            twice = duplicate_replies(api, n)
+            if twice:
+                result.problems.append(f"{twice} replies were sent more than once")
         if bot not in (BASELINE, LIMITED):
             result.tickets_in_db, result.inbox = await count_rows(url)
             if result.tickets_in_db != n:
