@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from datetime import timedelta
 
 import aiohttp
 from factories import county_supervisor, file_ticket
 from harness import FakeClock
+from serve_process import free_port
 from sqlmodel import col, select
 
 from bot.service import serve
@@ -17,12 +17,6 @@ from bot.settings import Settings
 from flows.places import Directory
 from storage.db import Database
 from storage.models import OutboxMessage, TicketEvent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _run_for_a_while(settings: Settings, clock: FakeClock) -> None:
@@ -51,7 +45,7 @@ async def test_deadlines_passed_while_down_fire_once_after_start(
 ) -> None:
     settings = Settings(
         database_url=database_url,
-        http_port=_free_port(),
+        http_port=free_port(),
         sweep_seconds=0.1,
     )
     start = clock()

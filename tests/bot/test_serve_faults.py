@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +14,7 @@ import aiohttp
 import pytest
 from bot_api import FakeBotAPI
 from harness import FakeClock
+from serve_process import free_port
 from sqlalchemy.exc import OperationalError
 
 from bot.service import TelegramSide, serve
@@ -22,12 +22,6 @@ from bot.settings import Settings
 from storage.db import Database
 
 PAGE = "<html><body>502 Bad Gateway PAGE-BODY</body></html>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Running:
@@ -76,7 +70,7 @@ async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[Running
 def _settings(database_url: str, api: FakeBotAPI, **extra: Any) -> Settings:
     return Settings(
         database_url=database_url,
-        http_port=_free_port(),
+        http_port=free_port(),
         telegram_token=api.token,
         telegram_api_url=api.base_url,
         poll_timeout=1,
@@ -203,7 +197,7 @@ async def test_a_sweep_that_fails_once_runs_again_at_the_next_tick(
         return await real_sweep(**kwargs)
 
     monkeypatch.setattr(escalation, "sweep", sweep_failing_once)
-    settings = Settings(database_url=database_url, http_port=_free_port(), sweep_seconds=0.05)
+    settings = Settings(database_url=database_url, http_port=free_port(), sweep_seconds=0.05)
     async with running(settings, clock) as service:
         async with asyncio.timeout(20):
             while calls < 3:  # noqa: ASYNC110 - counting the scheduler's ticks

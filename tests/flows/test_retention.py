@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 from bot_api import FakeBotAPI
-from factories import county_supervisor, file_in, sign_in, station_member
+from factories import (
+    county_supervisor,
+    events_of,
+    file_in,
+    mark_outbox_sent,
+    sign_in,
+    station_member,
+)
 from harness import FakeClock
 from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, col, select
@@ -257,15 +264,8 @@ async def snapshot(db: Database, tid: int) -> tuple[dict[str, Any], list[tuple[A
     async with db.unit() as session:
         ticket = await session.get(Ticket, tid)
         assert ticket is not None
-        events = (
-            await session.exec(
-                select(TicketEvent)
-                .where(col(TicketEvent.ticket_id) == tid)
-                .order_by(col(TicketEvent.id))
-            )
-        ).all()
     stats = {name: getattr(ticket, name) for name in STATISTICS}
-    history = [(e.kind, e.actor, e.at, e.from_state, e.to_state) for e in events]
+    history = [(e.kind, e.actor, e.at, e.from_state, e.to_state) for e in await events_of(db, tid)]
     return stats, history
 
 
@@ -525,7 +525,6 @@ async def test_outbox_texts_are_kept_6_days_after_sending_or_giving_up_and_erase
     assert (await payloads(db))["sent-later"] == ({}, True)
 
 
-@pytest.fixture
 async def bot(bot_api: FakeBotAPI) -> Any:
     b = Bot(bot_api.token, base_url=bot_api.bot_url)
     await b.initialize()
@@ -658,9 +657,7 @@ async def test_the_job_runs_every_kind_in_batches_and_logs_counts_only(
                     updated_at=clock(),
                 )
             )
-        for row in (await session.exec(select(OutboxMessage))).all():
-            row.status, row.sent_at = "sent", clock()
-            session.add(row)
+        await mark_outbox_sent(session, now=clock())
     clock.advance(days=366)
     caplog.set_level(logging.INFO)
     done = await apply_retention(db=db, clock=clock, days=365, batch=2, ticket_batch=2)

@@ -26,7 +26,6 @@ CHAT = 8801
 _ids = itertools.count(70_000)
 
 
-@pytest.fixture
 async def bot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
     b = Bot(bot_api.token, base_url=bot_api.bot_url)
     await b.initialize()

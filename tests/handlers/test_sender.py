@@ -20,7 +20,6 @@ from storage.models import OutboxMessage, StationGroup, TicketEvent
 from storage.outbox import enqueue
 
 
-@pytest.fixture
 async def bot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
     b = Bot(bot_api.token, base_url=bot_api.bot_url)
     await b.initialize()
