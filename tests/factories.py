@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from harness import BotService
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import feedback, lifecycle, oversight, tickets, work
@@ -27,7 +27,7 @@ from flows.staff import Scope, bind_group, issue_invite, join, list_members
 from flows.states import State
 from flows.tickets import file_report
 from storage.db import Database
-from storage.models import OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
+from storage.models import Invite, OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
 
 # Places most tests aim at: 街口街道 and 江埔街道 in 从化区, 广州市 (tests/flows/test_places.py).
 JIEKOU, JIANGPU, CONGHUA, GUANGZHOU = (
@@ -38,6 +38,7 @@ JIEKOU, JIANGPU, CONGHUA, GUANGZHOU = (
 )
 REPORTER: Final = "900"  # the chat a report is filed from unless a test says otherwise
 STORY: Final = "孩子三天没有人照顾了"
+Row = TypeVar("Row", bound=SQLModel)
 # Each filing gets its own intake key unless a test names one (``n``): filing is idempotent
 # on the key, so a repeated key would quietly hand back the earlier ticket.
 _SEQUENCE: Final = itertools.count(1)
@@ -111,6 +112,20 @@ async def invite(
     """A one-time code for ``scope``, as ``hutong staff invite`` issues it."""
     async with db.unit() as session:
         return await issue_invite(session=session, scope=scope, kind=kind, now=now, **ttl)
+
+
+def raw_invite(code_hash: str, *, now: datetime) -> Invite:
+    """An invitation row with a hash the test chooses, made without the flows (for tests of
+    what the database itself does with a row: limits, constraint errors)."""
+    return Invite(
+        code_hash=code_hash,
+        kind="member",
+        role="station",
+        scope_level="township",
+        scope_code=JIEKOU,
+        created_at=now,
+        expires_at=now,
+    )
 
 
 async def enrol(
@@ -362,6 +377,14 @@ async def staff_text(
             text=text,
             now=now,
         )
+
+
+async def row_of(db: Database, model: type[Row], row_id: int | None) -> Row:
+    """The ``model`` row with id ``row_id`` as stored now (fails the test if there is none)."""
+    async with db.unit() as session:
+        row = await session.get(model, row_id)
+    assert row is not None, f"no {model.__name__} {row_id}"
+    return row
 
 
 async def ticket_by_code(db: Database, code: str) -> Ticket:

@@ -525,13 +525,6 @@ async def test_outbox_texts_are_kept_6_days_after_sending_or_giving_up_and_erase
     assert (await payloads(db))["sent-later"] == ({}, True)
 
 
-async def bot(bot_api: FakeBotAPI) -> Any:
-    b = Bot(bot_api.token, base_url=bot_api.bot_url)
-    await b.initialize()
-    yield b
-    await b.shutdown()
-
-
 async def test_a_referral_whose_text_was_erased_is_still_edited_when_signed_for(
     db: Database, directory: Directory, clock: FakeClock, bot: Bot, bot_api: FakeBotAPI
 ) -> None:

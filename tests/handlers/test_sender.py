@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,13 +17,6 @@ from handlers.telegram.sender import OutboxSender
 from storage.db import Database
 from storage.models import OutboxMessage, StationGroup, TicketEvent
 from storage.outbox import enqueue
-
-
-async def bot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
-    b = Bot(bot_api.token, base_url=bot_api.bot_url)
-    await b.initialize()
-    yield b
-    await b.shutdown()
 
 
 @pytest.fixture
