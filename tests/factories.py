@@ -17,7 +17,7 @@ from harness import BotService
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import feedback, lifecycle, oversight, tickets, work
+from flows import feedback, lifecycle, oversight, staff_views, tickets, work
 from flows.awaiting import StaffText
 from flows.events import Person
 from flows.messages import Outcome
@@ -391,6 +391,31 @@ async def ticket_by_code(db: Database, code: str) -> Ticket:
     """The ticket with receipt code ``code`` (fails the test if there is none)."""
     async with db.unit() as session:
         return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
+
+
+async def ticket_details(
+    db: Database,
+    directory: Directory,
+    *,
+    member: StaffMember,
+    ticket_id: int | None,
+    now: datetime,
+    private: bool = True,
+) -> str:
+    """The details of the ticket as ``member`` sees them (in a private chat unless
+    ``private`` is false), read afresh in their own transaction."""
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        reply = await staff_views.details(
+            session=session,
+            directory=directory,
+            member=member,
+            ticket=ticket,
+            now=now,
+            private=private,
+        )
+    return reply.text
 
 
 async def events_of(db: Database, ticket_id: int | None) -> list[TicketEvent]:
