@@ -9,7 +9,7 @@ from datetime import timedelta
 import aiohttp
 from factories import county_supervisor, file_ticket
 from harness import FakeClock
-from serve_process import free_port
+from serve_process import answers_ok, free_port
 from sqlmodel import col, select
 
 from bot.service import serve
@@ -26,12 +26,8 @@ async def _run_for_a_while(settings: Settings, clock: FakeClock) -> None:
     url = f"http://{settings.http_host}:{settings.http_port}/healthz"
     async with aiohttp.ClientSession() as http:
         for _ in range(200):  # bounded: until it answers
-            try:
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
+            if await answers_ok(http, url):
+                break
             assert not task.done(), task.exception()
             await asyncio.sleep(0.05)
     # Several sweep intervals, so a rung that could fire twice would.
