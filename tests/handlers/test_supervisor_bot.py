@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from citizen import Citizen
-from factories import join_by_bot, ticket_by_code
+from factories import event_kinds, join_by_bot, ticket_by_code
 from harness import BotService, FakeClock
-from sqlmodel import col, select
 
 from flows.escalation import sweep_deadlines
 from flows.sla import DEFAULT_POLICY
 from flows.staff import Scope
-from storage.models import TicketEvent
 
 JIEKOU, JIANGPU, CONGHUA = "440117001000", "440117002000", "440117000000"
 SHENZHEN = "440300000000"
@@ -70,10 +68,5 @@ async def test_overdue_open_stats_and_reassign(svc: BotService, clock: FakeClock
     moved = await ticket_by_code(svc.db, late)
     assert (moved.station_code, moved.state, moved.overdue_level) == (JIANGPU, "dispatched", 0)
     assert moved.sign_due_at == clock() + timedelta(hours=2)  # a full window for the new station
-    async with svc.db.unit() as session:
-        kinds = (
-            await session.exec(
-                select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == late_ticket.id)
-            )
-        ).all()
+    kinds = await event_kinds(svc.db, late_ticket.id)
     assert "redispatched" in kinds and kinds.count("refused") == 1
