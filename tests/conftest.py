@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from telegram import Bot
 
 from flows.intake import Intake
 from flows.places import Directory
@@ -98,6 +99,16 @@ async def bot_api() -> AsyncIterator[FakeBotAPI]:
     await api.start()
     yield api
     await api.stop()
+
+
+@pytest.fixture
+async def bot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
+    """A python-telegram-bot ``Bot`` pointed at the fake Bot API, for tests that drive the
+    sender or the update processor without the whole service."""
+    b = Bot(bot_api.token, base_url=bot_api.bot_url)
+    await b.initialize()
+    yield b
+    await b.shutdown()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Builders the tests share: a report's answers, a filed ticket, enrolled staff, and a ticket
 walked to a given state, each made through the real flows functions (filing, invitations,
-签收, the lifecycle) so a test starts from what the service itself would have written.
+签收, the lifecycle) so a test starts from what the service itself would have written; and
+the few queries many tests read the result with (a ticket's history, outbox rows).
 
 The one place in the tests that calls the sign-for function (``flows.lifecycle.sign``): when
 it moves, only ``sign_in`` changes.
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from harness import BotService
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import feedback, lifecycle, oversight, tickets
+from flows import feedback, lifecycle, oversight, staff_views, tickets, work
+from flows.awaiting import StaffText
 from flows.events import Person
 from flows.messages import Outcome
 from flows.places import Directory
@@ -24,7 +27,7 @@ from flows.staff import Scope, bind_group, issue_invite, join, list_members
 from flows.states import State
 from flows.tickets import file_report
 from storage.db import Database
-from storage.models import StaffMember, StationGroup, Ticket
+from storage.models import Invite, OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
 
 # Places most tests aim at: 街口街道 and 江埔街道 in 从化区, 广州市 (tests/flows/test_places.py).
 JIEKOU, JIANGPU, CONGHUA, GUANGZHOU = (
@@ -35,6 +38,7 @@ JIEKOU, JIANGPU, CONGHUA, GUANGZHOU = (
 )
 REPORTER: Final = "900"  # the chat a report is filed from unless a test says otherwise
 STORY: Final = "孩子三天没有人照顾了"
+Row = TypeVar("Row", bound=SQLModel)
 # Each filing gets its own intake key unless a test names one (``n``): filing is idempotent
 # on the key, so a repeated key would quietly hand back the earlier ticket.
 _SEQUENCE: Final = itertools.count(1)
@@ -108,6 +112,20 @@ async def invite(
     """A one-time code for ``scope``, as ``hutong staff invite`` issues it."""
     async with db.unit() as session:
         return await issue_invite(session=session, scope=scope, kind=kind, now=now, **ttl)
+
+
+def raw_invite(code_hash: str, *, now: datetime) -> Invite:
+    """An invitation row with a hash the test chooses, made without the flows (for tests of
+    what the database itself does with a row: limits, constraint errors)."""
+    return Invite(
+        code_hash=code_hash,
+        kind="member",
+        role="station",
+        scope_level="township",
+        scope_code=JIEKOU,
+        created_at=now,
+        expires_at=now,
+    )
 
 
 async def enrol(
@@ -337,3 +355,113 @@ async def ticket_in(
             )
     assert ticket.state == state, ticket.state
     return ticket
+
+
+async def staff_text(
+    db: Database,
+    directory: Directory,
+    *,
+    person: Person,
+    awaiting: StaffText,
+    text: str,
+    now: datetime,
+) -> Outcome:
+    """Words a staff member typed while the bot waited for them (``awaiting``), through
+    ``work.on_text`` in its own transaction."""
+    async with db.unit() as session:
+        return await work.on_text(
+            session=session,
+            directory=directory,
+            person=person,
+            awaiting=awaiting,
+            text=text,
+            now=now,
+        )
+
+
+async def row_of(db: Database, model: type[Row], row_id: int | None) -> Row:
+    """The ``model`` row with id ``row_id`` as stored now (fails the test if there is none)."""
+    async with db.unit() as session:
+        row = await session.get(model, row_id)
+    assert row is not None, f"no {model.__name__} {row_id}"
+    return row
+
+
+async def ticket_by_code(db: Database, code: str) -> Ticket:
+    """The ticket with receipt code ``code`` (fails the test if there is none)."""
+    async with db.unit() as session:
+        return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
+
+
+async def ticket_details(
+    db: Database,
+    directory: Directory,
+    *,
+    member: StaffMember,
+    ticket_id: int | None,
+    now: datetime,
+    private: bool = True,
+) -> str:
+    """The details of the ticket as ``member`` sees them (in a private chat unless
+    ``private`` is false), read afresh in their own transaction."""
+    async with db.unit() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        reply = await staff_views.details(
+            session=session,
+            directory=directory,
+            member=member,
+            ticket=ticket,
+            now=now,
+            private=private,
+        )
+    return reply.text
+
+
+async def events_of(db: Database, ticket_id: int | None) -> list[TicketEvent]:
+    """A ticket's history, oldest first."""
+    async with db.unit() as session:
+        return list(
+            (
+                await session.exec(
+                    select(TicketEvent)
+                    .where(col(TicketEvent.ticket_id) == ticket_id)
+                    .order_by(col(TicketEvent.id))
+                )
+            ).all()
+        )
+
+
+async def event_kinds(db: Database, ticket_id: int | None) -> list[str]:
+    """The kinds of a ticket's events, oldest first."""
+    return [event.kind for event in await events_of(db, ticket_id)]
+
+
+async def outbox_rows(
+    db: Database,
+    *,
+    kind: str | None = None,
+    target: str | None = None,
+    target_kind: str | None = None,
+    ticket_id: int | None = None,
+) -> list[OutboxMessage]:
+    """The outbox rows matching every filter given, oldest first."""
+    query = select(OutboxMessage)
+    if kind is not None:
+        query = query.where(col(OutboxMessage.kind) == kind)
+    if target is not None:
+        query = query.where(col(OutboxMessage.target) == target)
+    if target_kind is not None:
+        query = query.where(col(OutboxMessage.target_kind) == target_kind)
+    if ticket_id is not None:
+        query = query.where(col(OutboxMessage.ticket_id) == ticket_id)
+    async with db.unit() as session:
+        return list((await session.exec(query.order_by(col(OutboxMessage.id)))).all())
+
+
+async def mark_outbox_sent(session: AsyncSession, *, now: datetime) -> None:
+    """Every outbox row marked sent at ``now``, as if the sender had delivered them all (in the
+    caller's transaction): what retention may then erase once it is old enough."""
+    for row in (await session.exec(select(OutboxMessage))).all():
+        row.status, row.sent_at = "sent", now
+        session.add(row)

@@ -13,21 +13,31 @@ from factories import (
     city_supervisor,
     county_supervisor,
     enrol,
+    event_kinds,
+    events_of,
     file_in,
     file_ticket,
     group_of,
     invite,
+    mark_outbox_sent,
+    outbox_rows,
     person_of,
+    raw_invite,
     report_answers,
+    row_of,
     sign,
     sign_in,
+    staff_text,
     station_member,
+    ticket_by_code,
+    ticket_details,
     ticket_in,
 )
 from harness import FakeClock
 from sqlmodel import col, select
 
 from flows import staff
+from flows.awaiting import Note
 from flows.places import Directory
 from flows.states import State
 from flows.triage import derive_priority
@@ -232,3 +242,68 @@ async def test_act_takes_one_step_through_its_flow(
         await act(db, directory, ticket_id=ticket.id, what="close", now=clock(), member=worker)
     with pytest.raises(AssertionError):  # a staff step needs someone to take it
         await act(db, directory, ticket_id=ticket.id, what="first_action", now=clock())
+
+
+async def test_the_shared_queries_read_history_outbox_and_rows_as_stored(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    ticket = await ticket_in(db, directory, state=State.ACKNOWLEDGED, now=clock())
+    other = await file_ticket(db, directory, now=clock(), place=JIANGPU)
+    events = await events_of(db, ticket.id)
+    assert [e.kind for e in events] == ["submitted", "dispatched", "signed"]
+    assert {e.ticket_id for e in events} == {ticket.id}
+    assert [e.id for e in events] == sorted(e.id or 0 for e in events)  # oldest first
+    assert await event_kinds(db, other.id) == ["submitted", "dispatched"]
+    assert (await ticket_by_code(db, other.code)).id == other.id
+    assert (await row_of(db, Ticket, ticket.id)).state == State.ACKNOWLEDGED
+    with pytest.raises(AssertionError):
+        await row_of(db, Ticket, -1)
+    referrals = await outbox_rows(db, kind="referral")
+    assert [(r.ticket_id, r.target) for r in referrals] == [
+        (ticket.id, JIEKOU),
+        (other.id, JIANGPU),
+    ]
+    assert await outbox_rows(db, kind="referral", ticket_id=other.id) == referrals[1:]
+    assert await outbox_rows(db, kind="referral", target=JIANGPU) == referrals[1:]
+    assert await outbox_rows(db, kind="referral", target_kind="chat") == []  # not expanded
+    assert {r.status for r in await outbox_rows(db)} == {"pending"}
+    async with db.unit() as session:
+        await mark_outbox_sent(session, now=clock())
+    sent = await outbox_rows(db)
+    assert sent and all(r.status == "sent" and r.sent_at is not None for r in sent)
+
+
+async def test_staff_text_and_ticket_details_go_through_the_staff_flows(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    worker = await station_member(db, now=clock())
+    ticket = await ticket_in(
+        db, directory, state=State.ACKNOWLEDGED, now=clock(), member=worker, phone="13800138000"
+    )
+    out = await staff_text(
+        db,
+        directory,
+        person=person_of(worker),
+        awaiting=Note(ticket.id or 0),
+        text="已电话联系邻居",
+        now=clock(),
+    )
+    assert out.changed and (await event_kinds(db, ticket.id))[-1] == "note"
+    shown = await ticket_details(db, directory, member=worker, ticket_id=ticket.id, now=clock())
+    assert ticket.code in shown and "13800138000" in shown  # the signer, in private
+    in_group = await ticket_details(
+        db, directory, member=worker, ticket_id=ticket.id, now=clock(), private=False
+    )
+    assert ticket.code in in_group and "13800138000" not in in_group
+
+
+async def test_raw_invite_is_an_unsaved_row_with_the_hash_given(clock: FakeClock) -> None:
+    row = raw_invite("h1", now=clock())
+    assert row.id is None and row.code_hash == "h1"
+    assert (row.kind, row.role, row.scope_level, row.scope_code) == (
+        "member",
+        "station",
+        "township",
+        JIEKOU,
+    )
+    assert row.created_at == row.expires_at == clock()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-from factories import file_in
+from factories import file_in, mark_outbox_sent
 from harness import FakeClock
+from serve_process import free_port
 from sqlmodel import col, select
 
 from bot import cli
@@ -160,12 +160,6 @@ async def test_erase_an_unknown_code_is_one_line(
     assert err.strip().splitlines() == ["hutong: no ticket NOSUCH22"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_serve_runs_the_retention_job_at_start(
     database_url: str,
     db: Database,
@@ -186,11 +180,9 @@ async def test_serve_runs_the_retention_job_at_start(
                 updated_at=clock(),
             )
         )
-        for row in (await session.exec(select(OutboxMessage))).all():
-            row.status, row.sent_at = "sent", clock()
-            session.add(row)
+        await mark_outbox_sent(session, now=clock())
     clock.advance(days=366)
-    settings = Settings(database_url=database_url, http_port=_free_port())
+    settings = Settings(database_url=database_url, http_port=free_port())
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, clock=clock, stop=stop, handle_signals=False))
     try:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from cli_runner import Run, hutong
-from factories import file_in
+from factories import file_in, row_of
 from sqlmodel import col, select, update
 
 from flows.clock import system_clock
@@ -76,13 +76,6 @@ async def _park(db: Database, update_id: int, chat: int, text: str) -> int:
     return row.id
 
 
-async def _inbox_row(db: Database, row_id: int) -> InboxUpdate:
-    async with db.unit() as session:
-        row = await session.get(InboxUpdate, row_id)
-    assert row is not None
-    return row
-
-
 async def test_inbox_failed_lists_parked_updates_and_retry_gets_them_processed(
     service: Any, run: Hutong
 ) -> None:
@@ -113,13 +106,13 @@ async def test_inbox_failed_lists_parked_updates_and_retry_gets_them_processed(
 
     result = await run("inbox", "retry", str(first))
     assert result.code == 0, result.err
-    row = await _inbox_row(db, first)
+    row = await row_of(db, InboxUpdate, first)
     assert (row.status, row.attempts, row.error, row.processed_at) == ("pending", 0, None, None)
     # The service's retry job (every 15 s, updates older than a minute) takes it again.
     mark = len(api.calls)
     assert await service.poller.replay_pending(older_than_seconds=60) == 1
     await api.wait_for(lambda c: c.method == "sendMessage", after=mark, chat_id=9401)
-    assert (await _inbox_row(db, first)).status == "done"
+    assert (await row_of(db, InboxUpdate, first)).status == "done"
 
     for args, fragment in (
         ((str(erased),), f"update {erased} cannot be retried: its content was erased"),
@@ -139,8 +132,8 @@ async def test_inbox_failed_lists_parked_updates_and_retry_gets_them_processed(
     )
     assert await service.poller.replay_pending(older_than_seconds=60) == 1  # not the erased
     await api.wait_for(lambda c: c.method == "sendMessage", chat_id=9402)
-    assert (await _inbox_row(db, second)).status == "done"
-    assert (await _inbox_row(db, erased)).status == "failed"
+    assert (await row_of(db, InboxUpdate, second)).status == "done"
+    assert (await row_of(db, InboxUpdate, erased)).status == "failed"
     assert (await run("inbox", "failed")).out.splitlines()[0].startswith("1 parked update(s)")
 
 
@@ -170,19 +163,12 @@ async def _failed_row(
     return row.id
 
 
-async def _outbox_row(db: Database, row_id: int) -> OutboxMessage:
-    async with db.unit() as session:
-        row = await session.get(OutboxMessage, row_id)
-    assert row is not None
-    return row
-
-
 async def _until_status(db: Database, row_id: int, status: str) -> None:
     """Wait (at most 5 s) until the row's ``status`` is committed. The fake Bot API records a
     message as soon as it is sent, before the sender has committed ``mark_sent``: reading the
     row at that moment can still see it ``sending``."""
     async with asyncio.timeout(5):
-        while (await _outbox_row(db, row_id)).status != status:  # noqa: ASYNC110 - the sender's
+        while (await row_of(db, OutboxMessage, row_id)).status != status:  # noqa: ASYNC110 - the sender's
             # commit has no event to wait on
             await asyncio.sleep(0.01)
 
@@ -225,7 +211,7 @@ async def test_outbox_failed_lists_rows_and_retry_sends_them_again(
 
     result = await run("outbox", "retry", str(with_ticket))
     assert result.code == 0, result.err
-    row = await _outbox_row(db, with_ticket)
+    row = await row_of(db, OutboxMessage, with_ticket)
     assert (row.status, row.attempts, row.failed_at, row.error) == ("pending", 0, None, None)
     assert row.requeued_at is not None and row.next_attempt_at == row.requeued_at
     await service.sender.run_once()
@@ -247,5 +233,5 @@ async def test_outbox_failed_lists_rows_and_retry_sends_them_again(
     await service.sender.run_once()
     await api.wait_for(lambda c: PHONE in (c.text or ""), chat_id=9502)
     await _until_status(db, plain, "sent")
-    assert (await _outbox_row(db, erased)).status == "failed"
+    assert (await row_of(db, OutboxMessage, erased)).status == "failed"
     assert (await run("outbox", "failed")).out.splitlines()[0].startswith("1 failed message(s)")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from datetime import timedelta
 
 import aiohttp
 from factories import county_supervisor, file_ticket
 from harness import FakeClock
+from serve_process import answers_ok, free_port
 from sqlmodel import col, select
 
 from bot.service import serve
@@ -19,12 +19,6 @@ from storage.db import Database
 from storage.models import OutboxMessage, TicketEvent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _run_for_a_while(settings: Settings, clock: FakeClock) -> None:
     """Start `serve`, let it sweep several times, stop it."""
     stop = asyncio.Event()
@@ -32,12 +26,8 @@ async def _run_for_a_while(settings: Settings, clock: FakeClock) -> None:
     url = f"http://{settings.http_host}:{settings.http_port}/healthz"
     async with aiohttp.ClientSession() as http:
         for _ in range(200):  # bounded: until it answers
-            try:
-                async with http.get(url) as resp:
-                    if resp.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
+            if await answers_ok(http, url):
+                break
             assert not task.done(), task.exception()
             await asyncio.sleep(0.05)
     # Several sweep intervals, so a rung that could fire twice would.
@@ -51,7 +41,7 @@ async def test_deadlines_passed_while_down_fire_once_after_start(
 ) -> None:
     settings = Settings(
         database_url=database_url,
-        http_port=_free_port(),
+        http_port=free_port(),
         sweep_seconds=0.1,
     )
     start = clock()

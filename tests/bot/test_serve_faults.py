@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +14,7 @@ import aiohttp
 import pytest
 from bot_api import FakeBotAPI
 from harness import FakeClock
+from serve_process import free_port
 from sqlalchemy.exc import OperationalError
 
 from bot.service import TelegramSide, serve
@@ -24,10 +24,18 @@ from storage.db import Database
 PAGE = "<html><body>502 Bad Gateway PAGE-BODY</body></html>"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class FailsOnce:
+    """Stands in for an async function: the first call raises ``error`` (the database away
+    for a moment), every later one is passed to ``real``; ``calls`` counts them all."""
+
+    def __init__(self, real: Callable[..., Any], error: Exception) -> None:
+        self.real, self.error, self.calls = real, error, 0
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise self.error
+        return await self.real(*args, **kwargs)
 
 
 class Running:
@@ -76,7 +84,7 @@ async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[Running
 def _settings(database_url: str, api: FakeBotAPI, **extra: Any) -> Settings:
     return Settings(
         database_url=database_url,
-        http_port=_free_port(),
+        http_port=free_port(),
         telegram_token=api.token,
         telegram_api_url=api.base_url,
         poll_timeout=1,
@@ -151,17 +159,9 @@ async def test_a_polling_loop_that_fails_is_restarted_and_serve_keeps_running(
 ) -> None:
     from storage import inbox
 
-    real_pending = inbox.pending
-    calls = 0
-
-    async def pending_failing_once(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:  # the database is away for a moment when polling starts
-            raise OperationalError("SELECT", {"story": "PERSONAL"}, ConnectionError("gone"))
-        return await real_pending(*args, **kwargs)
-
-    monkeypatch.setattr(inbox, "pending", pending_failing_once)
+    # The database is away for a moment when polling starts.
+    gone = OperationalError("SELECT", {"story": "PERSONAL"}, ConnectionError("gone"))
+    monkeypatch.setattr(inbox, "pending", FailsOnce(inbox.pending, gone))
     bot_api.push_text(6103, "/start")
     async with running(_settings(database_url, bot_api), clock) as service:
         await bot_api.wait_for(_menu_to(6103), timeout=30)
@@ -192,21 +192,13 @@ async def test_a_sweep_that_fails_once_runs_again_at_the_next_tick(
 ) -> None:
     from flows import escalation
 
-    real_sweep = escalation.sweep
-    calls = 0
-
-    async def sweep_failing_once(**kwargs: Any) -> int:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise OperationalError("UPDATE", {"phone": "PERSONAL"}, ConnectionError("gone"))
-        return await real_sweep(**kwargs)
-
-    monkeypatch.setattr(escalation, "sweep", sweep_failing_once)
-    settings = Settings(database_url=database_url, http_port=_free_port(), sweep_seconds=0.05)
+    gone = OperationalError("UPDATE", {"phone": "PERSONAL"}, ConnectionError("gone"))
+    sweep = FailsOnce(escalation.sweep, gone)
+    monkeypatch.setattr(escalation, "sweep", sweep)
+    settings = Settings(database_url=database_url, http_port=free_port(), sweep_seconds=0.05)
     async with running(settings, clock) as service:
         async with asyncio.timeout(20):
-            while calls < 3:  # noqa: ASYNC110 - counting the scheduler's ticks
+            while sweep.calls < 3:  # noqa: ASYNC110 - counting the scheduler's ticks
                 await asyncio.sleep(0.02)
         status, body = await service.health()
         assert (status, body) == (200, {"status": "ok", "database": "ok", "telegram": "off"})

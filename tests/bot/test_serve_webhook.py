@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import aiohttp
 from bot_api import FakeBotAPI
 from harness import FakeClock
+from serve_process import free_port
 
 from bot.service import serve
 from bot.settings import Settings
@@ -18,16 +18,10 @@ from storage.db import Database
 SECRET = "webhook-secret-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_webhook_mode_end_to_end(
     database_url: str, db: Database, bot_api: FakeBotAPI, clock: FakeClock
 ) -> None:
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         database_url=database_url,
         http_port=port,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from serve_process import free_port
 from sqlmodel import col, select
 
 from flows.clock import system_clock
@@ -31,12 +31,6 @@ FAST = Policy(P0=Windows(sign=0.05, first_action=10, resolve=60), repeat_limit=3
 RUNGS = {"reminder": 1, "escalated": 2, "escalation_repeat": 3}
 # Role-targeted rows per ticket: reminder 1, L1 2 (county, station), L2 1, repeats 2 each.
 ROWS_PER_TICKET = 1 + 2 + 1 + 2 * 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_two_processes_fire_each_rung_once(
@@ -72,7 +66,7 @@ async def test_two_processes_fire_each_rung_once(
             procs.append(
                 subprocess.Popen(  # noqa: ASYNC220 - started once, waited for below
                     [sys.executable, "-m", "bot.cli", "serve"],
-                    env={**env, "HUTONG_HTTP_PORT": str(_free_port())},
+                    env={**env, "HUTONG_HTTP_PORT": str(free_port())},
                     cwd=tmp_path,
                     stdout=log,
                     stderr=subprocess.STDOUT,

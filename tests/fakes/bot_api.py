@@ -383,32 +383,40 @@ class FakeBotAPI:
 
     def push_sticker(self, chat_id: int, *, user_id: int | None = None) -> int:
         """Queue a sticker message."""
-        message = self._user_message(chat_id, user_id)
-        file_id, unique_id = self._file_id("CAACAgIAAxkBAA")
-        message["sticker"] = {
-            "file_id": file_id,
-            "file_unique_id": unique_id,
-            "type": "regular",
-            "width": 512,
-            "height": 512,
-            "is_animated": False,
-            "is_video": False,
-            "emoji": "👍",
-            "file_size": 24_000,
-        }
-        return self._enqueue({"message": message})
+        return self._push_file(
+            chat_id,
+            user_id,
+            "sticker",
+            "CAACAgIAAxkBAA",
+            type="regular",
+            width=512,
+            height=512,
+            is_animated=False,
+            is_video=False,
+            emoji="👍",
+            file_size=24_000,
+        )
 
     def push_voice(self, chat_id: int, *, user_id: int | None = None) -> int:
         """Queue a voice note."""
+        return self._push_file(
+            chat_id,
+            user_id,
+            "voice",
+            "AwACAgUAAxkBAA",
+            duration=3,
+            mime_type="audio/ogg",
+            file_size=12_000,
+        )
+
+    def _push_file(
+        self, chat_id: int, user_id: int | None, field: str, id_prefix: str, **fields: Any
+    ) -> int:
+        """Queue a message carrying one file under ``field`` (a sticker, a voice note): fresh
+        file ids, then ``fields``."""
         message = self._user_message(chat_id, user_id)
-        file_id, unique_id = self._file_id("AwACAgUAAxkBAA")
-        message["voice"] = {
-            "file_id": file_id,
-            "file_unique_id": unique_id,
-            "duration": 3,
-            "mime_type": "audio/ogg",
-            "file_size": 12_000,
-        }
+        file_id, unique_id = self._file_id(id_prefix)
+        message[field] = {"file_id": file_id, "file_unique_id": unique_id, **fields}
         return self._enqueue({"message": message})
 
     def push_raw(self, update: dict[str, Any]) -> int:

@@ -21,6 +21,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def answers_ok(http: aiohttp.ClientSession, url: str) -> bool:
+    """Whether ``url`` answers 200 now; a refused or dropped connection (a server not up
+    yet) is a no, not an error."""
+    try:
+        async with http.get(url) as resp:
+            return resp.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
 def service_for(api: FakeBotAPI, *, database_url: str, workdir: Path, **env: str) -> Service:
     """A service on a free port using ``api`` (``env`` adds or overrides HUTONG_ settings)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
@@ -80,12 +90,8 @@ class Service:
                 assert self.proc is not None
                 if self.proc.returncode is not None:
                     raise AssertionError(f"hutong serve exited early:\n{self.log()}")
-                try:
-                    async with http.get(url) as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
+                if await answers_ok(http, url):
+                    return
                 await asyncio.sleep(0.1)
         raise AssertionError(f"hutong serve did not become healthy:\n{self.log()}")
 

@@ -31,12 +31,9 @@ CHAT = 424242
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    """A running fake server."""
-    api = FakeBotAPI()
-    await api.start()
-    yield api
-    await api.stop()
+def fake(bot_api: FakeBotAPI) -> FakeBotAPI:
+    """A running fake server (the suite's ``bot_api``)."""
+    return bot_api
 
 
 @pytest.fixture

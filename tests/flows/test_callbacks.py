@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pytest
-from factories import county_supervisor, file_ticket, station_member
+from factories import county_supervisor, file_ticket, staff_text, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -303,13 +303,16 @@ class StaffWalk:
         self.db, self.directory, self.clock = db, directory, clock
         self.shown: list[str] = []
 
+    @staticmethod
+    def _person(user: str) -> Person:
+        return Person("telegram", user, user, False, f"社工{user}", "zh")
+
     async def press(self, user: str, data: str) -> Outcome:
-        person = Person("telegram", user, user, False, f"社工{user}", "zh")
         async with self.db.unit() as session:
             out = await work.handle(
                 session=session,
                 directory=self.directory,
-                person=person,
+                person=self._person(user),
                 event=Press(data),
                 now=self.clock(),
             )
@@ -319,16 +322,14 @@ class StaffWalk:
 
     async def text(self, user: str, awaiting: StaffText | None, words: str) -> None:
         assert awaiting is not None
-        person = Person("telegram", user, user, False, f"社工{user}", "zh")
-        async with self.db.unit() as session:
-            out = await work.on_text(
-                session=session,
-                directory=self.directory,
-                person=person,
-                awaiting=awaiting,
-                text=words,
-                now=self.clock(),
-            )
+        out = await staff_text(
+            self.db,
+            self.directory,
+            person=self._person(user),
+            awaiting=awaiting,
+            text=words,
+            now=self.clock(),
+        )
         assert out.awaiting is None
         self.shown += _shown(out.replies)
 

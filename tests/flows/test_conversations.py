@@ -8,6 +8,7 @@ from __future__ import annotations
 from factories import JIEKOU, person_of, station_member, ticket_in
 from harness import FakeClock
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import conversations, staff
 from flows.awaiting import Note
@@ -158,8 +159,9 @@ async def test_replies_are_sent_directly_only_when_nothing_older_waits(
     db: Database, clock: FakeClock
 ) -> None:
     outcome = Outcome([Reply("一"), Reply("二")], locale="en")
-    async with db.unit() as session:
-        rows, direct = await conversations.queue_replies(
+
+    async def queue(session: AsyncSession) -> tuple[list[OutboxMessage], bool]:
+        return await conversations.queue_replies(
             session=session,
             chat_id=CHAT,
             outcome=outcome,
@@ -168,18 +170,13 @@ async def test_replies_are_sent_directly_only_when_nothing_older_waits(
             can_send_now=True,
             now=clock(),
         )
+
+    async with db.unit() as session:
+        rows, direct = await queue(session)
         assert direct and [r.payload["text"] for r in rows] == ["一", "二"]
         assert rows[0].payload["locale"] == "en"
         # The same turn again (a retried update): nothing written twice.
-        again, _ = await conversations.queue_replies(
-            session=session,
-            chat_id=CHAT,
-            outcome=outcome,
-            key="u1",
-            pressed_message_id=None,
-            can_send_now=True,
-            now=clock(),
-        )
+        again, _ = await queue(session)
         assert again == []
         # Older messages still wait for the chat: the new ones queue behind them.
         later, direct = await conversations.queue_replies(

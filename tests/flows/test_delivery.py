@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from factories import file_ticket, station_member, ticket_in
+from factories import event_kinds, file_ticket, station_member, ticket_in
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -39,19 +39,6 @@ async def _referral_copies(
     return ticket, [c for c in copies if c is not None]
 
 
-async def _kinds(db: Database, ticket: Ticket) -> list[str]:
-    async with db.unit() as session:
-        return list(
-            (
-                await session.exec(
-                    select(TicketEvent.kind)
-                    .where(col(TicketEvent.ticket_id) == ticket.id)
-                    .order_by(col(TicketEvent.id))
-                )
-            ).all()
-        )
-
-
 async def _give_up(db: Database, clock: FakeClock, row_id: int, why: str = "forbidden") -> None:
     async with db.unit() as session:
         await delivery.give_up(session=session, row_id=row_id, why=why, now=clock())
@@ -62,9 +49,9 @@ async def test_a_referral_escalates_only_when_every_copy_failed_and_only_once(
 ) -> None:
     ticket, (one, two) = await _referral_copies(db, directory, clock)
     await _give_up(db, clock, one)
-    assert "not_notified" not in await _kinds(db, ticket)  # the other may still arrive
+    assert "not_notified" not in await event_kinds(db, ticket.id)  # the other may still arrive
     await _give_up(db, clock, two)
-    kinds = await _kinds(db, ticket)
+    kinds = await event_kinds(db, ticket.id)
     assert kinds.count("delivery_failed") == 2 and kinds.count("not_notified") == 1
     async with db.unit() as session:
         after = await session.get(Ticket, ticket.id)
@@ -89,7 +76,7 @@ async def test_a_waiting_referral_copy_escalates_after_the_grace_unless_one_was_
         await delivery.retry_later(
             session=session, row_id=one, seconds=30, why="timeout", count_attempt=True, now=clock()
         )
-    assert "not_notified" not in await _kinds(db, ticket)  # within the grace
+    assert "not_notified" not in await event_kinds(db, ticket.id)  # within the grace
     clock.advance(seconds=delivery.REFERRAL_GRACE.total_seconds())
     async with db.unit() as session:
         await delivery.retry_later(
@@ -98,7 +85,7 @@ async def test_a_waiting_referral_copy_escalates_after_the_grace_unless_one_was_
         waiting = await session.get(OutboxMessage, one)
     assert waiting is not None and waiting.status == "pending"
     assert waiting.next_attempt_at == clock() + timedelta(seconds=30)
-    assert (await _kinds(db, ticket)).count("not_notified") == 1
+    assert (await event_kinds(db, ticket.id)).count("not_notified") == 1
 
 
 async def test_a_sent_copy_holds_back_the_escalation_of_a_late_one(
@@ -116,7 +103,7 @@ async def test_a_sent_copy_holds_back_the_escalation_of_a_late_one(
             session=session, row_id=one, seconds=30, why="x", count_attempt=False, now=clock()
         )
     await _give_up(db, clock, one)
-    assert "not_notified" not in await _kinds(db, ticket)
+    assert "not_notified" not in await event_kinds(db, ticket.id)
 
 
 async def test_other_messages_only_leave_a_trace_and_rows_without_ticket_nothing(
@@ -148,7 +135,7 @@ async def test_other_messages_only_leave_a_trace_and_rows_without_ticket_nothing
         row = await session.get(OutboxMessage, loose)
     assert len(events) == 1 and events[0].note is not None
     assert events[0].note.startswith("reporter_update to 900: forbidden")
-    assert "not_notified" not in await _kinds(db, ticket)
+    assert "not_notified" not in await event_kinds(db, ticket.id)
     assert row is not None and row.status == "failed"
 
 
@@ -176,7 +163,7 @@ async def test_withdraw_fails_staff_copies_for_a_chat_and_may_escalate(
         )
         copy = await session.get(OutboxMessage, only)
     assert copy is not None and copy.error == f"{WITHDRAWN}recipient left"
-    assert "not_notified" in await _kinds(db, ticket)  # the only copy: nobody has it now
+    assert "not_notified" in await event_kinds(db, ticket.id)  # the only copy: nobody has it now
 
 
 async def test_escalating_unnotified_skips_the_reminder_only_while_unsigned(
@@ -196,4 +183,4 @@ async def test_escalating_unnotified_skips_the_reminder_only_while_unsigned(
         still_due = await session.get(Ticket, signed.id)
     assert now_due is not None and now_due.next_due_at == clock()  # L1 at once
     assert still_due is not None and still_due.next_due_at == due  # signed: left alone
-    assert "not_notified" in await _kinds(db, signed)
+    assert "not_notified" in await event_kinds(db, signed.id)

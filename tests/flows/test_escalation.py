@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import act, enrol, file_ticket, sign_in, station_member
+from factories import act, enrol, event_kinds, file_ticket, outbox_rows, sign_in, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -19,7 +19,7 @@ from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy, Windows
 from flows.staff import Scope
 from storage.db import Database
-from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
+from storage.models import OutboxMessage, StaffMember, Ticket
 
 JIEKOU, CONGHUA, GUANGZHOU = "440117001000", "440117000000", "440100000000"
 STATION, COUNTY, CITY, DUTY = "5101", "5201", "5301", "-5999"
@@ -92,30 +92,11 @@ class Run:
 
     async def messages(self, ticket_id: int) -> list[tuple[str, str]]:
         """(kind, chat) of every per-chat message about the ticket, in order."""
-        async with self.db.unit() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(
-                        col(OutboxMessage.ticket_id) == ticket_id,
-                        col(OutboxMessage.target_kind) == "chat",
-                    )
-                    .order_by(col(OutboxMessage.id))
-                )
-            ).all()
+        rows = await outbox_rows(self.db, ticket_id=ticket_id, target_kind="chat")
         return [(r.kind, r.target) for r in rows if r.kind != "referral"]
 
     async def events(self, ticket_id: int) -> list[str]:
-        async with self.db.unit() as session:
-            return list(
-                (
-                    await session.exec(
-                        select(TicketEvent.kind)
-                        .where(col(TicketEvent.ticket_id) == ticket_id)
-                        .order_by(col(TicketEvent.id))
-                    )
-                ).all()
-            )
+        return await event_kinds(self.db, ticket_id)
 
     async def ticket(self, ticket_id: int) -> Ticket:
         async with self.db.unit() as session:

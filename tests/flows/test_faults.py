@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from factories import raw_invite
 from sqlalchemy.exc import DBAPIError
 from telegram.error import (
     BadRequest,
@@ -20,7 +21,6 @@ from telegram.error import (
 from flows.faults import LIMIT, describe
 from storage.db import Database
 from storage.limits import StoredValueError
-from storage.models import Invite
 
 SECRET = "13912345678 孩子的名字是小明"
 
@@ -99,22 +99,11 @@ def test_a_long_chain_fits_the_error_column() -> None:
 async def test_a_real_database_error_is_described_without_its_values(db: Database) -> None:
     now = datetime.now(UTC)
 
-    def invite() -> Invite:
-        return Invite(
-            code_hash=SECRET,
-            kind="member",
-            role="station",
-            scope_level="township",
-            scope_code="440117001000",
-            created_at=now,
-            expires_at=now,
-        )
-
     async with db.unit() as session:
-        session.add(invite())
+        session.add(raw_invite(SECRET, now=now))
     with pytest.raises(DBAPIError) as caught:
         async with db.unit() as session:
-            session.add(invite())
+            session.add(raw_invite(SECRET, now=now))
     described = describe(caught.value)
     assert described.startswith("sqlalchemy.exc.IntegrityError")
     assert ("SQLSTATE 23505" if not db.sqlite else "SQLITE_CONSTRAINT_UNIQUE") in described

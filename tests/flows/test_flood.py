@@ -198,6 +198,12 @@ class Chat:
     def said(self) -> str:
         return "\n".join(r.text for r in self.last.replies)
 
+    async def file_reports(self, n: int) -> None:
+        """``n`` whole reports confirmed one after another (at the same time)."""
+        for _ in range(n):
+            await self.report_until_confirm()
+            await self.press("sm", "ok")
+
 
 async def tickets_of(db: Database, chat: str) -> list[Ticket]:
     async with db.unit() as session:
@@ -209,9 +215,7 @@ async def test_five_reports_an_hour_then_the_sixth_waits_with_its_answers_kept(
     db: Database, intake: Intake, clock: FakeClock
 ) -> None:
     chat = Chat(db, intake, clock, "9301")
-    for _ in range(5):
-        await chat.report_until_confirm()
-        await chat.press("sm", "ok")
+    await chat.file_reports(5)
     assert len(await tickets_of(db, "9301")) == 5
     await chat.report_until_confirm()
     await chat.press("sm", "ok")
@@ -229,9 +233,7 @@ async def test_a_p0_past_the_quota_is_filed_and_flagged(
     db: Database, intake: Intake, clock: FakeClock
 ) -> None:
     chat = Chat(db, intake, clock, "9302")
-    for _ in range(5):
-        await chat.report_until_confirm()
-        await chat.press("sm", "ok")
+    await chat.file_reports(5)
     await chat.report_until_confirm(concern="sexual")  # P0 by its concerns
     await chat.press("sm", "ok")
     found = await tickets_of(db, "9302")

@@ -7,17 +7,26 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from factories import JIEKOU, REPORTER, file_ticket, station_member, ticket_in
+from factories import (
+    JIEKOU,
+    REPORTER,
+    event_kinds,
+    events_of,
+    file_ticket,
+    outbox_rows,
+    station_member,
+    ticket_in,
+)
 from harness import FakeClock
 from sqlalchemy import text
-from sqlmodel import col, select
+from sqlmodel import select
 
 from flows import lifecycle, states, tickets
 from flows.places import Directory
 from flows.states import State
 from flows.texts import phrase
 from storage.db import Database
-from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
+from storage.models import StaffMember, Ticket
 
 DONGGUAN_TOWN = "441900003000"  # a township of 东莞, a city without counties
 
@@ -30,34 +39,6 @@ async def _do(db: Database, ticket: Ticket, change: Any) -> Ticket:
         assert locked is not None
         await change(session, locked)
     return locked
-
-
-async def _events(db: Database, ticket_id: int | None) -> list[TicketEvent]:
-    async with db.unit() as session:
-        return list(
-            (
-                await session.exec(
-                    select(TicketEvent)
-                    .where(col(TicketEvent.ticket_id) == ticket_id)
-                    .order_by(col(TicketEvent.id))
-                )
-            ).all()
-        )
-
-
-async def _messages(db: Database, ticket_id: int | None, kind: str) -> list[OutboxMessage]:
-    async with db.unit() as session:
-        return list(
-            (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(
-                        col(OutboxMessage.ticket_id) == ticket_id, col(OutboxMessage.kind) == kind
-                    )
-                    .order_by(col(OutboxMessage.id))
-                )
-            ).all()
-        )
 
 
 async def _worker(db: Database, clock: FakeClock) -> StaffMember:
@@ -98,11 +79,11 @@ async def test_first_action_moves_to_in_progress_tells_the_reporter_and_only_onc
     after = await _do(db, ticket, first)
     assert after.state == State.IN_PROGRESS and after.first_action_at == clock()
     assert after.next_due_at == after.resolve_due_at
-    told = await _messages(db, ticket.id, "reporter_update")
+    told = await outbox_rows(db, ticket_id=ticket.id, kind="reporter_update")
     assert told[-1].target == REPORTER and ticket.code in told[-1].payload["text"]
     with pytest.raises(lifecycle.NotNow):  # the button pressed again
         await _do(db, ticket, first)
-    assert [e.kind for e in await _events(db, ticket.id)].count("first_action") == 1
+    assert (await event_kinds(db, ticket.id)).count("first_action") == 1
 
 
 async def test_notes_only_on_a_workable_ticket(
@@ -120,9 +101,9 @@ async def test_notes_only_on_a_workable_ticket(
     await _do(db, working, note("已电话联系"))
     with pytest.raises(lifecycle.NotNow):
         await _do(db, dispatched, note("未签收"))
-    notes = [(e.kind, e.note, e.actor) for e in await _events(db, working.id) if e.kind == "note"]
+    notes = [(e.kind, e.note, e.actor) for e in await events_of(db, working.id) if e.kind == "note"]
     assert notes == [("note", "已电话联系", f"staff:{worker.id}")]
-    assert [e.kind for e in await _events(db, dispatched.id)] == ["submitted", "dispatched"]
+    assert (await event_kinds(db, dispatched.id)) == ["submitted", "dispatched"]
 
 
 async def test_an_extension_request_waits_for_the_county_and_one_at_a_time(
@@ -146,7 +127,7 @@ async def test_an_extension_request_waits_for_the_county_and_one_at_a_time(
     assert after.pending_extension_days == 3
     with pytest.raises(lifecycle.NotNow):  # one request waits already
         await _do(db, ticket, ask(7))
-    [asked] = await _messages(db, ticket.id, "extension")
+    [asked] = await outbox_rows(db, ticket_id=ticket.id, kind="extension")
     assert (asked.target_kind, asked.target) == ("county", "440117000000")
     assert asked.payload["key"] == "notify.extension" and asked.payload["values"]["days"] == 3
     assert [label for label, _ in asked.payload["buttons"][0]] == ["btn.approve", "btn.deny"]
@@ -178,7 +159,7 @@ async def test_resolve_asks_the_reporter_for_feedback_and_refuses_a_bad_outcome(
         "已送医",
     )
     assert after.feedback_due_at == clock() + lifecycle.FEEDBACK_WINDOW == after.next_due_at
-    told = (await _messages(db, ticket.id, "reporter_update"))[-1]
+    told = (await outbox_rows(db, ticket_id=ticket.id, kind="reporter_update"))[-1]
     assert worker.display_name not in told.payload["text"]  # never a staff name
     assert [data for _, data in told.payload["buttons"][0]] == [
         f"f:{ticket.id}:{f}" for f in states.FEEDBACK
@@ -206,9 +187,9 @@ async def test_a_return_goes_to_the_supervisors_queue_but_not_once_work_began(
         "440117000000",
     )
     assert after.station_code == JIEKOU  # remembered for a rejected return
-    returned = [e for e in await _events(db, ticket.id) if e.kind == "returned"]
+    returned = [e for e in await events_of(db, ticket.id) if e.kind == "returned"]
     assert returned[0].note == "不在本辖区"  # an offered reason: kept in Chinese
-    [told] = await _messages(db, ticket.id, "returned")
+    [told] = await outbox_rows(db, ticket_id=ticket.id, kind="returned")
     assert told.payload["values"]["reason"] == phrase("reason.area")
     with pytest.raises(lifecycle.NotNow):
         await _do(db, working, give_back("太忙"))

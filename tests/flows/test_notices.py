@@ -13,6 +13,7 @@ from factories import (
     county_supervisor,
     file_ticket,
     invite,
+    outbox_rows,
     sign,
     station_member,
 )
@@ -24,21 +25,6 @@ from flows.places import Directory
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, TicketEvent
 from storage.outbox import enqueue
-
-
-async def _copies(db: Database, kind: str) -> list[OutboxMessage]:
-    async with db.unit() as session:
-        return list(
-            (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(
-                        col(OutboxMessage.kind) == kind, col(OutboxMessage.target_kind) == "chat"
-                    )
-                    .order_by(col(OutboxMessage.target))
-                )
-            ).all()
-        )
 
 
 async def _expand(
@@ -75,7 +61,7 @@ async def test_a_referral_reaches_each_member_and_group_in_their_language(
     ticket = await file_ticket(db, directory, now=clock(), story="<b>不是标签</b>")
     assert await _expand(db, directory, clock) == 1
     assert await _expand(db, directory, clock) == 0  # expanded once
-    copies = {r.target: r for r in await _copies(db, "referral")}
+    copies = {r.target: r for r in await outbox_rows(db, kind="referral", target_kind="chat")}
     assert set(copies) == {"-81", "8001", "8002"}
     assert (
         copies["8002"].payload["locale"] == "en" and ticket.code in copies["8002"].payload["text"]
@@ -106,7 +92,8 @@ async def test_a_referral_to_an_unstaffed_station_fails_and_escalates_at_once(
             )
         ).all()
     assert (parent.status, parent.error) == ("failed", "nobody enrolled")
-    assert await _copies(db, "referral") == []  # not to the supervisor, not to the duty chat
+    # Not to the supervisor, not to the duty chat.
+    assert await outbox_rows(db, kind="referral", target_kind="chat") == []
     assert "not_notified" in kinds and after is not None and after.next_due_at == clock()
 
 
@@ -125,7 +112,7 @@ async def test_a_notice_passes_up_to_the_city_then_the_duty_chat(
             ticket_id=ticket.id,
         )
     await _expand(db, directory, clock, duty="-999")
-    [to_duty] = await _copies(db, "extension")
+    [to_duty] = await outbox_rows(db, kind="extension", target_kind="chat")
     assert to_duty.target == "-999" and ticket.code in to_duty.payload["text"]
     await city_supervisor(db, now=clock(), locale="en")
     async with db.unit() as session:
@@ -143,7 +130,7 @@ async def test_a_notice_passes_up_to_the_city_then_the_duty_chat(
         )
     assert up == [notices.Recipient("7301", "en")]
     await _expand(db, directory, clock, duty="-999")
-    [to_city] = await _copies(db, "returned")
+    [to_city] = await outbox_rows(db, kind="returned", target_kind="chat")
     assert to_city.target == "7301" and to_city.payload["locale"] == "en"
 
 
@@ -162,7 +149,8 @@ async def test_an_addition_with_nobody_above_goes_to_no_duty_chat_and_is_recorde
             ticket_id=ticket.id,
         )
     await _expand(db, directory, clock, duty="-999")
-    assert await _copies(db, "addition") == []  # the reporter's words: not to a duty group
+    # The reporter's words: not to a duty group.
+    assert await outbox_rows(db, kind="addition", target_kind="chat") == []
     async with db.unit() as session:
         undelivered = (
             await session.exec(select(TicketEvent).where(col(TicketEvent.kind) == "undelivered"))
@@ -199,7 +187,9 @@ async def test_a_row_that_cannot_be_rendered_is_given_up_and_the_rest_go_on(
         }
     assert parents["bad"].status == "failed" and parents["bad"].error == "cannot render: KeyError"
     assert parents["good"].status == "sent"
-    assert [r.payload["text"] for r in await _copies(db, "digest")] == ["好"]
+    assert [
+        r.payload["text"] for r in await outbox_rows(db, kind="digest", target_kind="chat")
+    ] == ["好"]
 
 
 async def test_a_referral_reaching_a_chat_after_sign_for_says_who_signed(
@@ -212,7 +202,7 @@ async def test_a_referral_reaching_a_chat_after_sign_for_says_who_signed(
         assert await notices.signed_by(session, signed) == ("社工甲", clock())
         assert await notices.signed_by(session, ticket) is None  # as filed: nobody yet
     await _expand(db, directory, clock)
-    [copy] = await _copies(db, "referral")
+    [copy] = await outbox_rows(db, kind="referral", target_kind="chat")
     assert "社工甲" in copy.payload["text"]
     assert [b[1] for row in copy.payload["buttons"] for b in row] == [f"w:det:{ticket.id}"]
 

@@ -19,17 +19,17 @@ from factories import (
     city_supervisor,
     county_supervisor,
     file_ticket,
+    outbox_rows,
     station_member,
     ticket_in,
 )
 from harness import FakeClock
-from sqlmodel import col, select
 
 from flows import lifecycle, oversight, tickets
 from flows.places import Directory
 from flows.states import State
 from storage.db import Database
-from storage.models import OutboxMessage, StaffMember, Ticket
+from storage.models import StaffMember, Ticket
 
 HUADU_TOWN = "440114001000"  # 新华街道, 花都区: same city, another county
 
@@ -41,19 +41,6 @@ async def _do(db: Database, ticket: Ticket, change: Any) -> Any:
         assert locked is not None
         result = await change(session, locked)
     return locked, result
-
-
-async def _sent(db: Database, kind: str) -> list[OutboxMessage]:
-    async with db.unit() as session:
-        return list(
-            (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.kind) == kind)
-                    .order_by(col(OutboxMessage.id))
-                )
-            ).all()
-        )
 
 
 async def _asking(
@@ -92,7 +79,7 @@ async def test_an_approved_extension_moves_the_resolve_deadline_once(
     after, days = await _do(db, ticket, decide(True))
     assert days == 3 and after.pending_extension_days is None
     assert after.resolve_due_at == due + timedelta(days=3) == after.next_due_at
-    [told] = await _sent(db, "extension_decision")
+    [told] = await outbox_rows(db, kind="extension_decision")
     assert (told.target_kind, told.target) == ("station", JIEKOU)
     assert told.payload["key"] == "notify.ext_approved"
     with pytest.raises(lifecycle.NotNow):  # the other supervisor's press, a moment later
@@ -112,7 +99,9 @@ async def test_a_denied_extension_leaves_the_deadline_and_an_unresolving_one_its
         ),
     )
     assert days == 7 and denied.resolve_due_at == due and denied.next_due_at == next_due
-    assert (await _sent(db, "extension_decision"))[0].payload["key"] == "notify.ext_denied"
+    assert (await outbox_rows(db, kind="extension_decision"))[0].payload[
+        "key"
+    ] == "notify.ext_denied"
 
 
 async def test_redispatch_routes_within_the_area_and_restarts_only_the_sign_window(
@@ -140,7 +129,7 @@ async def test_redispatch_routes_within_the_area_and_restarts_only_the_sign_wind
     )
     assert after.assignee_id is None and after.signed_at is None
     assert after.dispatched_at == clock() and after.first_action_due_at == first_due
-    [referral] = [r for r in await _sent(db, "referral") if r.target == JIANGPU]
+    [referral] = [r for r in await outbox_rows(db, kind="referral") if r.target == JIANGPU]
     assert referral.target_kind == "station"
     # A city supervisor may route across counties; a closed ticket is routed by nobody.
     city = await city_supervisor(db, now=clock())
@@ -203,6 +192,6 @@ async def test_a_rejected_return_goes_back_to_the_state_it_left(
 
     after, _ = await _do(db, ticket, reject)
     assert (after.state, after.owner_level, after.owner_code) == (back, "township", JIEKOU)
-    assert (await _sent(db, "return_rejected"))[0].target == JIEKOU
+    assert (await outbox_rows(db, kind="return_rejected"))[0].target == JIEKOU
     with pytest.raises(lifecycle.NotNow):  # pressed twice
         await _do(db, ticket, reject)

@@ -5,7 +5,7 @@ exactly once, in both languages."""
 from __future__ import annotations
 
 import pytest
-from factories import county_supervisor, file_ticket, station_member
+from factories import county_supervisor, file_ticket, outbox_rows, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -17,7 +17,7 @@ from flows.sla import DEFAULT_POLICY
 from flows.states import State
 from flows.texts import phrase, render
 from storage.db import Database
-from storage.models import OutboxMessage, StaffMember, Ticket
+from storage.models import StaffMember, Ticket
 
 JIEKOU, CONGHUA = "440117001000", "440117000000"
 PLACE = 'A&B <村口> "东"'
@@ -41,15 +41,7 @@ async def texts_to(db: Database, directory: Directory, clock: FakeClock, chat: s
     async with db.unit() as session:
         while await expand(session, directory=directory, now=clock()):
             pass
-    async with db.unit() as session:
-        rows = (
-            await session.exec(
-                select(OutboxMessage)
-                .where(col(OutboxMessage.target) == chat)
-                .order_by(col(OutboxMessage.id))
-            )
-        ).all()
-    return [str(r.payload.get("text", "")) for r in rows]
+    return [str(r.payload.get("text", "")) for r in await outbox_rows(db, target=chat)]
 
 
 async def test_an_escalation_reads_in_each_supervisors_language_escaped_once(

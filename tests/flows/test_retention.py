@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 from bot_api import FakeBotAPI
-from factories import county_supervisor, file_in, sign_in, station_member
+from factories import (
+    county_supervisor,
+    events_of,
+    file_in,
+    mark_outbox_sent,
+    row_of,
+    sign_in,
+    station_member,
+    ticket_details,
+)
 from harness import FakeClock
 from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, col, select
@@ -18,7 +27,7 @@ from telegram import Bot
 
 from bot.retention import apply_retention
 from bot.settings import SettingsError, load_settings
-from flows import feedback, lifecycle, oversight, retention, staff_views, supervision, tickets, work
+from flows import feedback, lifecycle, oversight, retention, supervision, tickets, work
 from flows.awaiting import FeedbackComment
 from flows.conversations import take_turn
 from flows.events import Command, Event, Person, Press, Text
@@ -257,15 +266,8 @@ async def snapshot(db: Database, tid: int) -> tuple[dict[str, Any], list[tuple[A
     async with db.unit() as session:
         ticket = await session.get(Ticket, tid)
         assert ticket is not None
-        events = (
-            await session.exec(
-                select(TicketEvent)
-                .where(col(TicketEvent.ticket_id) == tid)
-                .order_by(col(TicketEvent.id))
-            )
-        ).all()
     stats = {name: getattr(ticket, name) for name in STATISTICS}
-    history = [(e.kind, e.actor, e.at, e.from_state, e.to_state) for e in events]
+    history = [(e.kind, e.actor, e.at, e.from_state, e.to_state) for e in await events_of(db, tid)]
     return stats, history
 
 
@@ -525,14 +527,6 @@ async def test_outbox_texts_are_kept_6_days_after_sending_or_giving_up_and_erase
     assert (await payloads(db))["sent-later"] == ({}, True)
 
 
-@pytest.fixture
-async def bot(bot_api: FakeBotAPI) -> Any:
-    b = Bot(bot_api.token, base_url=bot_api.bot_url)
-    await b.initialize()
-    yield b
-    await b.shutdown()
-
-
 async def test_a_referral_whose_text_was_erased_is_still_edited_when_signed_for(
     db: Database, directory: Directory, clock: FakeClock, bot: Bot, bot_api: FakeBotAPI
 ) -> None:
@@ -658,9 +652,7 @@ async def test_the_job_runs_every_kind_in_batches_and_logs_counts_only(
                     updated_at=clock(),
                 )
             )
-        for row in (await session.exec(select(OutboxMessage))).all():
-            row.status, row.sent_at = "sent", clock()
-            session.add(row)
+        await mark_outbox_sent(session, now=clock())
     clock.advance(days=366)
     caplog.set_level(logging.INFO)
     done = await apply_retention(db=db, clock=clock, days=365, batch=2, ticket_batch=2)
@@ -766,36 +758,19 @@ async def test_every_view_of_an_erased_ticket_says_what_was_erased(
         code = (await session.exec(select(Ticket.code).where(col(Ticket.id) == tid))).one()
         await retention.erase_ticket(session=session, code=code, now=clock())
     supervisor = members["supervisor"]
-    async with db.unit() as session:
-        ticket = await session.get(Ticket, tid)
-        assert ticket is not None
-        zh = await staff_views.details(
-            session=session,
-            directory=directory,
-            member=supervisor,
-            ticket=ticket,
-            now=clock(),
-            private=True,
-        )
-        supervisor.locale = "en"
-        en = await staff_views.details(
-            session=session,
-            directory=directory,
-            member=supervisor,
-            ticket=ticket,
-            now=clock(),
-            private=True,
-        )
-        referral = referral_text(directory, ticket, "zh", signed=None)
+    zh = await ticket_details(db, directory, member=supervisor, ticket_id=tid, now=clock())
+    supervisor.locale = "en"
+    en = await ticket_details(db, directory, member=supervisor, ticket_id=tid, now=clock())
+    referral = referral_text(directory, await row_of(db, Ticket, tid), "zh", signed=None)
     for text in PERSONAL:
-        assert text not in zh.text and text not in en.text and text not in referral
-    assert "经过：（已删除）" in zh.text and "经过：（已删除）" in referral
-    assert "What happened: (erased)" in en.text
-    assert t("zh", "erased.contact") in zh.text and t("en", "erased.contact") in en.text
+        assert text not in zh and text not in en and text not in referral
+    assert "经过：（已删除）" in zh and "经过：（已删除）" in referral
+    assert "What happened: (erased)" in en
+    assert t("zh", "erased.contact") in zh and t("en", "erased.contact") in en
     for kind in ("note", "returned", "resolved", "extension_requested", "feedback_comment"):
-        assert f"{t('zh', 'event.' + kind)}：（已删除）" in zh.text, kind
-    assert f"{t('zh', 'event.first_action')}：call" in zh.text
-    assert t("zh", "event.erased") in zh.text and t("en", "event.erased") in en.text
+        assert f"{t('zh', 'event.' + kind)}：（已删除）" in zh, kind
+    assert f"{t('zh', 'event.first_action')}：call" in zh
+    assert t("zh", "event.erased") in zh and t("en", "event.erased") in en
 
     # The reporter's status finds nothing; a feedback button of theirs is stale.
     async with db.unit() as session:

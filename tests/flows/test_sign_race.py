@@ -6,7 +6,15 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from factories import JIANGPU, county_supervisor, file_ticket, sign_in, station_member
+from factories import (
+    JIANGPU,
+    county_supervisor,
+    event_kinds,
+    file_ticket,
+    row_of,
+    sign_in,
+    station_member,
+)
 from sqlmodel import col, select
 
 from flows import work
@@ -83,14 +91,9 @@ async def test_station_of_another_township_cannot_sign(
         assert ticket is not None
         out = await sign_in(session, directory, member=outsider, ticket=ticket, now=clock())
     assert out.notice == "您无权处理这个工单。"
-    async with db.unit() as session:
-        ticket = await session.get(Ticket, ticket_id)
-        kinds = (
-            await session.exec(
-                select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == ticket_id)
-            )
-        ).all()
-    assert ticket is not None and ticket.state == "dispatched" and ticket.assignee_id is None
+    ticket = await row_of(db, Ticket, ticket_id)
+    kinds = await event_kinds(db, ticket_id)
+    assert ticket.state == "dispatched" and ticket.assignee_id is None
     assert "refused" in kinds and "signed" not in kinds
 
 
@@ -132,13 +135,8 @@ async def test_two_supervisors_approve_one_extension_at_once_it_counts_once(
             return out.notice
 
     await asyncio.gather(approve(951), approve(952))
-    async with db.unit() as session:
-        ticket = await session.get(Ticket, ticket_id)
-        kinds = (
-            await session.exec(
-                select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == ticket_id)
-            )
-        ).all()
-    assert ticket is not None and ticket.pending_extension_days is None
+    ticket = await row_of(db, Ticket, ticket_id)
+    kinds = await event_kinds(db, ticket_id)
+    assert ticket.pending_extension_days is None
     assert ticket.resolve_due_at == due_before + timedelta(days=3)
     assert list(kinds).count("extension_approved") == 1

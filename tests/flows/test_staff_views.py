@@ -18,6 +18,7 @@ from factories import (
     person_of,
     sign,
     station_member,
+    ticket_details,
 )
 from harness import FakeClock
 from sqlmodel import col, func, select
@@ -59,18 +60,9 @@ async def test_details_show_the_phone_only_to_the_signing_station_in_private_and
     ticket = await file_ticket(db, directory, now=clock(), phone="13800138000")
 
     async def details(member: StaffMember, *, private: bool = True) -> str:
-        async with db.unit() as session:
-            fresh = await session.get(Ticket, ticket.id)
-            assert fresh is not None
-            reply = await staff_views.details(
-                session=session,
-                directory=directory,
-                member=member,
-                ticket=fresh,
-                now=clock(),
-                private=private,
-            )
-        return reply.text
+        return await ticket_details(
+            db, directory, member=member, ticket_id=ticket.id, now=clock(), private=private
+        )
 
     assert "13800138000" not in await details(worker)  # not signed for yet
     assert "13800138000" not in await details(colleague)

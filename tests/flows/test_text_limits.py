@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from factories import file_ticket, person_of, sign, station_member
+from factories import file_ticket, person_of, sign, staff_text, station_member
 from sqlmodel import col, select
 
-from flows import feedback, work
-from flows.awaiting import ExtensionReason, FeedbackComment, Resolution, StaffText
+from flows import feedback
+from flows.awaiting import ExtensionReason, FeedbackComment, Resolution
 from flows.events import Person
 from flows.places import Directory
 from storage.db import Database
@@ -28,25 +28,6 @@ async def _signed_ticket(db: Database, directory: Directory, clock: Any) -> tupl
     await sign(db, directory, ticket=ticket, member=member, now=clock())
     assert ticket.id is not None
     return ticket.id, person_of(member)
-
-
-async def _staff_text(
-    db: Database,
-    directory: Directory,
-    clock: Any,
-    person: Person,
-    awaiting: StaffText,
-    text: str,
-) -> Any:
-    async with db.unit() as session:
-        return await work.on_text(
-            session=session,
-            directory=directory,
-            person=person,
-            awaiting=awaiting,
-            text=text,
-            now=clock(),
-        )
 
 
 async def _notes(db: Database, ticket_id: int, kind: str) -> list[str | None]:
@@ -69,15 +50,21 @@ async def test_an_extension_reason_and_a_resolution_of_the_promised_length_are_k
     ext = ExtensionReason(tid, 3)
     res = Resolution(tid, "helped_on_site")  # the longest outcome label
     for awaiting in (ext, res):
-        out = await _staff_text(db, directory, clock, person, awaiting, "长" * (TEXT_MAX + 1))
+        out = await staff_text(
+            db, directory, person=person, awaiting=awaiting, text="长" * (TEXT_MAX + 1), now=clock()
+        )
         assert out.awaiting == awaiting  # still waiting for the text
         assert f"{TEXT_MAX + 1} 字" in out.replies[0].text and str(TEXT_MAX) in out.replies[0].text
     assert await _notes(db, tid, "extension_requested") == []
 
-    out = await _staff_text(db, directory, clock, person, ext, "理" * TEXT_MAX)
+    out = await staff_text(
+        db, directory, person=person, awaiting=ext, text="理" * TEXT_MAX, now=clock()
+    )
     assert out.awaiting is None and out.changed
     assert await _notes(db, tid, "extension_requested") == ["3d: " + "理" * TEXT_MAX]
-    out = await _staff_text(db, directory, clock, person, res, "结" * TEXT_MAX)
+    out = await staff_text(
+        db, directory, person=person, awaiting=res, text="结" * TEXT_MAX, now=clock()
+    )
     assert out.awaiting is None and out.changed
     assert await _notes(db, tid, "resolved") == ["helped_on_site: " + "结" * TEXT_MAX]
     async with db.unit() as session:
@@ -89,7 +76,9 @@ async def test_a_feedback_comment_too_long_is_refused_with_the_limit_and_still_a
     db: Database, directory: Directory, clock: Any
 ) -> None:
     tid, person = await _signed_ticket(db, directory, clock)
-    await _staff_text(db, directory, clock, person, Resolution(tid, "police"), "已处理")
+    await staff_text(
+        db, directory, person=person, awaiting=Resolution(tid, "police"), text="已处理", now=clock()
+    )
     async with db.unit() as session:
         out = await feedback.on_press(
             session=session,

@@ -10,8 +10,11 @@ from factories import (
     JIANGPU,
     REPORTER,
     county_supervisor,
+    event_kinds,
     file_ticket,
     person_of,
+    row_of,
+    staff_text,
     station_member,
     ticket_in,
 )
@@ -52,40 +55,6 @@ async def _press(
     return await _handle(db, directory, clock, person, Press(data))
 
 
-async def _text(
-    db: Database, directory: Directory, clock: FakeClock, person: Person, awaiting: Any, text: str
-) -> Outcome:
-    async with db.unit() as session:
-        return await work.on_text(
-            session=session,
-            directory=directory,
-            person=person,
-            awaiting=awaiting,
-            text=text,
-            now=clock(),
-        )
-
-
-async def _state(db: Database, ticket: Ticket) -> Ticket:
-    async with db.unit() as session:
-        fresh = await session.get(Ticket, ticket.id)
-    assert fresh is not None
-    return fresh
-
-
-async def _kinds(db: Database, ticket: Ticket) -> list[str]:
-    async with db.unit() as session:
-        return list(
-            (
-                await session.exec(
-                    select(TicketEvent.kind)
-                    .where(col(TicketEvent.ticket_id) == ticket.id)
-                    .order_by(col(TicketEvent.id))
-                )
-            ).all()
-        )
-
-
 async def test_sign_by_press_then_a_second_press_is_told_who_has_it(
     db: Database, directory: Directory, clock: FakeClock
 ) -> None:
@@ -98,9 +67,9 @@ async def test_sign_by_press_then_a_second_press_is_told_who_has_it(
     assert late.notice == t("zh", "sign.taken", name="社工甲")
     again = await _press(db, directory, clock, person_of(worker), StaffAction.SIGN, ticket)
     assert again.notice is not None and "已被" in again.notice
-    after = await _state(db, ticket)
+    after = await row_of(db, Ticket, ticket.id)
     assert after.state == State.ACKNOWLEDGED and after.assignee_id == worker.id
-    assert (await _kinds(db, ticket)).count("signed") == 1
+    assert (await event_kinds(db, ticket.id)).count("signed") == 1
 
 
 async def test_another_stations_member_and_a_stranger_are_refused_and_traced(
@@ -114,7 +83,7 @@ async def test_another_stations_member_and_a_stranger_are_refused_and_traced(
         assert out.notice == t("zh", "refused")
     out = await _handle(db, directory, clock, stranger, Press("w:sign:424242"))  # no ticket
     assert out.notice == t("zh", "refused")
-    assert (await _state(db, ticket)).state == State.DISPATCHED
+    assert (await row_of(db, Ticket, ticket.id)).state == State.DISPATCHED
     async with db.unit() as session:
         actors = (
             await session.exec(select(TicketEvent.actor).where(col(TicketEvent.kind) == "refused"))
@@ -127,11 +96,11 @@ async def test_a_stale_button_says_the_state_and_changes_nothing(
 ) -> None:
     worker = await station_member(db, now=clock())
     ticket = await ticket_in(db, directory, state=State.IN_PROGRESS, now=clock(), member=worker)
-    before = await _kinds(db, ticket)
+    before = await event_kinds(db, ticket.id)
     for action, arg in ((StaffAction.FIRST, ""), (StaffAction.FIRST_HOW, "call")):
         out = await _press(db, directory, clock, person_of(worker), action, ticket, arg)
         assert out.notice == t("zh", "work.not_now", state=t("zh", "state.in_progress"))
-    assert await _kinds(db, ticket) == before
+    assert await event_kinds(db, ticket.id) == before
 
 
 async def test_a_note_is_asked_for_then_typed_and_kept(
@@ -147,11 +116,15 @@ async def test_a_note_is_asked_for_then_typed_and_kept(
         db, directory, clock, person_of(worker, in_group=True, chat="-1"), StaffAction.NOTE, ticket
     )
     assert in_group.notice == t("zh", "work.private_only") and in_group.awaiting is None
-    short = await _text(db, directory, clock, me, Note(ticket.id or 0), " x ")
+    short = await staff_text(
+        db, directory, person=me, awaiting=Note(ticket.id or 0), text=" x ", now=clock()
+    )
     assert short.replies[0].text == t("zh", "work.too_short") and short.awaiting is not None
-    saved = await _text(db, directory, clock, me, Note(ticket.id or 0), "已电话联系邻居")
+    saved = await staff_text(
+        db, directory, person=me, awaiting=Note(ticket.id or 0), text="已电话联系邻居", now=clock()
+    )
     assert saved.replies[0].text == t("zh", "work.note_saved") and saved.changed
-    assert (await _kinds(db, ticket))[-1] == "note"
+    assert (await event_kinds(db, ticket.id))[-1] == "note"
 
 
 async def test_typed_words_from_someone_who_may_not_act_are_refused(
@@ -160,12 +133,17 @@ async def test_typed_words_from_someone_who_may_not_act_are_refused(
     worker = await station_member(db, now=clock())
     there = await station_member(db, now=clock(), station=JIANGPU, user="7002")
     ticket = await ticket_in(db, directory, state=State.ACKNOWLEDGED, now=clock(), member=worker)
-    out = await _text(
-        db, directory, clock, person_of(there), ReturnReason(ticket.id or 0), "不归我们"
+    out = await staff_text(
+        db,
+        directory,
+        person=person_of(there),
+        awaiting=ReturnReason(ticket.id or 0),
+        text="不归我们",
+        now=clock(),
     )
     assert out.replies[0].text == t("zh", "refused")
-    assert (await _state(db, ticket)).state == State.ACKNOWLEDGED
-    assert (await _kinds(db, ticket))[-1] == "refused"
+    assert (await row_of(db, Ticket, ticket.id)).state == State.ACKNOWLEDGED
+    assert (await event_kinds(db, ticket.id))[-1] == "refused"
 
 
 async def test_resolve_by_buttons_and_words_then_the_same_words_again_are_not_now(
@@ -176,11 +154,21 @@ async def test_resolve_by_buttons_and_words_then_the_same_words_again_are_not_no
     me = person_of(worker)
     asked = await _press(db, directory, clock, me, StaffAction.OUTCOME, ticket, "police")
     assert asked.awaiting == Resolution(ticket.id or 0, "police")
-    done = await _text(db, directory, clock, me, Resolution(ticket.id or 0, "police"), "已报警")
+    # The same words twice: the second finds the ticket already resolved.
+    done, twice = [
+        await staff_text(
+            db,
+            directory,
+            person=me,
+            awaiting=Resolution(ticket.id or 0, "police"),
+            text="已报警",
+            now=clock(),
+        )
+        for _ in range(2)
+    ]
     assert ticket.code in done.replies[0].text
-    twice = await _text(db, directory, clock, me, Resolution(ticket.id or 0, "police"), "已报警")
     assert twice.replies[0].text == t("zh", "work.not_now", state=t("zh", "state.resolved"))
-    assert (await _kinds(db, ticket)).count("resolved") == 1
+    assert (await event_kinds(db, ticket.id)).count("resolved") == 1
 
 
 async def test_a_supervisors_approval_pressed_twice_decides_once(
@@ -192,7 +180,14 @@ async def test_a_supervisors_approval_pressed_twice_decides_once(
         db, directory, clock, person_of(worker), StaffAction.EXTEND_DAYS, ticket, "3"
     )
     assert asked.awaiting is not None
-    await _text(db, directory, clock, person_of(worker), asked.awaiting, "等学校回复")
+    await staff_text(
+        db,
+        directory,
+        person=person_of(worker),
+        awaiting=asked.awaiting,
+        text="等学校回复",
+        now=clock(),
+    )
     supervisor = await county_supervisor(db, now=clock())
     # The station may not approve its own request.
     own = await _press(db, directory, clock, person_of(worker), StaffAction.APPROVE, ticket)
@@ -200,7 +195,7 @@ async def test_a_supervisors_approval_pressed_twice_decides_once(
     first = await _press(db, directory, clock, person_of(supervisor), StaffAction.APPROVE, ticket)
     second = await _press(db, directory, clock, person_of(supervisor), StaffAction.DENY, ticket)
     assert first.changed and second.replies[0].text == t("zh", "work.decided")
-    kinds = await _kinds(db, ticket)
+    kinds = await event_kinds(db, ticket.id)
     assert kinds.count("extension_approved") == 1 and "extension_denied" not in kinds
 
 

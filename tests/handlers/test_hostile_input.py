@@ -11,20 +11,16 @@ from typing import Any
 
 import pytest
 from citizen import Citizen
+from factories import ticket_by_code
 from sqlmodel import col, select
 
 from flows.staff import Scope, issue_invite
-from storage.models import StaffMember, Ticket, TicketEvent
+from storage.models import StaffMember, TicketEvent
 
 # A JSON update can carry these: U+0000, an escape character, a lone surrogate.
 NUL_STORY = "孩子一个人\x00在家两天了，\x1b没有大人照看。"
 SURROGATE_STORY = json.loads('"孩子一个人\\ud800在家两天了，没有大人照看。\\udfff"')
 CLEAN_STORY = "孩子一个人在家两天了，没有大人照看。"
-
-
-async def _ticket(db: Any, code: str) -> Ticket:
-    async with db.unit() as session:
-        return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
 
 
 @pytest.mark.parametrize("how", ["text", "caption"])
@@ -43,7 +39,7 @@ async def test_a_story_with_unstorable_characters_files_the_report(
     assert CLEAN_STORY in (summary[0].text or "")
     await citizen.press("sm", "ok")
     code = await citizen.receipt_code()
-    assert (await _ticket(service.db, code)).story == CLEAN_STORY
+    assert (await ticket_by_code(service.db, code)).story == CLEAN_STORY
 
 
 async def test_a_status_code_with_a_nul_is_answered(service: Any) -> None:
@@ -73,7 +69,7 @@ async def test_a_staff_name_with_a_nul_joins_and_a_long_name_fits(service: Any) 
 
 async def test_a_forged_button_with_a_nul_is_refused_and_recorded(service: Any) -> None:
     code = await Citizen(service.api, 5105).file_report_by_buttons()
-    ticket = await _ticket(service.db, code)
+    ticket = await ticket_by_code(service.db, code)
     mark = len(service.api.calls)
     service.api.push_callback(5106, f"w:det\x00:{ticket.id}", message_id=1)
     notice = await service.api.wait_for(lambda c: c.method == "answerCallbackQuery", after=mark)

@@ -4,7 +4,6 @@ once after a crash, paced per chat, and never overtaking older messages to the s
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,14 +23,6 @@ from storage.outbox import DIRECT_LEASE, enqueue
 
 CHAT = 8801
 _ids = itertools.count(70_000)
-
-
-@pytest.fixture
-async def bot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
-    b = Bot(bot_api.token, base_url=bot_api.bot_url)
-    await b.initialize()
-    yield b
-    await b.shutdown()
 
 
 @pytest.fixture

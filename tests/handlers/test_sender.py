@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from bot_api import FakeBotAPI
-from factories import file_ticket, group_of, station_member
+from factories import event_kinds, file_ticket, group_of, station_member
 from sqlmodel import col, select
 from telegram import Bot
 
@@ -18,14 +17,6 @@ from handlers.telegram.sender import OutboxSender
 from storage.db import Database
 from storage.models import OutboxMessage, StationGroup, TicketEvent
 from storage.outbox import enqueue
-
-
-@pytest.fixture
-async def bot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
-    b = Bot(bot_api.token, base_url=bot_api.bot_url)
-    await b.initialize()
-    yield b
-    await b.shutdown()
 
 
 @pytest.fixture
@@ -384,12 +375,6 @@ async def _referral_ticket(
     return ticket.id
 
 
-async def _kinds(db: Database, ticket_id: int) -> list[str]:
-    async with db.unit() as session:
-        query = select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == ticket_id)
-        return list((await session.exec(query)).all())
-
-
 @pytest.mark.parametrize("members", [2, 3, 5])
 async def test_every_copy_refused_at_the_same_moment_escalates_once(
     db: Database,
@@ -407,7 +392,7 @@ async def test_every_copy_refused_at_the_same_moment_escalates_once(
         bot_api.fail_next("sendMessage", chat_id=int(chat), status=403)
     await sender.run_once()
     await sender.run_once()
-    assert (await _kinds(db, ticket_id)).count("not_notified") == 1
+    assert (await event_kinds(db, ticket_id)).count("not_notified") == 1
 
 
 async def test_a_referral_that_cannot_be_rendered_escalates_at_once(
@@ -422,7 +407,7 @@ async def test_a_referral_that_cannot_be_rendered_escalates_at_once(
         db, directory, clock, ["72"], concerns=["renamed_in_a_later_version"]
     )
     await sender.run_once()
-    assert "not_notified" in await _kinds(db, ticket_id)
+    assert "not_notified" in await event_kinds(db, ticket_id)
     async with db.unit() as session:
         ticket = await session.get(Ticket, ticket_id)
     assert ticket is not None and ticket.ladder_rung >= LEVEL1 and ticket.next_due_at == clock()
@@ -460,7 +445,7 @@ async def test_an_undelivered_referral_is_judged_when_its_grace_ends(
     start = clock()
     while True:
         await sender.run_once()
-        if "not_notified" in await _kinds(db, ticket_id):
+        if "not_notified" in await event_kinds(db, ticket_id):
             break
         async with db.unit() as session:
             copy = (
@@ -537,7 +522,7 @@ async def test_a_member_who_leaves_gets_no_more_case_data_and_the_referral_escal
             await session.exec(select(OutboxMessage).where(col(OutboxMessage.target) == "75"))
         ).one()
     assert copy.status == "failed" and (copy.error or "").startswith("withdrawn:")
-    assert "not_notified" in await _kinds(db, ticket_id)
+    assert "not_notified" in await event_kinds(db, ticket_id)
 
 
 async def test_a_long_message_failing_half_way_goes_on_from_where_it_stopped(

@@ -9,12 +9,13 @@ from typing import Any
 import factories
 from bot_api import Call, FakeBotAPI
 from citizen import Citizen
+from factories import event_kinds, events_of, ticket_by_code
 from sqlmodel import col, select
 
 from flows.clock import system_clock
 from flows.staff import Scope
 from storage.db import Database
-from storage.models import OutboxMessage, StaffMember, StationGroup, Ticket, TicketEvent
+from storage.models import OutboxMessage, StaffMember, StationGroup
 
 JIEKOU = "440117001000"
 JIANGPU = "440117002000"
@@ -76,24 +77,6 @@ async def wait_referral(api: FakeBotAPI, chat_id: int, code: str) -> Call:
         ),
         chat_id=chat_id,
     )
-
-
-async def ticket_by_code(db: Database, code: str) -> Ticket:
-    async with db.unit() as session:
-        return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
-
-
-async def events_of(db: Database, ticket_id: int) -> list[TicketEvent]:
-    async with db.unit() as session:
-        return list(
-            (
-                await session.exec(
-                    select(TicketEvent)
-                    .where(col(TicketEvent.ticket_id) == ticket_id)
-                    .order_by(col(TicketEvent.id))
-                )
-            ).all()
-        )
 
 
 async def test_join_binds_role_and_scope_and_refuses_bad_codes(service: Any) -> None:
@@ -238,7 +221,7 @@ async def test_forwarded_button_and_wrong_scope_are_refused(service: Any) -> Non
     api.push_text(2401, f"/ticket {code}")
     before = await api.wait_for(lambda c: "签收后可见" in (c.text or ""), chat_id=2401)
     assert "13912345678" not in (before.text or "")
-    kinds = [e.kind for e in await events_of(db, ticket.id or 0)]
+    kinds = await event_kinds(db, ticket.id)
     assert kinds.count("contact_viewed") == 1
 
 
@@ -253,7 +236,7 @@ async def test_leave_stops_referrals(service: Any) -> None:
     # PostgreSQL and skip it): wait, bounded, for its escalation.
     for _ in range(100):
         await service.sender.run_once()
-        kinds = [e.kind for e in await events_of(service.db, ticket.id or 0)]
+        kinds = await event_kinds(service.db, ticket.id)
         if "not_notified" in kinds:
             break
         await asyncio.sleep(0.1)

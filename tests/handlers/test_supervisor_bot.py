@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from citizen import Citizen
-from factories import join_by_bot
+from factories import event_kinds, join_by_bot, ticket_by_code
 from harness import BotService, FakeClock
-from sqlmodel import col, select
 
 from flows.escalation import sweep_deadlines
 from flows.sla import DEFAULT_POLICY
 from flows.staff import Scope
-from storage.db import Database
-from storage.models import Ticket, TicketEvent
 
 JIEKOU, JIANGPU, CONGHUA = "440117001000", "440117002000", "440117000000"
 SHENZHEN = "440300000000"
@@ -38,7 +35,7 @@ async def test_overdue_open_stats_and_reassign(svc: BotService, clock: FakeClock
     await enrol(svc, 6301, Scope("supervisor", "city", SHENZHEN))
     late = await Citizen(api, 6001).file_report_by_buttons()  # P1: sign-for within 2 h
     signed = await Citizen(api, 6002).file_report_by_buttons()
-    ticket = await _ticket(svc.db, signed)
+    ticket = await ticket_by_code(svc.db, signed)
     api.push_callback(6101, f"w:sign:{ticket.id}", message_id=1)
     await api.wait_for(lambda c: "您已签收" in (c.text or ""), chat_id=6101)
 
@@ -63,23 +60,13 @@ async def test_overdue_open_stats_and_reassign(svc: BotService, clock: FakeClock
 
     text = await ask(svc, 6201, f"/reassign {late}", "分派到哪个镇/街道")
     assert late in text
-    late_ticket = await _ticket(svc.db, late)
+    late_ticket = await ticket_by_code(svc.db, late)
     mark = len(api.calls)
     api.push_callback(6201, f"w:rdt:{late_ticket.id}:{JIANGPU}", message_id=1)
     await api.wait_for(lambda c: "已分派到" in (c.text or ""), after=mark, chat_id=6201)
     await api.wait_for(lambda c: late in (c.text or ""), after=mark, chat_id=6102)
-    moved = await _ticket(svc.db, late)
+    moved = await ticket_by_code(svc.db, late)
     assert (moved.station_code, moved.state, moved.overdue_level) == (JIANGPU, "dispatched", 0)
     assert moved.sign_due_at == clock() + timedelta(hours=2)  # a full window for the new station
-    async with svc.db.unit() as session:
-        kinds = (
-            await session.exec(
-                select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == late_ticket.id)
-            )
-        ).all()
+    kinds = await event_kinds(svc.db, late_ticket.id)
     assert "redispatched" in kinds and kinds.count("refused") == 1
-
-
-async def _ticket(db: Database, code: str) -> Ticket:
-    async with db.unit() as session:
-        return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from citizen import Citizen
+from factories import events_of, outbox_rows, ticket_by_code
 from sqlmodel import col, func, select
 
 from storage.db import Database
@@ -17,7 +18,6 @@ from storage.models import (
     Ticket,
     TicketAttachment,
     TicketContact,
-    TicketEvent,
 )
 
 Running = Any  # the `service` fixture of tests/conftest.py
@@ -40,16 +40,9 @@ async def test_full_report_by_buttons_creates_a_dispatched_ticket(running: Runni
     code = await citizen.file_report_by_buttons()
     assert citizen.interactions <= 14
 
-    async with running.db.unit() as session:
-        ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
-        events = (
-            await session.exec(select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket.id))
-        ).all()
-        outbox = (
-            await session.exec(
-                select(OutboxMessage).where(col(OutboxMessage.ticket_id) == ticket.id)
-            )
-        ).all()
+    ticket = await ticket_by_code(running.db, code)
+    events = await events_of(running.db, ticket.id)
+    outbox = await outbox_rows(running.db, ticket_id=ticket.id)
     assert ticket.station_code == "440117001000" and ticket.state == "dispatched"
     assert ticket.priority == "P1"  # no carer, child of 6-11
     assert ticket.sign_due_at is not None and ticket.dispatched_at is not None
@@ -188,8 +181,8 @@ async def test_unknown_township_files_a_ticket_in_the_county_queue(running: Runn
     await citizen.press("cs", "yes")
     await citizen.press("sm", "ok")
     code = await citizen.receipt_code()
+    ticket = await ticket_by_code(running.db, code)
     async with running.db.unit() as session:
-        ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
         contact = await session.get(TicketContact, ticket.id)
         photos = (
             await session.exec(

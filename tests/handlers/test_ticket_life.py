@@ -8,13 +8,11 @@ from typing import Any
 import pytest
 from bot_api import Call, FakeBotAPI
 from citizen import Citizen
-from factories import join_by_bot
+from factories import events_of, join_by_bot, ticket_by_code
 from harness import BotService, FakeClock
-from sqlmodel import col, select
 
 from flows.staff import Scope
 from storage.db import Database
-from storage.models import Ticket, TicketEvent
 
 JIEKOU = "440117001000"
 STATION = "从化区街口街道未成年人保护工作站"
@@ -66,7 +64,7 @@ async def test_one_ticket_from_report_to_feedback(
     citizen = Citizen(api, REPORTER)
     code = await citizen.file_report_by_buttons()
     reporter.mark = len(api.calls)
-    ticket = await _ticket(db, code)
+    ticket = await ticket_by_code(db, code)
     tid = ticket.id
 
     # 2. The referral reaches the station, without the reporter's contact.
@@ -169,7 +167,7 @@ async def test_one_ticket_from_report_to_feedback(
     # Nobody else heard anything, and the reporter never saw a staff member's name.
     for call in api.calls_for(REPORTER):
         assert "User3101" not in (call.text or "") and "User3201" not in (call.text or "")
-    ticket = await _ticket(db, code)
+    ticket = await ticket_by_code(db, code)
     assert ticket.state == "closed" and ticket.outcome == "placed" and ticket.feedback == "sat"
     history = await _history(db, tid)
     assert history == [
@@ -191,18 +189,5 @@ def _actor_of(history: list[tuple[Any, ...]], kind: str) -> str:
     return next(str(h[0]) for h in history if h[1] == kind)
 
 
-async def _ticket(db: Database, code: str) -> Ticket:
-    async with db.unit() as session:
-        return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
-
-
 async def _history(db: Database, ticket_id: int | None) -> list[tuple[Any, ...]]:
-    async with db.unit() as session:
-        events = (
-            await session.exec(
-                select(TicketEvent)
-                .where(col(TicketEvent.ticket_id) == ticket_id)
-                .order_by(col(TicketEvent.id))
-            )
-        ).all()
-    return [(e.actor, e.kind, e.from_state, e.to_state) for e in events]
+    return [(e.actor, e.kind, e.from_state, e.to_state) for e in await events_of(db, ticket_id)]

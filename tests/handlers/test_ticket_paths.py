@@ -7,15 +7,15 @@ import functools
 
 from bot_api import Call, FakeBotAPI
 from citizen import Citizen
-from factories import join_by_bot
+from factories import event_kinds, join_by_bot, ticket_by_code
 from harness import BotService, FakeClock
-from sqlmodel import col, select
+from sqlmodel import select
 
 from flows.escalation import sweep_deadlines
 from flows.sla import DEFAULT_POLICY
 from flows.staff import Scope
 from storage.db import Database
-from storage.models import Ticket, TicketEvent
+from storage.models import Ticket
 
 JIEKOU, JIANGPU, CONGHUA = "440117001000", "440117002000", "440117000000"
 
@@ -38,31 +38,13 @@ async def press(api: FakeBotAPI, chat: int, data: str) -> int:
     return mark
 
 
-async def ticket_of(db: Database, code: str) -> Ticket:
-    async with db.unit() as session:
-        return (await session.exec(select(Ticket).where(col(Ticket.code) == code))).one()
-
-
-async def kinds(db: Database, ticket_id: int | None) -> list[str]:
-    async with db.unit() as session:
-        return list(
-            (
-                await session.exec(
-                    select(TicketEvent.kind)
-                    .where(col(TicketEvent.ticket_id) == ticket_id)
-                    .order_by(col(TicketEvent.id))
-                )
-            ).all()
-        )
-
-
 async def signed_ticket(svc: BotService, worker: int, reporter: int) -> Ticket:
     code = await Citizen(svc.api, reporter).file_report_by_buttons()
-    ticket = await ticket_of(svc.db, code)
+    ticket = await ticket_by_code(svc.db, code)
     await said(svc.api, worker, code)
     await press(svc.api, worker, f"w:sign:{ticket.id}")
     await said(svc.api, worker, "您已签收")
-    return await ticket_of(svc.db, code)
+    return await ticket_by_code(svc.db, code)
 
 
 async def resolve(svc: BotService, worker: int, ticket: Ticket) -> None:
@@ -97,9 +79,9 @@ async def test_not_satisfied_reopens_and_tells_the_supervisor(svc: BotService) -
         lambda c: c.method == "answerCallbackQuery" and "反馈过" in str(c.params.get("text")),
         after=mark,
     )
-    after = await ticket_of(svc.db, ticket.code)
+    after = await ticket_by_code(svc.db, ticket.code)
     assert after.state == "reopened" and after.feedback == "unsat"
-    history = await kinds(svc.db, ticket.id)
+    history = await event_kinds(svc.db, ticket.id)
     assert history[-3:] == ["feedback", "reopened", "feedback_comment"]
     # The station works it again and can resolve it a second time.
     mark = await press(api, 4101, f"w:done:{ticket.id}")
@@ -123,8 +105,8 @@ async def test_not_satisfied_in_the_middle_of_a_new_report_does_not_take_its_ans
     assert "回复" not in (sorry.text or "")
     await citizen.text("隔壁的孩子又一个人在家")  # the new report's story
     await said(api, 4005, "是否留下联系方式", after=mark)
-    assert (await ticket_of(svc.db, ticket.code)).state == "reopened"
-    assert "feedback_comment" not in await kinds(svc.db, ticket.id)
+    assert (await ticket_by_code(svc.db, ticket.code)).state == "reopened"
+    assert "feedback_comment" not in await event_kinds(svc.db, ticket.id)
 
 
 async def test_no_feedback_in_three_days_closes(svc: BotService, clock: FakeClock) -> None:
@@ -139,11 +121,11 @@ async def test_no_feedback_in_three_days_closes(svc: BotService, clock: FakeCloc
     clock.advance(seconds=1)
     assert await sweep(clock=clock) == 1
     assert await sweep(clock=clock) == 0
-    after = await ticket_of(svc.db, ticket.code)
+    after = await ticket_by_code(svc.db, ticket.code)
     assert after.state == "closed" and after.feedback is None
     mark = await press(svc.api, 4002, f"f:{ticket.id}:unsat")  # too late: nothing reopens
     await svc.api.wait_for(lambda c: c.method == "answerCallbackQuery", after=mark)
-    assert (await ticket_of(svc.db, ticket.code)).state == "closed"
+    assert (await ticket_by_code(svc.db, ticket.code)).state == "closed"
 
 
 async def test_return_then_redispatch_to_another_township(svc: BotService) -> None:
@@ -152,7 +134,7 @@ async def test_return_then_redispatch_to_another_township(svc: BotService) -> No
     await enrol(svc, 4104, Scope("station", "township", JIANGPU))
     await enrol(svc, 4203, Scope("supervisor", "county", CONGHUA))
     code = await Citizen(api, 4003).file_report_by_buttons()
-    ticket = await ticket_of(svc.db, code)
+    ticket = await ticket_by_code(svc.db, code)
     await said(api, 4103, code)
     mark = await press(api, 4103, f"w:ret:{ticket.id}")
     await said(api, 4103, "退单理由", after=mark)
@@ -162,7 +144,7 @@ async def test_return_then_redispatch_to_another_township(svc: BotService) -> No
     await said(api, 4103, "已退单", after=mark)
     returned = await said(api, 4203, "孩子住在江埔街道")
     assert f"w:rd:{ticket.id}:0" in str(returned.params.get("reply_markup"))
-    assert (await ticket_of(svc.db, code)).state == "returned"
+    assert (await ticket_by_code(svc.db, code)).state == "returned"
 
     mark = await press(api, 4203, f"w:rd:{ticket.id}:0")
     picker = await said(api, 4203, "分派到哪个镇/街道", after=mark)
@@ -171,7 +153,7 @@ async def test_return_then_redispatch_to_another_township(svc: BotService) -> No
     await said(api, 4203, "已分派到", after=mark)
     referral = await said(api, 4104, code)
     assert f"w:sign:{ticket.id}" in str(referral.params.get("reply_markup"))
-    after = await ticket_of(svc.db, code)
+    after = await ticket_by_code(svc.db, code)
     assert (after.state, after.station_code, after.owner_code) == ("dispatched", JIANGPU, JIANGPU)
     assert after.resolve_due_at == ticket.resolve_due_at  # the case's age keeps counting
     # The old station can no longer act on it; the new one can.
@@ -182,7 +164,7 @@ async def test_return_then_redispatch_to_another_township(svc: BotService) -> No
     )
     mark = await press(api, 4104, f"w:sign:{ticket.id}")
     await said(api, 4104, "您已签收", after=mark)
-    assert (await kinds(svc.db, ticket.id))[-4:] == [
+    assert (await event_kinds(svc.db, ticket.id))[-4:] == [
         "returned",
         "redispatched",
         "refused",
@@ -195,7 +177,7 @@ async def test_rejected_return_goes_back_to_the_station(svc: BotService) -> None
     await enrol(svc, 4105, Scope("station", "township", JIEKOU))
     await enrol(svc, 4205, Scope("supervisor", "county", CONGHUA))
     code = await Citizen(api, 4005).file_report_by_buttons()
-    ticket = await ticket_of(svc.db, code)
+    ticket = await ticket_by_code(svc.db, code)
     await said(api, 4105, code)
     await press(api, 4105, f"w:ret:{ticket.id}")
     mark = await press(api, 4105, f"w:rr:{ticket.id}:area")
@@ -209,7 +191,7 @@ async def test_rejected_return_goes_back_to_the_station(svc: BotService) -> None
     mark = await press(api, 4205, f"w:rj:{ticket.id}")
     await said(api, 4205, "已驳回退单", after=mark)
     await said(api, 4105, "退单被驳回")
-    after = await ticket_of(svc.db, code)
+    after = await ticket_by_code(svc.db, code)
     assert (after.state, after.owner_level, after.owner_code) == ("dispatched", "township", JIEKOU)
 
 
@@ -233,7 +215,7 @@ async def test_county_queue_ticket_is_routed_by_the_supervisor(svc: BotService) 
     await citizen.press("sm", "ok")
     code = await citizen.receipt_code()
     queue = await said(api, 4206, "待分派")
-    ticket = await ticket_of(svc.db, code)
+    ticket = await ticket_by_code(svc.db, code)
     assert ticket.state == "triage" and f"w:rd:{ticket.id}:0" in str(queue.params["reply_markup"])
     mark = await press(api, 4206, f"w:rdt:{ticket.id}:{JIEKOU}")
     await said(api, 4206, "已分派到", after=mark)
@@ -262,10 +244,10 @@ async def test_station_cannot_decide_its_own_extension_or_type_into_anothers(
             lambda c: c.method == "answerCallbackQuery" and "无权" in str(c.params.get("text")),
             after=mark,
         )
-    after = await ticket_of(svc.db, ticket.code)
+    after = await ticket_by_code(svc.db, ticket.code)
     assert after.pending_extension_days == 7
     assert after.resolve_due_at == ticket.resolve_due_at
-    history = await kinds(svc.db, ticket.id)
+    history = await event_kinds(svc.db, ticket.id)
     assert history.count("extension_requested") == 1 and history.count("refused") == 2
     assert "extension_approved" not in history
 

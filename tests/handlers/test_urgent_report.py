@@ -7,13 +7,13 @@ from typing import Any
 
 from bot_api import FakeBotAPI
 from citizen import Citizen
-from factories import join_by_bot
+from factories import event_kinds, join_by_bot
 from sqlmodel import col, select
 
 from flows.clock import system_clock
 from flows.staff import Scope
 from storage.db import Database
-from storage.models import Ticket, TicketContact, TicketEvent
+from storage.models import Ticket, TicketContact
 
 JIEKOU = "440117001000"
 WORKER, REPORTER = 5101, 5201
@@ -95,13 +95,8 @@ async def test_a_child_in_danger_is_filed_at_the_place_and_the_rest_follows(
     assert not ticket.anonymous and ticket.priority == "P0"
     async with db.unit() as session:
         contact = await session.get(TicketContact, ticket.id)
-        events = (
-            await session.exec(
-                select(TicketEvent.kind).where(col(TicketEvent.ticket_id) == ticket.id)
-            )
-        ).all()
     assert contact is not None and contact.phone == "13800138000" and contact.callback_consent
-    assert events.count("addition") == 5
+    assert (await event_kinds(db, ticket.id)).count("addition") == 5
 
 
 async def test_a_reporter_who_stops_after_the_place_has_filed_the_report(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from factories import raw_invite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import col, insert, select, update
 
@@ -78,11 +79,11 @@ async def test_core_inserts_and_updates_are_checked(db: Database) -> None:
                 session, dedup_key="k", kind="reply", now=NOW, payload={}, chat_id="9" * 65
             )
     async with db.unit() as session:
-        session.add(_invite("h"))
+        session.add(raw_invite("h", now=NOW))
     with pytest.raises(StoredValueError, match=r"^invite\.used_by: contains U\+0000$"):
         async with db.unit() as session:
             await session.exec(update(Invite).values(used_by="telegram:\x00"))
-    rows = [_invite(f"h{i}").model_dump(exclude={"id"}) for i in range(3)]
+    rows = [raw_invite(f"h{i}", now=NOW).model_dump(exclude={"id"}) for i in range(3)]
     rows[2]["used_by"] = "u" * 65
     with pytest.raises(StoredValueError, match=r"^invite\.used_by: 65 characters, at most 64$"):
         async with db.unit() as session:
@@ -132,7 +133,7 @@ async def test_a_database_error_does_not_carry_the_statements_values(db: Databas
     for attempt in range(2):
         try:
             async with db.unit() as session:
-                session.add(_invite(SECRET))
+                session.add(raw_invite(SECRET, now=NOW))
         except DBAPIError as exc:
             assert attempt == 1
             assert SECRET not in str(exc) and SECRET not in repr(exc)
@@ -140,15 +141,3 @@ async def test_a_database_error_does_not_carry_the_statements_values(db: Databas
             break
     else:
         pytest.fail("the duplicate was stored")
-
-
-def _invite(code_hash: str) -> Invite:
-    return Invite(
-        code_hash=code_hash,
-        kind="member",
-        role="station",
-        scope_level="township",
-        scope_code="440117001000",
-        created_at=NOW,
-        expires_at=NOW,
-    )

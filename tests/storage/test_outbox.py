@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from factories import row_of
 from harness import FakeClock
 from sqlmodel import col, select
 
@@ -27,13 +28,6 @@ async def _queue(db: Database, clock: FakeClock, key: str, chat: str, **kw: obje
         )
     assert row_id is not None
     return row_id
-
-
-async def _row(db: Database, row_id: int) -> OutboxMessage:
-    async with db.unit() as session:
-        row = await session.get(OutboxMessage, row_id)
-    assert row is not None
-    return row
 
 
 async def test_enqueue_writes_a_key_once_and_refuses_an_unclear_target(
@@ -87,7 +81,7 @@ async def test_a_long_key_is_hashed_not_cut_so_two_keys_stay_two(
 
 async def test_a_row_sent_now_starts_leased_to_its_writer(db: Database, clock: FakeClock) -> None:
     direct = await _queue(db, clock, "direct", "200", send_now=True)
-    row = await _row(db, direct)
+    row = await row_of(db, OutboxMessage, direct)
     assert (row.status, row.attempts) == ("sending", 1)
     assert row.next_attempt_at == clock() + outbox.DIRECT_LEASE
     async with db.unit() as session:
@@ -117,7 +111,7 @@ async def test_claim_leases_each_chats_oldest_and_keeps_its_later_ones_back(
             session, row_id=a2, at=clock() + timedelta(minutes=1), why="flood", count_attempt=False
         )
         await outbox.fail(session, row_id=b1, why="forbidden: " + "x" * 600, now=clock())
-    sent, waiting, failed = await _row(db, a1), await _row(db, a2), await _row(db, b1)
+    sent, waiting, failed = [await row_of(db, OutboxMessage, i) for i in (a1, a2, b1)]
     assert (sent.status, sent.message_id, sent.sent_at) == ("sent", 501, clock())
     assert (waiting.status, waiting.attempts, waiting.error) == ("pending", 0, "flood")
     assert failed.status == "failed" and failed.failed_at == clock()
@@ -140,7 +134,7 @@ async def test_release_and_release_in_flight_put_rows_back_untried(
     async with db.unit() as session:
         await outbox.release(session, row_ids=[one], at=clock() + timedelta(seconds=5))
         assert await outbox.release_in_flight(session, now=clock()) == 1  # only two was sending
-    released, restarted = await _row(db, one), await _row(db, two)
+    released, restarted = await row_of(db, OutboxMessage, one), await row_of(db, OutboxMessage, two)
     assert (released.status, released.attempts) == ("pending", 0)
     assert released.next_attempt_at == clock() + timedelta(seconds=5)
     assert (restarted.status, restarted.next_attempt_at) == ("pending", clock())
@@ -157,7 +151,7 @@ async def test_a_long_message_remembers_the_parts_already_sent(
         await outbox.reschedule(
             session, row_id=row_id, at=clock(), why="e", count_attempt=True, parts_sent=1
         )
-    assert (await _row(db, row_id)).payload["parts_sent"] == 2  # never goes back
+    assert (await row_of(db, OutboxMessage, row_id)).payload["parts_sent"] == 2  # never goes back
 
 
 async def test_failed_rows_are_listed_and_retried_except_erased_and_withdrawn(
@@ -185,7 +179,7 @@ async def test_failed_rows_are_listed_and_retried_except_erased_and_withdrawn(
         assert await outbox.retry_failed(session, now=clock(), ids=[erased, withdrawn]) == 0
         clock.advance(minutes=3)
         assert await outbox.retry_failed(session, now=clock()) == 1
-    again = await _row(db, plain)
+    again = await row_of(db, OutboxMessage, plain)
     assert (again.status, again.attempts, again.error, again.failed_at) == (
         "pending",
         0,
@@ -202,8 +196,8 @@ async def test_move_chat_takes_only_what_still_waits(db: Database, clock: FakeCl
         await outbox.mark_sent(session, delivered=[(done, 1)], now=clock())
         await outbox.move_chat(session, old_chat_id="-600", new_chat_id="-100600")
         assert (await outbox.original(session, row_id=done)) is not None
-    assert (await _row(db, waiting)).target == "-100600"
-    assert (await _row(db, done)).target == "-600"
+    assert (await row_of(db, OutboxMessage, waiting)).target == "-100600"
+    assert (await row_of(db, OutboxMessage, done)).target == "-600"
 
 
 async def test_erase_delivered_empties_old_payloads_in_batches_and_keeps_the_rows(
