@@ -59,6 +59,8 @@ PRIVATE_INTERVAL: Final = 1.0  # seconds between messages to one private chat, o
 PRIVATE_BURST: Final = 3  # a turn's few replies go out together
 GROUP_INTERVAL: Final = 3.0  # 20 a minute
 LEASE: Final = outbox.LEASE
+# A send goes on its lease only with this much of it left (the call itself may take a while).
+RENEW_WHEN_LEFT: Final = timedelta(seconds=10)
 DELIVER_FOR: Final = timedelta(hours=24)
 RETRY_MAX: Final = 300.0  # seconds: the longest wait between two tries of one row
 BATCH: Final = 100
@@ -207,6 +209,8 @@ class OutboxSender:
                 if "edit_of" in row.payload:  # its original may be in ``delivered``
                     await self._mark_sent(delivered)
                 async with self.limiter:
+                    if not await self._still_ours(row):
+                        return  # claimed by another sender while this one waited its turn
                     outcome = await self._try(row)
                 if isinstance(outcome, _Sent):
                     self.pacer.sent(chat_id)
@@ -219,6 +223,24 @@ class OutboxSender:
                     return
         finally:
             await self._mark_sent(delivered)
+
+    async def _still_ours(self, row: OutboxMessage) -> bool:
+        """Whether this sender may still send the row. Its lease may have run out while the
+        send waited its turn (the global rate, behind hundreds of others): then the lease is
+        renewed if nobody claimed the row meanwhile, and otherwise the row is left to the
+        sender that did, so a message never goes twice. A lease with time left is trusted
+        without asking the database."""
+        assert row.id is not None
+        now = self.clock()
+        if row.next_attempt_at - now > RENEW_WHEN_LEFT:
+            return True
+        async with self.db.unit() as session:
+            kept = await outbox.renew(
+                session, row_id=row.id, held_until=row.next_attempt_at, until=now + LEASE
+            )
+        if kept:
+            row.next_attempt_at = now + LEASE
+        return kept
 
     async def _try(self, row: OutboxMessage) -> _Sent | _Failure:
         """One Bot API call for the row; what happened, without touching the database."""
@@ -347,7 +369,8 @@ class OutboxSender:
         if not rows:
             return
         async with self.db.unit() as session:
-            await outbox.release(session, row_ids=[row.id for row in rows if row.id], at=at)
+            leases = [(row.id, row.next_attempt_at) for row in rows if row.id]
+            await outbox.release(session, leases=leases, at=at)
         self.wake()
 
     async def _fail(self, row: OutboxMessage, why: str) -> None:

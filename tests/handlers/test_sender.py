@@ -539,3 +539,49 @@ async def test_a_long_message_failing_half_way_goes_on_from_where_it_stopped(
     sent = texts_to(bot_api, 76)
     assert len(sent) == len(set(sent)) >= 3  # every part once
     assert "\n".join(sent) == "\n".join(lines)
+
+
+async def _direct_row(db: Database, clock: Any, chat: int, text: str) -> OutboxMessage:
+    """A reply a turn wrote to send itself right after its commit (leased to that turn)."""
+    async with db.unit() as session:
+        row_id = await enqueue(
+            session,
+            dedup_key=f"direct:{chat}:{text}",
+            kind="reply",
+            now=clock(),
+            payload=payload_of(text),
+            chat_id=str(chat),
+            send_now=True,
+        )
+        assert row_id is not None
+        row = await session.get(OutboxMessage, row_id)
+        assert row is not None
+    return row
+
+
+async def test_a_send_that_waited_past_its_lease_does_not_repeat_another_senders(
+    db: Database, bot: Bot, directory: Directory, clock: Any, bot_api: FakeBotAPI
+) -> None:
+    """The direct send waited its turn (the global rate) past its lease; meanwhile the
+    background sender claimed and sent the row. The late send must not go too."""
+    late = OutboxSender(db=db, bot=bot, directory=directory, clock=clock)
+    background = OutboxSender(db=db, bot=bot, directory=directory, clock=clock)
+    row = await _direct_row(db, clock, 61, "once only")
+    clock.advance(seconds=20)  # past the direct lease
+    assert await background.run_once() == 1
+    await late.send_now([row])
+    assert texts_to(bot_api, 61) == ["once only"]
+    assert (await rows(db))["once only"].status == "sent"
+
+
+async def test_a_late_send_nobody_took_over_renews_its_lease_and_goes_once(
+    db: Database, bot: Bot, directory: Directory, clock: Any, bot_api: FakeBotAPI
+) -> None:
+    late = OutboxSender(db=db, bot=bot, directory=directory, clock=clock)
+    background = OutboxSender(db=db, bot=bot, directory=directory, clock=clock)
+    row = await _direct_row(db, clock, 62, "still mine")
+    clock.advance(seconds=20)
+    await late.send_now([row])
+    assert await background.run_once() == 0
+    assert texts_to(bot_api, 62) == ["still mine"]
+    assert (await rows(db))["still mine"].status == "sent"

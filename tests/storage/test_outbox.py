@@ -130,9 +130,9 @@ async def test_release_and_release_in_flight_put_rows_back_untried(
     one = await _queue(db, clock, "r1", "400")
     two = await _queue(db, clock, "r2", "401")
     async with db.unit() as session:
-        await outbox.claim(session, now=clock(), limit=10)
+        held = {r.id: r.next_attempt_at for r in await outbox.claim(session, now=clock(), limit=10)}
     async with db.unit() as session:
-        await outbox.release(session, row_ids=[one], at=clock() + timedelta(seconds=5))
+        await outbox.release(session, leases=[(one, held[one])], at=clock() + timedelta(seconds=5))
         assert await outbox.release_in_flight(session, now=clock()) == 1  # only two was sending
     released, restarted = await row_of(db, OutboxMessage, one), await row_of(db, OutboxMessage, two)
     assert (released.status, released.attempts) == ("pending", 0)
@@ -253,3 +253,34 @@ async def test_a_batch_writes_each_key_once_in_as_few_statements_as_fit(
     by_key = {r.dedup_key: r for r in rows}
     assert by_key["k:3"].payload == {"i": 3}  # the first of a repeated key wins
     assert by_key["k:role"].target_kind == "city" and by_key["k:role"].status == "pending"
+
+
+async def test_a_lease_is_renewed_or_released_only_by_its_holder(
+    db: Database, clock: FakeClock
+) -> None:
+    """A sender whose lease ran out and whose row another sender claimed since must neither
+    send it nor put it back: the lease's end tells who holds the row."""
+    row_id = await _queue(db, clock, "lease", "402")
+    async with db.unit() as session:
+        (first,) = await outbox.claim(session, now=clock(), limit=10)
+    old_lease = first.next_attempt_at
+    clock.advance(seconds=outbox.LEASE.total_seconds() + 1)  # the first sender's lease ran out
+    async with db.unit() as session:
+        (second,) = await outbox.claim(session, now=clock(), limit=10)
+    async with db.unit() as session:
+        assert not await outbox.renew(
+            session, row_id=row_id, held_until=old_lease, until=clock() + outbox.LEASE
+        )
+        await outbox.release(session, leases=[(row_id, old_lease)], at=clock())
+    row = await row_of(db, OutboxMessage, row_id)
+    assert (row.status, row.next_attempt_at, row.attempts) == ("sending", second.next_attempt_at, 2)
+    async with db.unit() as session:  # the holder renews
+        assert await outbox.renew(
+            session,
+            row_id=row_id,
+            held_until=second.next_attempt_at,
+            until=clock() + timedelta(minutes=5),
+        )
+    assert (await row_of(db, OutboxMessage, row_id)).next_attempt_at == clock() + timedelta(
+        minutes=5
+    )
