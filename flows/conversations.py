@@ -349,9 +349,10 @@ async def queue_replies(
                     target_kind="chat",
                     target=chat_id,
                     payload=payload,
-                    status="sending",
-                    attempts=1,
-                    next_attempt_at=now,
+                    status="sending" if direct else "pending",
+                    attempts=1 if direct else 0,
+                    # The lease as written: the sender renews it by this value if it must.
+                    next_attempt_at=now + outbox.DIRECT_LEASE if direct else now,
                     created_at=now,
                 )
             )
