@@ -74,7 +74,7 @@ async def sweep_deadlines(
 
 
 # What the sweep may change on a ticket; written back for all of a tick's tickets in one
-# executemany by primary key (tests/flows/test_escalation.py reads every one back).
+# executemany by primary key. A column changed by _fire but missing here would be lost.
 SWEPT: Final = (
     "state",
     "assignee_id",

@@ -4,7 +4,7 @@ levels with nobody enrolled, the duty chat, digests, downtime."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from flows.notices import expand
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, Policy, Windows
 from flows.staff import Scope
+from flows.states import State
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Ticket
 
@@ -488,3 +489,64 @@ async def test_the_digest_lists_the_oldest_breach_first(
     assert latest is not None
     text = latest.payload["text"]
     assert text.index(codes[0]) < text.index(codes[1])
+
+
+@pytest.mark.parametrize(
+    ("state", "rung", "first_action"),
+    [
+        (State.DISPATCHED, 0, False),  # reminder
+        (State.DISPATCHED, 1, False),  # breach
+        (State.TRIAGE, 2, False),  # city
+        (State.RETURNED, 3, False),  # repeat
+        (State.ACKNOWLEDGED, 1, False),  # revert: no first action in time
+        (State.IN_PROGRESS, 1, True),  # resolve deadline passed
+        (State.RESOLVED, 1, True),  # no feedback in time
+        (State.CLOSED, 1, True),  # nothing owed
+    ],
+)
+def test_the_sweep_writes_back_every_column_it_changes(
+    directory: Directory, state: State, rung: int, first_action: bool
+) -> None:
+    """The sweep writes tickets back by a fixed column list (escalation.SWEPT); a change on
+    any other column would silently be lost."""
+    from flows import escalation
+
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    ticket = Ticket(
+        id=1,
+        code="AB12CD34",
+        intake_key="k",
+        state=state,
+        priority="P1",
+        in_danger="no",
+        reporter_role="neighbour",
+        place_code="440117001000",
+        owner_code="440117001000",
+        owner_level="township",
+        station_code="440117001000",
+        county_code="440117000000",
+        city_code="440100000000",
+        child_age="6-11",
+        child_sex="f",
+        story="x",
+        reporter_channel="telegram",
+        reporter_chat_id="9",
+        created_at=now - timedelta(days=9),
+        dispatched_at=now - timedelta(days=9),
+        sign_due_at=now - timedelta(days=8),
+        first_action_due_at=now - timedelta(days=7),
+        resolve_due_at=now - timedelta(days=1),
+        ladder_rung=rung,
+        ladder_base=now - timedelta(days=8),
+        next_due_at=now - timedelta(seconds=1),
+        assignee_id=5 if state == State.ACKNOWLEDGED else None,
+        signed_at=now - timedelta(days=8) if state == State.ACKNOWLEDGED else None,
+        first_action_at=now - timedelta(days=6) if first_action else None,
+        feedback_due_at=now - timedelta(seconds=1) if state == State.RESOLVED else None,
+    )
+    before = ticket.model_dump()
+    tick = escalation._Tick({"440117001000": "街口街道"})
+    escalation._fire(directory, tick, ticket, now)
+    changed = {k for k, v in ticket.model_dump().items() if before[k] != v}
+    assert changed, "the case fired nothing: it does not test the column list"
+    assert changed <= set(escalation.SWEPT)
