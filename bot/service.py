@@ -191,7 +191,9 @@ class TelegramSide:
             duty_chat=str(settings.duty_chat_id) if settings.duty_chat_id else None,
             deliver_for=timedelta(hours=settings.outbox_deliver_hours),
             retry_max=settings.outbox_retry_max_seconds,
-            pacer=pacer,
+            per_second=settings.telegram_messages_per_second,
+            pacer=pacer
+            or ChatPacer(clock, private=1 / settings.telegram_chat_messages_per_second),
         )
         self.processor.on_outbox = self.sender.wake
         self.processor.sender = self.sender

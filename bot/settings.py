@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # with growing pauses of at most this many seconds, for this many hours.
     outbox_deliver_hours: float = Field(default=24, ge=1, le=24 * 30)
     outbox_retry_max_seconds: float = Field(default=300, gt=0, le=3600)
+    # Telegram's limits: messages a second from the bot overall, and to one private chat on
+    # average. Raise them only against a Bot API without limits (a fake, in benchmarks).
+    telegram_messages_per_second: float = Field(default=30, gt=0, le=100_000)
+    telegram_chat_messages_per_second: float = Field(default=1, gt=0, le=100_000)
     # Days after closing that a ticket keeps the reporter's contact, story, notes and chat.
     retention_days: int = Field(default=365, ge=1, le=36_500)
     log_level: str = "INFO"

@@ -128,7 +128,7 @@ class OutboxSender:
         bot: Bot,
         directory: Directory,
         clock: Clock,
-        per_second: int = GLOBAL_PER_SECOND,
+        per_second: float = GLOBAL_PER_SECOND,
         pacer: ChatPacer | None = None,
         duty_chat: str | None = None,
         deliver_for: timedelta = DELIVER_FOR,

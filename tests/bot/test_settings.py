@@ -45,6 +45,30 @@ def test_defaults_are_embedded_sqlite_and_no_bot() -> None:
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
 
 
+async def test_the_bots_sending_limits_are_telegrams_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.service import TelegramSide
+    from flows.clock import system_clock
+    from flows.intake import Intake
+    from flows.places import Directory
+    from flows.sla import DEFAULT_POLICY
+    from storage.db import Database, make_engine
+
+    monkeypatch.setenv("HUTONG_TELEGRAM_TOKEN", "1:secret")
+    db = Database(make_engine("sqlite+aiosqlite://"))
+    intake = Intake(Directory.from_rows([]), DEFAULT_POLICY)
+    sides = []
+    for overrides in ({}, {"MESSAGES": "500", "CHAT_MESSAGES": "4"}):
+        for name, value in overrides.items():
+            monkeypatch.setenv(f"HUTONG_TELEGRAM_{name}_PER_SECOND", value)
+        side = TelegramSide(load_settings(), db=db, intake=intake, clock=system_clock)
+        sides.append((side.sender.limiter.max_rate, side.sender.pacer.private))
+        await side.close()
+    await db.dispose()
+    assert sides == [(30, 1.0), (500, 0.25)]
+
+
 def test_plain_postgres_url_gets_the_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUTONG_DATABASE_URL", "postgresql://u:p%40ss@db:5432/hutong")
     settings = load_settings()
@@ -62,6 +86,8 @@ def test_plain_postgres_url_gets_the_async_driver(monkeypatch: pytest.MonkeyPatc
         ("HUTONG_DATABASE_URL", "mysql://x/y", "HUTONG_DATABASE_URL"),
         ("HUTONG_DATABASE_URL", "::::", "HUTONG_DATABASE_URL"),
         ("HUTONG_LOG_LEVEL", "verbose", "HUTONG_LOG_LEVEL"),
+        ("HUTONG_TELEGRAM_MESSAGES_PER_SECOND", "0", "HUTONG_TELEGRAM_MESSAGES_PER_SECOND"),
+        ("HUTONG_TELEGRAM_CHAT_MESSAGES_PER_SECOND", "-1", "HUTONG_TELEGRAM_CHAT"),
     ],
 )
 def test_bad_setting_names_itself(
