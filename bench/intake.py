@@ -195,8 +195,10 @@ def free_port() -> int:
 
 
 def service_env(
-    api: FakeBotAPI, database_url: str, http_port: int, poll_timeout: int
+    api: FakeBotAPI, database_url: str, http_port: int, poll_timeout: int, *, limits: bool
 ) -> dict[str, str]:
+    """``limits`` False: Telegram's sending limits lifted (the fake has none, nor has the
+    baseline), so the figure is what the bot can do, not what Telegram lets through."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
     env.update(
         HUTONG_DATABASE_URL=database_url,
@@ -207,6 +209,11 @@ def service_env(
         HUTONG_POLL_TIMEOUT=str(poll_timeout),
         HUTONG_LOG_LEVEL="WARNING",
     )
+    if not limits:
+        env.update(
+            HUTONG_TELEGRAM_MESSAGES_PER_SECOND="100000",
+            HUTONG_TELEGRAM_CHAT_MESSAGES_PER_SECOND="100000",
+        )
     return env
 
 
@@ -446,7 +453,7 @@ async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
             else:
                 url = async_url(args.database_url)
             health_port = free_port()
-            env = service_env(api, url, health_port, args.poll_timeout)
+            env = service_env(api, url, health_port, args.poll_timeout, limits=args.telegram_limits)
             if bot == "postgresql":
                 await reset_postgres(url)
                 await run_cli(
@@ -611,6 +618,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--startup", type=float, default=120.0, help="seconds allowed for a bot's start"
     )
     parser.add_argument("--poll-timeout", type=int, default=10, help="getUpdates long poll, s")
+    parser.add_argument(
+        "--telegram-limits",
+        action="store_true",
+        help="hutong keeps Telegram's sending limits (30 messages/s, 1/s per chat); by "
+        "default they are lifted, as the unlimited baseline has none",
+    )
     parser.add_argument("--keep", action="store_true", help="keep work dirs (db, bot log)")
     args = parser.parse_args(argv)
     args.citizens = args.citizens or [100]
