@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -84,6 +85,40 @@ async def claim(session: AsyncSession, *, channel: str, update_id: int) -> Inbox
     if row is None or row.status != "pending":
         return None
     return row
+
+
+async def claim_next(
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_key: str,
+    up_to: int,
+    skip: Sequence[int] = (),
+) -> InboxUpdate | None:
+    """The chat's earliest pending update with an id up to ``up_to``, locked for processing
+    (those in ``skip`` aside); None when there is none left.
+
+    The chat itself is locked first, for the whole transaction (on PostgreSQL an advisory
+    lock on its key; SQLite has one writer): processes that received updates of one chat
+    (several web processes behind a load balancer) take them one at a time, oldest first,
+    so a person's answers are read in the order they were sent whichever process got them.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.exec(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"{channel}:{chat_key}", 0)))
+        )
+    query = select(InboxUpdate).where(
+        col(InboxUpdate.channel) == channel,
+        col(InboxUpdate.chat_key) == chat_key,
+        col(InboxUpdate.status) == "pending",
+        col(InboxUpdate.update_id) <= up_to,
+    )
+    if skip:
+        query = query.where(col(InboxUpdate.update_id).not_in(skip))
+    found = await session.exec(
+        query.order_by(col(InboxUpdate.update_id)).limit(1).with_for_update()
+    )
+    return found.first()
 
 
 def mark_done(session: AsyncSession, row: InboxUpdate, *, now: datetime) -> None:

@@ -97,28 +97,39 @@ class UpdateProcessor:
         await self.process(update, context.bot)
 
     async def process(self, update: Update, bot: Any) -> bool:
-        """Handle a recorded update; False when it failed (it stays pending, for a retry)."""
-        key = chat_key_of(update) or f"u{update.update_id}"
-        async with self.locks.get(key):
-            try:
-                await self._process(update, bot)
-                return True
-            except Exception as exc:
-                log.exception("update %s failed", update.update_id)
-                await self._failed(update, exc)
-                return False
+        """Handle a recorded update; False when it failed (it stays pending, for a retry).
 
-    async def _failed(self, update: Update, exc: Exception) -> None:
+        Updates of the same chat recorded earlier and still pending (taken in by another
+        process, or left by a failure) are handled first, oldest first; one that fails is
+        passed over so that it cannot hold the chat up (it is retried, then parked)."""
+        chat_key = chat_key_of(update)
+        async with self.locks.get(chat_key or f"u{update.update_id}"):
+            tried: list[int] = []
+            while True:
+                try:
+                    handled = await self._process(update, bot, chat_key=chat_key, skip=tried)
+                except _TurnFailed as failed:
+                    log.error("update %s failed", failed.update_id, exc_info=failed.__cause__)
+                    await self._failed(failed.update_id, failed.chat_key, failed.__cause__)
+                    if failed.update_id == update.update_id:
+                        return False
+                    tried.append(failed.update_id)
+                    continue
+                if handled is None or handled == update.update_id:
+                    return True
+
+    async def _failed(
+        self, update_id: int, chat_key: str | None, exc: BaseException | None
+    ) -> None:
         """Count the failed attempt; when the update is parked for good, the person hears
         that it went wrong and to try again (through the outbox, like any message)."""
-        chat_key = chat_key_of(update)
         try:
             async with self.db.unit() as session:
                 parked = await inbox.mark_failed_attempt(
                     session,
                     channel=CHANNEL,
-                    update_id=update.update_id,
-                    error=describe(exc),
+                    update_id=update_id,
+                    error=describe(exc) if exc is not None else "unknown",
                     max_attempts=MAX_ATTEMPTS,
                     now=self.clock(),
                 )
@@ -127,56 +138,75 @@ class UpdateProcessor:
                         session=session,
                         channel=CHANNEL,
                         chat_id=chat_key,
-                        update_key=f"{update.update_id}:{self.clock().timestamp():.6f}",
+                        update_key=f"{update_id}:{self.clock().timestamp():.6f}",
                         now=self.clock(),
                     )
         except Exception as again:  # the database may be what failed: the row stays pending
-            log.error(
-                "recording the failure of update %s failed (%s)", update.update_id, describe(again)
-            )
+            log.error("recording the failure of update %s failed (%s)", update_id, describe(again))
             return
         if parked and self.on_outbox is not None:
             self.on_outbox()
 
-    async def _process(self, update: Update, bot: Any) -> None:
-        incoming = to_incoming(update, _username(bot))
+    async def _process(
+        self, update: Update, bot: Any, *, chat_key: str | None, skip: list[int]
+    ) -> int | None:
+        """One turn: the chat's next pending update up to ``update`` (``update`` itself when
+        nothing older waits). Returns the id handled, None when nothing was left to do."""
         now = self.clock()
         replies: list[OutboxMessage] = []
         direct = False
-        async with self.db.unit() as session:
-            row = await inbox.claim(session, channel=CHANNEL, update_id=update.update_id)
-            if row is None:
-                return  # already processed: a redelivery, or a retry that lost the race
-            outcome = None
-            if incoming is not None:
-                outcome = await take_turn(
-                    session=session,
-                    intake=self.intake,
-                    person=Person(
+        handling = update.update_id  # a rolled-back row cannot be read: its id, kept here
+        try:
+            async with self.db.unit() as session:
+                if chat_key is None:
+                    row = await inbox.claim(session, channel=CHANNEL, update_id=update.update_id)
+                else:
+                    row = await inbox.claim_next(
+                        session,
                         channel=CHANNEL,
-                        user_id=str(incoming.user_id),
+                        chat_key=chat_key,
+                        up_to=update.update_id,
+                        skip=skip,
+                    )
+                if row is None:
+                    return None  # already processed: a redelivery, or another process had it
+                handling = row.update_id
+                current = update
+                if handling != update.update_id:
+                    current = Update.de_json(row.payload, bot)
+                incoming = to_incoming(current, _username(bot))
+                outcome = None
+                if incoming is not None:
+                    outcome = await take_turn(
+                        session=session,
+                        intake=self.intake,
+                        person=Person(
+                            channel=CHANNEL,
+                            user_id=str(incoming.user_id),
+                            chat_id=str(incoming.chat_id),
+                            in_group=incoming.in_group,
+                            display_name=incoming.display_name,
+                            locale=guess_locale(incoming.user_locale),
+                        ),
+                        event=incoming.event,
+                        now=now,
+                    )
+                    # Keyed by the inbox row's arrival, not the update id alone: Telegram
+                    # reuses ids after a quiet week, and an old key would swallow the replies.
+                    replies, direct = await queue_replies(
+                        session=session,
                         chat_id=str(incoming.chat_id),
-                        in_group=incoming.in_group,
-                        display_name=incoming.display_name,
-                        locale=guess_locale(incoming.user_locale),
-                    ),
-                    event=incoming.event,
-                    now=now,
-                )
-                # Keyed by the inbox row's arrival, not the update id alone: Telegram reuses
-                # ids after a quiet week, and an old key would swallow the new replies.
-                replies, direct = await queue_replies(
-                    session=session,
-                    chat_id=str(incoming.chat_id),
-                    outcome=outcome,
-                    key=f"reply:{CHANNEL}:{update.update_id}:{row.received_at.timestamp():.6f}",
-                    pressed_message_id=incoming.message_id,
-                    can_send_now=self.sender is not None,
-                    now=now,
-                )
-            inbox.mark_done(session, row, now=now)
+                        outcome=outcome,
+                        key=f"reply:{CHANNEL}:{handling}:{row.received_at.timestamp():.6f}",
+                        pressed_message_id=incoming.message_id,
+                        can_send_now=self.sender is not None,
+                        now=now,
+                    )
+                inbox.mark_done(session, row, now=now)
+        except Exception as exc:
+            raise _TurnFailed(handling, chat_key) from exc
         if incoming is None or outcome is None:
-            return
+            return handling
         if (outcome.outbox_written or (replies and not direct)) and self.on_outbox is not None:
             self.on_outbox()
         # The button's acknowledgement and the replies (in order) go out side by side. The
@@ -187,9 +217,8 @@ class UpdateProcessor:
                 self.sender.send_now(replies) if direct and self.sender else asyncio.sleep(0),
             )
         except Exception as exc:
-            log.error(
-                "replies to update %s left to the outbox (%s)", update.update_id, describe(exc)
-            )
+            log.error("replies to update %s left to the outbox (%s)", handling, describe(exc))
+        return handling
 
     async def _acknowledge(self, bot: Any, callback_id: str | None, notice: str | None) -> None:
         if callback_id is None:
@@ -198,6 +227,15 @@ class UpdateProcessor:
             await bot.answer_callback_query(callback_id, text=notice)
         except Exception as exc:  # best effort: an expired query must not block the reply
             log.info("answerCallbackQuery failed (%s)", describe(exc))
+
+
+class _TurnFailed(Exception):
+    """Processing this update failed (the cause is chained); its turn was rolled back."""
+
+    def __init__(self, update_id: int, chat_key: str | None) -> None:
+        super().__init__(update_id)
+        self.update_id = update_id
+        self.chat_key = chat_key
 
 
 def install(

@@ -221,3 +221,48 @@ async def test_a_restart_sends_what_was_in_flight_at_once(
     restarted = OutboxSender(db=db, bot=bot, directory=processor.intake.directory, clock=clock)
     await restarted.run_once()
     assert len(sent_to(bot_api)) == 1 and [r.status for r in await replies(db)] == ["sent"]
+
+
+def answered(rows: list[OutboxMessage]) -> list[int]:
+    """The update each reply answers, in the order the replies were written."""
+    return [int(row.dedup_key.split(":")[2]) for row in rows if row.kind == "reply"]
+
+
+async def test_a_chats_update_taken_in_by_another_process_is_answered_first(
+    db: Database, clock: Any, bot: Bot, processor: UpdateProcessor
+) -> None:
+    """Two web processes each record one of a person's updates; the one that processes
+    first takes the older update too, so the answers keep the person's order."""
+    older = await command(db, clock, bot, "/start")  # recorded by the other process
+    newer = await command(db, clock, bot, "/help")
+    assert await processor.process(newer, bot)
+    assert answered(await replies(db)) == [older.update_id, newer.update_id]
+    written = len(await replies(db))
+    assert await processor.process(older, bot)  # the other process gets to it: done already
+    assert len(await replies(db)) == written
+    async with db.unit() as session:
+        statuses = (await session.exec(select(InboxUpdate.status))).all()
+    assert statuses == ["done", "done"]
+
+
+async def test_an_older_update_that_fails_does_not_hold_the_chat_up(
+    db: Database, clock: Any, bot: Bot, processor: UpdateProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.telegram.updates as updates
+
+    real = updates.take_turn
+
+    async def fails_on_start(**kwargs: Any) -> Any:
+        if getattr(kwargs["event"], "name", None) == "start":
+            raise RuntimeError("a bug")
+        return await real(**kwargs)
+
+    monkeypatch.setattr(updates, "take_turn", fails_on_start)
+    older = await command(db, clock, bot, "/start")
+    newer = await command(db, clock, bot, "/help")
+    assert await processor.process(newer, bot)
+    assert answered(await replies(db)) == [newer.update_id]
+    async with db.unit() as session:
+        rows = {r.update_id: r for r in (await session.exec(select(InboxUpdate))).all()}
+    assert (rows[older.update_id].status, rows[older.update_id].attempts) == ("pending", 1)
+    assert rows[newer.update_id].status == "done"
