@@ -9,13 +9,22 @@ import sys
 from collections.abc import Sequence
 
 from bot import erase_cli, logs, ops_cli, staff_cli
+from bot.roles import Role
 from bot.settings import SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hutong", description="护童之声 help-line triage")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the service: web server, scheduler, Telegram bot")
+    serve = sub.add_parser("serve", help="run the service: web server, scheduler, Telegram bot")
+    serve.add_argument(
+        "--role",
+        choices=[role.value for role in Role],
+        default=Role.ALL.value,
+        help="all (default): everything in this process; web: webhook and HTTP (any number"
+        " of processes); worker: outbox sender and scheduled jobs (one or more). web and"
+        " worker need PostgreSQL and HUTONG_WEBHOOK_URL",
+    )
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply schema migrations and load the directory")
@@ -35,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from bot.service import serve
 
-            asyncio.run(serve(settings))
+            asyncio.run(serve(settings, role=Role(args.role)))
         elif args.command == "db" and args.db_command == "upgrade":
             from bot.service import upgrade_and_seed
 

@@ -1,4 +1,5 @@
-"""The composition root: database, directory, web server, scheduler and bot in one process."""
+"""The composition root: database, directory, web server, scheduler and bot, in one process
+or split by role (``bot/roles.py``)."""
 
 from __future__ import annotations
 
@@ -8,34 +9,29 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from telegram.error import BadRequest, InvalidToken
 
-from bot import polling
-from bot.application import build_application
 from bot.jobs import Jobs
-from bot.polling import ALLOWED_UPDATES, Poller
 from bot.retention import RETENTION_SECONDS, apply_retention
+from bot.roles import Role
 from bot.settings import Settings, SettingsError
-from bot.tasks import Backoff, Supervisor, pause
+from bot.tasks import Supervisor
+from bot.telegram_side import TelegramSide
 from flows import escalation
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
 from flows.places import Directory
-from flows.sla import PolicyError, load_policy
-from handlers.telegram.sender import ChatPacer, OutboxSender
-from handlers.telegram.updates import UpdateProcessor
-from handlers.telegram.webhook import WebhookReceiver
+from flows.sla import Policy, PolicyError, load_policy
+from handlers.telegram.sender import OutboxSender
 from handlers.web.app import init_app
-from handlers.web.webhook import Webhook
 from storage import inbox
 from storage.db import Database, make_engine
 from storage.migrate import load_divisions, schema_is_current, seed_directory, upgrade_async
 from storage.outbox import release_in_flight
+from storage.signals import Announcer, listen
 
 log = logging.getLogger("hutong")
 
@@ -78,6 +74,7 @@ async def _prepare_database(settings: Settings) -> Database:
 async def serve(
     settings: Settings,
     *,
+    role: Role = Role.ALL,
     clock: Clock = system_clock,
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
@@ -88,22 +85,39 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
+    check_role(settings, role)
     try:  # before anything else: a bad policy file must stop start-up at once
         policy = load_policy(settings.sla_file)
     except PolicyError as exc:
         raise SettingsError(str(exc)) from None
     db = await prepare_database(settings)
-    async with db.unit() as session:
-        released = await release_in_flight(session, now=clock())
-    if released:
-        log.info("%d message(s) being sent when the service last stopped go out again", released)
+    if not role.is_split:
+        # Only a process that is the only sender may take back what was being sent when
+        # it stopped; split workers wait for the leases of others to run out.
+        async with db.unit() as session:
+            released = await release_in_flight(session, now=clock())
+        if released:
+            log.info(
+                "%d message(s) being sent when the service last stopped go out again", released
+            )
     jobs = Jobs()
+    tasks = Supervisor()
     bot: TelegramSide | None = None
     runner: web.AppRunner | None = None
     try:
         intake = Intake(await load_directory(db), policy)
+        announcer = Announcer(db) if role is Role.WEB else None
+        if announcer is not None:
+            tasks.spawn("outbox-announcer", lambda: announcer.run(stop))
         if settings.telegram_token is not None:
-            bot = TelegramSide(settings, db=db, intake=intake, clock=clock)
+            bot = TelegramSide(
+                settings,
+                db=db,
+                intake=intake,
+                clock=clock,
+                role=role,
+                on_outbox=announcer.wake if announcer is not None else None,
+            )
         else:
             log.info("HUTONG_TELEGRAM_TOKEN not set: the Telegram bot is off")
         runner = web.AppRunner(
@@ -115,39 +129,22 @@ async def serve(
         )
         await runner.setup()
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-        log.info("HTTP on http://%s:%s", settings.http_host, settings.http_port)
+        log.info("HTTP on http://%s:%s (role %s)", settings.http_host, settings.http_port, role)
         if bot is not None:
             # In the background: a Bot API that is down or refuses the token must not keep
             # the web intake, the sweep and the other jobs from running.
-            bot.start(jobs, Supervisor())
-        # The first sweep runs at once: what fell due while the service was down fires now.
+            bot.start(jobs, tasks)
         sender = bot.sender if bot is not None else None
-
-        def advanced(n: int) -> None:
-            log.info("deadline sweep advanced %d ticket(s)", n)
-            if sender is not None:  # the sweep wrote messages: look now, not at the next tick
-                sender.wake()
-
-        jobs.every(
-            settings.sweep_seconds,
-            escalation.sweep_deadlines,
-            first_now=True,
-            db=db,
-            directory=intake.directory,
-            policy=policy,
-            clock=clock,
-            on_advanced=advanced,
-            batch=settings.sweep_batch,
-        )
-        jobs.every(INBOX_SCRUB_SECONDS, scrub_inbox, first_now=True, db=db, clock=clock)
-        jobs.every(
-            RETENTION_SECONDS,
-            apply_retention,
-            first_now=True,
-            db=db,
-            clock=clock,
-            days=settings.retention_days,
-        )
+        if role is Role.WORKER and sender is not None:
+            # Web processes announce the rows they commit: the sender looks at once.
+            tasks.spawn(
+                "outbox-listener",
+                lambda: listen(settings.database_url, on_notify=sender.wake, stopping=stop),
+            )
+        if role.runs_jobs:
+            schedule_jobs(
+                jobs, settings, db=db, intake=intake, policy=policy, clock=clock, sender=sender
+            )
         jobs.start()
         await stop.wait()
     finally:
@@ -157,6 +154,9 @@ async def serve(
         # what is still running can use them.
         if bot is not None:
             await bot.stop()
+        tasks.stop()
+        await tasks.finish("outbox-listener", grace=5)
+        await tasks.finish("outbox-announcer", grace=5)
         await jobs.stop()
         if runner is not None:
             await runner.cleanup()
@@ -165,175 +165,60 @@ async def serve(
         await db.dispose()
 
 
-class TelegramSide:
-    """The bot: PTB Application, outbox sender, and updates by long polling or webhook."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        db: Database,
-        intake: Intake,
-        clock: Clock,
-        pacer: ChatPacer | None = None,
-    ) -> None:
-        """``pacer``: Telegram's per-chat limits by default; tests pass a faster one."""
-        self.settings = settings
-        self.db = db
-        self.clock = clock
-        self.processor = UpdateProcessor(db=db, intake=intake, clock=clock)
-        self.application = build_application(settings, self.processor)
-        self.sender = OutboxSender(
-            db=db,
-            bot=self.application.bot,
-            directory=intake.directory,
-            clock=clock,
-            duty_chat=str(settings.duty_chat_id) if settings.duty_chat_id else None,
-            deliver_for=timedelta(hours=settings.outbox_deliver_hours),
-            retry_max=settings.outbox_retry_max_seconds,
-            per_second=settings.telegram_messages_per_second,
-            pacer=pacer
-            or ChatPacer(clock, private=1 / settings.telegram_chat_messages_per_second),
+def check_role(settings: Settings, role: Role) -> None:
+    """A split deployment needs what lets several processes share the work."""
+    if not role.is_split:
+        return
+    if settings.is_sqlite:
+        raise SettingsError(
+            f"--role {role.value} needs PostgreSQL (HUTONG_DATABASE_URL): SQLite has one"
+            " writer; run one process with --role all"
         )
-        self.processor.on_outbox = self.sender.wake
-        self.processor.sender = self.sender
-        self.webhook: Webhook | None = None
-        if settings.webhook_url and settings.webhook_secret:
-            receiver = WebhookReceiver(
-                bot=self.application.bot, db=db, processor=self.processor, clock=clock
-            )
-            self.webhook = Webhook(settings.webhook_secret.get_secret_value(), receiver)
-        self.poller = Poller(
-            bot=self.application.bot,
-            db=db,
-            dispatch=self.application.process_update,
-            clock=clock,
-            timeout=settings.poll_timeout,
+    if settings.telegram_token is not None and not settings.webhook_url:
+        raise SettingsError(
+            f"--role {role.value} needs HUTONG_WEBHOOK_URL: only one process can long-poll,"
+            " so a split deployment takes updates by webhook"
         )
-        self.poll_task: asyncio.Task[None] | None = None
-        self.send_task: asyncio.Task[None] | None = None
 
-    # Set by start(); class defaults so that stop() and state() work before it.
-    _tasks: Supervisor | None = None
-    _state: str | None = polling.CONNECTING  # None once the poller's own status applies
-    # (first, cap) seconds between attempts to connect; a refused token is retried slowly.
-    connect_delays = (polling.FIRST_BACKOFF, 60.0)
-    refused_delays = (polling.REFUSED_FIRST_BACKOFF, polling.REFUSED_MAX_BACKOFF)
 
-    def state(self) -> str:
-        """What /healthz shows: connecting, ok, token refused, unreachable, conflict,
-        webhook refused."""
-        if self._state is None:
-            return self.poller.status or polling.OK
-        return self._state
+def schedule_jobs(
+    jobs: Jobs,
+    settings: Settings,
+    *,
+    db: Database,
+    intake: Intake,
+    policy: Policy,
+    clock: Clock,
+    sender: OutboxSender | None,
+) -> None:
+    """The deadline sweep, the inbox's scrub and retention; each runs once at start, so what
+    fell due while the service was down fires now."""
 
-    def start(self, jobs: Jobs, tasks: Supervisor) -> None:
-        """Connect to the Bot API in the background; returns at once."""
-        self._tasks = tasks
-        tasks.spawn("telegram-connect", lambda: self.connect(jobs, tasks))
+    def advanced(n: int) -> None:
+        log.info("deadline sweep advanced %d ticket(s)", n)
+        if sender is not None:  # the sweep wrote messages: look now, not at the next tick
+            sender.wake()
 
-    async def connect(self, jobs: Jobs, tasks: Supervisor) -> None:
-        """getMe, then tell Telegram where updates go, each retried until it works; then
-        the sender and (without a webhook) the poller run under ``tasks``."""
-        if not await self._until_done("getMe", self.application.initialize, tasks):
-            return
-        # Each step once, should the supervisor start this again after a fault.
-        if not self.application.running:
-            await self.application.start()
-        if self.send_task is None:
-            self.send_task = tasks.spawn("outbox-sender", self.sender.run)
-        bot = self.application.bot
-        if self.webhook is not None:
-            assert self.settings.webhook_url is not None
-            webhook_url, secret = self.settings.webhook_url, self.webhook.secret
-
-            async def register() -> None:
-                await bot.set_webhook(
-                    url=webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-                )
-
-            if not await self._until_done("setWebhook", register, tasks):
-                return
-            self._state = polling.OK
-            log.info("Telegram bot @%s on webhook %s", bot.username, webhook_url)
-        else:
-            # getUpdates is refused while a webhook is set (from an earlier webhook run).
-            if not await self._until_done("deleteWebhook", bot.delete_webhook, tasks):
-                return
-            self.poller.status = None
-            self._state = None
-            self.poll_task = tasks.spawn("telegram-polling", self.poller.run)
-            log.info("Telegram bot @%s polling %s", bot.username, self.settings.telegram_api_url)
-        # Updates whose processing failed are retried; the first try was immediate.
-        jobs.every(INBOX_RETRY_SECONDS, self.poller.replay_pending, older_than_seconds=60)
-
-    async def _until_done(
-        self, what: str, call: Callable[[], Awaitable[Any]], tasks: Supervisor
-    ) -> bool:
-        """Call until it works (True), with capped backoff, or until stopping (False). A
-        refused token (or webhook URL) needs the operator: retried slowly, logged loudly."""
-        backoff, refused = Backoff(*self.connect_delays), Backoff(*self.refused_delays)
-        while True:
-            polling.reset_status()
-            try:
-                await call()
-                return True
-            except Exception as exc:  # any answer at all, as in the poller
-                what_failed = polling.answer(exc, polling.last_status())
-                self._state = polling.state_of(exc)
-                if isinstance(exc, InvalidToken):
-                    delay = refused.next()
-                    log.critical(
-                        "Telegram refused the bot token at %s (%s: %s): %s; retrying in %.0f s",
-                        self.settings.telegram_api_url,
-                        what,
-                        what_failed,
-                        polling.TOKEN_HINT,
-                        delay,
-                    )
-                elif isinstance(exc, BadRequest) and self.webhook is not None:
-                    self._state = polling.WEBHOOK_REFUSED
-                    delay = refused.next()
-                    log.critical(
-                        "Telegram refused the webhook (%s: %s): check HUTONG_WEBHOOK_URL;"
-                        " retrying in %.0f s",
-                        what,
-                        what_failed,
-                        delay,
-                    )
-                else:
-                    delay = backoff.next()
-                    log.warning(
-                        "cannot reach the Bot API at %s (%s: %s); retrying in %.0f s",
-                        self.settings.telegram_api_url,
-                        what,
-                        what_failed,
-                        delay,
-                    )
-            if not await pause(tasks.stopping, delay):
-                return False
-
-    async def stop(self) -> None:
-        """Stop taking updates, let those being processed finish, let the sender end its
-        batch. The bot's connections stay open for the jobs still running (``close``)."""
-        tasks = self._tasks
-        if tasks is not None:
-            tasks.stop()  # no restarts; the connect step gives up where it is
-        self.poller.stop()
-        if tasks is not None:
-            await tasks.cancel("telegram-connect")  # Bot API calls only: nothing half-written
-            await tasks.finish("telegram-polling", grace=15)
-        await self.poller.drain()
-        self.sender.stop()
-        if tasks is not None:
-            await tasks.finish("outbox-sender", grace=15)
-
-    async def close(self) -> None:
-        if self.application.running:  # not when it never connected
-            await self.application.stop()
-        await self.application.shutdown()
-        # A getMe that failed leaves the HTTP clients open and the application uninitialised.
-        await self.application.bot.shutdown()
+    jobs.every(
+        settings.sweep_seconds,
+        escalation.sweep_deadlines,
+        first_now=True,
+        db=db,
+        directory=intake.directory,
+        policy=policy,
+        clock=clock,
+        on_advanced=advanced,
+        batch=settings.sweep_batch,
+    )
+    jobs.every(INBOX_SCRUB_SECONDS, scrub_inbox, first_now=True, db=db, clock=clock)
+    jobs.every(
+        RETENTION_SECONDS,
+        apply_retention,
+        first_now=True,
+        db=db,
+        clock=clock,
+        days=settings.retention_days,
+    )
 
 
 async def scrub_inbox(*, db: Database, clock: Clock) -> int:

@@ -278,3 +278,15 @@ class StationGroup(SQLModel, table=True):
     invite_id: int | None = Field(default=None, foreign_key="invite.id")
     bound_at: datetime
     unbound_at: datetime | None = None
+
+
+class SendPace(SQLModel, table=True):
+    """Telegram's sending limits kept across several sending processes: per key (a chat, or
+    ``*`` for the bot as a whole) the generic cell rate algorithm's theoretical arrival time,
+    in seconds since the epoch (plain numbers: the arithmetic is done in SQL on both
+    databases)."""
+
+    __tablename__ = "send_pace"
+
+    key: str = Field(primary_key=True, max_length=64)
+    tat: float

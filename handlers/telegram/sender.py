@@ -28,7 +28,6 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from aiolimiter import AsyncLimiter
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -47,6 +46,7 @@ from flows.notices import expand
 from flows.outbox import reply_of
 from flows.places import Directory
 from flows.staff import chat_migrated
+from handlers.telegram.pace import ChatPacer, LocalPace, Pace
 from handlers.telegram.render import PartlySent, markup, send
 from storage import outbox
 from storage.db import Database
@@ -54,10 +54,6 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-GLOBAL_PER_SECOND: Final = 30
-PRIVATE_INTERVAL: Final = 1.0  # seconds between messages to one private chat, on average
-PRIVATE_BURST: Final = 3  # a turn's few replies go out together
-GROUP_INTERVAL: Final = 3.0  # 20 a minute
 LEASE: Final = outbox.LEASE
 # A send goes on its lease only with this much of it left (the call itself may take a while).
 RENEW_WHEN_LEFT: Final = timedelta(seconds=10)
@@ -70,56 +66,6 @@ def _seconds(value: Any) -> float:
     return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
 
 
-class ChatPacer:
-    """When each chat may next be written to (in this process), by the service clock.
-
-    A token bucket per chat (kept as the generic cell rate algorithm: one "theoretical
-    arrival time" per chat): on average one message per ``interval``, with up to ``burst``
-    at once. Direct replies and outbox rows share it.
-    """
-
-    def __init__(
-        self,
-        clock: Clock,
-        *,
-        private: float = PRIVATE_INTERVAL,
-        group: float = GROUP_INTERVAL,
-        private_burst: int = PRIVATE_BURST,
-        group_burst: int = 1,
-    ) -> None:
-        self.clock = clock
-        self.private = private
-        self.group = group
-        self.private_burst = private_burst
-        self.group_burst = group_burst
-        self._tat: dict[str, datetime] = {}
-
-    def _shape(self, chat_id: str) -> tuple[timedelta, int]:
-        if chat_id.startswith("-"):
-            return timedelta(seconds=self.group), self.group_burst
-        return timedelta(seconds=self.private), self.private_burst
-
-    def ready_at(self, chat_id: str) -> datetime | None:
-        """None when the chat may be written to now, else when it may."""
-        tat = self._tat.get(chat_id)
-        if tat is None:
-            return None
-        interval, burst = self._shape(chat_id)
-        at = tat - interval * (burst - 1)
-        return at if at > self.clock() else None
-
-    def sent(self, chat_id: str) -> None:
-        interval, _ = self._shape(chat_id)
-        now = self.clock()
-        self._tat[chat_id] = max(self._tat.get(chat_id, now), now) + interval
-
-    def hold(self, chat_id: str, seconds: float) -> None:
-        """Nothing to this chat for ``seconds`` (a 429's retry_after)."""
-        interval, burst = self._shape(chat_id)
-        until = self.clock() + timedelta(seconds=seconds) + interval * (burst - 1)
-        self._tat[chat_id] = max(self._tat.get(chat_id, until), until)
-
-
 class OutboxSender:
     def __init__(
         self,
@@ -128,8 +74,7 @@ class OutboxSender:
         bot: Bot,
         directory: Directory,
         clock: Clock,
-        per_second: float = GLOBAL_PER_SECOND,
-        pacer: ChatPacer | None = None,
+        pace: Pace | None = None,
         duty_chat: str | None = None,
         deliver_for: timedelta = DELIVER_FOR,
         retry_max: float = RETRY_MAX,
@@ -138,8 +83,7 @@ class OutboxSender:
         self.bot = bot
         self.directory = directory
         self.clock = clock
-        self.limiter = AsyncLimiter(per_second, 1)
-        self.pacer = pacer or ChatPacer(clock)
+        self.pace = pace or LocalPace(ChatPacer(clock))
         self.duty_chat = duty_chat  # the top of the ladder, where no supervisor is enrolled
         self.deliver_for = deliver_for
         self.retry_max = retry_max
@@ -201,19 +145,18 @@ class OutboxSender:
         delivered: list[tuple[OutboxMessage, int | None]] = []
         try:
             for i, row in enumerate(rows):
-                ready_at = self.pacer.ready_at(chat_id)
+                ready_at = await self.pace.take(chat_id)
                 if ready_at is not None:
                     await self._mark_sent(delivered)
                     await self._release(rows[i:], ready_at)
                     return
                 if "edit_of" in row.payload:  # its original may be in ``delivered``
                     await self._mark_sent(delivered)
-                async with self.limiter:
+                async with self.pace.turn():
                     if not await self._still_ours(row):
                         return  # claimed by another sender while this one waited its turn
                     outcome = await self._try(row)
                 if isinstance(outcome, _Sent):
-                    self.pacer.sent(chat_id)
                     delivered.append((row, outcome.message_id))
                     continue
                 await self._mark_sent(delivered)
@@ -268,7 +211,7 @@ class OutboxSender:
             return None
         now = self.clock()
         if failure.kind == "rate":
-            self.pacer.hold(chat_id, failure.seconds)
+            await self.pace.hold(chat_id, failure.seconds)
         if failure.kind == "migrated":
             # The group became a supergroup: its binding and waiting rows move to the new
             # id, and this row is tried again there at once.
@@ -287,7 +230,7 @@ class OutboxSender:
             # A referral nobody has yet: tried again when its grace ends at the latest, so
             # that try judges (and escalates) it on time.
             backoff = min(backoff, max((grace_end - now).total_seconds(), 1.0))
-        self.pacer.hold(chat_id, backoff)  # this process's direct replies wait behind it too
+        await self.pace.hold(chat_id, backoff)  # direct replies wait behind it too
         await self._retry_later(row, failure, backoff, f"transient: {failure.why}", count=True)
         return now + timedelta(seconds=backoff)
 

@@ -48,11 +48,12 @@ def test_defaults_are_embedded_sqlite_and_no_bot() -> None:
 async def test_the_bots_sending_limits_are_telegrams_unless_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.service import TelegramSide
+    from bot.telegram_side import TelegramSide
     from flows.clock import system_clock
     from flows.intake import Intake
     from flows.places import Directory
     from flows.sla import DEFAULT_POLICY
+    from handlers.telegram.pace import LocalPace
     from storage.db import Database, make_engine
 
     monkeypatch.setenv("HUTONG_TELEGRAM_TOKEN", "1:secret")
@@ -63,7 +64,8 @@ async def test_the_bots_sending_limits_are_telegrams_unless_set(
         for name, value in overrides.items():
             monkeypatch.setenv(f"HUTONG_TELEGRAM_{name}_PER_SECOND", value)
         side = TelegramSide(load_settings(), db=db, intake=intake, clock=system_clock)
-        sides.append((side.sender.limiter.max_rate, side.sender.pacer.private))
+        assert side.sender is not None and isinstance(side.sender.pace, LocalPace)
+        sides.append((side.sender.pace.limiter.max_rate, side.sender.pace.chats.private))
         await side.close()
     await db.dispose()
     assert sides == [(30, 1.0), (500, 0.25)]

@@ -51,9 +51,9 @@ class BotService:
         self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        from bot.service import TelegramSide
         from bot.settings import Settings
-        from handlers.telegram.sender import ChatPacer
+        from bot.telegram_side import TelegramSide
+        from handlers.telegram.pace import ChatPacer
 
         settings = Settings(
             telegram_token=self.api.token, telegram_api_url=self.api.base_url, poll_timeout=1
@@ -67,6 +67,7 @@ class BotService:
         )
         self.processor = self.side.processor
         self.app = self.side.application
+        assert self.side.sender is not None
         self.sender = self.side.sender
         self.poller = self.side.poller
         await self.app.initialize()
