@@ -39,6 +39,7 @@ _MUTABLE = (
     "station_group",
     "staff_member",
     "invite",
+    "send_pace",
 )
 
 

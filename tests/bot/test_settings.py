@@ -223,3 +223,35 @@ def test_webhook_settings_are_checked(
     with pytest.raises(SettingsError) as info:
         load_settings()
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("role", "env", "fragment"),
+    [
+        ("web", {}, "needs PostgreSQL"),
+        ("worker", {}, "needs PostgreSQL"),
+        (
+            "worker",
+            {
+                "HUTONG_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/none",
+                "HUTONG_TELEGRAM_TOKEN": "1:secret",
+            },
+            "needs HUTONG_WEBHOOK_URL",
+        ),
+    ],
+)
+def test_a_split_role_without_what_it_needs_is_one_line(
+    tmp_path: object, role: str, env: dict[str, str], fragment: str
+) -> None:
+    """Several processes share the work only on PostgreSQL and by webhook: anything else is
+    refused before a database is opened or a port bound."""
+    proc = run_cli(tmp_path, "serve", "--role", role, HUTONG_HTTP_PORT="0", **env)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"hutong: --role {role} ") and fragment in last
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_unknown_role_is_refused_by_the_command_line(tmp_path: object) -> None:
+    proc = run_cli(tmp_path, "serve", "--role", "everything")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr

@@ -448,6 +448,13 @@ class FakeBotAPI:
         """Number of updates not yet confirmed by a ``getUpdates`` offset."""
         return len(self._pending)
 
+    def take_pending(self) -> list[JSON]:
+        """Hand over every queued update at once, as Telegram does to a webhook (the caller
+        delivers them); they are no longer offered to ``getUpdates``."""
+        with self._update_lock:
+            taken, self._pending = list(self._pending), deque()
+        return taken
+
     # ------------------------------------------------------------------ inspecting calls
 
     async def wait_for(

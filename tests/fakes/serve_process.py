@@ -31,8 +31,11 @@ async def answers_ok(http: aiohttp.ClientSession, url: str) -> bool:
         return False
 
 
-def service_for(api: FakeBotAPI, *, database_url: str, workdir: Path, **env: str) -> Service:
-    """A service on a free port using ``api`` (``env`` adds or overrides HUTONG_ settings)."""
+def service_for(
+    api: FakeBotAPI, *, database_url: str, workdir: Path, role: str = "all", **env: str
+) -> Service:
+    """A service on a free port using ``api`` (``env`` adds or overrides HUTONG_ settings),
+    running as ``hutong serve --role ROLE``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
     clean.update(
         HUTONG_DATABASE_URL=database_url,
@@ -43,14 +46,15 @@ def service_for(api: FakeBotAPI, *, database_url: str, workdir: Path, **env: str
         HUTONG_POLL_TIMEOUT="5",
     )
     clean.update(env)
-    return Service(env=clean, workdir=workdir)
+    return Service(env=clean, workdir=workdir, role=role)
 
 
 class Service:
     """One `hutong serve` process; start, kill -9, start again."""
 
-    def __init__(self, *, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, *, env: dict[str, str], workdir: Path, role: str = "all") -> None:
         self.env = env
+        self.role = role
         self.workdir = workdir
         self.port = int(env["HUTONG_HTTP_PORT"])
         self.proc: asyncio.subprocess.Process | None = None
@@ -64,6 +68,8 @@ class Service:
                 "-m",
                 "bot.cli",
                 "serve",
+                "--role",
+                self.role,
                 env=self.env,
                 cwd=self.workdir,
                 stdout=log,
