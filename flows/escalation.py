@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, insert, update
+from sqlalchemy import case, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, or_, select
@@ -36,6 +36,7 @@ from flows.staff import scope_filter
 from flows.states import RESOLVING, UNSIGNED, State
 from flows.texts import phrase, t
 from flows.tickets import local_time, owner_name, owner_words, supervisors_of
+from storage.bulk import update_by_id
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Station, Ticket, TicketEvent
 from storage.outbox import Batch, enqueue
@@ -133,9 +134,8 @@ class _Tick:
             ticket.state = to_state
 
     async def write(self, session: AsyncSession, tickets: Sequence[Ticket]) -> None:
-        if tickets:
-            rows = [{"id": x.id, **{c: getattr(x, c) for c in SWEPT}} for x in tickets]
-            await session.exec(update(Ticket), params=rows)
+        rows = [{"id": x.id, **{c: getattr(x, c) for c in SWEPT}} for x in tickets]
+        await update_by_id(session, table=TICKET, rows=rows, columns=SWEPT)
         if self.events:
             await session.exec(insert(TicketEvent), params=self.events)
         await self.notices.write(session)
