@@ -37,6 +37,7 @@ log = logging.getLogger("hutong")
 
 INBOX_RETRY_SECONDS = 15
 INBOX_SCRUB_SECONDS = 3600
+DIGEST_SECONDS = 60  # how often the daily digests are looked for (sent once a day)
 INBOX_KEEP = timedelta(days=7)  # raw updates kept this long after processing, for inquiries
 
 
@@ -191,8 +192,8 @@ def schedule_jobs(
     clock: Clock,
     sender: OutboxSender | None,
 ) -> None:
-    """The deadline sweep, the inbox's scrub and retention; each runs once at start, so what
-    fell due while the service was down fires now."""
+    """The deadline sweep, the daily digests, the inbox's scrub and retention; each runs
+    once at start, so what fell due while the service was down fires now."""
 
     def advanced(n: int) -> None:
         log.info("deadline sweep advanced %d ticket(s)", n)
@@ -209,6 +210,16 @@ def schedule_jobs(
         clock=clock,
         on_advanced=advanced,
         batch=settings.sweep_batch,
+        with_digests=False,
+    )
+    jobs.every(
+        DIGEST_SECONDS,
+        escalation.send_digests,
+        first_now=True,
+        db=db,
+        directory=intake.directory,
+        policy=policy,
+        clock=clock,
     )
     jobs.every(INBOX_SCRUB_SECONDS, scrub_inbox, first_now=True, db=db, clock=clock)
     jobs.every(

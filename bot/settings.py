@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     # chat at the top of the ladder, and how often the sweep looks for due tickets.
     sla_file: Path | None = None
     duty_chat_id: int | None = None
-    sweep_seconds: float = Field(default=5, gt=0, le=300)
+    # Every second: a rung is fired at most a second late, and a sweep with nothing due is
+    # one indexed query.
+    sweep_seconds: float = Field(default=1, gt=0, le=300)
     # Tickets per sweep transaction: small batches let several processes share the work.
     sweep_batch: int = Field(default=500, ge=1, le=10_000)
     # The outbox retries a message that fails for a passing reason (network, Telegram down)

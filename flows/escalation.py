@@ -57,9 +57,11 @@ async def sweep_deadlines(
     clock: Clock,
     on_advanced: Callable[[int], None] | None = None,
     batch: int = BATCH,
+    with_digests: bool = True,
 ) -> int:
-    """One tick of the deadline sweep, then the daily digests; returns tickets advanced.
-    Each batch is its own transaction, so several processes share a tick's work."""
+    """One tick of the deadline sweep, then (``with_digests``) the daily digests; returns
+    tickets advanced and digests written. Each batch is its own transaction, so several
+    processes share a tick's work."""
     now = clock()
     total = 0
     for _ in range(MAX_BATCHES_PER_TICK):  # until nothing is due
@@ -68,13 +70,21 @@ async def sweep_deadlines(
         total += n
         if n < batch:
             break
-    async with db.unit() as session:
-        total += await digests(
-            session=session, directory=directory, now=now, hour=policy.digest_hour
-        )
+    if with_digests:
+        total += await send_digests(db=db, directory=directory, policy=policy, clock=clock)
     if total and on_advanced is not None:
         on_advanced(total)
     return total
+
+
+async def send_digests(*, db: Database, directory: Directory, policy: Policy, clock: Clock) -> int:
+    """The daily digests due now, in one transaction; how many were written. The service
+    runs this once a minute, apart from the sweep: it asks about every supervisor, which a
+    sweep running every second need not do."""
+    async with db.unit() as session:
+        return await digests(
+            session=session, directory=directory, now=clock(), hour=policy.digest_hour
+        )
 
 
 # What the sweep may change on a ticket; written back for all of a tick's tickets in one

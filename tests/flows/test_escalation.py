@@ -3,6 +3,7 @@ levels with nobody enrolled, the duty chat, digests, downtime."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -550,3 +551,45 @@ def test_the_sweep_writes_back_every_column_it_changes(
     changed = {k for k, v in ticket.model_dump().items() if before[k] != v}
     assert changed, "the case fired nothing: it does not test the column list"
     assert changed <= set(escalation.SWEPT)
+
+
+async def test_the_service_sweeps_and_sends_digests_as_jobs_of_their_own(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """As `hutong serve` schedules them: the sweep (every second by default, without the
+    digests) and the digests (once a minute), each at once at start."""
+    from bot.jobs import Jobs
+    from bot.service import schedule_jobs
+    from bot.settings import Settings
+    from flows.intake import Intake
+
+    await staff(db, clock, COUNTY, CITY)
+    tid = await report(db, directory, clock, "P0")
+    clock.now = clock() + timedelta(hours=1)  # 11:00 Shanghai: overdue, past digest hour
+    jobs = Jobs()
+    schedule_jobs(
+        jobs,
+        Settings(),
+        db=db,
+        intake=Intake(directory, DEFAULT_POLICY),
+        policy=DEFAULT_POLICY,
+        clock=clock,
+        sender=None,
+    )
+    jobs.start()
+    try:
+        for _ in range(100):  # bounded: 10 s; both jobs run at once
+            kinds = await event_kinds(db, tid)
+            async with db.unit() as session:
+                digests = (
+                    await session.exec(
+                        select(OutboxMessage.target).where(col(OutboxMessage.kind) == "digest")
+                    )
+                ).all()
+            if "escalated" in kinds and len(digests) == 2:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await jobs.stop()
+    assert "escalated" in kinds
+    assert sorted(digests) == sorted([COUNTY, CITY])
