@@ -13,6 +13,7 @@ logging nothing), the data must not; and the report is filed once the faults are
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -122,10 +123,17 @@ async def test_a_database_fault_logs_no_phone_story_or_telegram_name(
         api.push_callback(CHAT, data, message_id=call.message_id)
         await captured.wait_for(" failed\nTraceback")
         await _heal(db, "ticket_contact")
-        async with db.unit() as session:
-            [failed] = (
-                await session.exec(select(InboxUpdate).where(col(InboxUpdate.error).is_not(None)))
-            ).all()
+        for _ in range(100):  # bounded: 10 s; the failure is logged, then recorded
+            async with db.unit() as session:
+                noted = (
+                    await session.exec(
+                        select(InboxUpdate).where(col(InboxUpdate.error).is_not(None))
+                    )
+                ).all()
+            if noted:
+                break
+            await asyncio.sleep(0.1)
+        [failed] = noted
         # The retry (the service's job does this every 15 s) files the report.
         await service.poller.replay_pending()
         code = await citizen.receipt_code()

@@ -212,8 +212,9 @@ async def test_outbox_failed_lists_rows_and_retry_sends_them_again(
     result = await run("outbox", "retry", str(with_ticket))
     assert result.code == 0, result.err
     row = await row_of(db, OutboxMessage, with_ticket)
-    assert (row.status, row.attempts, row.failed_at, row.error) == ("pending", 0, None, None)
-    assert row.requeued_at is not None and row.next_attempt_at == row.requeued_at
+    # Back in the queue with a clean slate; the running sender may have taken it already.
+    assert (row.failed_at, row.error) == (None, None) and row.status != "failed"
+    assert row.attempts <= 1 and row.requeued_at is not None
     await service.sender.run_once()
     sent = await api.wait_for(lambda c: PHONE in (c.text or ""), chat_id=9501)
     assert sent.method == "sendMessage"

@@ -564,8 +564,18 @@ async def test_the_service_sweeps_and_sends_digests_as_jobs_of_their_own(
     from flows.intake import Intake
 
     await staff(db, clock, COUNTY, CITY)
-    tid = await report(db, directory, clock, "P0")
+    overdue = await report(db, directory, clock, "P0")
     clock.now = clock() + timedelta(hours=1)  # 11:00 Shanghai: overdue, past digest hour
+    # Already escalated when the service starts (the digest job must not race the sweep).
+    await sweep_deadlines(
+        db=db, directory=directory, policy=DEFAULT_POLICY, clock=clock, with_digests=False
+    )
+    async with db.unit() as session:
+        assert not (
+            await session.exec(select(OutboxMessage).where(col(OutboxMessage.kind) == "digest"))
+        ).all()
+    fresh = await report(db, directory, clock, "P0")
+    clock.now = clock() + timedelta(minutes=20)  # the fresh one is past its sign-for deadline
     jobs = Jobs()
     schedule_jobs(
         jobs,
@@ -579,11 +589,11 @@ async def test_the_service_sweeps_and_sends_digests_as_jobs_of_their_own(
     jobs.start()
     try:
         for _ in range(100):  # bounded: 10 s; both jobs run at once
-            kinds = await event_kinds(db, tid)
+            kinds = await event_kinds(db, fresh)
             async with db.unit() as session:
                 digests = (
                     await session.exec(
-                        select(OutboxMessage.target).where(col(OutboxMessage.kind) == "digest")
+                        select(OutboxMessage).where(col(OutboxMessage.kind) == "digest")
                     )
                 ).all()
             if "escalated" in kinds and len(digests) == 2:
@@ -591,5 +601,7 @@ async def test_the_service_sweeps_and_sends_digests_as_jobs_of_their_own(
             await asyncio.sleep(0.1)
     finally:
         await jobs.stop()
-    assert "escalated" in kinds
-    assert sorted(digests) == sorted([COUNTY, CITY])
+    assert "escalated" in kinds  # by the sweep job
+    assert sorted(d.target for d in digests) == sorted([COUNTY, CITY])  # by the digest job
+    code = (await Run(db, directory, clock).ticket(overdue)).code
+    assert all(code in d.payload["text"] for d in digests)
