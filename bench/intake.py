@@ -37,7 +37,6 @@ import resource
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fakes"))
 
 from bot_api import Call, FakeBotAPI
 from citizen import REPLY_METHODS, Citizen
-from common import check_loopback, fmt, percentile, print_rows, reset_postgres
+from common import check_loopback, fmt, git_commit, percentile, print_rows, reset_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = "127.0.0.1"
@@ -98,16 +97,6 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------- figures
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def print_header(args: argparse.Namespace) -> None:
