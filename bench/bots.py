@@ -423,7 +423,8 @@ async def bot_under_test(
     with schema public dropped and ``hutong db upgrade`` run. With ``args.webhook`` the fake
     posts every update to the bot's webhook on loopback."""
     log = workdir / "bot.log"
-    secret = secrets.token_urlsafe(24) if args.webhook else None
+    # Hex: a leading "-" (token_urlsafe) would read as an option on the baseline's command line.
+    secret = secrets.token_hex(16) if args.webhook else None
     env: dict[str, str] | None = None
     url: str | None = None
     port = free_port()  # hutong's HTTP port (health, webhook), the baseline's webhook port
