@@ -12,7 +12,9 @@ goes into a dict and the receipt carries a ticket code like hutong's.
 
 PTB's defaults: updates are handled one at a time (no ``concurrent_updates``) and requests
 are not rate limited. ``--rate-limiter`` adds PTB's ``AIORateLimiter`` (30 requests a second
-that name a chat), the overall limit hutong's outbox sender also keeps.
+that name a chat), the overall limit hutong's outbox sender also keeps. ``--webhook-port``
+takes updates by PTB's ``run_webhook`` (needs ``python-telegram-bot[webhooks]``: tornado) on
+loopback instead of ``run_polling``.
 
     python bench/baseline_bot.py --token 123456:TEST --base-url http://127.0.0.1:8081/bot
 """
@@ -435,12 +437,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--rate-limiter", action="store_true", help="with PTB's AIORateLimiter (30/s overall)"
     )
+    parser.add_argument(
+        "--webhook-port",
+        type=int,
+        help="take updates by webhook (PTB's run_webhook) on 127.0.0.1:PORT/telegram/webhook",
+    )
+    parser.add_argument("--webhook-url", help="the URL registered with setWebhook")
+    parser.add_argument("--webhook-secret", help="setWebhook's secret_token, checked on posts")
     args = parser.parse_args(argv)
+    if args.webhook_port is not None and not (args.webhook_url and args.webhook_secret):
+        parser.error("--webhook-port needs --webhook-url and --webhook-secret")
     logging.basicConfig(level=logging.WARNING)
     # per_message=False with CallbackQueryHandlers: PTB warns, and it is what is meant here
     # (one conversation per chat and user, like hutong's one dialogue per chat).
     warnings.filterwarnings("ignore", category=PTBUserWarning)
-    build(args.token, args.base_url, rate_limited=args.rate_limiter).run_polling()
+    application = build(args.token, args.base_url, rate_limited=args.rate_limiter)
+    if args.webhook_port is None:
+        application.run_polling()
+    else:
+        application.run_webhook(
+            listen="127.0.0.1",
+            port=args.webhook_port,
+            url_path="telegram/webhook",
+            webhook_url=args.webhook_url,
+            secret_token=args.webhook_secret,
+        )
 
 
 if __name__ == "__main__":

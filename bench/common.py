@@ -8,12 +8,38 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import math
+import os
+import platform
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from storage.db import make_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def git_commit() -> str:
+    """The short commit of this checkout, ``+dirty`` with uncommitted changes to tracked files."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def machine_line() -> str:
+    """The header every table is printed under: commit, CPUs, Python."""
+    return (
+        f"commit {git_commit()} · {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} "
+        f"usable) · Python {platform.python_version()}"
+    )
 
 
 def percentile(sorted_values: Sequence[float], pct: float) -> float:

@@ -31,41 +31,36 @@ import asyncio
 import contextlib
 import json
 import math
-import os
-import platform
 import resource
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import aiohttp
-import telegram
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
-from storage.db import async_url, make_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fakes"))
 
 from bot_api import Call, FakeBotAPI
+from bots import (
+    BASELINE,
+    BASELINES,
+    LOOPBACK,
+    add_bot_arguments,
+    bot_under_test,
+    check_bot_arguments,
+    count_rows,
+    duplicate_replies,
+    log_tail,
+    run_bench,
+    settle,
+)
 from citizen import REPLY_METHODS, Citizen
-from common import check_loopback, fmt, percentile, print_rows, reset_postgres
+from common import fmt, percentile, print_rows
 
-ROOT = Path(__file__).resolve().parents[1]
-LOOPBACK = "127.0.0.1"
 FIRST_CHAT_ID = 700_000_001
-LOG_TAIL_LINES = 25
-BASELINE = "baseline"
-LIMITED = "baseline-30/s"  # the baseline with PTB's AIORateLimiter
-BASELINE_SCRIPT = ROOT / "bench" / "baseline_bot.py"
 # What the bot sends in answer to citizens; counted per run to compare the bots' work.
 ANSWER_METHODS = (*REPLY_METHODS, "answerCallbackQuery")
 
@@ -83,6 +78,7 @@ class RunResult:
     service_cpu: float | None = None
     peak_rss: int | None = None  # bytes, the bot process's VmHWM
     bench_cpu: float = 0.0
+    webhook_failures: int = 0  # webhook posts answered other than 2xx (posted again)
     log_lines: int = 0
     answers: dict[str, int] = field(default_factory=dict)  # calls by method, during the run
     transcript: list[str] = field(default_factory=list)  # the first chat's replies
@@ -98,25 +94,6 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------- figures
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
-def print_header(args: argparse.Namespace) -> None:
-    pin = f"bot pinned to CPU {args.pin_cpu}" if args.pin else "not pinned"
-    print(
-        f"commit {git_commit()} · {os.cpu_count()} CPUs ({args.usable_cpus} usable) · {pin} · "
-        f"Python {platform.python_version()} · python-telegram-bot {telegram.__version__}",
-        flush=True,
-    )
 
 
 def print_table(results: Sequence[RunResult]) -> None:
@@ -163,193 +140,6 @@ def print_table(results: Sequence[RunResult]) -> None:
             )
         )
     print_rows(headers, rows)
-
-
-# ---------------------------------------------------------------------- database
-
-
-async def count_rows(url: str) -> tuple[int, dict[str, int]]:
-    """Tickets, and inbox rows by status."""
-    engine = make_engine(url, pool_size=1)
-    try:
-        async with asyncio.timeout(60), engine.connect() as conn:
-            tickets = (await conn.execute(text("SELECT count(*) FROM ticket"))).scalar_one()
-            inbox = {
-                str(status): int(n)
-                for status, n in await conn.execute(
-                    text("SELECT status, count(*) FROM inbox_update GROUP BY status")
-                )
-            }
-    finally:
-        await engine.dispose()
-    return int(tickets), inbox
-
-
-# ---------------------------------------------------------------------- the bot process
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def service_env(
-    api: FakeBotAPI, database_url: str, http_port: int, poll_timeout: int, *, limits: bool
-) -> dict[str, str]:
-    """``limits`` False: Telegram's sending limits lifted (the fake has none, nor has the
-    baseline), so the figure is what the bot can do, not what Telegram lets through."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUTONG_")}
-    env.update(
-        HUTONG_DATABASE_URL=database_url,
-        HUTONG_TELEGRAM_TOKEN=api.token,
-        HUTONG_TELEGRAM_API_URL=api.base_url,
-        HUTONG_HTTP_HOST=LOOPBACK,
-        HUTONG_HTTP_PORT=str(http_port),
-        HUTONG_POLL_TIMEOUT=str(poll_timeout),
-        HUTONG_LOG_LEVEL="WARNING",
-    )
-    if not limits:
-        env.update(
-            HUTONG_TELEGRAM_MESSAGES_PER_SECOND="100000",
-            HUTONG_TELEGRAM_CHAT_MESSAGES_PER_SECOND="100000",
-        )
-    return env
-
-
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        content = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(content[-lines:]) or "(empty log)"
-
-
-async def run_cli(
-    args: Sequence[str], *, env: dict[str, str], cwd: Path, log: Path, limit: float
-) -> None:
-    """Run ``python -m bot.cli ARGS`` to completion (bounded); raise on failure."""
-    with log.open("ab") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", *args, cwd=cwd, env=env, stdout=out, stderr=out
-        )
-        try:
-            async with asyncio.timeout(limit):
-                code = await proc.wait()
-        finally:
-            await stop_process(proc)
-    if code != 0:
-        raise RuntimeError(f"hutong {' '.join(args)} exited {code}:\n{log_tail(log)}")
-
-
-async def stop_process(proc: asyncio.subprocess.Process, grace: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after ``grace`` seconds."""
-    if proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(proc.wait(), grace)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await asyncio.wait_for(proc.wait(), grace)
-
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of a live process, all its threads (Linux ``/proc``)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
-def peak_rss_bytes(pid: int) -> int | None:
-    """The high-water mark of a live process's resident set (``VmHWM``, Linux)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def pin_process(pid: int, cpu: int) -> None:
-    """Every thread of ``pid`` on one CPU. Threads inherit their creator's affinity, so
-    pinning right after the start and again once ready leaves none out."""
-    try:
-        tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        tids = [pid]
-    for tid in tids:
-        with contextlib.suppress(ProcessLookupError):
-            os.sched_setaffinity(tid, {cpu})
-
-
-async def wait_healthy(
-    proc: asyncio.subprocess.Process, port: int, log: Path, limit: float
-) -> None:
-    url = f"http://{LOOPBACK}:{port}/healthz"
-    deadline = time.monotonic() + limit
-    timeout = aiohttp.ClientTimeout(total=2)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
-        while True:
-            if proc.returncode is not None:
-                raise RuntimeError(f"hutong serve exited {proc.returncode}:\n{log_tail(log)}")
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with http.get(url) as response:
-                    if response.status == 200:
-                        return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"/healthz not ready within {limit}s:\n{log_tail(log)}")
-            await asyncio.sleep(0.2)
-
-
-async def wait_polling(
-    proc: asyncio.subprocess.Process, api: FakeBotAPI, log: Path, limit: float
-) -> None:
-    """Until the bot parks a getUpdates long poll (or exits, or ``limit`` runs out)."""
-    deadline = time.monotonic() + limit
-    while True:
-        if proc.returncode is not None:
-            raise RuntimeError(f"the bot exited {proc.returncode}:\n{log_tail(log)}")
-        with contextlib.suppress(TimeoutError):
-            await api.wait_for_poll(timeout=0.2)
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no getUpdates within {limit}s:\n{log_tail(log)}")
-
-
-@contextlib.asynccontextmanager
-async def running_bot(
-    command: Sequence[str],
-    *,
-    env: dict[str, str] | None,
-    cwd: Path,
-    log: Path,
-    api: FakeBotAPI,
-    health_port: int | None,
-    args: argparse.Namespace,
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Start the bot, wait until it polls, stop it afterwards."""
-    with log.open("ab") as out:
-        proc = await asyncio.create_subprocess_exec(
-            *command, cwd=cwd, env=env, stdout=out, stderr=out
-        )
-        try:
-            if args.pin:
-                pin_process(proc.pid, args.pin_cpu)
-            if health_port is not None:
-                await wait_healthy(proc, health_port, log, args.startup)
-            await wait_polling(proc, api, log, args.startup)
-            if args.pin:
-                pin_process(proc.pid, args.pin_cpu)
-            yield proc
-        finally:
-            await stop_process(proc)
 
 
 # ---------------------------------------------------------------------- one run
@@ -410,20 +200,6 @@ def transcript(calls: Sequence[Call]) -> list[str]:
     return out
 
 
-def duplicate_replies(api: FakeBotAPI, n: int) -> int:
-    """Replies sent again with the same parameters to the same chat. Every prompt of this
-    dialogue carries a new button version, so an identical repeat is a message sent twice."""
-    repeats = 0
-    for i in range(n):
-        seen = Counter(
-            json.dumps(c.params, sort_keys=True)
-            for c in api.calls_for(FIRST_CHAT_ID + i)
-            if c.method in REPLY_METHODS
-        )
-        repeats += sum(k - 1 for k in seen.values())
-    return repeats
-
-
 async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
     """One bot (the baseline, or hutong on one database) with ``n`` citizens."""
     workdir = Path(tempfile.mkdtemp(prefix=f"hutong-bench-{bot.replace('/', '')}-{n}-"))
@@ -432,55 +208,20 @@ async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
     api = FakeBotAPI()
     tag = f"[{bot} N={n}]"
     print(f"{tag} workdir {workdir}", flush=True)
-    url = ""
+    url: str | None = None
     try:
         await api.start(LOOPBACK, 0)
-        health_port: int | None = None
-        env: dict[str, str] | None = None
-        if bot in (BASELINE, LIMITED):
-            command = [
-                sys.executable,
-                str(BASELINE_SCRIPT),
-                "--token",
-                api.token,
-                "--base-url",
-                api.bot_url,
-                *(["--rate-limiter"] if bot == LIMITED else []),
-            ]
-        else:
-            if bot == "sqlite":
-                url = f"sqlite+aiosqlite:///{workdir / 'hutong.db'}"
-            else:
-                url = async_url(args.database_url)
-            health_port = free_port()
-            env = service_env(api, url, health_port, args.poll_timeout, limits=args.telegram_limits)
-            if bot == "postgresql":
-                await reset_postgres(url)
-                await run_cli(
-                    ["db", "upgrade"],
-                    env=env,
-                    cwd=workdir,
-                    log=workdir / "upgrade.log",
-                    limit=args.startup,
-                )
-            command = [sys.executable, "-m", "bot.cli", "serve"]
-        async with running_bot(
-            command,
-            env=env,
-            cwd=workdir,
-            log=log,
-            api=api,
-            health_port=health_port,
-            args=args,
-        ) as proc:
+        async with bot_under_test(bot, api, workdir, args) as running:
+            url = running.database_url
             print(f"{tag} bot ready; driving {n} citizens", flush=True)
             first_call = len(api.calls)
-            cpu_before = process_cpu_seconds(proc.pid)
+            cpu_before = running.cpu_seconds()
             own_before = resource.getrusage(resource.RUSAGE_SELF)
             await drive(api, n, args.timeout, args.run_timeout, result)
+            await settle(api)
             own_after = resource.getrusage(resource.RUSAGE_SELF)
-            cpu_after = process_cpu_seconds(proc.pid)
-            result.peak_rss = peak_rss_bytes(proc.pid)
+            cpu_after = running.cpu_seconds()
+            result.peak_rss = running.peak_rss()
             if cpu_before is not None and cpu_after is not None:
                 result.service_cpu = cpu_after - cpu_before
             result.bench_cpu = (own_after.ru_utime + own_after.ru_stime) - (
@@ -489,10 +230,13 @@ async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
             counts = Counter(c.method for c in api.calls[first_call:])
             result.answers = {m: counts[m] for m in ANSWER_METHODS}
             result.transcript = transcript(api.calls_for(FIRST_CHAT_ID))
-            twice = duplicate_replies(api, n)
+            result.webhook_failures = api.webhook_failures
+            if args.webhook and api.get_updates_calls:
+                result.problems.append(f"{api.get_updates_calls} getUpdates in webhook mode")
+            twice = duplicate_replies(api, [FIRST_CHAT_ID + i for i in range(n)])
             if twice:
                 result.problems.append(f"{twice} replies were sent more than once")
-        if bot not in (BASELINE, LIMITED):
+        if url is not None:
             result.tickets_in_db, result.inbox = await count_rows(url)
             if result.tickets_in_db != n:
                 result.problems.append(
@@ -518,11 +262,17 @@ def report_run(result: RunResult, log: Path) -> None:
     db = (
         f"tickets in db: {fmt(result.tickets_in_db, 'd')} (expected {result.citizens}); "
         f"inbox: {result.inbox or '-'}; "
-        if result.bot not in (BASELINE, LIMITED)
+        if result.bot not in BASELINES
+        else ""
+    )
+    hook = (
+        f"webhook posts answered other than 2xx: {result.webhook_failures}; "
+        if result.webhook_failures
         else ""
     )
     print(
-        f"{tag} {db}calls: {result.answers or '-'}; log lines (WARNING+): {result.log_lines}; "
+        f"{tag} {db}{hook}calls: {result.answers or '-'}; "
+        f"log lines (WARNING+): {result.log_lines}; "
         f"bot CPU {fmt(result.service_cpu, '.1f')} s, bench CPU {result.bench_cpu:.1f} s "
         f"in {result.wall:.1f} s wall",
         flush=True,
@@ -580,31 +330,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="concurrent citizens; several sizes run one after another (default: 100)",
     )
-    parser.add_argument(
-        "--baseline",
-        action="store_true",
-        help="also run bench/baseline_bot.py (in-memory python-telegram-bot) for each size "
-        "and print hutong's updates/s as a ratio to it",
-    )
-    parser.add_argument(
-        "--baseline-limited",
-        action="store_true",
-        help=f"also run the baseline with PTB's AIORateLimiter (row {LIMITED}): the overall "
-        "30 messages/s that hutong's sender keeps too",
-    )
-    parser.add_argument(
-        "--database-url",
-        help="PostgreSQL URL on loopback: hutong runs on it after SQLite; its schema public "
-        "is DROPPED before each size",
-    )
-    parser.add_argument(
-        "--skip-sqlite", action="store_true", help="with --database-url: PostgreSQL only"
-    )
-    parser.add_argument(
-        "--pin",
-        action="store_true",
-        help="pin the bot process to one CPU (the last usable) and this bench to the others",
-    )
+    add_bot_arguments(parser)
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for each reply (default 60)"
     )
@@ -614,49 +340,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=900.0,
         help="seconds allowed for one size, all citizens (default 900)",
     )
-    parser.add_argument(
-        "--startup", type=float, default=120.0, help="seconds allowed for a bot's start"
-    )
-    parser.add_argument("--poll-timeout", type=int, default=10, help="getUpdates long poll, s")
-    parser.add_argument(
-        "--telegram-limits",
-        action="store_true",
-        help="hutong keeps Telegram's sending limits (30 messages/s, 1/s per chat); by "
-        "default they are lifted, as the unlimited baseline has none",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep work dirs (db, bot log)")
     args = parser.parse_args(argv)
     args.citizens = args.citizens or [100]
     if any(n < 1 for n in args.citizens):
         parser.error("--citizens must be positive")
-    if args.database_url:
-        backend = make_url(async_url(args.database_url)).get_backend_name()
-        if backend != "postgresql":
-            parser.error("--database-url must be PostgreSQL (SQLite runs use a temp file)")
-        check_loopback(args.database_url)
-    elif args.skip_sqlite:
-        parser.error("--skip-sqlite needs --database-url")
-    args.bots = [
-        *([BASELINE] if args.baseline else []),
-        *([LIMITED] if args.baseline_limited else []),
-        *([] if args.skip_sqlite else ["sqlite"]),
-        *(["postgresql"] if args.database_url else []),
-    ]
-    usable = os.sched_getaffinity(0)
-    args.usable_cpus = len(usable)
-    args.pin_cpu = max(usable)
-    if args.pin and len(usable) < 2:
-        parser.error("--pin needs at least two usable CPUs (one for the bot, one for the rest)")
+    check_bot_arguments(parser, args)
     return args
 
 
 async def main_async(args: argparse.Namespace) -> list[RunResult]:
-    if args.pin:  # the fake Bot API and the citizens keep off the bot's CPU
-        os.sched_setaffinity(0, os.sched_getaffinity(0) - {args.pin_cpu})
     results = []
     for n in args.citizens:
         size = [await run_one(bot, n, args) for bot in args.bots]
-        if size[0].bot in (BASELINE, LIMITED):
+        if size[0].bot in BASELINES:
             for other in size[1:]:
                 compare_dialogues(size[0], other)
         results.extend(size)
@@ -665,12 +361,7 @@ async def main_async(args: argparse.Namespace) -> list[RunResult]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    print_header(args)
-    results = asyncio.run(main_async(args))
-    print()
-    print_header(args)
-    print_table(results)
-    return 0 if all(r.ok for r in results) else 1
+    return run_bench(args, lambda: main_async(args), print_table)
 
 
 if __name__ == "__main__":

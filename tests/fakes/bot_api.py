@@ -4,6 +4,9 @@ It speaks enough of https://core.telegram.org/bots/api for python-telegram-bot t
 bot against it: long polling, sending and editing messages, callback answers, error
 injection. Every call (except ``getUpdates``) is recorded as a :class:`Call`.
 
+Updates are held for ``getUpdates``; after :meth:`FakeBotAPI.deliver_webhook` they are POSTed
+to the bot's webhook instead, over several connections at once, as Telegram does.
+
 Import it by path (``sys.path`` insert of ``tests/fakes``) or run it standalone::
 
     python tests/fakes/bot_api.py --port 8081
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import functools
 import itertools
 import json
 import socket
@@ -26,11 +30,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 __all__ = ["Call", "FakeBotAPI"]
 
 JSON = dict[str, Any]
+
+# Telegram's webhook header carrying setWebhook's secret_token, and its default number of
+# simultaneous webhook connections (setWebhook's max_connections).
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_CONNECTIONS = 40
 
 # Update types Telegram sends only when allowed_updates names them.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -232,6 +242,13 @@ class FakeBotAPI:
         self.get_updates_calls = 0
         self.active_polls = 0  # getUpdates requests currently parked in a long poll
         self.webhook_url = ""
+        self.webhook_secret: str | None = None  # setWebhook's secret_token
+        self.webhook_max_connections = WEBHOOK_CONNECTIONS
+        # Webhook delivery (deliver_webhook): POSTs made, and those answered other than 2xx
+        # or failed on the connection (the update is posted again after webhook_retry_delay).
+        self.webhook_posts = 0
+        self.webhook_failures = 0
+        self.webhook_retry_delay = 0.5
         self.commands: list[Any] = []
         # getUpdates' allowed_updates, kept until a request gives another (as Telegram does);
         # an update of a type not allowed is dropped, never delivered.
@@ -254,6 +271,11 @@ class FakeBotAPI:
         self._file_ids = itertools.count(1)
         self._closing = False
         self._closing_event = asyncio.Event()
+        self._webhook_target: str | None = None  # set by deliver_webhook
+        self._webhook_queue: asyncio.Queue[JSON] | None = None
+        self._webhook_set = asyncio.Event()
+        self._webhook_tasks: list[asyncio.Task[None]] = []
+        self._webhook_http: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._handlers: dict[str, Callable[[JSON], Awaitable[Any]]] = {
@@ -299,10 +321,18 @@ class FakeBotAPI:
         return self.base_url
 
     async def stop(self) -> None:
-        """Release pending long polls and shut the server down."""
+        """Release pending long polls, stop webhook delivery and shut the server down."""
         self._closing = True
         self._closing_event.set()
         self._wake_pollers()
+        for task in self._webhook_tasks:
+            task.cancel()
+        await asyncio.gather(*self._webhook_tasks, return_exceptions=True)
+        self._webhook_tasks.clear()
+        if self._webhook_http is not None:
+            await self._webhook_http.close()
+            self._webhook_http = None
+        self._webhook_target = self._webhook_queue = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -323,6 +353,75 @@ class FakeBotAPI:
     def bot_url(self) -> str:
         """The ``base_url`` to give ``telegram.Bot`` (the token is appended by PTB)."""
         return f"{self.base_url}/bot"
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    def deliver_webhook(self, target: str | None = None, *, timeout: float = 60.0) -> None:
+        """From now on POST every pushed update to the bot's webhook instead of holding it
+        for ``getUpdates``, as Telegram does once a webhook is set: JSON body, setWebhook's
+        ``secret_token`` in the ``X-Telegram-Bot-Api-Secret-Token`` header, up to its
+        ``max_connections`` (40) requests at once, an update posted again after
+        ``webhook_retry_delay`` until the bot answers 2xx. Nothing is posted before the bot
+        calls setWebhook. ``target``: where to post instead of the registered URL (the bot
+        registers an https URL; on loopback it listens on plain http). Call after start()."""
+        if self._webhook_target is not None:
+            raise RuntimeError("webhook delivery is already on")
+        self._webhook_target = target or ""
+        self._webhook_queue = asyncio.Queue()
+        self._webhook_set = asyncio.Event()
+        if self.webhook_url:
+            self._webhook_set.set()
+        # Updates pushed before: delivered too, oldest first.
+        with self._update_lock:
+            held, self._pending = list(self._pending), deque()
+        for update in held:
+            self._webhook_queue.put_nowait(update)
+        self._webhook_http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            connector=aiohttp.TCPConnector(limit=0),
+        )
+        self._webhook_tasks = [
+            asyncio.create_task(self._webhook_worker(), name="fake-webhook-starter")
+        ]
+
+    @property
+    def webhook_pending(self) -> int:
+        """Updates queued for the webhook and not yet posted."""
+        return self._webhook_queue.qsize() if self._webhook_queue is not None else 0
+
+    async def _webhook_worker(self) -> None:
+        """The first worker waits for setWebhook, then starts one per allowed connection."""
+        await self._webhook_set.wait()
+        more = [
+            asyncio.create_task(self._post_updates(), name=f"fake-webhook-{i}")
+            for i in range(1, max(1, self.webhook_max_connections))
+        ]
+        self._webhook_tasks.extend(more)
+        await self._post_updates()
+
+    async def _post_updates(self) -> None:
+        queue, http = self._webhook_queue, self._webhook_http
+        assert queue is not None and http is not None
+        while True:
+            update = await queue.get()
+            if not self._wanted(update):
+                continue
+            body = json.dumps(update, ensure_ascii=False).encode()
+            headers = {"Content-Type": "application/json"}
+            if self.webhook_secret:
+                headers[SECRET_HEADER] = self.webhook_secret
+            while True:
+                self.webhook_posts += 1
+                try:
+                    url = self._webhook_target or self.webhook_url
+                    async with http.post(url, data=body, headers=headers) as response:
+                        await response.read()
+                        if 200 <= response.status < 300:
+                            break
+                except (aiohttp.ClientError, OSError, TimeoutError):
+                    pass
+                self.webhook_failures += 1
+                await asyncio.sleep(self.webhook_retry_delay)
 
     # ------------------------------------------------------------------ pushing updates
 
@@ -752,18 +851,18 @@ class FakeBotAPI:
         while pending and pending[0]["update_id"] < offset:
             pending.popleft()
 
+    def _wanted(self, update: JSON) -> bool:
+        """Whether the bot asked for this type of update (allowed_updates); nothing asked
+        (an empty list) means every type but the opt-in ones."""
+        kind = next((k for k in update if k != "update_id"), "")
+        allowed = self.allowed_updates
+        return kind in allowed if allowed else kind not in _OPT_IN_UPDATES
+
     def _drop_unwanted(self) -> None:
-        """Drop pending updates of a type the bot did not ask for: Telegram never sends them.
-        Nothing asked (an empty list) means every type but the opt-in ones."""
-        allowed = set(self.allowed_updates)
-
-        def wanted(update: JSON) -> bool:
-            kind = next((k for k in update if k != "update_id"), "")
-            return kind in allowed if allowed else kind not in _OPT_IN_UPDATES
-
+        """Drop pending updates of a type the bot did not ask for: Telegram never sends them."""
         with self._update_lock:
-            if not all(wanted(u) for u in self._pending):
-                self._pending = deque(u for u in self._pending if wanted(u))
+            if not all(self._wanted(u) for u in self._pending):
+                self._pending = deque(u for u in self._pending if self._wanted(u))
 
     def _enqueue(self, update: JSON) -> int:
         with self._update_lock:
@@ -772,8 +871,11 @@ class FakeBotAPI:
                 update_id = self._next_update_id
                 update = {"update_id": update_id, **update}
             self._next_update_id = max(self._next_update_id, update_id + 1)
+            queue = self._webhook_queue
             pending = self._pending
-            if not pending or pending[-1]["update_id"] < update_id:
+            if queue is not None:
+                pass  # posted to the webhook, never held for getUpdates
+            elif not pending or pending[-1]["update_id"] < update_id:
                 pending.append(update)
             else:
                 pos = next(i for i, u in enumerate(pending) if u["update_id"] > update_id)
@@ -783,10 +885,11 @@ class FakeBotAPI:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
+        wake = self._wake_pollers if queue is None else functools.partial(queue.put_nowait, update)
         if loop is not None and running is not loop and loop.is_running():
-            loop.call_soon_threadsafe(self._wake_pollers)
+            loop.call_soon_threadsafe(wake)
         else:
-            self._wake_pollers()
+            wake()
         return update_id
 
     def _wake_pollers(self) -> None:
@@ -891,13 +994,23 @@ class FakeBotAPI:
 
     async def _set_webhook(self, params: JSON) -> bool:
         self.webhook_url = str(params.get("url", ""))
+        secret = params.get("secret_token")
+        self.webhook_secret = str(secret) if secret else None
+        connections = params.get("max_connections")
+        self.webhook_max_connections = (
+            min(max(connections, 1), 100) if isinstance(connections, int) else WEBHOOK_CONNECTIONS
+        )
+        if isinstance(params.get("allowed_updates"), list):
+            self.allowed_updates = [str(kind) for kind in params["allowed_updates"]]
+        if self.webhook_url:
+            self._webhook_set.set()
         return True
 
     async def _get_webhook_info(self, params: JSON) -> JSON:
         return {
             "url": self.webhook_url,
             "has_custom_certificate": False,
-            "pending_update_count": len(self._pending),
+            "pending_update_count": len(self._pending) + self.webhook_pending,
         }
 
     async def _set_my_commands(self, params: JSON) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 from telegram.constants import ChatAction
 from telegram.error import (
@@ -25,7 +26,7 @@ from telegram.error import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bot_api import Call, FakeBotAPI
+from bot_api import SECRET_HEADER, Call, FakeBotAPI
 
 CHAT = 424242
 
@@ -525,3 +526,68 @@ async def test_allowed_updates_drop_other_types_and_bot_membership_parses(
     assert changed is not None and changed.chat.id == -77 and changed.chat.type == "group"
     assert changed.new_chat_member.status == "left" and changed.from_user.id == 9
     assert changed.new_chat_member.user.id == fake.bot_id
+
+
+async def test_webhook_delivery_posts_each_update_concurrently_with_the_secret(
+    fake: FakeBotAPI, bot: Bot
+) -> None:
+    """deliver_webhook: pushed updates are POSTed (not held for getUpdates) with the secret,
+    several at once up to max_connections, and posted again after a non-2xx answer."""
+    received: list[tuple[int, str | None]] = []
+    in_flight = 0
+    most_in_flight = 0
+    release = asyncio.Event()
+    full = asyncio.Event()  # as many requests in flight as max_connections allows
+    all_received = asyncio.Event()
+    refused_once: set[int] = set()
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal in_flight, most_in_flight
+        update = await request.json()
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        if in_flight == 3:
+            full.set()
+        try:
+            await asyncio.wait_for(release.wait(), 5)
+        finally:
+            in_flight -= 1
+        if update["update_id"] % 4 == 0 and update["update_id"] not in refused_once:
+            refused_once.add(update["update_id"])
+            return web.Response(status=500)
+        received.append((update["update_id"], request.headers.get(SECRET_HEADER)))
+        if len(received) == 10:
+            all_received.set()
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        fake.webhook_retry_delay = 0.01
+        fake.deliver_webhook(f"http://127.0.0.1:{port}/hook")
+        first = fake.push_text(CHAT, "/start")  # before setWebhook: held until it is set
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert fake.webhook_posts == 0 and fake.webhook_pending == 1
+        await bot.set_webhook(
+            "https://example.org/hook", secret_token="s3cret-token-0123", max_connections=3
+        )
+        ids = [first, *(fake.push_text(CHAT + i, f"hi {i}") for i in range(1, 10))]
+        await asyncio.wait_for(full.wait(), 5)
+        release.set()
+        await asyncio.wait_for(all_received.wait(), 5)
+    finally:
+        await runner.cleanup()
+    assert sorted(u for u, _ in received) == ids  # each once
+    assert {secret for _, secret in received} == {"s3cret-token-0123"}
+    assert most_in_flight == 3  # max_connections at once, no more
+    refused = len([u for u in ids if u % 4 == 0])
+    assert fake.webhook_failures == refused
+    assert fake.webhook_posts == len(ids) + refused
+    assert fake.pending_updates == 0 and fake.webhook_pending == 0
+    assert await bot.get_updates(timeout=0) == ()  # nothing held for getUpdates
