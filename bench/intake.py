@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fakes"))
 
 from bot_api import Call, FakeBotAPI
 from citizen import REPLY_METHODS, Citizen
-from common import check_loopback, fmt, percentile, print_rows, reset_postgres
+from common import check_loopback, fmt, memory_bytes, percentile, print_rows, reset_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = "127.0.0.1"
@@ -268,13 +268,7 @@ def process_cpu_seconds(pid: int) -> float | None:
 
 def peak_rss_bytes(pid: int) -> int | None:
     """The high-water mark of a live process's resident set (``VmHWM``, Linux)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return memory_bytes(pid).get("VmHWM")
 
 
 def pin_process(pid: int, cpu: int) -> None:
@@ -350,6 +344,49 @@ async def running_bot(
             yield proc
         finally:
             await stop_process(proc)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start one bot: its command, environment, /healthz port and database."""
+
+    command: list[str]
+    env: dict[str, str] | None  # None: this process's environment (the baseline)
+    health_port: int | None  # None: the baseline has no web server
+    database_url: str  # "" for the baseline
+
+
+async def prepare_bot(bot: str, workdir: Path, api: FakeBotAPI, args: argparse.Namespace) -> Launch:
+    """The baseline's or hutong's command line, with a fresh database for hutong (SQLite in
+    ``workdir``; PostgreSQL: schema reset, then ``hutong db upgrade``). ``args`` gives
+    ``database_url``, ``poll_timeout``, ``telegram_limits`` and ``startup``."""
+    if bot in (BASELINE, LIMITED):
+        command = [
+            sys.executable,
+            str(BASELINE_SCRIPT),
+            "--token",
+            api.token,
+            "--base-url",
+            api.bot_url,
+            *(["--rate-limiter"] if bot == LIMITED else []),
+        ]
+        return Launch(command, None, None, "")
+    if bot == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / 'hutong.db'}"
+    else:
+        url = async_url(args.database_url)
+    health_port = free_port()
+    env = service_env(api, url, health_port, args.poll_timeout, limits=args.telegram_limits)
+    if bot == "postgresql":
+        await reset_postgres(url)
+        await run_cli(
+            ["db", "upgrade"],
+            env=env,
+            cwd=workdir,
+            log=workdir / "upgrade.log",
+            limit=args.startup,
+        )
+    return Launch([sys.executable, "-m", "bot.cli", "serve"], env, health_port, url)
 
 
 # ---------------------------------------------------------------------- one run
@@ -435,42 +472,15 @@ async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
     url = ""
     try:
         await api.start(LOOPBACK, 0)
-        health_port: int | None = None
-        env: dict[str, str] | None = None
-        if bot in (BASELINE, LIMITED):
-            command = [
-                sys.executable,
-                str(BASELINE_SCRIPT),
-                "--token",
-                api.token,
-                "--base-url",
-                api.bot_url,
-                *(["--rate-limiter"] if bot == LIMITED else []),
-            ]
-        else:
-            if bot == "sqlite":
-                url = f"sqlite+aiosqlite:///{workdir / 'hutong.db'}"
-            else:
-                url = async_url(args.database_url)
-            health_port = free_port()
-            env = service_env(api, url, health_port, args.poll_timeout, limits=args.telegram_limits)
-            if bot == "postgresql":
-                await reset_postgres(url)
-                await run_cli(
-                    ["db", "upgrade"],
-                    env=env,
-                    cwd=workdir,
-                    log=workdir / "upgrade.log",
-                    limit=args.startup,
-                )
-            command = [sys.executable, "-m", "bot.cli", "serve"]
+        launch = await prepare_bot(bot, workdir, api, args)
+        url = launch.database_url
         async with running_bot(
-            command,
-            env=env,
+            launch.command,
+            env=launch.env,
             cwd=workdir,
             log=log,
             api=api,
-            health_port=health_port,
+            health_port=launch.health_port,
             args=args,
         ) as proc:
             print(f"{tag} bot ready; driving {n} citizens", flush=True)
