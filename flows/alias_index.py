@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 # when any of its characters is outside the BMP (a few names are), 2 for other Chinese text.
 _CHUNK = 4096
 _FIRST_SLOTS = 1 << 12
+_LOW = (1 << 32) - 1
 # One bit per hash of every alias's prefixes (~200,000, from min_len characters): a substring
 # whose bit is clear starts no alias, so the scan of longer ones from there stops. 2**22
 # bits: ~5 % false "maybe".
@@ -56,7 +57,9 @@ class AliasIndex:
     def __init__(self, min_len: int) -> None:
         self.min_len = min_len
         self._texts = PackedStrings()  # per alias number: the alias
-        self._hashes = array("q")  # per alias number: hash(alias)
+        # Per alias number: the low 32 bits of hash(alias), all the table needs to place it
+        # and enough to skip most aliases before comparing text.
+        self._hashes = array("I")
         self._slots = array("i", bytes(4 * _FIRST_SLOTS))  # alias number + 1; 0: empty
         self._mask = _FIRST_SLOTS - 1
         # Each alias's places: a linked list, in the order added.
@@ -84,7 +87,7 @@ class AliasIndex:
             slots, mask = self._slots, self._mask
             j = h & mask
             while k := slots[j]:
-                if hashes[k - 1] == h and texts[k - 1] == alias:
+                if hashes[k - 1] == h & _LOW and texts[k - 1] == alias:
                     break
                 j = (j + 1) & mask
             if k:
@@ -105,7 +108,7 @@ class AliasIndex:
         if 2 * (k + 1) > len(self._slots):  # keep the table at most half full
             self._grow()
         self._texts.append(alias)
-        self._hashes.append(h)
+        self._hashes.append(h & _LOW)
         self._head.append(-1)
         self._tail.append(-1)
         self._place_slot(self._slots, self._mask, k, h)
@@ -141,7 +144,7 @@ class AliasIndex:
         slots, mask, hashes = self._slots, self._mask, self._hashes
         j = h & mask
         while k := slots[j]:
-            if hashes[k - 1] == h and self._texts[k - 1] == alias:
+            if hashes[k - 1] == h & _LOW and self._texts[k - 1] == alias:
                 return k - 1
             j = (j + 1) & mask
         return -1
