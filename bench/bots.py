@@ -415,13 +415,19 @@ class RunningBot:
 
 @contextlib.asynccontextmanager
 async def bot_under_test(
-    bot: str, api: FakeBotAPI, workdir: Path, args: argparse.Namespace
+    bot: str,
+    api: FakeBotAPI,
+    workdir: Path,
+    args: argparse.Namespace,
+    *,
+    fresh_database: bool = True,
 ) -> AsyncIterator[RunningBot]:
     """Start ``bot`` (a baseline row, ``sqlite`` or ``postgresql``) against the started fake
     ``api``; yield once it takes updates (polls, or has set its webhook and listens); stop it
     afterwards. hutong gets a fresh database: a file in ``workdir``, or ``args.database_url``
     with schema public dropped and ``hutong db upgrade`` run. With ``args.webhook`` the fake
-    posts every update to the bot's webhook on loopback."""
+    posts every update to the bot's webhook on loopback. ``fresh_database`` False: hutong
+    starts again on the database an earlier start in ``workdir`` left (a restart)."""
     log = workdir / "bot.log"
     # Hex: a leading "-" (token_urlsafe) would read as an option on the baseline's command line.
     secret = secrets.token_hex(16) if args.webhook else None
@@ -454,7 +460,7 @@ async def bot_under_test(
             limits=args.telegram_limits,
             webhook_secret=secret,
         )
-        if bot == "postgresql":
+        if bot == "postgresql" and fresh_database:
             await reset_postgres(url)
             await run_cli(
                 ["db", "upgrade"],

@@ -1,4 +1,5 @@
-"""What the benchmarks share: percentiles, table printing, and the PostgreSQL guard and reset.
+"""What the benchmarks share: percentiles, table printing, a process's memory, and the
+PostgreSQL guard and reset.
 
 Imported as ``common``: ``python bench/<name>.py`` puts this folder first on ``sys.path``.
 """
@@ -63,6 +64,22 @@ def print_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def memory_bytes(pid: int) -> dict[str, int]:
+    """A live process's memory from ``/proc/PID/status`` (Linux), in bytes: ``VmRSS`` (resident
+    now), ``VmHWM`` (the peak of VmRSS), ``RssAnon`` (heap, stacks), ``RssFile`` (mapped
+    files: shared libraries). Empty when the process is gone."""
+    wanted = ("VmRSS", "VmHWM", "RssAnon", "RssFile")
+    out: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in wanted:
+                out[key] = int(value.split()[0]) * 1024  # the kernel writes "kB"
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
 
 
 def check_loopback(url: str) -> None:

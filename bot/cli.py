@@ -42,8 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Console commands print their result; their logging is for problems only.
         logs.configure(settings.log_level.upper() if args.command == "serve" else logging.WARNING)
         if args.command == "serve":
+            from bot.heap import fix_mmap_threshold
             from bot.service import serve
 
+            fix_mmap_threshold()  # before start-up builds the place directory
             asyncio.run(serve(settings, role=Role(args.role)))
         elif args.command == "db" and args.db_command == "upgrade":
             from bot.service import upgrade_and_seed

@@ -23,13 +23,13 @@ from bot.telegram_side import TelegramSide
 from flows import escalation
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
-from flows.places import Directory
+from flows.places import Directory, DirectoryBuilder
 from flows.sla import Policy, PolicyError, load_policy
 from handlers.telegram.sender import OutboxSender
 from handlers.web.app import init_app
 from storage import inbox
 from storage.db import Database, make_engine
-from storage.migrate import load_divisions, schema_is_current, seed_directory, upgrade_async
+from storage.migrate import division_batches, schema_is_current, seed_directory, upgrade_async
 from storage.outbox import release_in_flight
 from storage.signals import Announcer, listen
 
@@ -42,7 +42,11 @@ INBOX_KEEP = timedelta(days=7)  # raw updates kept this long after processing, f
 
 
 async def load_directory(db: Database) -> Directory:
-    return Directory.from_rows(await load_divisions(db))
+    """The directory as stored, built batch by batch as it is read: never all rows at once."""
+    builder = DirectoryBuilder()
+    async for rows in division_batches(db):
+        builder.add_rows(rows)
+    return builder.build()
 
 
 def _unreachable(settings: Settings, exc: Exception) -> SettingsError:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from importlib import resources
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from storage.db import Database, async_url
-from storage.directory_data import DivisionRow, read_bundled_divisions
+from storage.directory_data import DivisionRow, iter_bundled_divisions
 from storage.models import Division, Station
+
+# Rows per INSERT when seeding, and per SELECT when the directory is read back.
+SEED_BATCH = 2000
 
 
 def alembic_config(database_url: str) -> Config:
@@ -39,44 +43,63 @@ def station_name(township: str, county: str | None) -> str:
 
 
 async def seed_directory(db: Database) -> bool:
-    """Load the bundled directory and one station per township, once. Returns True if loaded."""
+    """Load the bundled directory and one station per township, once. Returns True if loaded.
+
+    Rows go in as plain INSERTs of ``SEED_BATCH`` at a time, read from the files as they go:
+    neither the 28,680 rows nor an ORM object per row are ever held at once."""
     async with db.unit() as session:
         count = (await session.exec(select(func.count()).select_from(Division))).one()
         if count:
             return False
-        rows = read_bundled_divisions()
-        names = {r.code: r for r in rows}
-        session.add_all(
-            Division(code=r.code, name=r.name, level=r.level, parent_code=r.parent_code)
-            for r in rows
-        )
-        for r in rows:
-            if r.level != "township":
-                continue
-            parent = names[r.parent_code] if r.parent_code else None
-            county = parent if parent is not None and parent.level == "county" else None
-            city_code = county.parent_code if county is not None else r.parent_code
-            assert city_code is not None
-            session.add(
-                Station(
-                    code=r.code,
-                    name=station_name(r.name, county.name if county else None),
-                    county_code=county.code if county else city_code,
-                    city_code=city_code,
+        upper: dict[str, DivisionRow] = {}  # cities and counties, for the stations' names
+        stations: list[dict[str, str]] = []
+        batch: list[dict[str, str | None]] = []
+        for r in iter_bundled_divisions():
+            batch.append(r._asdict())
+            if len(batch) == SEED_BATCH:
+                await session.execute(insert(Division), batch)
+                batch = []
+            if r.level in ("city", "county"):
+                upper[r.code] = r
+            elif r.level == "township":
+                parent = upper[r.parent_code] if r.parent_code else None
+                county = parent if parent is not None and parent.level == "county" else None
+                city_code = county.parent_code if county is not None else r.parent_code
+                assert city_code is not None
+                stations.append(
+                    {
+                        "code": r.code,
+                        "name": station_name(r.name, county.name if county else None),
+                        "county_code": county.code if county else city_code,
+                        "city_code": city_code,
+                    }
                 )
-            )
+        if batch:
+            await session.execute(insert(Division), batch)
+        await session.execute(insert(Station), stations)
     return True
 
 
-async def load_divisions(db: Database) -> list[DivisionRow]:
-    """The directory as stored (loaded once from the bundled files by ``seed_directory``)."""
-    async with db.unit() as session:
-        rows = (
-            await session.exec(
-                select(Division.code, Division.name, Division.level, Division.parent_code)
-            )
-        ).all()
-    return [DivisionRow(*row) for row in rows]
+async def division_batches(
+    db: Database, *, size: int = SEED_BATCH
+) -> AsyncIterator[list[DivisionRow]]:
+    """The directory as stored (loaded once from the bundled files by ``seed_directory``), in
+    code order, ``size`` rows at a time, each batch read in its own short transaction."""
+    after = ""
+    while True:
+        async with db.unit() as session:
+            rows = (
+                await session.exec(
+                    select(Division.code, Division.name, Division.level, Division.parent_code)
+                    .where(Division.code > after)
+                    .order_by(Division.code)
+                    .limit(size)
+                )
+            ).all()
+        if not rows:
+            return
+        yield [DivisionRow(*row) for row in rows]
+        after = rows[-1][0]
 
 
 async def schema_is_current(engine: AsyncEngine) -> bool:

@@ -7,7 +7,8 @@ from sqlmodel import SQLModel, col, select
 
 import storage.models  # noqa: F401
 from storage.db import Database
-from storage.migrate import schema_is_current, seed_directory
+from storage.directory_data import read_bundled_divisions
+from storage.migrate import division_batches, schema_is_current, seed_directory, station_name
 from storage.models import Division, Station
 
 
@@ -35,6 +36,28 @@ async def test_directory_seeded_once(db: Database) -> None:
     assert stations == 1757
     assert jiekou is not None and jiekou.name == "从化区街口街道未成年人保护工作站"
     assert (jiekou.county_code, jiekou.city_code) == ("440117000000", "440100000000")
+
+
+async def test_the_directory_reads_back_whole_in_code_order(db: Database) -> None:
+    batches = [batch async for batch in division_batches(db, size=1000)]
+    assert {len(b) for b in batches[:-1]} == {1000}
+    assert [r for b in batches for r in b] == sorted(read_bundled_divisions())
+
+
+async def test_every_township_has_its_station(db: Database) -> None:
+    rows = {r.code: r for r in read_bundled_divisions()}
+    expected = set()
+    for r in rows.values():
+        if r.level == "township":
+            assert r.parent_code is not None
+            parent = rows[r.parent_code]
+            county = parent if parent.level == "county" else None
+            city = county.parent_code if county else parent.code
+            name = station_name(r.name, county.name if county else None)
+            expected.add((r.code, name, county.code if county else city, city, True))
+    async with db.unit() as session:
+        stations = (await session.exec(select(Station))).all()
+    assert {(s.code, s.name, s.county_code, s.city_code, s.active) for s in stations} == expected
 
 
 async def test_dongguan_stations_hang_off_the_city(db: Database) -> None:
