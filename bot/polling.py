@@ -23,12 +23,12 @@ from typing import Any, Final
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.tasks import Backoff, pause
 from flows.clock import Clock
 from flows.conversations import update_failed
 from flows.faults import describe
+from handlers.telegram.request import AiohttpRequest
 from handlers.telegram.updates import CHANNEL, chat_key_of, raw_chat_key
 from storage import inbox
 from storage.db import Database
@@ -59,8 +59,8 @@ UPDATE_ID_MAX: Final = 2**63 - 1  # the inbox column is a BIGINT
 _http_status: ContextVar[int | None] = ContextVar("hutong_http_status", default=None)
 
 
-class StatusRequest(HTTPXRequest):
-    """PTB's HTTP client, noting the last answer's HTTP status for the calling task: PTB's
+class StatusRequest(AiohttpRequest):
+    """The bot's HTTP client, noting the last answer's HTTP status for the calling task: PTB's
     errors carry the status only inside a message that may quote the whole body."""
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
