@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 # A person's free text (a story, a note, a reason, a comment): the one limit told to them.
@@ -278,3 +278,8 @@ class StationGroup(SQLModel, table=True):
     invite_id: int | None = Field(default=None, foreign_key="invite.id")
     bound_at: datetime
     unbound_at: datetime | None = None
+
+
+def table(model: type[SQLModel]) -> Table:
+    """A model's Core table, for hot-path statements built once and run without the ORM."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
