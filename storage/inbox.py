@@ -4,16 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import InboxUpdate
+from storage.models import InboxUpdate, table
 
 # Telegram keeps an unconfirmed update for 24 hours; a day and a margin.
 REDELIVERY_WINDOW: Final = timedelta(hours=36)
+
+
+_INBOX = table(InboxUpdate)
+# Core statements built once (their cache keys too): the hot path runs no ORM.
+_INSERT = {
+    name: dialect.insert(_INBOX)
+    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    .returning(_INBOX.c.update_id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_TAKE = (
+    update(_INBOX)
+    .where(
+        _INBOX.c.channel == bindparam("b_channel"),
+        _INBOX.c.update_id == bindparam("b_update_id"),
+        _INBOX.c.status == "pending",
+    )
+    .values(status="done", attempts=_INBOX.c.attempts + 1)  # processed_at: a parameter
+    .returning(_INBOX.c.received_at)
+)
 
 
 async def record(
@@ -25,24 +46,73 @@ async def record(
     chat_key: str | None,
     now: datetime,
 ) -> bool:
-    """Store an update; False if this update_id was already recorded (a redelivery).
+    """Store an update; False if this update_id was already recorded (a redelivery)."""
+    stored = await record_many(
+        session, channel=channel, updates=[(update_id, payload, chat_key)], now=now
+    )
+    return update_id in stored
+
+
+async def record_many(
+    session: AsyncSession,
+    *,
+    channel: str,
+    updates: Sequence[tuple[int, dict[str, Any], str | None]],
+    now: datetime,
+) -> set[int]:
+    """Store updates (update_id, payload, chat key) in one statement; the ids stored, the
+    others having been recorded already (redeliveries).
+
+    Only the unique key (channel, update_id) makes an update a redelivery: any other
+    constraint that fails raises, and nothing of the batch is stored (or confirmed).
 
     Telegram keeps an update for at most a day, and after a week without updates it starts
     numbering afresh from a random id: a row older than ``REDELIVERY_WINDOW`` with the same
     id is an earlier, different update, and the new one takes its place.
     """
-    row = InboxUpdate(
-        channel=channel, update_id=update_id, chat_key=chat_key, payload=payload, received_at=now
-    )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-        return True
-    except IntegrityError:
-        # Only the unique key makes it a redelivery: any other constraint that failed means
-        # the update is NOT stored, and must not be confirmed to Telegram as if it were.
-        if await _stored(session, channel=channel, update_id=update_id) is None:
-            raise
+    if not updates:
+        return set()
+    conn = await session.connection()
+    rows = [
+        {
+            "channel": channel,
+            "update_id": update_id,
+            "chat_key": chat_key,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "error": None,
+            "received_at": now,
+            "processed_at": None,
+            "scrubbed": False,
+        }
+        for update_id, payload, chat_key in updates
+    ]
+    inserted = await conn.execute(_INSERT[conn.dialect.name], rows)
+    stored = {int(update_id) for (update_id,) in inserted}
+    for update_id, payload, chat_key in updates:
+        if update_id not in stored and await _reuse(
+            session,
+            channel=channel,
+            update_id=update_id,
+            payload=payload,
+            chat_key=chat_key,
+            now=now,
+        ):
+            stored.add(update_id)
+    return stored
+
+
+async def _reuse(
+    session: AsyncSession,
+    *,
+    channel: str,
+    update_id: int,
+    payload: dict[str, Any],
+    chat_key: str | None,
+    now: datetime,
+) -> bool:
+    """The row of an id Telegram numbered afresh takes the new update (see record_many)."""
     reused = await session.exec(
         update(InboxUpdate)
         .where(
@@ -63,13 +133,19 @@ async def record(
     return reused.rowcount == 1
 
 
-async def _stored(session: AsyncSession, *, channel: str, update_id: int) -> int | None:
-    found = await session.exec(
-        select(InboxUpdate.id).where(
-            col(InboxUpdate.channel) == channel, col(InboxUpdate.update_id) == update_id
-        )
+async def take(
+    session: AsyncSession, *, channel: str, update_id: int, now: datetime
+) -> datetime | None:
+    """Claim a pending update for the caller's transaction and count it done, in one
+    statement; when it was received, or None when it is not pending (done already: a
+    redelivery, or a retry that lost the race). The row stays locked until the transaction
+    ends: done if the turn commits, pending again if it fails and rolls back."""
+    conn = await session.connection()
+    found = await conn.execute(
+        _TAKE, {"b_channel": channel, "b_update_id": update_id, "processed_at": now}
     )
-    return found.first()
+    received_at = found.scalar_one_or_none()
+    return cast(datetime | None, received_at)
 
 
 async def claim(session: AsyncSession, *, channel: str, update_id: int) -> InboxUpdate | None:

@@ -144,8 +144,11 @@ class UpdateProcessor:
         replies: list[OutboxMessage] = []
         direct = False
         async with self.db.unit() as session:
-            row = await inbox.claim(session, channel=CHANNEL, update_id=update.update_id)
-            if row is None:
+            # Claimed and counted done at once: the turn's commit makes both true together.
+            received_at = await inbox.take(
+                session, channel=CHANNEL, update_id=update.update_id, now=now
+            )
+            if received_at is None:
                 return  # already processed: a redelivery, or a retry that lost the race
             outcome = None
             if incoming is not None:
@@ -169,12 +172,11 @@ class UpdateProcessor:
                     session=session,
                     chat_id=str(incoming.chat_id),
                     outcome=outcome,
-                    key=f"reply:{CHANNEL}:{update.update_id}:{row.received_at.timestamp():.6f}",
+                    key=f"reply:{CHANNEL}:{update.update_id}:{received_at.timestamp():.6f}",
                     pressed_message_id=incoming.message_id,
                     can_send_now=self.sender is not None,
                     now=now,
                 )
-            inbox.mark_done(session, row, now=now)
         if incoming is None or outcome is None:
             return
         if (outcome.outbox_written or (replies and not direct)) and self.on_outbox is not None:
