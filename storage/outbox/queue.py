@@ -6,11 +6,11 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, table
 
 # How long a reply being sent right after its turn is left alone by the background sender:
 # long enough for the direct send, short enough that after a crash the person (whose next
@@ -71,11 +71,24 @@ def _row(
     }
 
 
-def _insert(session: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT (dedup_key) DO NOTHING: one statement that skips an existing
-    key, rather than a savepoint per row that may fail (three round trips each)."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    return dialect.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
+_OUTBOX = table(OutboxMessage)
+# INSERT … ON CONFLICT (dedup_key) DO NOTHING: one statement that skips an existing key,
+# rather than a savepoint per row that may fail (three round trips each). Core, built once
+# per dialect: a turn's replies and a sweep's notices run no ORM.
+_INSERT = {
+    name: dialect.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_INSERT_ONE = {name: insert.returning(_OUTBOX.c.id) for name, insert in _INSERT.items()}
+_WAITING = (
+    select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.target_kind == "chat",
+        _OUTBOX.c.target == bindparam("b_chat"),
+        _OUTBOX.c.status.in_(UNDELIVERED),
+    )
+    .limit(1)
+)
 
 
 async def enqueue(
@@ -113,8 +126,8 @@ async def enqueue(
     )
     if row is None:
         return None
-    statement = _insert(session).values(**row).returning(OutboxMessage.id)
-    inserted = (await session.exec(statement)).first()
+    conn = await session.connection()
+    inserted = (await conn.execute(_INSERT_ONE[conn.dialect.name], row)).first()
     return int(inserted[0]) if inserted is not None else None
 
 
@@ -157,20 +170,13 @@ class Batch:
     async def write(self, session: AsyncSession) -> None:
         rows = list(self._rows.values())
         if rows:  # one executemany: the driver sends it as multi-row inserts
-            await session.exec(_insert(session), params=rows)
+            conn = await session.connection()
+            await conn.execute(_INSERT[conn.dialect.name], rows)
         self._rows.clear()
 
 
 async def waiting_for(session: AsyncSession, *, chat_id: str) -> bool:
     """Whether messages to this chat are still waiting (queued, or being sent by someone):
     a new reply must then queue behind them, not overtake them."""
-    found = await session.exec(
-        select(OutboxMessage.id)
-        .where(
-            col(OutboxMessage.target_kind) == "chat",
-            col(OutboxMessage.target) == chat_id,
-            col(OutboxMessage.status).in_(UNDELIVERED),
-        )
-        .limit(1)
-    )
-    return found.first() is not None
+    conn = await session.connection()
+    return (await conn.execute(_WAITING, {"b_chat": chat_id})).first() is not None
