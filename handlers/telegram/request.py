@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import ssl
 from typing import Any, Final
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import certifi
@@ -60,6 +62,7 @@ class AiohttpRequest(BaseRequest):
         "_media_write_timeout",
         "_pool_size",
         "_pool_timeout",
+        "_proxies",
         "_read_timeout",
         "_session",
         "_write_timeout",
@@ -82,6 +85,7 @@ class AiohttpRequest(BaseRequest):
         self._media_write_timeout = media_write_timeout
         # Made in ``initialize``: an aiohttp session belongs to the running event loop.
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -91,8 +95,9 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=_ssl_context()),
-                # HTTPS_PROXY / NO_PROXY as httpx honoured them.
-                trust_env=True,
+                # Not trust_env: it reads the proxy variables (and ~/.netrc) again, in a
+                # thread, for every request; ``_proxy`` reads them once per host.
+                trust_env=False,
                 # Not raised here: BaseRequest turns the status and body into PTB's errors.
                 raise_for_status=False,
                 skip_auto_headers=("User-Agent",),
@@ -102,6 +107,19 @@ class AiohttpRequest(BaseRequest):
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+
+    def _proxy(self, url: str) -> str | None:
+        """The proxy for ``url`` from HTTP(S)_PROXY / ALL_PROXY and NO_PROXY, as httpx
+        honoured them; read once per scheme and host."""
+        parts = urlsplit(url)
+        where = (parts.scheme, parts.netloc)
+        if where not in self._proxies:
+            proxies = getproxies()
+            bypass = parts.hostname is None or proxy_bypass(parts.netloc)
+            self._proxies[where] = (
+                None if bypass else proxies.get(parts.scheme) or proxies.get("all")
+            )
+        return self._proxies[where]
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict[str, Any]:
@@ -169,6 +187,7 @@ class AiohttpRequest(BaseRequest):
                 data=data,
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=timeout,
+                proxy=self._proxy(url),
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too

@@ -123,3 +123,26 @@ async def test_not_initialized_is_refused_and_shutdown_twice_is_harmless() -> No
     await request.shutdown()
     with pytest.raises(RuntimeError):
         await request.do_request("http://127.0.0.1:9/", "POST")
+
+
+async def test_the_proxy_of_the_environment_is_used_and_no_proxy_is_honoured(
+    bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fake stands in for the proxy: a host that does not exist is reached through it
+    # (the client never looks the name up).
+    monkeypatch.setenv("HTTP_PROXY", bot_api.base_url)
+    bot = Bot(
+        bot_api.token,
+        base_url="http://api.telegram.invalid/bot",
+        request=AiohttpRequest(connect_timeout=2.0),
+    )
+    async with bot:  # getMe went through the proxy
+        assert (await bot.send_message(7, "via proxy")).text == "via proxy"
+    with socket.socket() as sock:  # a proxy nobody answers at
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    bot = Bot(bot_api.token, base_url=f"{bot_api.base_url}/bot", request=AiohttpRequest())
+    async with bot:  # straight to the fake, not through the dead proxy
+        assert (await bot.send_message(7, "direct")).text == "direct"
