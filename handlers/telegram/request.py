@@ -100,7 +100,7 @@ class AiohttpRequest(BaseRequest):
                 trust_env=False,
                 # Not raised here: BaseRequest turns the status and body into PTB's errors.
                 raise_for_status=False,
-                skip_auto_headers=("User-Agent",),
+                headers={"User-Agent": self.USER_AGENT},  # PTB's, as its httpx client sent
                 cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets none
             )
 
@@ -185,7 +185,6 @@ class AiohttpRequest(BaseRequest):
                 method,
                 url,
                 data=data,
-                headers={"User-Agent": self.USER_AGENT},
                 timeout=timeout,
                 proxy=self._proxy(url),
             ) as response:
