@@ -331,7 +331,7 @@ async def queue_replies(
         if row_id is not None:
             # What the sender needs of the row, without reading it back.
             rows.append(
-                OutboxMessage(
+                outbox.as_row(
                     id=row_id,
                     dedup_key="",
                     kind="reply",
