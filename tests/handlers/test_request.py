@@ -24,7 +24,9 @@ async def abot(bot_api: FakeBotAPI) -> AsyncIterator[Bot]:
         yield bot
 
 
-async def test_a_call_sends_ptbs_form_and_reads_the_answer(bot_api: FakeBotAPI, abot: Bot) -> None:
+async def test_a_call_sends_its_parameters_and_reads_the_answer(
+    bot_api: FakeBotAPI, abot: Bot
+) -> None:
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("是 ✓", callback_data="1:a:yes")]])
     sent = await abot.send_message(7, "<b>你好</b>", parse_mode="HTML", reply_markup=markup)
     assert sent.message_id == 1 and sent.text == "<b>你好</b>"
