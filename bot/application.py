@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.polling import StatusRequest
+from bot.polling import StatusRequest, UpdatesRequest
 from bot.settings import Settings
 from handlers.telegram.updates import UpdateProcessor, install
 
@@ -25,9 +25,9 @@ def build_application(
         .updater(None)
         # Periodic work runs on our own scheduler (bot.jobs); PTB's would be a second one.
         .job_queue(None)
-        # PTB's own client with its defaults, noting each answer's HTTP status for the logs.
+        # The aiohttp client with PTB's defaults, noting each answer's HTTP status for the logs.
         .request(StatusRequest(connection_pool_size=64))
-        .get_updates_request(StatusRequest(connection_pool_size=1))
+        .get_updates_request(UpdatesRequest(connection_pool_size=1))
         .build()
     )
     install(application, processor)

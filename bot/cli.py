@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot import erase_cli, logs, ops_cli, staff_cli
 from bot.roles import Role
@@ -34,6 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop for the service where it is installed: the event loop's own bookkeeping (a
+    callback per socket event, per database answer) was a fifth of the CPU of an update."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -46,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.service import serve
 
             fix_mmap_threshold()  # before start-up builds the place directory
-            asyncio.run(serve(settings, role=Role(args.role)))
+            with asyncio.Runner(loop_factory=_event_loop()) as runner:
+                runner.run(serve(settings, role=Role(args.role)))
         elif args.command == "db" and args.db_command == "upgrade":
             from bot.service import upgrade_and_seed
 

@@ -23,12 +23,12 @@ from typing import Any, Final
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.tasks import Backoff, pause
 from flows.clock import Clock
 from flows.conversations import update_failed
 from flows.faults import describe
+from handlers.telegram.request import AiohttpRequest
 from handlers.telegram.updates import CHANNEL, chat_key_of, raw_chat_key
 from storage import inbox
 from storage.db import Database
@@ -57,10 +57,11 @@ TOKEN_HINT: Final = "check HUTONG_TELEGRAM_TOKEN and HUTONG_TELEGRAM_API_URL"
 UPDATE_ID_MAX: Final = 2**63 - 1  # the inbox column is a BIGINT
 
 _http_status: ContextVar[int | None] = ContextVar("hutong_http_status", default=None)
+_answer: ContextVar[Any] = ContextVar("hutong_answer", default=None)
 
 
-class StatusRequest(HTTPXRequest):
-    """PTB's HTTP client, noting the last answer's HTTP status for the calling task: PTB's
+class StatusRequest(AiohttpRequest):
+    """The bot's HTTP client, noting the last answer's HTTP status for the calling task: PTB's
     errors carry the status only inside a message that may quote the whole body."""
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
@@ -68,6 +69,23 @@ class StatusRequest(HTTPXRequest):
         code, payload = await super().do_request(*args, **kwargs)
         _http_status.set(code)
         return code, payload
+
+
+class UpdatesRequest(StatusRequest):
+    """The getUpdates client, which also keeps the last answer's JSON for the calling task:
+    the updates as Telegram sent them, for the inbox."""
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        _answer.set(None)
+        parsed = AiohttpRequest.parse_json_payload(payload)
+        _answer.set(parsed)
+        return parsed
+
+
+def last_answer() -> Any:
+    """The JSON of the last answer an ``UpdatesRequest`` read in this task."""
+    return _answer.get()
 
 
 def reset_status() -> None:
@@ -105,6 +123,24 @@ class _Failed(Exception):
 
 
 _Unreadable = tuple[int, dict[str, Any], Exception]  # update_id, raw update, why
+_Read = tuple[Update, dict[str, Any]]  # an update, and the JSON it was read from
+
+
+def _with_raw(updates: Sequence[Update], answer: Any) -> list[_Read]:
+    """Each update with its JSON from the answer it was read from, which is what the inbox
+    keeps (not PTB's ``to_dict``, a second pass over every object of the update); PTB's
+    rendering only when the answer does not line up with the updates."""
+    items = answer.get("result") if isinstance(answer, dict) else None
+    if (
+        isinstance(items, list)
+        and len(items) == len(updates)
+        and all(
+            isinstance(item, dict) and item.get("update_id") == update.update_id
+            for item, update in zip(items, updates, strict=True)
+        )
+    ):
+        return list(zip(updates, items, strict=True))
+    return [(update, update.to_dict()) for update in updates]
 
 
 class UnexpectedAnswer(ValueError):
@@ -213,11 +249,11 @@ class Poller:
                 await pause(self._stopping, delay)
                 continue
             self.backoff.reset()
-            offset = max([u.update_id for u in updates] + [u[0] for u in unreadable]) + 1
-            for update in updates:
+            offset = max([u.update_id for u, _ in updates] + [u[0] for u in unreadable]) + 1
+            for update, _ in updates:
                 self._spawn(update)
 
-    async def _get_updates(self, offset: int | None) -> tuple[Sequence[Update], list[_Unreadable]]:
+    async def _get_updates(self, offset: int | None) -> tuple[list[_Read], list[_Unreadable]]:
         """One getUpdates; any failure comes out as ``_Failed`` with the answer's status.
 
         Runs as its own task (so ``stop`` can cancel the idle long poll alone); the status
@@ -239,9 +275,9 @@ class Poller:
                     raise UnexpectedAnswer("update_id is not an integer in range")
         except Exception as exc:  # every kind of answer: see the module docstring
             raise _Failed(exc, last_status()) from None
-        return updates, []
+        return _with_raw(updates, last_answer()), []
 
-    async def _salvage(self, offset: int | None) -> tuple[Sequence[Update], list[_Unreadable]]:
+    async def _salvage(self, offset: int | None) -> tuple[list[_Read], list[_Unreadable]]:
         """getUpdates without a long poll, read one update at a time: the updates PTB can
         read, and those it cannot (id, raw update, error), to be parked in the inbox."""
         reset_status()
@@ -254,7 +290,7 @@ class Poller:
             )
             if not isinstance(raw, list):
                 raise UnexpectedAnswer("the result is not a list")
-            updates: list[Update] = []
+            updates: list[_Read] = []
             unreadable: list[_Unreadable] = []
             for item in raw:
                 update_id = item.get("update_id") if isinstance(item, dict) else None
@@ -265,7 +301,7 @@ class Poller:
                 except Exception as exc:
                     unreadable.append((update_id, item, exc))
                     continue
-                updates.append(update)
+                updates.append((update, item))
         except Exception as exc:
             raise _Failed(exc, last_status()) from None
         return updates, unreadable
@@ -333,18 +369,16 @@ class Poller:
             log.warning("getUpdates failed (%s); retrying in %.0f s", what, delay)
         await pause(self._stopping, delay)
 
-    async def _record(self, updates: tuple[Update, ...]) -> None:
+    async def _record(self, updates: list[_Read]) -> None:
+        """The batch in one statement, each update as Telegram sent it."""
         now = self.clock()
         async with self.db.unit() as session:
-            for update in updates:
-                await inbox.record(
-                    session,
-                    channel=CHANNEL,
-                    update_id=update.update_id,
-                    payload=update.to_dict(),
-                    chat_key=chat_key_of(update),
-                    now=now,
-                )
+            await inbox.record_many(
+                session,
+                channel=CHANNEL,
+                updates=[(u.update_id, raw, chat_key_of(u)) for u, raw in updates],
+                now=now,
+            )
 
     async def drain(self) -> None:
         """Let updates being processed finish (on shutdown)."""

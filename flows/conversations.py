@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,40 +29,17 @@ from flows.tickets import (
     urgent_receipt_text,
 )
 from flows.triage import derive_priority
-from storage import outbox
+from storage import dialogues, outbox
+from storage.dialogues import Chat
 from storage.models import Conversation, OutboxMessage, TicketEvent
 from storage.outbox import enqueue
-
-
-async def _lock_conversation(
-    session: AsyncSession, *, channel: str, chat_id: str, locale: str, now: datetime
-) -> Conversation:
-    query = (
-        select(Conversation)
-        .where(col(Conversation.channel) == channel, col(Conversation.chat_id) == chat_id)
-        .with_for_update()
-    )
-    row = (await session.exec(query)).first()
-    if row is not None:
-        return row
-    row = Conversation(
-        channel=channel, chat_id=chat_id, step="menu", answers={}, locale=locale, updated_at=now
-    )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # another worker created it first; take theirs
-        found = (await session.exec(query)).first()
-        assert found is not None
-        return found
-    return row
 
 
 async def _elsewhere(
     session: AsyncSession,
     intake: Intake,
     person: Person,
-    conv: Conversation,
+    conv: Chat,
     event: Event,
     now: datetime,
 ) -> Outcome | None:
@@ -124,15 +100,29 @@ async def take_turn(
             return Outcome(locale=person.locale)
         ended = await unbind_group(session=session, chat_id=chat_id, now=now)
         return Outcome(changed=ended > 0, locale=person.locale)
-    conv = await _lock_conversation(
+    conv = await dialogues.lock(
         session, channel=channel, chat_id=chat_id, locale=person.locale, now=now
     )
+    out = await _admitted_turn(session, intake, person, conv, event, now)
+    await dialogues.save(session, conv)  # the step with its answer, in the turn's transaction
+    return out
+
+
+async def _admitted_turn(
+    session: AsyncSession,
+    intake: Intake,
+    person: Person,
+    conv: Chat,
+    event: Event,
+    now: datetime,
+) -> Outcome:
+    """The turn, or only a notice (or nothing) when the chat is held back for flooding."""
+    channel, chat_id = person.channel, person.chat_id
     if person.in_group:
         # A group is shared: one member's flood must not silence the station's staff there.
         # The bot answers only enrolled staff in groups, and paces what it sends anyway.
         return await _turn(session, intake, person, conv, event, now)
     verdict = flood.admit(conv, now=now)
-    session.add(conv)
     if verdict == "answer":
         return await _turn(session, intake, person, conv, event, now)
     # Held back: the turn is tried in a savepoint and kept only when it is what must never
@@ -143,6 +133,7 @@ async def take_turn(
     filed_lately = await flood.reports_since(
         session=session, channel=channel, chat_id=chat_id, since=now - flood.URGENT_SPACING
     )
+    admitted = conv.copy()
     savepoint = await session.begin_nested()
     out = await _turn(session, intake, person, conv, event, now)
     after = flood.Moment(conv.step, dict(conv.answers), conv.version)
@@ -152,9 +143,8 @@ async def take_turn(
         await savepoint.commit()
         return out
     await savepoint.rollback()
-    await session.refresh(conv)
+    conv.restore(admitted)  # the turn undone; the flood count kept
     flood.hold(conv, now=now)  # recorded in the inbox, not answered
-    session.add(conv)
     notice = [Reply(t(conv.locale, "flood.notice"))] if verdict == "notice" else []
     return Outcome(notice, locale=conv.locale)
 
@@ -163,7 +153,7 @@ async def _turn(
     session: AsyncSession,
     intake: Intake,
     person: Person,
-    conv: Conversation,
+    conv: Chat,
     event: Event,
     now: datetime,
 ) -> Outcome:
@@ -178,7 +168,6 @@ async def _turn(
         if answers != conv.answers:
             conv.answers = answers
             conv.updated_at = now
-            session.add(conv)
         return routed
 
     answers = dict(conv.answers)
@@ -270,7 +259,7 @@ async def _turn(
     return out
 
 
-def _save(conv: Conversation, dlg: Dialogue, now: datetime) -> None:
+def _save(conv: Chat, dlg: Dialogue, now: datetime) -> None:
     conv.step = dlg.step
     conv.answers = dlg.answers
     conv.locale = dlg.locale
@@ -342,7 +331,7 @@ async def queue_replies(
         if row_id is not None:
             # What the sender needs of the row, without reading it back.
             rows.append(
-                OutboxMessage(
+                outbox.as_row(
                     id=row_id,
                     dedup_key="",
                     kind="reply",

@@ -26,7 +26,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.dialogue import REPORT_STEPS, AddToReport, Submit
 from flows.events import Command, Event
-from storage.models import Conversation, Ticket
+from storage.dialogues import Chat
+from storage.models import Ticket
 
 CAPACITY: Final = 20
 WINDOW: Final = timedelta(seconds=10)
@@ -71,7 +72,7 @@ def must_answer(
     return urgent and (urgent_allowed or "_filed" in before.answers)
 
 
-def admit(conv: Conversation, *, now: datetime) -> Verdict:
+def admit(conv: Chat, *, now: datetime) -> Verdict:
     """Count one inbound message of the chat (the caller saves ``conv``): answer it, say
     once that the chat is held back, or stay silent."""
     rate = CAPACITY / WINDOW.total_seconds()
@@ -88,7 +89,7 @@ def admit(conv: Conversation, *, now: datetime) -> Verdict:
     return "notice"  # the first message past the limit (if it is not answered after all)
 
 
-def hold(conv: Conversation, *, now: datetime) -> None:
+def hold(conv: Chat, *, now: datetime) -> None:
     """A message not answered: silence until the chat has been quiet for ``COOL_DOWN``
     (every such message starts the wait again; answered ones do not)."""
     conv.muted_until = now + COOL_DOWN

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import sqlite_driver
 from storage.limits import guard
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -56,7 +57,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     numbers, update payloads), and whose writes are checked against their columns."""
     url = async_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            hide_parameters=True,
+            # One hop to aiosqlite's thread per statement (see storage.sqlite_driver).
+            **({"module": module} if (module := sqlite_driver.dbapi()) is not None else {}),
+        )
         _tune_sqlite(engine)
     else:
         engine = create_async_engine(

@@ -4,17 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import InboxUpdate
+from storage.models import InboxUpdate, table
 
 # Telegram keeps an unconfirmed update for 24 hours; a day and a margin.
 REDELIVERY_WINDOW: Final = timedelta(hours=36)
+
+
+_INBOX = table(InboxUpdate)
+# Core statements built once (their cache keys too): the hot path runs no ORM.
+_INSERT = {
+    name: dialect.insert(_INBOX)
+    .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    .returning(_INBOX.c.update_id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_TAKE = (
+    update(_INBOX)
+    .where(
+        _INBOX.c.channel == bindparam("b_channel"),
+        _INBOX.c.update_id == bindparam("b_update_id"),
+        _INBOX.c.status == "pending",
+    )
+    .values(status="done", attempts=_INBOX.c.attempts + 1)  # processed_at: a parameter
+    .returning(_INBOX.c.received_at)
+)
+
+_LOCK_CHAT = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("b_key"), 0)))
+_PENDING_OF_CHAT = (
+    select(_INBOX.c.id)
+    .where(
+        _INBOX.c.channel == bindparam("b_channel"),
+        _INBOX.c.chat_key == bindparam("b_chat"),
+        _INBOX.c.status == "pending",
+        _INBOX.c.update_id <= bindparam("b_up_to"),
+    )
+    .order_by(_INBOX.c.update_id)
+    .limit(1)
+)
 
 
 async def record(
@@ -26,24 +59,73 @@ async def record(
     chat_key: str | None,
     now: datetime,
 ) -> bool:
-    """Store an update; False if this update_id was already recorded (a redelivery).
+    """Store an update; False if this update_id was already recorded (a redelivery)."""
+    stored = await record_many(
+        session, channel=channel, updates=[(update_id, payload, chat_key)], now=now
+    )
+    return update_id in stored
+
+
+async def record_many(
+    session: AsyncSession,
+    *,
+    channel: str,
+    updates: Sequence[tuple[int, dict[str, Any], str | None]],
+    now: datetime,
+) -> set[int]:
+    """Store updates (update_id, payload, chat key) in one statement; the ids stored, the
+    others having been recorded already (redeliveries).
+
+    Only the unique key (channel, update_id) makes an update a redelivery: any other
+    constraint that fails raises, and nothing of the batch is stored (or confirmed).
 
     Telegram keeps an update for at most a day, and after a week without updates it starts
     numbering afresh from a random id: a row older than ``REDELIVERY_WINDOW`` with the same
     id is an earlier, different update, and the new one takes its place.
     """
-    row = InboxUpdate(
-        channel=channel, update_id=update_id, chat_key=chat_key, payload=payload, received_at=now
-    )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-        return True
-    except IntegrityError:
-        # Only the unique key makes it a redelivery: any other constraint that failed means
-        # the update is NOT stored, and must not be confirmed to Telegram as if it were.
-        if await _stored(session, channel=channel, update_id=update_id) is None:
-            raise
+    if not updates:
+        return set()
+    conn = await session.connection()
+    rows = [
+        {
+            "channel": channel,
+            "update_id": update_id,
+            "chat_key": chat_key,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "error": None,
+            "received_at": now,
+            "processed_at": None,
+            "scrubbed": False,
+        }
+        for update_id, payload, chat_key in updates
+    ]
+    inserted = await conn.execute(_INSERT[conn.dialect.name], rows)
+    stored = {int(update_id) for (update_id,) in inserted}
+    for update_id, payload, chat_key in updates:
+        if update_id not in stored and await _reuse(
+            session,
+            channel=channel,
+            update_id=update_id,
+            payload=payload,
+            chat_key=chat_key,
+            now=now,
+        ):
+            stored.add(update_id)
+    return stored
+
+
+async def _reuse(
+    session: AsyncSession,
+    *,
+    channel: str,
+    update_id: int,
+    payload: dict[str, Any],
+    chat_key: str | None,
+    now: datetime,
+) -> bool:
+    """The row of an id Telegram numbered afresh takes the new update (see record_many)."""
     reused = await session.exec(
         update(InboxUpdate)
         .where(
@@ -64,13 +146,19 @@ async def record(
     return reused.rowcount == 1
 
 
-async def _stored(session: AsyncSession, *, channel: str, update_id: int) -> int | None:
-    found = await session.exec(
-        select(InboxUpdate.id).where(
-            col(InboxUpdate.channel) == channel, col(InboxUpdate.update_id) == update_id
-        )
+async def take(
+    session: AsyncSession, *, channel: str, update_id: int, now: datetime
+) -> datetime | None:
+    """Claim a pending update for the caller's transaction and count it done, in one
+    statement; when it was received, or None when it is not pending (done already: a
+    redelivery, or a retry that lost the race). The row stays locked until the transaction
+    ends: done if the turn commits, pending again if it fails and rolls back."""
+    conn = await session.connection()
+    found = await conn.execute(
+        _TAKE, {"b_channel": channel, "b_update_id": update_id, "processed_at": now}
     )
-    return found.first()
+    received_at = found.scalar_one_or_none()
+    return cast(datetime | None, received_at)
 
 
 async def claim(session: AsyncSession, *, channel: str, update_id: int) -> InboxUpdate | None:
@@ -87,38 +175,52 @@ async def claim(session: AsyncSession, *, channel: str, update_id: int) -> Inbox
     return row
 
 
-async def claim_next(
+async def take_next(
     session: AsyncSession,
     *,
     channel: str,
     chat_key: str,
     up_to: int,
+    now: datetime,
     skip: Sequence[int] = (),
-) -> InboxUpdate | None:
-    """The chat's earliest pending update with an id up to ``up_to``, locked for processing
-    (those in ``skip`` aside); None when there is none left.
+) -> tuple[int, datetime] | None:
+    """Take the chat's earliest pending update with an id up to ``up_to`` (those in ``skip``
+    aside) as ``take`` does: claimed and counted done in one statement. Its id and when it
+    was received; None when there is none left.
 
     The chat itself is locked first, for the whole transaction (on PostgreSQL an advisory
     lock on its key; SQLite has one writer): processes that received updates of one chat
     (several web processes behind a load balancer) take them one at a time, oldest first,
     so a person's answers are read in the order they were sent whichever process got them.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.exec(
-            select(func.pg_advisory_xact_lock(func.hashtextextended(f"{channel}:{chat_key}", 0)))
-        )
-    query = select(InboxUpdate).where(
-        col(InboxUpdate.channel) == channel,
-        col(InboxUpdate.chat_key) == chat_key,
-        col(InboxUpdate.status) == "pending",
-        col(InboxUpdate.update_id) <= up_to,
-    )
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_LOCK_CHAT, {"b_key": f"{channel}:{chat_key}"})
+    first = _PENDING_OF_CHAT
     if skip:
-        query = query.where(col(InboxUpdate.update_id).not_in(skip))
-    found = await session.exec(
-        query.order_by(col(InboxUpdate.update_id)).limit(1).with_for_update()
+        first = first.where(_INBOX.c.update_id.not_in(list(skip)))
+    statement = (
+        update(_INBOX)
+        .where(_INBOX.c.id == first.scalar_subquery())
+        .values(status="done", attempts=_INBOX.c.attempts + 1)  # processed_at: a parameter
+        .returning(_INBOX.c.update_id, _INBOX.c.received_at)
     )
-    return found.first()
+    found = await conn.execute(
+        statement,
+        {"b_channel": channel, "b_chat": chat_key, "b_up_to": up_to, "processed_at": now},
+    )
+    row = found.first()
+    return None if row is None else (int(row[0]), cast(datetime, row[1]))
+
+
+async def payload_of(session: AsyncSession, *, channel: str, update_id: int) -> dict[str, Any]:
+    """The update as it was recorded (for one recorded by another process)."""
+    found = await session.exec(
+        select(InboxUpdate.payload).where(
+            col(InboxUpdate.channel) == channel, col(InboxUpdate.update_id) == update_id
+        )
+    )
+    return dict(found.one())
 
 
 def mark_done(session: AsyncSession, row: InboxUpdate, *, now: datetime) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 # A person's free text (a story, a note, a reason, a comment): the one limit told to them.
@@ -290,3 +290,8 @@ class SendPace(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     tat: float
+
+
+def table(model: type[SQLModel]) -> Table:
+    """A model's Core table, for hot-path statements built once and run without the ORM."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]

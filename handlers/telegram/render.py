@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -35,6 +37,25 @@ def markup(reply: Reply, locale: str) -> Markup:
         )
     if reply.remove_keyboard:
         return ReplyKeyboardRemove()
+    return None
+
+
+def markup_json(reply: Reply, locale: str) -> dict[str, Any] | None:
+    """``markup`` as the Bot API's JSON, what PTB's ``to_dict`` of it gives."""
+    if reply.buttons:
+        return {
+            "inline_keyboard": [
+                [{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons
+            ]
+        }
+    if reply.ask_contact:
+        return {
+            "keyboard": [[{"text": t(locale, "btn.share_phone"), "request_contact": True}]],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+        }
+    if reply.remove_keyboard:
+        return {"remove_keyboard": True}
     return None
 
 
@@ -108,14 +129,16 @@ async def send(
     """Deliver one reply: edit the pressed message in place when the reply asks for it,
     else send (split when long), starting at ``from_part`` (those before went out on an
     earlier try). Returns the id of the (last) message."""
-    kb = markup(reply, locale)
-    if reply.edit and edit_message_id is not None and isinstance(kb, InlineKeyboardMarkup | None):
+    kb = markup_json(reply, locale)
+    if reply.edit and edit_message_id is not None and (kb is None or "inline_keyboard" in kb):
         try:
-            await bot.edit_message_text(
-                reply.text,
+            await _call(
+                bot,
+                "editMessageText",
                 chat_id=chat_id,
                 message_id=edit_message_id,
-                parse_mode=ParseMode.HTML,
+                text=reply.text,
+                parse_mode=ParseMode.HTML.value,
                 reply_markup=kb,
             )
             return edit_message_id
@@ -128,14 +151,33 @@ async def send(
     sent = None
     for i in range(min(from_part, len(parts) - 1), len(parts)):
         try:
-            sent = await bot.send_message(
-                chat_id,
-                parts[i],
-                parse_mode=ParseMode.HTML,
+            sent = await _call(
+                bot,
+                "sendMessage",
+                chat_id=chat_id,
+                text=parts[i],
+                parse_mode=ParseMode.HTML.value,
                 reply_markup=kb if i == len(parts) - 1 else None,
             )
         except Exception as exc:
             if i > from_part:  # some went out: a retry must not send them again
                 raise PartlySent(i) from exc
             raise
-    return sent.message_id if sent is not None else None
+    return _message_id(sent)
+
+
+async def _call(bot: Bot, method: str, **params: Any) -> Any:
+    """One Bot API call with JSON parameters (those that are None left out), its result as
+    JSON: no Telegram objects are built for what is sent, nor for the message that comes
+    back, of which only the id is read. Errors are PTB's, as for ``bot.send_message``.
+
+    The method is named in lower case (the Bot API's names are case-insensitive): PTB warns
+    when ``do_api_request`` is given the name of a method it has."""
+    return await bot.do_api_request(
+        method.lower(), api_kwargs={k: v for k, v in params.items() if v is not None}
+    )
+
+
+def _message_id(result: Any) -> int | None:
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    return message_id if isinstance(message_id, int) else None

@@ -50,6 +50,7 @@ from handlers.telegram.pace import ChatPacer, LocalPace, Pace
 from handlers.telegram.render import PartlySent, markup, send
 from storage import outbox
 from storage.db import Database
+from storage.group import GroupWriter
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ class OutboxSender:
         self.retry_max = retry_max
         self._wake = asyncio.Event()
         self._stopping = False
+        # Rows delivered at about the same time (many chats' replies) are marked sent in one
+        # transaction; each send still waits for its own commit.
+        self._sent: GroupWriter[tuple[int, int | None]] = GroupWriter(
+            db, lambda session, rows: outbox.mark_sent(session, delivered=rows, now=self.clock())
+        )
 
     def stop(self) -> None:
         """Finish the current batch and return from ``run``; rows in flight stay consistent."""
@@ -270,12 +276,7 @@ class OutboxSender:
         """Rows the Bot API accepted, marked sent in one transaction (then forgotten)."""
         if not delivered:
             return
-        async with self.db.unit() as session:
-            await outbox.mark_sent(
-                session,
-                delivered=[(row.id, message_id) for row, message_id in delivered if row.id],
-                now=self.clock(),
-            )
+        await self._sent.add([(row.id, message_id) for row, message_id in delivered if row.id])
         delivered.clear()
 
     async def _retry_later(

@@ -155,25 +155,31 @@ class UpdateProcessor:
         now = self.clock()
         replies: list[OutboxMessage] = []
         direct = False
-        handling = update.update_id  # a rolled-back row cannot be read: its id, kept here
+        handling = update.update_id
         try:
             async with self.db.unit() as session:
+                # Claimed and counted done at once: the turn's commit makes both true together.
                 if chat_key is None:
-                    row = await inbox.claim(session, channel=CHANNEL, update_id=update.update_id)
+                    taken = await inbox.take(
+                        session, channel=CHANNEL, update_id=update.update_id, now=now
+                    )
+                    found = None if taken is None else (update.update_id, taken)
                 else:
-                    row = await inbox.claim_next(
+                    found = await inbox.take_next(
                         session,
                         channel=CHANNEL,
                         chat_key=chat_key,
                         up_to=update.update_id,
                         skip=skip,
+                        now=now,
                     )
-                if row is None:
+                if found is None:
                     return None  # already processed: a redelivery, or another process had it
-                handling = row.update_id
+                handling, received_at = found
                 current = update
-                if handling != update.update_id:
-                    current = Update.de_json(row.payload, bot)
+                if handling != update.update_id:  # an older one, recorded by another process
+                    payload = await inbox.payload_of(session, channel=CHANNEL, update_id=handling)
+                    current = Update.de_json(payload, bot)
                 incoming = to_incoming(current, _username(bot))
                 outcome = None
                 if incoming is not None:
@@ -197,12 +203,11 @@ class UpdateProcessor:
                         session=session,
                         chat_id=str(incoming.chat_id),
                         outcome=outcome,
-                        key=f"reply:{CHANNEL}:{handling}:{row.received_at.timestamp():.6f}",
+                        key=f"reply:{CHANNEL}:{handling}:{received_at.timestamp():.6f}",
                         pressed_message_id=incoming.message_id,
                         can_send_now=self.sender is not None,
                         now=now,
                     )
-                inbox.mark_done(session, row, now=now)
         except Exception as exc:
             raise _TurnFailed(handling, chat_key) from exc
         if incoming is None or outcome is None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, bindparam, func
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, table
 from storage.outbox.queue import LEASE, UNDELIVERED
 
 
@@ -82,15 +82,23 @@ async def claim(
     return rows
 
 
+_OUTBOX = table(OutboxMessage)
+# Core, built once (its cache key too), run as one executemany for a whole group of rows.
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(status="sent", sent_at=bindparam("at"), message_id=bindparam("mid"), error=None)
+)
+
+
 async def mark_sent(
     session: AsyncSession, *, delivered: Sequence[tuple[int, int | None]], now: datetime
 ) -> None:
     """Rows the channel accepted: (row id, the channel's message id)."""
-    for row_id, message_id in delivered:
-        await session.exec(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == row_id)
-            .values(status="sent", sent_at=now, message_id=message_id, error=None)
+    if delivered:
+        conn = await session.connection()
+        await conn.execute(
+            _MARK_SENT, [{"row_id": row_id, "at": now, "mid": mid} for row_id, mid in delivered]
         )
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.base import instance_dict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, table
 
 # How long a reply being sent right after its turn is left alone by the background sender:
 # long enough for the direct send, short enough that after a crash the person (whose next
@@ -71,11 +73,24 @@ def _row(
     }
 
 
-def _insert(session: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT (dedup_key) DO NOTHING: one statement that skips an existing
-    key, rather than a savepoint per row that may fail (three round trips each)."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    return dialect.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
+_OUTBOX = table(OutboxMessage)
+# INSERT … ON CONFLICT (dedup_key) DO NOTHING: one statement that skips an existing key,
+# rather than a savepoint per row that may fail (three round trips each). Core, built once
+# per dialect: a turn's replies and a sweep's notices run no ORM.
+_INSERT = {
+    name: dialect.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_INSERT_ONE = {name: insert.returning(_OUTBOX.c.id) for name, insert in _INSERT.items()}
+_WAITING = (
+    select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.target_kind == "chat",
+        _OUTBOX.c.target == bindparam("b_chat"),
+        _OUTBOX.c.status.in_(UNDELIVERED),
+    )
+    .limit(1)
+)
 
 
 async def enqueue(
@@ -113,8 +128,8 @@ async def enqueue(
     )
     if row is None:
         return None
-    statement = _insert(session).values(**row).returning(OutboxMessage.id)
-    inserted = (await session.exec(statement)).first()
+    conn = await session.connection()
+    inserted = (await conn.execute(_INSERT_ONE[conn.dialect.name], row)).first()
     return int(inserted[0]) if inserted is not None else None
 
 
@@ -157,20 +172,39 @@ class Batch:
     async def write(self, session: AsyncSession) -> None:
         rows = list(self._rows.values())
         if rows:  # one executemany: the driver sends it as multi-row inserts
-            await session.exec(_insert(session), params=rows)
+            conn = await session.connection()
+            await conn.execute(_INSERT[conn.dialect.name], rows)
         self._rows.clear()
+
+
+_DEFAULTS: Final = {
+    "channel": "telegram",
+    "ticket_id": None,
+    "parent_id": None,
+    "message_id": None,
+    "sent_at": None,
+    "error": None,
+    "requeued_at": None,
+    "failed_at": None,
+    "scrubbed": False,
+}
+
+
+def as_row(**values: Any) -> OutboxMessage:
+    """An ``OutboxMessage`` holding these values (the rest at their defaults), made the way
+    the ORM makes a row it loads: no validation, no attribute events. A turn hands its reply
+    rows to the sender like this without reading them back; ``OutboxMessage(...)`` cost a
+    hundred times as much, once per reply."""
+    manager = OutboxMessage._sa_class_manager  # type: ignore[attr-defined]
+    if not manager.mapper.configured:
+        configure_mappers()
+    row = manager.new_instance()
+    instance_dict(row).update(_DEFAULTS, **values)
+    return cast(OutboxMessage, row)
 
 
 async def waiting_for(session: AsyncSession, *, chat_id: str) -> bool:
     """Whether messages to this chat are still waiting (queued, or being sent by someone):
     a new reply must then queue behind them, not overtake them."""
-    found = await session.exec(
-        select(OutboxMessage.id)
-        .where(
-            col(OutboxMessage.target_kind) == "chat",
-            col(OutboxMessage.target) == chat_id,
-            col(OutboxMessage.status).in_(UNDELIVERED),
-        )
-        .limit(1)
-    )
-    return found.first() is not None
+    conn = await session.connection()
+    return (await conn.execute(_WAITING, {"b_chat": chat_id})).first() is not None

@@ -336,3 +336,27 @@ async def test_the_person_whose_update_cannot_be_read_is_told_to_send_it_again(
     async with db.unit() as session:
         row = (await session.exec(select(InboxUpdate))).one()
     assert (row.status, row.chat_key) == ("failed", str(chat))
+
+
+async def test_the_inbox_keeps_each_update_as_telegram_sent_it(
+    bot_api: FakeBotAPI, db: Database, intake: Intake
+) -> None:
+    """The JSON of the answer, not PTB's rendering of what it read (which adds defaults
+    such as ``channel_chat_created: false``, and drops nulls)."""
+    raw = {
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": CHAT, "type": "private"},
+            "from": {"id": CHAT, "is_bot": False, "first_name": "A"},
+            "text": "/start",
+            "caption": None,
+            "a_field_of_tomorrow": {"x": [1, None]},
+        }
+    }
+    update_id = bot_api.push_raw(raw)
+    async with polling(bot_api, db, intake):
+        await _menu(bot_api, CHAT)
+    async with db.unit() as session:
+        row = (await session.exec(select(InboxUpdate))).one()
+    assert row.payload == {"update_id": update_id, **raw}

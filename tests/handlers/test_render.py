@@ -7,7 +7,7 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboa
 from flows.events import Command, Photo, Press, SharedContact, Text, Unsupported
 from flows.messages import Button, Reply
 from handlers.telegram.convert import to_incoming
-from handlers.telegram.render import markup, split_text
+from handlers.telegram.render import markup, markup_json, split_text
 
 
 def test_inline_buttons_and_contact_keyboard() -> None:
@@ -19,6 +19,19 @@ def test_inline_buttons_and_contact_keyboard() -> None:
     assert contact.keyboard[0][0].request_contact
     assert isinstance(markup(Reply("q", remove_keyboard=True), "zh"), ReplyKeyboardRemove)
     assert markup(Reply("q"), "zh") is None
+
+
+def test_the_json_markup_is_what_ptb_would_send() -> None:
+    replies = [
+        Reply("q", [[Button("是", "1:dg:yes"), Button("否", "1:dg:no")], [Button("x", "2:x:y")]]),
+        Reply("q", ask_contact=True),
+        Reply("q", remove_keyboard=True),
+        Reply("q"),
+    ]
+    for locale in ("zh", "en"):
+        for reply in replies:
+            kb = markup(reply, locale)
+            assert markup_json(reply, locale) == (kb.to_dict() if kb is not None else None)
 
 
 def test_split_text_under_the_limit() -> None:

@@ -299,15 +299,15 @@ async def test_polling_outlives_a_conflict_and_a_database_hiccup(
     api.fail_next(
         "getUpdates", status=409, description="Conflict: terminated by other getUpdates request"
     )
-    real_record = inbox.record
+    real_record = inbox.record_many
     failures = [OperationalError("INSERT", {}, Exception("database is restarting"))]
 
-    async def flaky_record(session: Any, **kwargs: Any) -> bool:
+    async def flaky_record(session: Any, **kwargs: Any) -> set[int]:
         if failures:
             raise failures.pop()
         return await real_record(session, **kwargs)
 
-    monkeypatch.setattr(inbox, "record", flaky_record)
+    monkeypatch.setattr(inbox, "record_many", flaky_record)
     reply = await Citizen(api, 1030, timeout=30).text("/start")
     assert "护童之声" in (reply.text or "") and not failures
     assert not running.tasks[0].done()  # the poller is still running

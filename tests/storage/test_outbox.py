@@ -284,3 +284,22 @@ async def test_a_lease_is_renewed_or_released_only_by_its_holder(
     assert (await row_of(db, OutboxMessage, row_id)).next_attempt_at == clock() + timedelta(
         minutes=5
     )
+
+
+def test_as_row_holds_what_the_model_would_and_can_be_changed(clock: FakeClock) -> None:
+    values = {
+        "id": 7,
+        "dedup_key": "k",
+        "kind": "reply",
+        "target_kind": "chat",
+        "target": "42",
+        "payload": {"text": "x"},
+        "status": "sending",
+        "attempts": 1,
+        "next_attempt_at": clock(),
+        "created_at": clock(),
+    }
+    row, model = outbox.as_row(**values), OutboxMessage(**values)
+    assert row.model_dump() == model.model_dump()
+    row.next_attempt_at = clock() + timedelta(seconds=5)  # the sender renews its lease
+    assert row.next_attempt_at == clock() + timedelta(seconds=5)
