@@ -56,9 +56,18 @@ class Jobs:
         job.__name__ = job.__qualname__ = name  # how APScheduler names it in its log
         # One instance at a time; a tick missed while the service was busy is not replayed
         # twice, because every job works from the database's state, not from its tick.
+        # However late a run comes (a loaded start can hold the loop for seconds), it runs:
+        # APScheduler's default grace of 1 s would skip it and wait a whole interval, a day
+        # for retention.
         extra: dict[str, Any] = {"next_run_time": datetime.now(UTC)} if first_now else {}
         self.scheduler.add_job(
-            job, "interval", seconds=seconds, max_instances=1, coalesce=True, **extra
+            job,
+            "interval",
+            seconds=seconds,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            **extra,
         )
 
     def start(self) -> None:

@@ -47,7 +47,8 @@ def _message(update_id: int, chat: int, text: str) -> dict[str, Any]:
 
 
 async def _park(db: Database, update_id: int, chat: int, text: str) -> int:
-    """An update recorded ten minutes ago whose processing failed five times."""
+    """An update recorded ten minutes ago whose processing failed five times (in one
+    transaction: the running service's replay must not find it pending in between)."""
     at = system_clock() - timedelta(minutes=10)
     async with db.unit() as session:
         await inbox.record(
@@ -58,8 +59,7 @@ async def _park(db: Database, update_id: int, chat: int, text: str) -> int:
             chat_key=str(chat),
             now=at,
         )
-    for _ in range(5):
-        async with db.unit() as session:
+        for _ in range(5):
             await inbox.mark_failed_attempt(
                 session,
                 channel="telegram",
