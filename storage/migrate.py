@@ -51,13 +51,16 @@ async def seed_directory(db: Database) -> bool:
         count = (await session.exec(select(func.count()).select_from(Division))).one()
         if count:
             return False
+        # Core executemany on the session's connection: SQLModel's session.execute() would
+        # do the same but warns that it is meant for ORM selects.
+        conn = await session.connection()
         upper: dict[str, DivisionRow] = {}  # cities and counties, for the stations' names
         stations: list[dict[str, str]] = []
         batch: list[dict[str, str | None]] = []
         for r in iter_bundled_divisions():
             batch.append(r._asdict())
             if len(batch) == SEED_BATCH:
-                await session.execute(insert(Division), batch)
+                await conn.execute(insert(Division), batch)
                 batch = []
             if r.level in ("city", "county"):
                 upper[r.code] = r
@@ -75,8 +78,8 @@ async def seed_directory(db: Database) -> bool:
                     }
                 )
         if batch:
-            await session.execute(insert(Division), batch)
-        await session.execute(insert(Station), stations)
+            await conn.execute(insert(Division), batch)
+        await conn.execute(insert(Station), stations)
     return True
 
 
