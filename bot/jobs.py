@@ -13,22 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.tasks import failure
+from handlers.web.probes import STALLED, STOPPED
 
 log = logging.getLogger(__name__)
+
+# A job running this long (or three of its intervals, if more) is stalled.
+STALL_SECONDS: Final = 600.0
 
 
 class Jobs:
     def __init__(self) -> None:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self._running: set[asyncio.Task[Any]] = set()
+        # Running jobs: when each began and after how long it counts as stalled.
+        self._running: dict[asyncio.Task[Any], tuple[float, float]] = {}
         self._stopping = False
+        self._started = False
 
     def every(
         self,
@@ -45,13 +52,13 @@ class Jobs:
                 return
             task = asyncio.current_task()
             assert task is not None
-            self._running.add(task)
+            self._running[task] = (time.monotonic(), max(seconds * 3, STALL_SECONDS))
             try:
                 await fn(**kwargs)
             except Exception as exc:
                 log.error("job %s failed (%s); it runs again at its next tick", name, failure(exc))
             finally:
-                self._running.discard(task)
+                self._running.pop(task, None)
 
         job.__name__ = job.__qualname__ = name  # how APScheduler names it in its log
         # One instance at a time; a tick missed while the service was busy is not replayed
@@ -72,6 +79,20 @@ class Jobs:
 
     def start(self) -> None:
         self.scheduler.start()
+        self._started = True
+
+    def state(self) -> str:
+        """For /healthz: "ok"; "stopped" when the scheduler no longer runs; "stalled" when a
+        job has run far past its interval (hung on a lock or a connection): while it runs,
+        its next ticks are skipped, and for the sweep that means no escalation fires."""
+        if not self._started:
+            return "starting"
+        if self._stopping or not self.scheduler.running:
+            return STOPPED
+        now = time.monotonic()
+        if any(now - began > limit for began, limit in self._running.values()):
+            return STALLED
+        return "ok"
 
     async def stop(self, *, grace: float = 15) -> None:
         if not self.scheduler.running:

@@ -28,6 +28,7 @@ from bot.tasks import Backoff, pause
 from flows.clock import Clock
 from flows.conversations import update_failed
 from flows.faults import describe
+from handlers.metrics import UPDATES_RECEIVED
 from handlers.telegram.request import AiohttpRequest
 from handlers.telegram.updates import CHANNEL, chat_key_of, raw_chat_key
 from storage import inbox
@@ -379,6 +380,7 @@ class Poller:
                 updates=[(u.update_id, raw, chat_key_of(u)) for u, raw in updates],
                 now=now,
             )
+        UPDATES_RECEIVED.labels(CHANNEL, "polling").inc(len(updates))
 
     async def drain(self) -> None:
         """Let updates being processed finish (on shutdown)."""

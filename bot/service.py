@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.engine import make_url
@@ -25,8 +26,10 @@ from flows.clock import Clock, system_clock
 from flows.intake import Intake
 from flows.places import Directory, DirectoryBuilder
 from flows.sla import Policy, PolicyError, load_policy
+from handlers.metrics import SWEEP_FIRED, SWEEP_LAST_RUN, SWEEP_SECONDS
 from handlers.telegram.sender import OutboxSender
 from handlers.web.app import init_app
+from handlers.web.probes import Probes, off
 from storage import inbox
 from storage.db import Database, make_engine
 from storage.migrate import division_batches, schema_is_current, seed_directory, upgrade_async
@@ -128,8 +131,15 @@ async def serve(
         runner = web.AppRunner(
             init_app(
                 db=db,
+                clock=clock,
                 webhook=bot.webhook if bot else None,
-                telegram=bot.state if bot else None,
+                probes=Probes(
+                    telegram=bot.state if bot else off,
+                    scheduler=jobs.state if role.runs_jobs else off,
+                    sender=bot.sender_state if bot else off,
+                    # A load balancer stops sending requests once shutdown has begun.
+                    accepting=lambda: not stop.is_set(),
+                ),
             )
         )
         await runner.setup()
@@ -206,7 +216,7 @@ def schedule_jobs(
 
     jobs.every(
         settings.sweep_seconds,
-        escalation.sweep_deadlines,
+        sweep_deadlines,
         first_now=True,
         db=db,
         directory=intake.directory,
@@ -234,6 +244,15 @@ def schedule_jobs(
         clock=clock,
         days=settings.retention_days,
     )
+
+
+async def sweep_deadlines(**kwargs: Any) -> int:
+    """The sweep, timed and counted for /metrics."""
+    with SWEEP_SECONDS.time():
+        n = await escalation.sweep_deadlines(**kwargs)
+    SWEEP_FIRED.inc(n)
+    SWEEP_LAST_RUN.set_to_current_time()
+    return n
 
 
 async def scrub_inbox(*, db: Database, clock: Clock) -> int:

@@ -24,6 +24,7 @@ from handlers.telegram.pace import ChatPacer, LocalPace, Pace, SharedPace
 from handlers.telegram.sender import OutboxSender
 from handlers.telegram.updates import UpdateProcessor
 from handlers.telegram.webhook import WebhookReceiver
+from handlers.web.probes import OFF, STOPPED
 from handlers.web.webhook import Webhook
 from storage.db import Database
 
@@ -115,6 +116,17 @@ class TelegramSide:
         if self._state is None:
             return self.poller.status or polling.OK
         return self._state
+
+    def sender_state(self) -> str:
+        """For /healthz: "off" where this role does not send, "starting" until the Bot API
+        answered getMe, then what the sender says."""
+        if self.sender is None:
+            return OFF
+        if self.send_task is None:
+            return "starting"
+        if self.send_task.done():
+            return STOPPED
+        return self.sender.state()
 
     def start(self, jobs: Jobs, tasks: Supervisor) -> None:
         """Connect to the Bot API in the background; returns at once."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -46,8 +47,10 @@ from flows.notices import expand
 from flows.outbox import reply_of
 from flows.places import Directory
 from flows.staff import chat_migrated
+from handlers.metrics import DELIVERIES
 from handlers.telegram.pace import ChatPacer, LocalPace, Pace
 from handlers.telegram.render import PartlySent, markup, send
+from handlers.web.probes import STALLED
 from storage import outbox
 from storage.db import Database
 from storage.group import GroupWriter
@@ -59,8 +62,11 @@ LEASE: Final = outbox.LEASE
 # A send goes on its lease only with this much of it left (the call itself may take a while).
 RENEW_WHEN_LEFT: Final = timedelta(seconds=10)
 DELIVER_FOR: Final = timedelta(hours=24)
+CHANNEL: Final = "telegram"
 RETRY_MAX: Final = 300.0  # seconds: the longest wait between two tries of one row
 BATCH: Final = 100
+# A batch running this long is hung: at 30 messages a second a full batch takes seconds.
+STALL_SECONDS: Final = 300.0
 
 
 def _seconds(value: Any) -> float:
@@ -96,6 +102,19 @@ class OutboxSender:
             db, lambda session, rows: outbox.mark_sent(session, delivered=rows, now=self.clock())
         )
 
+    # When run() last began a batch (time.monotonic); None before it first ran.
+    beat: float | None = None
+
+    def state(self) -> str:
+        """For /healthz: "ok", "starting" before the loop first ran, or "stalled" when one
+        batch has run for minutes (hung on the database or a connection): nothing is being
+        delivered then, and a restart releases the batch's rows to go out again."""
+        if self.beat is None:
+            return "starting"
+        if time.monotonic() - self.beat > STALL_SECONDS:
+            return STALLED
+        return "ok"
+
     def stop(self) -> None:
         """Finish the current batch and return from ``run``; rows in flight stay consistent."""
         self._stopping = True
@@ -107,6 +126,7 @@ class OutboxSender:
 
     async def run(self, *, idle_seconds: float = 1.0) -> None:
         while not self._stopping:
+            self.beat = time.monotonic()
             try:
                 busy = await self.run_once()
             except Exception as exc:  # a bad batch must not stop all future deliveries
@@ -277,6 +297,7 @@ class OutboxSender:
         if not delivered:
             return
         await self._sent.add([(row.id, message_id) for row, message_id in delivered if row.id])
+        DELIVERIES.labels(CHANNEL, "sent").inc(len(delivered))
         delivered.clear()
 
     async def _retry_later(
@@ -293,6 +314,8 @@ class OutboxSender:
                 now=self.clock(),
                 parts_sent=failure.parts_sent,
             )
+        if count:  # a failed try; waiting for a rate limit or an edit's original is not one
+            DELIVERIES.labels(CHANNEL, "retried").inc()
 
     async def _migrate(self, old_chat_id: str, new_chat_id: str) -> None:
         async with self.db.unit() as session:
@@ -322,6 +345,7 @@ class OutboxSender:
         assert row.id is not None
         async with self.db.unit() as session:
             await delivery.give_up(session=session, row_id=row.id, why=why, now=self.clock())
+        DELIVERIES.labels(CHANNEL, "failed").inc()
 
 
 def _classify(exc: BaseException | None) -> _Sent | _Failure:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ from flows.events import Person
 from flows.faults import describe
 from flows.intake import Intake
 from flows.texts import guess_locale
+from handlers.metrics import HANDLING_SECONDS, UPDATES_HANDLED
 from handlers.telegram.convert import to_incoming
 from handlers.telegram.sender import OutboxSender
 from storage import inbox
@@ -103,6 +105,7 @@ class UpdateProcessor:
         process, or left by a failure) are handled first, oldest first; one that fails is
         passed over so that it cannot hold the chat up (it is retried, then parked)."""
         chat_key = chat_key_of(update)
+        began = time.perf_counter()
         async with self.locks.get(chat_key or f"u{update.update_id}"):
             tried: list[int] = []
             while True:
@@ -110,12 +113,15 @@ class UpdateProcessor:
                     handled = await self._process(update, bot, chat_key=chat_key, skip=tried)
                 except _TurnFailed as failed:
                     log.error("update %s failed", failed.update_id, exc_info=failed.__cause__)
+                    UPDATES_HANDLED.labels(CHANNEL, "failed").inc()
                     await self._failed(failed.update_id, failed.chat_key, failed.__cause__)
                     if failed.update_id == update.update_id:
                         return False
                     tried.append(failed.update_id)
                     continue
+                UPDATES_HANDLED.labels(CHANNEL, "duplicate" if handled is None else "handled").inc()
                 if handled is None or handled == update.update_id:
+                    HANDLING_SECONDS.labels(CHANNEL).observe(time.perf_counter() - began)
                     return True
 
     async def _failed(

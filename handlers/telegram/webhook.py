@@ -8,6 +8,7 @@ from typing import Any
 from telegram import Bot, Update
 
 from flows.clock import Clock
+from handlers.metrics import UPDATES_RECEIVED
 from handlers.telegram.updates import CHANNEL, UpdateProcessor, chat_key_of
 from storage import inbox
 from storage.db import Database
@@ -40,5 +41,6 @@ class WebhookReceiver:
                 chat_key=chat_key_of(update),
                 now=self.clock(),
             )
+        UPDATES_RECEIVED.labels(CHANNEL, "webhook").inc()
         # A redelivered update finds its row done and is acknowledged without a second turn.
         return await self.processor.process(update, self.bot)

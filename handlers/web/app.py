@@ -1,47 +1,34 @@
-"""The aiohttp application: health now; webhook, REST API and dashboard mount here."""
+"""The aiohttp application: health, readiness and metrics; the Telegram webhook; the REST
+API and dashboard mount here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from aiohttp import web
 
+from flows.clock import Clock, system_clock
+from handlers.web.health import healthz, readyz
+from handlers.web.keys import CLOCK_KEY, DB_KEY, PROBES_KEY
+from handlers.web.metrics import metrics
+from handlers.web.probes import Probes
 from handlers.web.webhook import MAX_BODY, WEBHOOK_KEY, Webhook, telegram_webhook
 from storage.db import Database
-
-DB_KEY = web.AppKey("db", Database)
-TELEGRAM_KEY: web.AppKey[Callable[[], str]] = web.AppKey("telegram")
-
-
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness and database reachability, for load balancers and monitoring, and the state
-    of the Telegram side. Only the database decides the status code: the web intake must not
-    be taken out of a load balancer because Telegram is down."""
-    db = request.app[DB_KEY]
-    state = request.app.get(TELEGRAM_KEY)
-    telegram = state() if state is not None else "off"
-    try:
-        await db.ping()
-    except Exception as exc:  # any failure means "not healthy", never a 500 page
-        return web.json_response(
-            {"status": "error", "database": type(exc).__name__, "telegram": telegram},
-            status=503,
-        )
-    return web.json_response({"status": "ok", "database": "ok", "telegram": telegram})
 
 
 def init_app(
     *,
     db: Database,
+    clock: Clock = system_clock,
     webhook: Webhook | None = None,
-    telegram: Callable[[], str] | None = None,
+    probes: Probes | None = None,
 ) -> web.Application:
-    """``telegram`` says what state the Telegram side is in (None: the bot is off)."""
+    """``probes`` says how the service's parts are doing (default: none run here)."""
     app = web.Application(client_max_size=MAX_BODY)
     app[DB_KEY] = db
-    if telegram is not None:
-        app[TELEGRAM_KEY] = telegram
+    app[CLOCK_KEY] = clock
+    app[PROBES_KEY] = probes or Probes()
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     if webhook is not None:
         app[WEBHOOK_KEY] = webhook
         app.router.add_post("/telegram/webhook", telegram_webhook)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import logging
+import time
 
 import pytest
 
@@ -51,8 +51,35 @@ async def test_a_first_run_held_up_at_start_still_runs() -> None:
     jobs = Jobs()
     jobs.every(86400, work, first_now=True)
     jobs.start()
-    time.sleep(1.6)  # the loop is held, as a slow start holds it
+    time.sleep(1.6)  # noqa: ASYNC251  # the loop held on purpose, as a slow start holds it
     try:
         await asyncio.wait_for(ran.wait(), 5)
     finally:
         await jobs.stop()
+
+
+async def test_state_says_starting_ok_stalled_and_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.jobs as jobs_module
+
+    release = asyncio.Event()
+    began = asyncio.Event()
+
+    async def hang() -> None:
+        began.set()
+        await release.wait()
+
+    jobs = Jobs()
+    assert jobs.state() == "starting"
+    jobs.every(1, hang, first_now=True)
+    jobs.start()
+    await asyncio.wait_for(began.wait(), 5)
+    assert jobs.state() == "ok"  # running, but not for long
+    clock = time.monotonic()
+    monkeypatch.setattr(
+        jobs_module.time, "monotonic", lambda: clock + jobs_module.STALL_SECONDS + 1
+    )
+    assert jobs.state() == "stalled"
+    monkeypatch.undo()
+    release.set()
+    await jobs.stop()
+    assert jobs.state() == "stopped"

@@ -110,7 +110,14 @@ async def test_a_refused_token_keeps_the_service_up_and_is_retried_slowly_and_lo
     bot_api.token = "999:SOMEONE-ELSE"  # the fake now refuses the configured token
     async with running(settings, clock) as service:
         body = await service.until_telegram("token refused")
-        assert body == {"status": "ok", "database": "ok", "telegram": "token refused"}
+        # The sender waits for a token that works; the scheduler runs on regardless.
+        assert body == {
+            "status": "ok",
+            "database": "ok",
+            "telegram": "token refused",
+            "scheduler": "ok",
+            "sender": "starting",
+        }
         critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
         assert critical and "getMe: InvalidToken, HTTP 401" in critical[0].getMessage()
         assert "HUTONG_TELEGRAM_TOKEN" in critical[0].getMessage()
@@ -201,7 +208,14 @@ async def test_a_sweep_that_fails_once_runs_again_at_the_next_tick(
             while sweep.calls < 3:  # noqa: ASYNC110 - counting the scheduler's ticks
                 await asyncio.sleep(0.02)
         status, body = await service.health()
-        assert (status, body) == (200, {"status": "ok", "database": "ok", "telegram": "off"})
+        assert status == 200
+        assert body == {
+            "status": "ok",
+            "database": "ok",
+            "telegram": "off",
+            "scheduler": "ok",  # a job that failed once is not a stalled scheduler
+            "sender": "off",
+        }
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.jobs"]
     assert len(lines) == 1
     assert lines[0].startswith("job sweep_deadlines failed (OperationalError at ")

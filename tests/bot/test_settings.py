@@ -154,7 +154,13 @@ def test_cli_serves_while_the_bot_api_is_unreachable(tmp_path: object) -> None:
             if health.get("telegram") == "unreachable":
                 break
             time.sleep(0.1)
-        assert health == {"status": "ok", "database": "ok", "telegram": "unreachable"}
+        assert health == {
+            "status": "ok",
+            "database": "ok",
+            "telegram": "unreachable",
+            "scheduler": "ok",
+            "sender": "starting",
+        }
         proc.terminate()
         _, stderr = proc.communicate(timeout=30)
     finally:

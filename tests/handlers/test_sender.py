@@ -585,3 +585,26 @@ async def test_a_late_send_nobody_took_over_renews_its_lease_and_goes_once(
     assert await background.run_once() == 0
     assert texts_to(bot_api, 62) == ["still mine"]
     assert (await rows(db))["still mine"].status == "sent"
+
+
+async def test_state_is_starting_then_ok_then_stalled_when_a_batch_hangs(
+    sender: OutboxSender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import handlers.telegram.sender as sender_module
+
+    assert sender.state() == "starting"
+    task = asyncio.create_task(sender.run(idle_seconds=0.01))
+    for _ in range(100):  # bounded: until the loop has begun a batch
+        if sender.beat is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert sender.state() == "ok"
+    beat = sender.beat
+    assert beat is not None
+    later = beat + sender_module.STALL_SECONDS + 1
+    sender.stop()
+    await asyncio.wait_for(task, 5)
+    monkeypatch.setattr(sender_module.time, "monotonic", lambda: later)
+    assert sender.state() == "stalled"
