@@ -21,13 +21,14 @@ from bot.roles import Role
 from bot.settings import Settings, SettingsError
 from bot.tasks import Supervisor
 from bot.telegram_side import TelegramSide
-from flows import escalation
+from flows import client_limits, escalation
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
 from flows.places import Directory, DirectoryBuilder
 from flows.sla import Policy, PolicyError, load_policy
 from handlers.metrics import SWEEP_FIRED, SWEEP_LAST_RUN, SWEEP_SECONDS
 from handlers.telegram.sender import OutboxSender
+from handlers.web.api.context import Api
 from handlers.web.app import init_app
 from handlers.web.probes import Probes, off
 from storage import inbox
@@ -133,6 +134,11 @@ async def serve(
                 db=db,
                 clock=clock,
                 webhook=bot.webhook if bot else None,
+                api=Api(
+                    directory=intake.directory,
+                    policy=policy,
+                    trusted_proxies=settings.proxies,
+                ),
                 probes=Probes(
                     telegram=bot.state if bot else off,
                     scheduler=jobs.state if role.runs_jobs else off,
@@ -236,6 +242,7 @@ def schedule_jobs(
         clock=clock,
     )
     jobs.every(INBOX_SCRUB_SECONDS, scrub_inbox, first_now=True, db=db, clock=clock)
+    jobs.every(3600, forget_client_limits, db=db, clock=clock)
     jobs.every(
         RETENTION_SECONDS,
         apply_retention,
@@ -253,6 +260,11 @@ async def sweep_deadlines(**kwargs: Any) -> int:
     SWEEP_FIRED.inc(n)
     SWEEP_LAST_RUN.set_to_current_time()
     return n
+
+
+async def forget_client_limits(*, db: Database, clock: Clock) -> int:
+    async with db.unit() as session:
+        return await client_limits.forget_idle(session=session, now=clock())
 
 
 async def scrub_inbox(*, db: Database, clock: Clock) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -47,6 +48,23 @@ class Settings(BaseSettings):
     # Days after closing that a ticket keeps the reporter's contact, story, notes and chat.
     retention_days: int = Field(default=365, ge=1, le=36_500)
     log_level: str = "INFO"
+    # Reverse proxies (addresses, comma-separated) whose X-Forwarded-For names the client:
+    # the public API's limits per client address count the client, not the proxy.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_address(part)
+            except ValueError:
+                raise ValueError(f"not an IP address: {part!r}") from None
+        return value
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        return frozenset(filter(None, (p.strip() for p in self.trusted_proxies.split(","))))
 
     @field_validator("log_level")
     @classmethod

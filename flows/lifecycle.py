@@ -78,7 +78,10 @@ async def _tell_reporter(
     now: datetime,
     buttons: list[list[Button]] | None = None,
 ) -> None:
-    """The reporter hears in the chat they reported from, anonymous or not."""
+    """The reporter hears in the chat they reported from, anonymous or not. A report taken
+    by phone or through the web has no chat: its reporter asks by ticket code instead."""
+    if not ticket.reporter_chat_id:
+        return
     # Keyed by time too: a reverted, re-dispatched or reopened ticket goes round again.
     await enqueue(
         session,
@@ -319,14 +322,12 @@ async def sign(
     )
     await show_signed(session, directory, ticket, member.display_name, now)
     station = await owner_name(session, directory, ticket, ticket.locale)
-    await enqueue(
+    await _tell_reporter(
         session,
-        dedup_key=f"reporter:signed:{ticket.id}:{now.isoformat()}",
-        kind="reporter_update",
+        ticket,
+        what="signed",
+        text=t(ticket.locale, "reporter.signed", code=ticket.code, station=station),
         now=now,
-        payload=payload_of(t(ticket.locale, "reporter.signed", code=ticket.code, station=station)),
-        chat_id=ticket.reporter_chat_id,
-        ticket_id=ticket.id,
     )
     due = local_time(ticket.next_due_at) if ticket.next_due_at else "—"
     # The next steps go to the signer's private chat, wherever they pressed 签收.

@@ -6,6 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from flows.clock import Clock, system_clock
+from handlers.web.api.context import Api
+from handlers.web.api.routes import add_api
 from handlers.web.health import healthz, readyz
 from handlers.web.keys import CLOCK_KEY, DB_KEY, PROBES_KEY
 from handlers.web.metrics import metrics
@@ -20,8 +22,10 @@ def init_app(
     clock: Clock = system_clock,
     webhook: Webhook | None = None,
     probes: Probes | None = None,
+    api: Api | None = None,
 ) -> web.Application:
-    """``probes`` says how the service's parts are doing (default: none run here)."""
+    """``probes`` says how the service's parts are doing (default: none run here); ``api``
+    mounts the REST API."""
     app = web.Application(client_max_size=MAX_BODY)
     app[DB_KEY] = db
     app[CLOCK_KEY] = clock
@@ -29,6 +33,8 @@ def init_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    if api is not None:
+        add_api(app, api)
     if webhook is not None:
         app[WEBHOOK_KEY] = webhook
         app.router.add_post("/telegram/webhook", telegram_webhook)

@@ -1,0 +1,137 @@
+"""Errors of the REST API as RFC 9457 problem details (``application/problem+json``).
+
+Each kind has a stable ``type`` (a path under ``/api/v1/problems/``), a status, and its
+message in Chinese and English; ``title`` and ``detail`` are in the language the client
+asked for (Accept-Language; Chinese by default). No problem echoes what was sent: a
+validation error names the field and what is wrong, never the value (it may be a story).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aiohttp import web
+
+from handlers.web.api.models import CandidateOut, FieldError, Problem
+
+CONTENT_TYPE: Final = "application/problem+json"
+TYPE_BASE: Final = "/api/v1/problems/"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    slug: str
+    status: int
+    zh: str
+    en: str
+
+
+KINDS: Final = {
+    k.slug: k
+    for k in (
+        Kind("malformed-json", 400, "请求内容不是有效的 JSON。", "The body is not valid JSON."),
+        Kind(
+            "invalid-report",
+            422,
+            "报告内容有误，请按 errors 修改后重新提交。",
+            "The report is not valid; correct the fields listed in errors and send it again.",
+        ),
+        Kind(
+            "unsupported-media-type",
+            415,
+            "请以 application/json 提交。",
+            "Send the body as application/json.",
+        ),
+        Kind("unknown-place-code", 422, "没有这个行政区划代码。", "No division has this code."),
+        Kind(
+            "place-not-found",
+            422,
+            "没有找到这个地点，请换一种说法，或提供行政区划代码。",
+            "No place matches these words; try other words or give the division code.",
+        ),
+        Kind(
+            "place-ambiguous",
+            422,
+            "这个地点有多个可能，请从 candidates 中选择一个代码后重新提交。",
+            "These words match places of different stations; send again with one of the"
+            " candidates' codes.",
+        ),
+        Kind(
+            "operator-token-required",
+            401,
+            "电话来电只能由接线员凭令牌录入。",
+            "Reports of phone calls can only be entered by an operator with a token.",
+        ),
+        Kind(
+            "bad-idempotency-key",
+            400,
+            "Idempotency-Key 须为 8 至 100 个可见字符。",
+            "Idempotency-Key must be 8 to 100 visible characters.",
+        ),
+        Kind(
+            "too-many-requests",
+            429,
+            "请求过于频繁，请稍后再试。紧急情况请拨打 110 或 12355。",
+            "Too many requests; try again later. In an emergency call 110 or 12355.",
+        ),
+        Kind("ticket-not-found", 404, "没有这个编号的报告。", "No report has this code."),
+        Kind("not-found", 404, "没有这个地址。", "There is nothing at this address."),
+        Kind(
+            "method-not-allowed",
+            405,
+            "这个地址不支持此方法。",
+            "This address does not allow this method.",
+        ),
+        Kind("body-too-large", 413, "请求内容过大。", "The body is too large."),
+        Kind(
+            "internal-error",
+            500,
+            "服务器出错，报告未保存，请稍后重试。紧急情况请拨打 110。",
+            "The server failed and nothing was saved; try again. In an emergency call 110.",
+        ),
+    )
+}
+
+
+def language(request: web.Request) -> str:
+    """ "en" when the client prefers English to Chinese, else "zh"."""
+    for part in request.headers.get("Accept-Language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "zh"
+
+
+def problem(
+    request: web.Request,
+    slug: str,
+    *,
+    errors: list[FieldError] | None = None,
+    candidates: list[CandidateOut] | None = None,
+    retry_after: int | None = None,
+) -> web.Response:
+    kind = KINDS[slug]
+    lang = language(request)
+    text = kind.zh if lang == "zh" else kind.en
+    body = Problem(
+        type=TYPE_BASE + kind.slug,
+        title=text,
+        status=kind.status,
+        detail=text,
+        message={"zh": kind.zh, "en": kind.en},
+        errors=errors,
+        candidates=candidates,
+        retry_after=retry_after,
+    )
+    headers: dict[str, Any] = {"Content-Language": "zh-CN" if lang == "zh" else "en"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return web.Response(
+        status=kind.status,
+        body=body.model_dump_json(exclude_none=True),
+        content_type=CONTENT_TYPE,
+        headers=headers,
+    )
