@@ -77,10 +77,20 @@ class _Strict(BaseModel):
 
 class PlaceIn(_Strict):
     """Where the child is: a division code (city, county, township or village), or the
-    words the caller used, resolved by the same matcher as the bot's."""
+    words the caller used, resolved by the same matcher as the bot's. One of the two."""
 
-    code: str | None = Field(default=None, pattern=r"^[0-9]{12}$", max_length=CODE_MAX)
-    text: Text | None = Field(default=None, min_length=2, max_length=PLACE_TEXT_MAX)
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["code"]}, {"required": ["text"]}]}
+    )
+
+    # Optional, but not null: the schema says a string when present.
+    code: Annotated[
+        str | None, WithJsonSchema({"type": "string", "pattern": "^[0-9]{12}$"})
+    ] = Field(default=None, pattern=r"^[0-9]{12}$", max_length=CODE_MAX)
+    text: Annotated[
+        Text | None,
+        WithJsonSchema({"type": "string", "minLength": 2, "maxLength": PLACE_TEXT_MAX}),
+    ] = Field(default=None, min_length=2, max_length=PLACE_TEXT_MAX)
 
     @model_validator(mode="after")
     def _code_or_text(self) -> PlaceIn:

@@ -27,8 +27,10 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     except web.HTTPNotFound:
         return problem(request, "not-found")
-    except web.HTTPMethodNotAllowed:
-        return problem(request, "method-not-allowed")
+    except web.HTTPMethodNotAllowed as exc:
+        refused = problem(request, "method-not-allowed")
+        refused.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return refused
     except web.HTTPRequestEntityTooLarge:
         return problem(request, "body-too-large")
     except web.HTTPException:
