@@ -1,14 +1,19 @@
-"""The deadline sweep on a large database: one tick's cost, and due-to-outbox delay.
+"""The deadline sweep on a large database: one tick's cost, and due time to outbox row and to
+the notice handed to the Bot API.
 
 Builds a database of N tickets (default 1,000,000, of which 200,000 open and exactly
-``--due`` due now), then measures
+``--due`` due now) with one staff member enrolled at every station and one supervisor at
+every county and city (each a private chat), then measures
 
 A. one sweep tick that finds the due tickets: ``flows.escalation.sweep_deadlines`` with a fixed
    clock, repeated on fresh due sets (wall time, rows written, SQL statements, EXPLAIN of
    the sweep's query);
-B. the delay from a ticket's due time to its escalation's outbox row while the sweep runs
-   on ``bot.jobs.Jobs`` every S seconds with the real clock, as in ``hutong serve``, and a
-   feeder makes open tickets fall due at a steady rate.
+B. the delay from a ticket's due time to its escalation's outbox row, and on to the
+   ``sendMessage`` of each copy of the notice reaching the fake Bot API, while the sweep
+   runs on ``bot.jobs.Jobs`` every S seconds with the real clock and the outbox sender of
+   ``bot.telegram_side.TelegramSide`` sends, as in ``hutong serve``, and a feeder makes
+   open tickets fall due at a steady rate. Each interval runs with Telegram's limits as the
+   service keeps them by default (30 messages/s, 1/s per chat) and with them lifted.
 
     python bench/sweep.py                                  # SQLite, temp file
     python bench/sweep.py --database-url postgresql://postgres@127.0.0.1:5432/bench
@@ -18,7 +23,8 @@ With a PostgreSQL ``--database-url`` the schema ``public`` of that database is D
 recreated: never point it at a database you care about. Only loopback hosts are accepted.
 
 Only figures are printed; nothing asserts times. The exit status is 1 when a tick did not
-advance exactly the due tickets or an outbox row could not be matched to a due time.
+advance exactly the due tickets, an outbox row could not be matched to a due time, or a
+notice was never received by the fake Bot API or received twice.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import contextvars
 import json
 import logging
 import math
@@ -45,15 +52,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-import asyncpg  # type: ignore[import-untyped]
-from common import check_loopback, fmt, percentile, print_rows, reset_postgres
-from sqlalchemy import Boolean, DateTime, Table, bindparam, event, func, update
+import asyncpg
+from common import check_loopback, fmt, machine_line, percentile, print_rows, reset_postgres
+from fake_api import FakeProcess, Received
+from sqlalchemy import Boolean, DateTime, Table, bindparam, event, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlmodel import UTCDateTime, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.jobs import Jobs
+from bot.settings import Settings
+from bot.tasks import Supervisor
+from bot.telegram_side import TelegramSide
+from flows.clock import system_clock
 from flows.escalation import sweep_deadlines
+from flows.intake import Intake
 from flows.lifecycle import FEEDBACK, OUTCOMES
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, LEVEL1, LEVEL2, REMINDER, freeze, overdue_level_for
@@ -62,7 +76,7 @@ from flows.triage import AGE_BANDS, CONCERNS, REPORTER_ROLES, SEXES, derive_prio
 from storage.db import Database, make_engine
 from storage.directory_data import read_bundled_divisions
 from storage.migrate import seed_directory, upgrade_async
-from storage.models import OutboxMessage, Ticket, TicketEvent
+from storage.models import OutboxMessage, StaffMember, Ticket, TicketEvent
 
 CHUNK: Final = 50_000  # rows per insert transaction while building
 DUE_SPREAD: Final = timedelta(minutes=5)  # the due set fell due within this before "now"
@@ -85,6 +99,18 @@ STORIES: Final = (
 )
 PLACE_TEXTS: Final = ("村口小卖部旁边", "菜市场后面那栋楼", "学校对面的出租屋", "三楼靠楼梯那户")
 TICKET: Final[Table] = Ticket.__table__  # type: ignore[attr-defined]
+OUTBOX: Final[Table] = OutboxMessage.__table__  # type: ignore[attr-defined]
+STAFF_CHAT_BASE: Final = 7_000_000_000  # private chats of the enrolled staff, one each
+# Telegram's limits as hutong keeps them by default, and lifted as in bench/intake.py.
+DEFAULT_LIMITS: Final = (
+    float(Settings.model_fields["telegram_messages_per_second"].default),
+    float(Settings.model_fields["telegram_chat_messages_per_second"].default),
+)
+LIFTED: Final = (100_000.0, 100_000.0)
+LIMITS: Final = {"telegram": DEFAULT_LIMITS, "lifted": LIFTED}
+SERVICE_SWEEP_SECONDS: Final = float(Settings.model_fields["sweep_seconds"].default)
+# Set by the sweep's ticks only: their commits are stamped, the sender's and feeder's not.
+STAMPING: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_stamping", default=False)
 
 
 # ---------------------------------------------------------------------- figures
@@ -99,22 +125,23 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]
 
 
 class StampedDatabase(Database):
-    """A ``Database`` that can note, after each commit, when it happened and the highest
-    outbox id then visible, so each outbox row gets the moment it became visible."""
+    """A ``Database`` that can note, after each commit of a sweep tick (``STAMPING``), when
+    it happened and the highest outbox id then visible, so each outbox row the sweep writes
+    gets the moment it became visible. The sender's and feeder's units are not touched."""
 
     def __init__(self, url: str) -> None:
         super().__init__(make_engine(url))
-        self.stamping = False
         self.stamps: list[tuple[float, int]] = []  # (commit time, max outbox id)
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
         top: int | None = None
+        stamping = STAMPING.get()
         async with super().unit() as session:
             yield session
-            if self.stamping:
+            if stamping:
                 top = (await session.exec(select(func.max(OutboxMessage.id)))).one()
-        if self.stamping and top is not None:
+        if stamping and top is not None:
             self.stamps.append((time.time(), top))
 
     def visible_at(self) -> Callable[[int], float]:
@@ -533,6 +560,7 @@ async def build(args: argparse.Namespace, url: str, directory: Directory) -> Pla
     db = Database(make_engine(url))
     try:
         await seed_directory(db)
+        staff = await enrol_staff(db, plan.now)
     finally:
         await db.dispose()
     t1 = time.perf_counter()
@@ -544,7 +572,14 @@ async def build(args: argparse.Namespace, url: str, directory: Directory) -> Pla
     else:
         await load_postgres(url, gen)
     t2 = time.perf_counter()
-    print(f"build: schema + directory {t1 - t0:.1f} s, {plan.tickets:,} tickets {t2 - t1:.1f} s")
+    print(
+        f"build: schema + directory + staff {t1 - t0:.1f} s, {plan.tickets:,} tickets "
+        f"{t2 - t1:.1f} s"
+    )
+    print(
+        f"  staff: {staff['township']:,} station members, {staff['county']:,} county and "
+        f"{staff['city']:,} city supervisors, each their own private chat"
+    )
     print(
         "  states: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(plan.states.items()))
@@ -552,6 +587,39 @@ async def build(args: argparse.Namespace, url: str, directory: Directory) -> Pla
         + ", ".join(f"{k} {v:,}" for k, v in sorted(plan.priorities.items()))
     )
     return plan
+
+
+async def enrol_staff(db: Database, now: datetime) -> Counter[str]:
+    """One staff member at every station and one supervisor at every county and city, each
+    with a private chat, as ``hutong staff invite`` + joining would have bound them
+    (``flows.staff.join``'s row, without the invitation): every rung's notice then reaches
+    real chats, and none passes up a level for want of someone enrolled."""
+    rows: list[dict[str, Any]] = []
+    kinds: Counter[str] = Counter()
+    for division in read_bundled_divisions():
+        if division.level not in ("township", "county", "city"):
+            continue
+        chat = str(STAFF_CHAT_BASE + len(rows))
+        role = "station" if division.level == "township" else "supervisor"
+        rows.append(
+            {
+                "channel": "telegram",
+                "user_id": chat,
+                "chat_id": chat,
+                "display_name": f"{role} {division.code}",
+                "role": role,
+                "scope_level": division.level,
+                "scope_code": division.code,
+                "locale": "zh",
+                "active": True,
+                "joined_at": now,
+            }
+        )
+        kinds[division.level] += 1
+    async with db.unit() as session:
+        conn = await session.connection()
+        await conn.execute(insert(StaffMember), rows)
+    return kinds
 
 
 # ---------------------------------------------------------------------- due times
@@ -690,6 +758,7 @@ async def measure_ticks(
 class DelayRun:
     interval: float
     rate: float
+    limits: str  # a key of LIMITS
     fed: int = 0
     rows: int = 0
     tickets: int = 0
@@ -700,9 +769,24 @@ class DelayRun:
     visible: list[float] = field(default_factory=list)
     ticks: list[tuple[datetime, float, int]] = field(default_factory=list)  # now, s, advanced
     caught_up: int = 0
+    set_aside: int = 0
     skipped: int = 0  # APScheduler fire times skipped because the last tick still ran
     feeder_late: int = 0
     feeder_lag_max: float = 0.0
+    # Delivery: one message per chat a role row was expanded to (flows.notices.expand).
+    notices: int = 0  # messages owed for the run's escalations
+    received: list[float] = field(default_factory=list)  # due -> sendMessage arrived, sorted
+    never: int = 0  # owed and not received: not marked sent, or no call with its message id
+    twice: int = 0  # sendMessage calls repeating an earlier one (same chat, same text)
+    stray: int = 0  # sendMessage calls that no outbox row accounts for
+    refused: int = 0  # sendMessage calls the fake answered with an error
+    nobody: int = 0  # role rows expanded to no chat at all
+    feed_seconds: float = math.nan  # first to last due time of the feed
+    backlog: int = 0  # owed, not yet received when the sweep had passed the last due time
+    drain: float = math.nan  # seconds from then to the last notice received
+    send_rate: float = math.nan  # notices received per second, first to last
+    drained: bool = True
+    busiest: tuple[int, str] = (0, "")  # notices to the busiest chat, whose chat it is
 
 
 class SkippedTicks(logging.Handler):
@@ -729,19 +813,66 @@ async def catch_up(db: Database, directory: Directory) -> int:
             return total
 
 
+UNSENT: Final = ("pending", "sending")
+
+
+async def set_aside(db: Database) -> int:
+    """Rows not sent yet (A's notices, a run that did not drain) are marked failed, so the
+    sender of a run starts with an empty outbox and sends only that run's notices."""
+    async with db.unit() as session:
+        conn = await session.connection()
+        result = await conn.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.status).in_(UNSENT))
+            .values(status="failed", error="bench: set aside", failed_at=datetime.now(UTC))
+        )
+    return int(result.rowcount or 0)
+
+
+async def unsent(db: Database, after: int) -> int:
+    async with db.unit() as session:
+        return (
+            await session.exec(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(col(OutboxMessage.id) > after, col(OutboxMessage.status).in_(UNSENT))
+            )
+        ).one()
+
+
+def service_settings(url: str, fake: FakeProcess, interval: float, limits: str) -> Settings:
+    """The service's settings but for the Bot API (the fake), the sweep interval and,
+    with ``limits`` "lifted", Telegram's sending limits; no ``.env`` file is read."""
+    per_second, per_chat = LIMITS[limits]
+    return Settings(
+        _env_file=None,  # pydantic-settings: no .env file
+        database_url=url,
+        telegram_token=fake.token,
+        telegram_api_url=fake.url,
+        sweep_seconds=interval,
+        telegram_messages_per_second=per_second,
+        telegram_chat_messages_per_second=per_chat,
+    )
+
+
 async def measure_delay(
     db: StampedDatabase,
     plan: Plan,
     directory: Directory,
     *,
+    url: str,
+    work: Path,
     interval: float,
+    limits: str,
     rate: float,
     duration: float,
     lead: float,
+    drain: float,
 ) -> DelayRun:
-    run = DelayRun(interval, rate)
-    rng = random.Random(plan.seed + int(interval * 1000))
+    run = DelayRun(interval, rate, limits)
+    rng = random.Random(plan.seed + int(interval * 1000) + len(limits))
     run.caught_up = await catch_up(db, directory)
+    run.set_aside = await set_aside(db)
     horizon = datetime.now(UTC) + timedelta(seconds=duration + lead + 120 + interval * 4)
     due_at: dict[int, datetime] = {}
     fed_ids: set[int] = set()
@@ -761,23 +892,59 @@ async def measure_delay(
             seen.append(now)
             return now
 
-        t0 = time.perf_counter()
-        n = await sweep_deadlines(clock=clock, **kwargs)
-        run.ticks.append((seen[0], time.perf_counter() - t0, n))
+        token = STAMPING.set(True)
+        try:
+            t0 = time.perf_counter()
+            n = await sweep_deadlines(clock=clock, **kwargs)
+            run.ticks.append((seen[0], time.perf_counter() - t0, n))
+        finally:
+            STAMPING.reset(token)
 
     db.stamps = []
-    db.stamping = True
     skipped = SkippedTicks()
     scheduler_log = logging.getLogger("apscheduler.scheduler")
     scheduler_log.addHandler(skipped)
     scheduler_log.propagate = False
-    jobs = Jobs()
-    jobs.every(interval, tick, first_now=True, db=db, directory=directory, policy=DEFAULT_POLICY)
-    jobs.start()
+    fake = FakeProcess(work / f"calls-{limits}-{interval:g}.jsonl")
+    await fake.start()
+    settings = service_settings(url, fake, interval, limits)
+    jobs, tasks = Jobs(), Supervisor()
+    # The Telegram side of `hutong serve` (role all): PTB Application, the outbox sender
+    # with its pace from the settings, the poller; connected in the background by start().
+    bot = TelegramSide(
+        settings, db=db, intake=Intake(directory, DEFAULT_POLICY), clock=system_clock
+    )
+    sender = bot.sender
+    assert sender is not None
+
+    def advanced(_n: int) -> None:  # bot.service.schedule_jobs: the sender looks at once
+        sender.wake()
+
     last_due = datetime.now(UTC)
+    feed_end = math.nan
     try:
+        bot.start(jobs, tasks)
+        # The sweep job as bot.service.schedule_jobs adds it, timed by ``tick``.
+        jobs.every(
+            settings.sweep_seconds,
+            tick,
+            first_now=True,
+            db=db,
+            directory=directory,
+            policy=DEFAULT_POLICY,
+            on_advanced=advanced,
+            batch=settings.sweep_batch,
+            with_digests=False,
+        )
+        jobs.start()
+        connected = time.monotonic() + 60
+        while bot.send_task is None:  # getMe, then the sender starts
+            if time.monotonic() > connected:
+                raise SystemExit("bench: the bot did not connect to the fake Bot API")
+            await asyncio.sleep(0.05)
         start = time.monotonic()
         total = round(rate * duration)
+        first_due: datetime | None = None
         while run.fed < total:
             elapsed = time.monotonic() - start
             # Steady on average: a step held up (SQLite's one writer) makes up for it next.
@@ -795,41 +962,69 @@ async def measure_delay(
                 due_at.update(zip(ids, dues, strict=True))
                 fed_ids.update(ids)
                 run.fed += n
+                first_due = first_due or dues[0]
                 last_due = max(last_due, dues[-1])
             await asyncio.sleep(max(0.0, (elapsed + FEED_STEP) - (time.monotonic() - start)))
-        # Done when a tick that started after the last due time has finished.
+        if first_due is not None:
+            run.feed_seconds = (last_due - first_due).total_seconds()
+        # The feed is over when a tick that started after the last due time has finished.
         deadline = time.monotonic() + 120 + interval * 3
         while not any(now > last_due for now, _, _ in run.ticks):
             if time.monotonic() > deadline:
                 print("  warning: no tick finished after the last due time", file=sys.stderr)
                 break
             await asyncio.sleep(0.1)
+        feed_end = time.time()
+        # Then every notice written is given time to go out (Telegram's limits hold it).
+        deadline = time.monotonic() + drain
+        while await unsent(db, outbox_before):
+            if time.monotonic() > deadline:
+                print(f"  warning: notices still unsent after {drain:g} s", file=sys.stderr)
+                run.drained = False
+                break
+            await asyncio.sleep(0.5)
     finally:
+        # As bot.service.serve stops: the bot's updates and sender, then the jobs.
+        await bot.stop()
+        tasks.stop()
         await jobs.stop()
-        db.stamping = False
+        await bot.close()
+        calls = await fake.stop()
         scheduler_log.removeHandler(skipped)
         scheduler_log.propagate = True
         run.skipped = skipped.count
 
     visible_at = db.visible_at()
+    outbox = OUTBOX.c
     async with db.unit() as session:
+        conn = await session.connection()
         rows = (
-            await session.exec(
-                select(
-                    OutboxMessage.id,
-                    OutboxMessage.ticket_id,
-                    OutboxMessage.kind,
-                    OutboxMessage.created_at,
-                ).where(col(OutboxMessage.id) > outbox_before)
+            await conn.execute(
+                sa_select(
+                    outbox.id,
+                    outbox.ticket_id,
+                    outbox.kind,
+                    outbox.target_kind,
+                    outbox.target,
+                    outbox.status,
+                    outbox.message_id,
+                    outbox.created_at,
+                ).where(outbox.id > outbox_before)
             )
         ).all()
     tickets: set[int] = set()
-    for outbox_id, ticket_id, kind, created in rows:
+    copies: list[tuple[str, int | None, datetime]] = []  # chat, message id, due
+    for outbox_id, ticket_id, kind, target_kind, target, status, message_id, created in rows:
         if kind not in ESCALATION_KINDS or ticket_id not in due_at:
             run.unmatched += 1
             continue
         assert outbox_id is not None and ticket_id is not None
         due = due_at[ticket_id]
+        if target_kind == "chat":  # a copy the sender made for one chat
+            copies.append((target, message_id if status == "sent" else None, due))
+            continue
+        if status == "failed":
+            run.nobody += 1
         run.rows += 1
         tickets.add(ticket_id)
         run.created.append((created - due).total_seconds())
@@ -842,7 +1037,56 @@ async def measure_delay(
     run.fed_escalated = len(tickets & fed_ids)
     run.created.sort()
     run.visible.sort()
+    await match_deliveries(db, run, copies, calls, feed_end)
     return run
+
+
+async def match_deliveries(
+    db: Database,
+    run: DelayRun,
+    copies: Sequence[tuple[str, int | None, datetime]],
+    calls: Sequence[Received],
+    feed_end: float,
+) -> None:
+    """Each owed copy to the ``sendMessage`` that delivered it: the fake numbers messages per
+    chat and the sender keeps the number on the row, so (chat, message id) names one call.
+    A call no row names, or one repeating an earlier call's chat and text (every notice
+    carries its ticket's code, and a ticket fires one rung per run), was sent twice."""
+    refused = [c for c in calls if c.error is not None]
+    ok = [c for c in calls if c.error is None]
+    run.refused = len(refused)
+    by_key = {(c.chat, c.message_id): c for c in ok}
+    seen = Counter((c.chat, c.text) for c in ok)
+    run.twice = sum(n - 1 for n in seen.values())
+    run.notices = len(copies)
+    arrived: list[float] = []
+    matched = 0
+    for chat, message_id, due in copies:
+        call = by_key.get((int(chat), message_id)) if message_id is not None else None
+        if call is None:
+            run.never += 1
+            continue
+        matched += 1
+        arrived.append(call.at)
+        run.received.append(call.at - due.timestamp())
+    run.stray = len(ok) - matched
+    run.received.sort()
+    if arrived:
+        first, last = min(arrived), max(arrived)
+        run.send_rate = len(arrived) / (last - first) if last > first else math.nan
+        if not math.isnan(feed_end):
+            run.backlog = sum(1 for at in arrived if at > feed_end)
+            run.drain = max(0.0, last - feed_end)
+    run.backlog += run.never
+    per_chat = Counter(chat for chat, _, _ in copies)
+    if per_chat:
+        chat, n = per_chat.most_common(1)[0]
+        async with db.unit() as session:
+            member = (
+                await session.exec(select(StaffMember).where(col(StaffMember.chat_id) == chat))
+            ).first()
+        who = f"{member.scope_level} {member.scope_code}" if member else chat
+        run.busiest = (n, who)
 
 
 # ---------------------------------------------------------------------- main
@@ -917,6 +1161,11 @@ def report_shapes(shapes: dict[str, Shape]) -> None:
     )
 
 
+def limits_label(limits: str) -> str:
+    per_second, per_chat = LIMITS[limits]
+    return "lifted" if limits == "lifted" else f"{per_second:g}/s,{per_chat:g}/chat"
+
+
 def report_delays(name: str, runs: Sequence[DelayRun]) -> list[str]:
     rows = []
     problems = []
@@ -932,6 +1181,7 @@ def report_delays(name: str, runs: Sequence[DelayRun]) -> list[str]:
                 (
                     name,
                     fmt(r.interval, "g"),
+                    limits_label(r.limits),
                     fmt(r.rate, "g"),
                     str(r.fed),
                     str(r.tickets),
@@ -946,25 +1196,27 @@ def report_delays(name: str, runs: Sequence[DelayRun]) -> list[str]:
                     fmt(busy, ".0f"),
                 )
             )
+        at = f"S={r.interval:g} {r.limits}"
         if r.unmatched:
-            problems.append(f"S={r.interval:g}: {r.unmatched} outbox rows without a due time")
+            problems.append(f"{at}: {r.unmatched} outbox rows without a due time")
         if r.fed_escalated < r.fed:
-            problems.append(
-                f"S={r.interval:g}: {r.fed - r.fed_escalated} fed tickets not escalated"
-            )
+            problems.append(f"{at}: {r.fed - r.fed_escalated} fed tickets not escalated")
         if r.never_visible:
-            problems.append(f"S={r.interval:g}: {r.never_visible} rows without a commit stamp")
+            problems.append(f"{at}: {r.never_visible} rows without a commit stamp")
         extras = [f"caught up {r.caught_up} before the run"] if r.caught_up else []
+        if r.set_aside:
+            extras.append(f"{r.set_aside} unsent rows of earlier parts set aside")
         if r.feeder_late:
             extras.append(
                 f"{r.feeder_late} feeder writes committed after their first due time "
                 f"(max {r.feeder_lag_max * 1000:.0f} ms)"
             )
         if extras:
-            print(f"  S={r.interval:g}: " + "; ".join(extras))
+            print(f"  {at}: " + "; ".join(extras))
     headers = (
         "db",
         "S s",
+        "limits",
         "due/s",
         "fed",
         "tickets",
@@ -984,8 +1236,96 @@ def report_delays(name: str, runs: Sequence[DelayRun]) -> list[str]:
     return problems
 
 
-async def run(args: argparse.Namespace, url: str) -> int:
+def report_deliveries(name: str, runs: Sequence[DelayRun]) -> list[str]:
+    rows = []
+    problems = []
+    notes = []
+    for r in runs:
+        values = r.received
+        demand = r.notices / r.feed_seconds if r.feed_seconds > 0 else math.nan
+        rows.append(
+            (
+                name,
+                fmt(r.interval, "g"),
+                limits_label(r.limits),
+                fmt(r.rate, "g"),
+                str(r.fed),
+                str(r.notices),
+                fmt(demand, ".1f"),
+                str(len(values)),
+                *(fmt(percentile(values, p) * 1000, ".0f") for p in (50, 95, 99)),
+                fmt(values[-1] * 1000 if values else math.nan, ".0f"),
+                fmt(r.send_rate, ".1f"),
+                str(r.backlog),
+                fmt(r.drain, ".1f"),
+                str(r.never),
+                str(r.twice),
+            )
+        )
+        at = f"S={r.interval:g} {r.limits}"
+        per_second, per_chat = LIMITS[r.limits]
+        busiest, who = r.busiest
+        notes.append(
+            f"  {at}: {r.notices} notices for {r.tickets} escalated tickets "
+            f"({r.notices / r.tickets if r.tickets else math.nan:.2f} each); busiest chat "
+            f"{who}: {busiest}"
+        )
+        if demand > per_second:
+            notes.append(
+                f"  {at}: CEILING: notices were owed at {demand:.1f}/s, above the "
+                f"{per_second:g} messages/s Telegram allows the bot: the backlog grows "
+                f"through the feed and the delay with it, whatever hutong's own speed"
+            )
+        if busiest and r.feed_seconds > 0 and busiest / r.feed_seconds > per_chat:
+            notes.append(
+                f"  {at}: the busiest chat was owed {busiest / r.feed_seconds:.2f} "
+                f"notices/s, above its {per_chat:g}/s: it waits for its pace too"
+            )
+        if r.never:
+            problems.append(f"{at}: {r.never} notices never received by the fake Bot API")
+        if r.twice or r.stray:
+            problems.append(
+                f"{at}: {r.twice} notices received twice, {r.stray} sendMessage calls "
+                "matching no outbox row"
+            )
+        if r.refused:
+            problems.append(f"{at}: {r.refused} sendMessage calls refused by the fake")
+        if r.nobody:
+            problems.append(f"{at}: {r.nobody} escalation rows found nobody to send to")
+        if not r.drained:
+            problems.append(f"{at}: the outbox did not drain within --drain")
+    headers = (
+        "db",
+        "S s",
+        "limits",
+        "due/s",
+        "fed",
+        "notices",
+        "owed/s",
+        "received",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "sent/s",
+        "backlog",
+        "drain s",
+        "never",
+        "twice",
+    )
+    print_table(
+        "B. due time -> sendMessage received by the fake Bot API (outbox sender as in serve)",
+        headers,
+        rows,
+    )
+    for line in notes:
+        print(line)
+    return problems
+
+
+async def run(args: argparse.Namespace, url: str, work: Path) -> int:
     name = make_url(url).get_backend_name()
+    print(f"{machine_line()} · {name}", flush=True)
     directory = Directory.from_rows(read_bundled_divisions())
     plan = await build(args, url, directory)
     db = StampedDatabase(url)
@@ -993,25 +1333,33 @@ async def run(args: argparse.Namespace, url: str) -> int:
     problems: list[str] = []
     try:
         ticks, plan_lines, shapes = await measure_ticks(db, plan, directory, profiler, args.repeats)
+        runs = []
+        for interval in args.intervals:
+            for limits in args.limits:
+                print(f"B: S={interval:g} s, limits {limits} …", flush=True)
+                runs.append(
+                    await measure_delay(
+                        db,
+                        plan,
+                        directory,
+                        url=url,
+                        work=work,
+                        interval=interval,
+                        limits=limits,
+                        rate=args.rate,
+                        duration=args.duration,
+                        lead=args.lead,
+                        drain=args.drain,
+                    )
+                )
+        print(f"\n{machine_line()} · {name} · {args.tickets:,} tickets, {args.open:,} open")
         problems += report_ticks(name, ticks, plan.due)
         report_shapes(shapes)
         print("\nA. plan of the sweep's claim query (with a due set present):")
         for line in plan_lines:
             print("  " + line)
-        runs = []
-        for interval in args.intervals:
-            runs.append(
-                await measure_delay(
-                    db,
-                    plan,
-                    directory,
-                    interval=interval,
-                    rate=args.rate,
-                    duration=args.duration,
-                    lead=args.lead,
-                )
-            )
         problems += report_delays(name, runs)
+        problems += report_deliveries(name, runs)
     finally:
         await db.dispose()
     for p in problems:
@@ -1030,8 +1378,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--intervals",
         type=float,
         nargs="+",
-        default=[1.0, 5.0],
-        help="B: sweep intervals S in seconds (the service default is 5)",
+        default=[SERVICE_SWEEP_SECONDS],
+        help="B: sweep intervals S in seconds (default: the service's HUTONG_SWEEP_SECONDS, "
+        f"{SERVICE_SWEEP_SECONDS:g})",
+    )
+    p.add_argument(
+        "--limits",
+        nargs="+",
+        choices=list(LIMITS),
+        default=list(LIMITS),
+        help="B: the sender keeps Telegram's limits as the service does by default "
+        f"({DEFAULT_LIMITS[0]:g} messages/s, {DEFAULT_LIMITS[1]:g}/s per chat), or has them "
+        "lifted (hutong's own cost); default both",
     )
     p.add_argument("--rate", type=float, default=50.0, help="B: tickets falling due per second")
     p.add_argument("--duration", type=float, default=60.0, help="B: seconds of feeding")
@@ -1041,14 +1399,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=1.0,
         help="B: the feeder sets due times this many seconds ahead",
     )
+    p.add_argument(
+        "--drain",
+        type=float,
+        default=600.0,
+        help="B: seconds allowed after the feed for every notice to be sent",
+    )
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--keep", action="store_true", help="keep the SQLite temp dir")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (SQLite db, calls)")
     args = p.parse_args(argv)
     if not 0 < args.due <= args.open <= args.tickets:
         p.error("expected 0 < --due <= --open <= --tickets")
     if args.repeats < 1 or args.rate <= 0 or args.duration <= 0 or args.lead < 0:
         p.error("--repeats, --rate and --duration must be positive, --lead not negative")
-    needed = args.due * args.repeats + int(args.rate * args.duration + 1) * len(args.intervals)
+    runs = len(args.intervals) * len(args.limits)
+    needed = args.due * args.repeats + int(args.rate * args.duration + 1) * runs
     if needed > args.open:
         p.error(f"the runs need {needed} untouched open tickets; raise --open")
     return args
@@ -1056,21 +1421,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    work: Path | None = None
+    work = Path(tempfile.mkdtemp(prefix="hutong-sweep-"))
     if args.database_url:
         url = args.database_url
         check_loopback(url)
     else:
-        work = Path(tempfile.mkdtemp(prefix="hutong-sweep-"))
         url = f"sqlite:///{work / 'bench.db'}"
     try:
-        return asyncio.run(run(args, url))
+        return asyncio.run(run(args, url, work))
     finally:
-        if work is not None:
-            if args.keep:
-                print(f"kept {work}")
-            else:
-                shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
