@@ -11,6 +11,7 @@ from handlers.web.api.routes import add_api
 from handlers.web.health import healthz, readyz
 from handlers.web.keys import CLOCK_KEY, DB_KEY, PROBES_KEY
 from handlers.web.metrics import metrics
+from handlers.web.pages.report import add_pages
 from handlers.web.probes import Probes
 from handlers.web.webhook import MAX_BODY, WEBHOOK_KEY, Webhook, telegram_webhook
 from storage.db import Database
@@ -35,6 +36,7 @@ def init_app(
     app.router.add_get("/metrics", metrics)
     if api is not None:
         add_api(app, api)
+        add_pages(app)
     if webhook is not None:
         app[WEBHOOK_KEY] = webhook
         app.router.add_post("/telegram/webhook", telegram_webhook)

@@ -84,9 +84,9 @@ class PlaceIn(_Strict):
     )
 
     # Optional, but not null: the schema says a string when present.
-    code: Annotated[
-        str | None, WithJsonSchema({"type": "string", "pattern": "^[0-9]{12}$"})
-    ] = Field(default=None, pattern=r"^[0-9]{12}$", max_length=CODE_MAX)
+    code: Annotated[str | None, WithJsonSchema({"type": "string", "pattern": "^[0-9]{12}$"})] = (
+        Field(default=None, pattern=r"^[0-9]{12}$", max_length=CODE_MAX)
+    )
     text: Annotated[
         Text | None,
         WithJsonSchema({"type": "string", "minLength": 2, "maxLength": PLACE_TEXT_MAX}),

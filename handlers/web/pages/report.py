@@ -1,0 +1,305 @@
+"""``/report`` (the web intake) and ``/status`` (a report's progress by its code): server
+rendered, no JavaScript needed, mobile first; zh-CN with an English switch (``?lang=en``).
+
+The form is filed through ``flows/submission.py`` like the API's reports: the same
+vocabularies, the same place matcher (candidates to choose from when the words name places
+of several stations), the same limits per client address. A hidden ``submission`` id is the
+idempotency key, so a double click or a resent form files one ticket."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from markupsafe import Markup
+from pydantic import ValidationError
+
+from flows.client_limits import admit
+from flows.place_steps import PLACE_TEXT_MAX
+from flows.submission import (
+    PlaceUnresolved,
+    Report,
+    public_status,
+    resolve_place,
+    submit_report,
+)
+from flows.texts import t
+from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
+from handlers.web.api.context import API_KEY, client_address
+from handlers.web.api.models import ReportIn
+from handlers.web.keys import CLOCK_KEY, DB_KEY
+from handlers.web.pages import csrf
+from handlers.web.pages.words import w
+from storage.models import TEXT_MAX
+
+log = logging.getLogger(__name__)
+
+SUBMISSION: Final = re.compile(r"^[0-9a-f]{32}$")
+CODE: Final = re.compile(r"^[A-Za-z0-9]{6,16}$")
+# Pages of this site only: no scripts, no frames, forms posted here only.
+HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self';"
+    " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+VOCAB: Final = {
+    "danger": DANGER,
+    "reporter": REPORTER_ROLES,
+    "age": AGE_BANDS,
+    "sex": SEXES,
+    "concerns": CONCERNS,
+}
+
+
+def locale_of(request: web.Request, form: Any = None) -> str:
+    lang = (form.get("lang") if form is not None else None) or request.query.get("lang")
+    return "en" if lang == "en" else "zh"
+
+
+@dataclass(slots=True)
+class Form:
+    """What the visitor answered, kept to show the form again."""
+
+    submission: str = field(default_factory=lambda: uuid.uuid4().hex)
+    danger: str = ""
+    reporter: str = ""
+    place: str = ""
+    age: str = "unknown"
+    sex: str = "unknown"
+    concerns: list[str] = field(default_factory=list)
+    story: str = ""
+    phone: str = ""
+    callback: bool = False
+
+    @classmethod
+    def of(cls, data: Any) -> Form:
+        submission = str(data.get("submission", ""))
+        return cls(
+            submission=submission if SUBMISSION.match(submission) else uuid.uuid4().hex,
+            danger=str(data.get("danger", "")),
+            reporter=str(data.get("reporter", "")),
+            place=str(data.get("place", ""))[: PLACE_TEXT_MAX * 2],
+            age=str(data.get("age", "unknown")),
+            sex=str(data.get("sex", "unknown")),
+            concerns=[str(c) for c in data.getall("concerns", [])][: len(CONCERNS) * 2],
+            story=str(data.get("story", ""))[: TEXT_MAX * 2],
+            phone=str(data.get("phone", ""))[:64],
+            callback=data.get("callback") == "yes",
+        )
+
+    def report_in(self, place_code: str | None) -> dict[str, Any]:
+        place: dict[str, str] = {"code": place_code} if place_code else {"text": self.place}
+        return {
+            "channel": "web",
+            "danger": self.danger,
+            "reporter": self.reporter,
+            "place": place,
+            "age": self.age,
+            "sex": self.sex,
+            "concerns": self.concerns,
+            "story": self.story,
+            "phone": self.phone.strip() or None,
+            "callback": self.callback,
+        }
+
+
+def _render(
+    request: web.Request, template: str, locale: str, http_status: int = 200, **context: Any
+) -> web.Response:
+    token = csrf.token_for(request)
+
+    def label(key: str) -> Markup:
+        # The bot's catalogue: trusted text whose values are already escaped; its line
+        # breaks become spaces in a label.
+        return Markup(t(locale, key).replace("\n", " "))
+
+    response = aiohttp_jinja2.render_template(
+        template,
+        request,
+        {
+            "locale": locale,
+            "w": lambda key, **v: w(locale, key, **v),
+            "label": label,
+            "csrf": token,
+            "vocab": VOCAB,
+            "place_max": PLACE_TEXT_MAX,
+            "story_max": TEXT_MAX,
+            **context,
+        },
+        status=http_status,
+    )
+    response.headers.update(HEADERS)
+    csrf.set_cookie(request, response, token)
+    return response
+
+
+def _form_page(
+    request: web.Request,
+    locale: str,
+    form: Form,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    candidates: list[Any] | None = None,
+) -> web.Response:
+    return _render(
+        request,
+        "report.html",
+        locale,
+        status,
+        form=form,
+        errors=errors or {},
+        message=message,
+        candidates=candidates or [],
+    )
+
+
+async def report_page(request: web.Request) -> web.Response:
+    return _form_page(request, locale_of(request), Form())
+
+
+async def report_post(request: web.Request) -> web.Response:
+    data = await request.post()
+    locale = locale_of(request, data)
+    form = Form.of(data)
+    if not csrf.valid(request, str(data.get(csrf.FIELD, "")) or None):
+        return _form_page(request, locale, form, status=403, message=w(locale, "expired"))
+    place_code = str(data.get("place_code", "")) or None
+    try:
+        report_in = ReportIn.model_validate(form.report_in(place_code))
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for e in exc.errors(include_input=False, include_url=False):
+            name = str(e["loc"][0]) if e["loc"] else "form"
+            missing = e["type"] in ("missing", "string_too_short") or (
+                name in ("danger", "reporter") and not getattr(form, name, "")
+            )
+            errors.setdefault(name, w(locale, "required" if missing else "invalid"))
+        return _form_page(
+            request, locale, form, status=422, errors=errors, message=w(locale, "fix")
+        )
+    api = request.app[API_KEY]
+    try:
+        place = resolve_place(api.directory, code=report_in.place.code, text=report_in.place.text)
+    except PlaceUnresolved as exc:
+        key = {
+            "unknown_code": "place.unknown_code",
+            "not_found": "place.not_found",
+            "ambiguous": "place.pick",
+        }[exc.reason]
+        return _form_page(
+            request,
+            locale,
+            form,
+            status=422,
+            errors={"place": w(locale, key)},
+            candidates=exc.candidates,
+        )
+    now = request.app[CLOCK_KEY]()
+    async with request.app[DB_KEY].unit() as session:
+        wait = await admit(
+            session=session,
+            limit=api.report_limit,
+            address=client_address(request, api.trusted_proxies),
+            now=now,
+        )
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        response = _form_page(
+            request, locale, form, status=429, message=w(locale, "busy", minutes=minutes)
+        )
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
+    report = Report(
+        channel="web",
+        danger=report_in.danger,
+        reporter=report_in.reporter,
+        place=place,
+        story=report_in.story,
+        age=report_in.age,
+        sex=report_in.sex,
+        concerns=list(report_in.concerns),
+        phone=report_in.phone,
+        callback=report_in.callback,
+    )
+    async with request.app[DB_KEY].unit() as session:
+        receipt, _ = await submit_report(
+            session=session,
+            directory=api.directory,
+            policy=api.policy,
+            report=report,
+            idempotency_key=f"form-{form.submission}",
+            locale=locale,
+            now=now,
+        )
+    log.info("report filed through the web form: ticket %s", receipt.ticket_id)
+    # Post/redirect/get: reloading the page shows the receipt, it does not post again.
+    raise web.HTTPSeeOther(f"/report/filed?code={receipt.code}&lang={locale}")
+
+
+async def _lookup(request: web.Request, code: str, locale: str) -> tuple[Any, float | None]:
+    """(status or None, None), or (None, seconds to wait) when this address looked up too
+    many codes: every way to a status counts, so codes cannot be tried one after another."""
+    api = request.app[API_KEY]
+    async with request.app[DB_KEY].unit() as session:
+        wait = await admit(
+            session=session,
+            limit=api.status_limit,
+            address=client_address(request, api.trusted_proxies),
+            now=request.app[CLOCK_KEY](),
+        )
+        if wait is not None:
+            return None, wait
+        if not CODE.match(code):
+            return None, None
+        found = await public_status(
+            session=session, directory=api.directory, code=code, locale=locale
+        )
+    return found, None
+
+
+async def filed_page(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    found, _ = await _lookup(request, request.query.get("code", ""), locale)
+    if found is None:
+        raise web.HTTPSeeOther(f"/status?lang={locale}")
+    return _render(request, "filed.html", locale, status=found)
+
+
+async def status_page(request: web.Request) -> web.Response:
+    locale = locale_of(request)
+    code = request.query.get("code", "").strip()[:32]
+    if not code:
+        return _render(request, "status.html", locale, code="", status=None, message=None)
+    found, wait = await _lookup(request, code, locale)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        message = w(locale, "busy", minutes=minutes)
+        return _render(request, "status.html", locale, 429, code=code, status=None, message=message)
+    if found is None:
+        message = w(locale, "status.none")
+        return _render(request, "status.html", locale, 404, code=code, status=None, message=message)
+    return _render(request, "status.html", locale, code=found.code, status=found, message=None)
+
+
+def add_pages(app: web.Application) -> None:
+    """Needs the API's context (``API_KEY``) on the app."""
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("handlers.web", "templates"),
+        autoescape=True,
+    )
+    app.router.add_get("/report", report_page)
+    app.router.add_post("/report", report_post)
+    app.router.add_get("/report/filed", filed_page)
+    app.router.add_get("/status", status_page)
