@@ -35,7 +35,13 @@ async def test_get_updates_answers_html_three_times_then_start_is_answered(
     again = await citizen.text("/start")  # and it keeps answering
     assert "护童之声" in (again.text or "")
     _, health = await service.health()
-    assert health == {"status": "ok", "database": "ok", "telegram": "ok"}
+    assert health == {
+        "status": "ok",
+        "database": "ok",
+        "telegram": "ok",
+        "scheduler": "ok",
+        "sender": "ok",
+    }
 
     log = service.log()
     failures = [line for line in log.splitlines() if "getUpdates failed" in line]
@@ -63,7 +69,13 @@ async def test_a_refused_token_leaves_the_service_up_and_says_so(
                 status, health = await service.health()
                 assert status == 200  # the web intake stays in the load balancer
                 await asyncio.sleep(0.1)
-        assert health == {"status": "ok", "database": "ok", "telegram": "token refused"}
+        assert health == {
+            "status": "ok",
+            "database": "ok",
+            "telegram": "token refused",
+            "scheduler": "ok",
+            "sender": "starting",  # it waits for a token that works
+        }
         assert service.running
         critical = [line for line in service.log().splitlines() if " CRITICAL " in line]
         assert len(critical) == 1, service.log()  # the next try is a minute away

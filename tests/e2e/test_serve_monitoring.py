@@ -11,6 +11,8 @@ from citizen import Citizen
 from prometheus_client.parser import text_string_to_metric_families
 from serve_process import Service
 
+from storage.db import Database
+
 
 async def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as r:
@@ -24,8 +26,9 @@ async def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], floa
 
 
 async def test_a_running_service_reports_its_parts_and_counts(
-    service_env: Service, bot_api: FakeBotAPI
+    service_env: Service, bot_api: FakeBotAPI, db: Database
 ) -> None:
+    """(``db``: the tables are emptied first, as for every test that writes.)"""
     service = service_env
     await service.start(bot_api)
     citizen = Citizen(bot_api, 5151, timeout=30)
