@@ -21,7 +21,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -49,6 +49,9 @@ BASELINE_SCRIPT = ROOT / "bench" / "baseline_bot.py"
 # the fake posts to the loopback address it stands for.
 WEBHOOK_PATH = "/telegram/webhook"
 WEBHOOK_URL = "https://bench.invalid" + WEBHOOK_PATH
+# The split row: hutong on PostgreSQL as N `serve --role web` processes and one
+# `--role worker`, named by split_row(N).
+SPLIT_PREFIX = "postgresql web×"
 
 R = TypeVar("R", bound="Outcome")
 
@@ -164,6 +167,16 @@ def run_bench(
     print(header(args, *extra))
     table(results)
     return 0 if all(r.ok for r in results) else 1
+
+
+def split_row(web_processes: int) -> str:
+    """The row of hutong as ``web_processes`` web processes and a worker."""
+    return f"{SPLIT_PREFIX}{web_processes}"
+
+
+def web_processes_of(bot: str) -> int:
+    """N for the row ``split_row(N)``; 0 for every other row (one process)."""
+    return int(bot.removeprefix(SPLIT_PREFIX)) if bot.startswith(SPLIT_PREFIX) else 0
 
 
 # ---------------------------------------------------------------------- database
@@ -359,6 +372,23 @@ async def wait_healthy(
         await _until(proc, "/healthz", log, limit, healthy)
 
 
+async def wait_telegram_ok(
+    proc: asyncio.subprocess.Process, port: int, log: Path, limit: float
+) -> None:
+    """Until hutong's /healthz says its Telegram side is ok."""
+    url = f"http://{LOOPBACK}:{port}/healthz"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+
+        async def ok() -> bool:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                async with http.get(url) as response:
+                    body = await response.json()
+                    return response.status == 200 and body.get("telegram") == "ok"
+            return False
+
+        await _until(proc, "/healthz telegram ok", log, limit, ok)
+
+
 async def wait_listening(
     proc: asyncio.subprocess.Process, port: int, log: Path, limit: float
 ) -> None:
@@ -396,21 +426,43 @@ async def wait_updates_route(
 
 @dataclass
 class RunningBot:
-    """A started bot: its process and, for hutong, its database."""
+    """A started bot: its processes (one, or hutong's web processes and worker) and, for
+    hutong, its database."""
 
     name: str
-    proc: asyncio.subprocess.Process
+    procs: list[asyncio.subprocess.Process]
     database_url: str | None  # None for the baseline
+    roles: list[str] = field(default_factory=lambda: ["all"])  # per process, for the log
+
+    @property
+    def proc(self) -> asyncio.subprocess.Process:
+        return self.procs[0]
 
     @property
     def is_baseline(self) -> bool:
         return self.database_url is None
 
+    def cpu_each(self) -> list[float | None]:
+        return [process_cpu_seconds(p.pid) for p in self.procs]
+
+    def peak_rss_each(self) -> list[int | None]:
+        return [peak_rss_bytes(p.pid) for p in self.procs]
+
     def cpu_seconds(self) -> float | None:
-        return process_cpu_seconds(self.proc.pid)
+        """User + system CPU, summed over the processes (None when one is gone)."""
+        each = self.cpu_each()
+        return sum(x for x in each if x is not None) if None not in each else None
 
     def peak_rss(self) -> int | None:
-        return peak_rss_bytes(self.proc.pid)
+        """Each process's VmHWM, summed: what the processes held at most together (an upper
+        bound: their peaks need not coincide). One process: its VmHWM."""
+        each = self.peak_rss_each()
+        return sum(x for x in each if x is not None) if None not in each else None
+
+
+def bot_logs(workdir: Path) -> list[Path]:
+    """The bot's logs in ``workdir``: ``bot.log``, or one per process of a split row."""
+    return [p for p in [workdir / "bot.log", *sorted(workdir.glob("bot-*.log"))] if p.exists()]
 
 
 @contextlib.asynccontextmanager
@@ -422,12 +474,18 @@ async def bot_under_test(
     *,
     fresh_database: bool = True,
 ) -> AsyncIterator[RunningBot]:
-    """Start ``bot`` (a baseline row, ``sqlite`` or ``postgresql``) against the started fake
-    ``api``; yield once it takes updates (polls, or has set its webhook and listens); stop it
-    afterwards. hutong gets a fresh database: a file in ``workdir``, or ``args.database_url``
-    with schema public dropped and ``hutong db upgrade`` run. With ``args.webhook`` the fake
-    posts every update to the bot's webhook on loopback. ``fresh_database`` False: hutong
-    starts again on the database an earlier start in ``workdir`` left (a restart)."""
+    """Start ``bot`` (a baseline row, ``sqlite``, ``postgresql`` or a split row) against the
+    started fake ``api``; yield once it takes updates (polls, or has set its webhook and
+    listens); stop it afterwards. hutong gets a fresh database: a file in ``workdir``, or
+    ``args.database_url`` with schema public dropped and ``hutong db upgrade`` run. With
+    ``args.webhook`` the fake posts every update to the bot's webhook on loopback.
+    ``fresh_database`` False: hutong starts again on the database an earlier start in
+    ``workdir`` left (a restart)."""
+    web = web_processes_of(bot)
+    if web:
+        async with split_under_test(bot, web, api, workdir, args) as running:
+            yield running
+        return
     log = workdir / "bot.log"
     # Hex: a leading "-" (token_urlsafe) would read as an option on the baseline's command line.
     secret = secrets.token_hex(16) if args.webhook else None
@@ -461,14 +519,7 @@ async def bot_under_test(
             webhook_secret=secret,
         )
         if bot == "postgresql" and fresh_database:
-            await reset_postgres(url)
-            await run_cli(
-                ["db", "upgrade"],
-                env=env,
-                cwd=workdir,
-                log=workdir / "upgrade.log",
-                limit=args.startup,
-            )
+            await fresh_postgres(env, workdir, args.startup)
         command = [sys.executable, "-m", "bot.cli", "serve"]
     if secret is not None:
         api.deliver_webhook(f"http://{LOOPBACK}:{port}{WEBHOOK_PATH}")
@@ -486,6 +537,63 @@ async def bot_under_test(
                 await wait_listening(proc, port, log, args.startup)
             if args.pin:
                 pin_process(proc.pid, args.pin_cpu)
-            yield RunningBot(bot, proc, url)
+            yield RunningBot(bot, [proc], url)
         finally:
             await stop_process(proc)
+
+
+async def fresh_postgres(env: dict[str, str], workdir: Path, limit: float) -> None:
+    """Schema public of ``HUTONG_DATABASE_URL`` dropped, then ``hutong db upgrade``."""
+    await reset_postgres(env["HUTONG_DATABASE_URL"])
+    await run_cli(["db", "upgrade"], env=env, cwd=workdir, log=workdir / "upgrade.log", limit=limit)
+
+
+@contextlib.asynccontextmanager
+async def split_under_test(
+    bot: str, web: int, api: FakeBotAPI, workdir: Path, args: argparse.Namespace
+) -> AsyncIterator[RunningBot]:
+    """hutong as ``web`` ``serve --role web`` processes and one ``--role worker`` on a fresh
+    ``args.database_url`` (one ``db upgrade`` first), by webhook: the fake posts each update
+    to the next web process in turn, as a load balancer in front of one webhook URL would, so
+    a chat's updates are handled by all of them. Each process logs to ``bot-ROLE.log``."""
+    secret = secrets.token_hex(16)
+    url = async_url(args.database_url)
+    names = [*(f"web{i + 1}" for i in range(web)), "worker"]
+    ports: list[int] = []
+    while len(ports) < len(names):  # distinct, should the kernel hand a port out twice
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    envs = [
+        service_env(
+            api, url, port, args.poll_timeout, limits=args.telegram_limits, webhook_secret=secret
+        )
+        for port in ports
+    ]
+    await fresh_postgres(envs[0], workdir, args.startup)
+    api.deliver_webhook([f"http://{LOOPBACK}:{port}{WEBHOOK_PATH}" for port in ports[:web]])
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        for name, env in zip(names, envs, strict=True):
+            role = "worker" if name == "worker" else "web"
+            with (workdir / f"bot-{name}.log").open("ab") as out:
+                procs.append(
+                    await asyncio.create_subprocess_exec(
+                        *(sys.executable, "-m", "bot.cli", "serve", "--role", role),
+                        cwd=workdir,
+                        env=env,
+                        stdout=out,
+                        stderr=out,
+                    )
+                )
+        # Web processes say ok once their setWebhook worked, the worker once it reached the
+        # Bot API (its sender runs): then every process takes its part.
+        await asyncio.gather(
+            *(
+                wait_telegram_ok(proc, port, workdir / f"bot-{name}.log", args.startup)
+                for proc, port, name in zip(procs, ports, names, strict=True)
+            )
+        )
+        yield RunningBot(bot, procs, url, names)
+    finally:
+        await asyncio.gather(*(stop_process(proc) for proc in procs))

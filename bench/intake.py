@@ -19,6 +19,13 @@ With ``--database-url`` pointing at PostgreSQL hutong runs on SQLite and then on
 (``--skip-sqlite``: PostgreSQL only); the schema ``public`` of that database is DROPPED and
 recreated before every size: never point it at a database you care about.
 
+``--web-processes N`` (PostgreSQL, webhook): hutong on PostgreSQL as one process (``--role
+all``) and then as N ``--role web`` processes and one ``--role worker``, the fake posting
+updates to the web processes in turn; the table shows N processes' updates/s over one's.
+
+    python bench/intake.py --citizens 100 500 --baseline --web-processes 2 \
+        --database-url postgresql://postgres@127.0.0.1:5432/bench
+
 Only figures are printed; nothing asserts wall-clock times. The exit status is non-zero when
 a citizen timed out, the database does not hold exactly one ticket per citizen, or the
 baseline's dialogue differs from hutong's.
@@ -49,6 +56,7 @@ from bots import (
     BASELINES,
     LOOPBACK,
     add_bot_arguments,
+    bot_logs,
     bot_under_test,
     check_bot_arguments,
     count_rows,
@@ -56,6 +64,8 @@ from bots import (
     log_tail,
     run_bench,
     settle,
+    split_row,
+    web_processes_of,
 )
 from citizen import REPLY_METHODS, Citizen
 from common import fmt, percentile, print_rows
@@ -63,11 +73,12 @@ from common import fmt, percentile, print_rows
 FIRST_CHAT_ID = 700_000_001
 # What the bot sends in answer to citizens; counted per run to compare the bots' work.
 ANSWER_METHODS = (*REPLY_METHODS, "answerCallbackQuery")
+ONE_PROCESS = "postgresql"  # the row split rows are compared with
 
 
 @dataclass
 class RunResult:
-    bot: str  # baseline | sqlite | postgresql
+    bot: str  # baseline | sqlite | postgresql | postgresql web×N
     citizens: int
     reports: int = 0
     updates: int = 0
@@ -76,9 +87,11 @@ class RunResult:
     tickets_in_db: int | None = None
     inbox: dict[str, int] = field(default_factory=dict)
     service_cpu: float | None = None
-    peak_rss: int | None = None  # bytes, the bot process's VmHWM
+    peak_rss: int | None = None  # bytes, the bot process's VmHWM (split: summed)
+    processes: list[str] = field(default_factory=list)  # split: each process's CPU and peak
     bench_cpu: float = 0.0
     webhook_failures: int = 0  # webhook posts answered other than 2xx (posted again)
+    webhook_spread: list[int] = field(default_factory=list)  # split: posts to each web process
     log_lines: int = 0
     answers: dict[str, int] = field(default_factory=dict)  # calls by method, during the run
     transcript: list[str] = field(default_factory=list)  # the first chat's replies
@@ -98,6 +111,8 @@ class RunResult:
 
 def print_table(results: Sequence[RunResult]) -> None:
     baseline_rate = {r.citizens: r.rate for r in results if r.bot == BASELINE and r.ok}
+    one_rate = {r.citizens: r.rate for r in results if r.bot == ONE_PROCESS and r.ok}
+    split = any(web_processes_of(r.bot) for r in results)
     headers = (
         "bot",
         "citizens",
@@ -106,6 +121,7 @@ def print_table(results: Sequence[RunResult]) -> None:
         "wall s",
         "updates/s",
         "× baseline",
+        *(["× 1 process"] if split else []),
         "cpu ms/upd",
         "p50 ms",
         "p99 ms",
@@ -127,6 +143,7 @@ def print_table(results: Sequence[RunResult]) -> None:
                 fmt(r.wall, ".2f"),
                 fmt(r.rate, ".1f"),
                 fmt(r.rate / base if base else None, ".2f"),
+                *([fmt(ratio_to_one(r, one_rate), ".2f")] if split else []),
                 fmt(
                     r.service_cpu * 1000 / r.updates if r.service_cpu and r.updates else None,
                     ".2f",
@@ -140,6 +157,22 @@ def print_table(results: Sequence[RunResult]) -> None:
             )
         )
     print_rows(headers, rows)
+    for r in results:
+        ratio = ratio_to_one(r, one_rate)
+        if web_processes_of(r.bot) and ratio is not None:
+            label = r.bot.removeprefix(ONE_PROCESS).strip()
+            print(
+                f"{label} / one process: {ratio:.2f}× at {r.citizens} citizens "
+                f"({r.rate:.1f} / {one_rate[r.citizens]:.1f} updates/s)"
+            )
+
+
+def ratio_to_one(r: RunResult, one_rate: dict[int, float]) -> float | None:
+    """updates/s over hutong's one-process PostgreSQL row at the same size (both ok)."""
+    if r.bot in BASELINES or not r.bot.startswith(ONE_PROCESS) or not r.ok:
+        return None
+    one = one_rate.get(r.citizens)
+    return r.rate / one if one else None
 
 
 # ---------------------------------------------------------------------- one run
@@ -202,8 +235,8 @@ def transcript(calls: Sequence[Call]) -> list[str]:
 
 async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
     """One bot (the baseline, or hutong on one database) with ``n`` citizens."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"hutong-bench-{bot.replace('/', '')}-{n}-"))
-    log = workdir / "bot.log"
+    slug = "".join(c if c.isalnum() else "-" for c in bot)
+    workdir = Path(tempfile.mkdtemp(prefix=f"hutong-bench-{slug}-{n}-"))
     result = RunResult(bot=bot, citizens=n)
     api = FakeBotAPI()
     tag = f"[{bot} N={n}]"
@@ -215,6 +248,7 @@ async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
             url = running.database_url
             print(f"{tag} bot ready; driving {n} citizens", flush=True)
             first_call = len(api.calls)
+            cpu_each_before = running.cpu_each()
             cpu_before = running.cpu_seconds()
             own_before = resource.getrusage(resource.RUSAGE_SELF)
             await drive(api, n, args.timeout, args.run_timeout, result)
@@ -224,6 +258,20 @@ async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
             result.peak_rss = running.peak_rss()
             if cpu_before is not None and cpu_after is not None:
                 result.service_cpu = cpu_after - cpu_before
+            if len(running.procs) > 1:
+                for name, before, after, peak in zip(
+                    running.roles,
+                    cpu_each_before,
+                    running.cpu_each(),
+                    running.peak_rss_each(),
+                    strict=True,
+                ):
+                    cpu = after - before if after is not None and before is not None else None
+                    result.processes.append(
+                        f"{name} CPU {fmt(cpu, '.1f')} s, "
+                        f"peak {fmt(peak / 2**20 if peak else None, '.0f')} MiB"
+                    )
+                result.webhook_spread = list(api.webhook_posts_to.values())
             result.bench_cpu = (own_after.ru_utime + own_after.ru_stime) - (
                 own_before.ru_utime + own_before.ru_stime
             )
@@ -249,15 +297,16 @@ async def run_one(bot: str, n: int, args: argparse.Namespace) -> RunResult:
         result.problems.append(f"{type(exc).__name__}: {exc}")
     finally:
         await api.stop()
+        logs = bot_logs(workdir)
         with contextlib.suppress(OSError):
-            result.log_lines = len(log.read_text(errors="replace").splitlines())
-        report_run(result, log)
+            result.log_lines = sum(len(p.read_text(errors="replace").splitlines()) for p in logs)
+        report_run(result, logs)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 
-def report_run(result: RunResult, log: Path) -> None:
+def report_run(result: RunResult, logs: Sequence[Path]) -> None:
     tag = f"[{result.bot} N={result.citizens}]"
     db = (
         f"tickets in db: {fmt(result.tickets_in_db, 'd')} (expected {result.citizens}); "
@@ -277,10 +326,17 @@ def report_run(result: RunResult, log: Path) -> None:
         f"in {result.wall:.1f} s wall",
         flush=True,
     )
+    if result.processes:
+        print(
+            f"{tag} per process: {'; '.join(result.processes)}; "
+            f"webhook posts to each web process: {result.webhook_spread}",
+            flush=True,
+        )
     for problem in result.problems:
         print(f"{tag} PROBLEM: {problem}", flush=True)
     if result.problems or result.log_lines:
-        print(f"{tag} bot log tail:\n{log_tail(log)}", flush=True)
+        for log in logs or [Path("bot.log")]:
+            print(f"{tag} {log.name} tail:\n{log_tail(log)}", flush=True)
 
 
 def compare_dialogues(baseline: RunResult, other: RunResult) -> None:
@@ -340,11 +396,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=900.0,
         help="seconds allowed for one size, all citizens (default 900)",
     )
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        metavar="N",
+        help="PostgreSQL (--database-url), webhook implied, not with --pin: hutong runs as "
+        "one process (--role all) and then as N --role web processes plus one --role "
+        "worker, the fake posting updates to the web processes in turn; no SQLite row",
+    )
     args = parser.parse_args(argv)
     args.citizens = args.citizens or [100]
     if any(n < 1 for n in args.citizens):
         parser.error("--citizens must be positive")
+    if args.web_processes is not None:
+        if args.web_processes < 1:
+            parser.error("--web-processes must be positive")
+        if not args.database_url:
+            parser.error("--web-processes needs --database-url (split roles need PostgreSQL)")
+        if args.pin:
+            parser.error("--web-processes runs several bot processes: --pin does not apply")
+        # Split roles take updates by webhook only; SQLite cannot be split, so the rows to
+        # compare are PostgreSQL's one process and N web processes.
+        args.webhook = True
+        args.skip_sqlite = True
     check_bot_arguments(parser, args)
+    if args.web_processes is not None:
+        args.bots.append(split_row(args.web_processes))
     return args
 
 
@@ -361,7 +438,12 @@ async def main_async(args: argparse.Namespace) -> list[RunResult]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_bench(args, lambda: main_async(args), print_table)
+    extra = (
+        [f"{split_row(args.web_processes)}: {args.web_processes} × --role web + 1 × --role worker"]
+        if args.web_processes
+        else []
+    )
+    return run_bench(args, lambda: main_async(args), print_table, *extra)
 
 
 if __name__ == "__main__":

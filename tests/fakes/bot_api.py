@@ -25,8 +25,8 @@ import socket
 import struct
 import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,6 +249,8 @@ class FakeBotAPI:
         self.webhook_posts = 0
         self.webhook_failures = 0
         self.webhook_retry_delay = 0.5
+        # POSTs made to each deliver_webhook target (each answered or not).
+        self.webhook_posts_to: Counter[str] = Counter()
         self.commands: list[Any] = []
         # getUpdates' allowed_updates, kept until a request gives another (as Telegram does);
         # an update of a type not allowed is dropped, never delivered.
@@ -271,7 +273,8 @@ class FakeBotAPI:
         self._file_ids = itertools.count(1)
         self._closing = False
         self._closing_event = asyncio.Event()
-        self._webhook_target: str | None = None  # set by deliver_webhook
+        self._webhook_targets: list[str] | None = None  # set by deliver_webhook
+        self._webhook_turn = itertools.count()  # round robin over the targets
         self._webhook_queue: asyncio.Queue[JSON] | None = None
         self._webhook_set = asyncio.Event()
         self._webhook_tasks: list[asyncio.Task[None]] = []
@@ -332,7 +335,8 @@ class FakeBotAPI:
         if self._webhook_http is not None:
             await self._webhook_http.close()
             self._webhook_http = None
-        self._webhook_target = self._webhook_queue = None
+        self._webhook_targets = None
+        self._webhook_queue = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -356,17 +360,23 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ webhook delivery
 
-    def deliver_webhook(self, target: str | None = None, *, timeout: float = 60.0) -> None:
+    def deliver_webhook(
+        self, target: str | Sequence[str] | None = None, *, timeout: float = 60.0
+    ) -> None:
         """From now on POST every pushed update to the bot's webhook instead of holding it
         for ``getUpdates``, as Telegram does once a webhook is set: JSON body, setWebhook's
         ``secret_token`` in the ``X-Telegram-Bot-Api-Secret-Token`` header, up to its
         ``max_connections`` (40) requests at once, an update posted again after
         ``webhook_retry_delay`` until the bot answers 2xx. Nothing is posted before the bot
         calls setWebhook. ``target``: where to post instead of the registered URL (the bot
-        registers an https URL; on loopback it listens on plain http). Call after start()."""
-        if self._webhook_target is not None:
+        registers an https URL; on loopback it listens on plain http). Several targets: the
+        processes behind one webhook URL, as behind a load balancer; every post (a repeat
+        too) goes to the next one in turn, so one chat's updates reach them all.
+        Call after start()."""
+        if self._webhook_targets is not None:
             raise RuntimeError("webhook delivery is already on")
-        self._webhook_target = target or ""
+        targets = [target] if isinstance(target, str) else list(target or ())
+        self._webhook_targets = [t for t in targets if t]
         self._webhook_queue = asyncio.Queue()
         self._webhook_set = asyncio.Event()
         if self.webhook_url:
@@ -413,7 +423,7 @@ class FakeBotAPI:
             while True:
                 self.webhook_posts += 1
                 try:
-                    url = self._webhook_target or self.webhook_url
+                    url = self._next_webhook_target()
                     async with http.post(url, data=body, headers=headers) as response:
                         await response.read()
                         if 200 <= response.status < 300:
@@ -422,6 +432,14 @@ class FakeBotAPI:
                     pass
                 self.webhook_failures += 1
                 await asyncio.sleep(self.webhook_retry_delay)
+
+    def _next_webhook_target(self) -> str:
+        targets = self._webhook_targets
+        if not targets:
+            return self.webhook_url
+        url = targets[next(self._webhook_turn) % len(targets)]
+        self.webhook_posts_to[url] += 1
+        return url
 
     # ------------------------------------------------------------------ pushing updates
 

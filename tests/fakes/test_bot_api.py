@@ -7,7 +7,7 @@ import datetime as dtm
 import sys
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -591,3 +591,54 @@ async def test_webhook_delivery_posts_each_update_concurrently_with_the_secret(
     assert fake.webhook_posts == len(ids) + refused
     assert fake.pending_updates == 0 and fake.webhook_pending == 0
     assert await bot.get_updates(timeout=0) == ()  # nothing held for getUpdates
+
+
+async def test_webhook_delivery_to_several_targets_takes_turns_and_posts_a_refusal_again(
+    fake: FakeBotAPI, bot: Bot
+) -> None:
+    """Several targets (processes behind one webhook URL): every post goes to the next in
+    turn, so one chat's updates reach each of them; a 500 is posted again, to the next."""
+    received: dict[str, list[int]] = {"a": [], "b": []}
+    refused: list[int] = []
+    arrived = asyncio.Event()
+
+    def hook_for(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def hook(request: web.Request) -> web.Response:
+            update_id = (await request.json())["update_id"]
+            if name == "b" and not refused:  # the first post to b fails once
+                refused.append(update_id)
+                return web.Response(status=500)
+            received[name].append(update_id)
+            arrived.set()
+            return web.json_response({"ok": True})
+
+        return hook
+
+    runners = []
+    urls = []
+    for name in ("a", "b"):
+        app = web.Application()
+        app.router.add_post("/hook", hook_for(name))
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        urls.append(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
+    try:
+        fake.webhook_retry_delay = 0.01
+        fake.webhook_max_connections = 1
+        fake.deliver_webhook(urls)
+        await bot.set_webhook("https://example.org/hook", max_connections=1)
+        ids = []
+        for i in range(6):  # one chat, one update at a time, as a citizen waits for replies
+            arrived.clear()
+            ids.append(fake.push_text(CHAT, f"hi {i}"))
+            await asyncio.wait_for(arrived.wait(), 5)
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+    assert sorted(received["a"] + received["b"]) == ids  # each once
+    assert received["a"] and received["b"]  # one chat's updates reached both
+    assert refused == [ids[1]] and ids[1] in received["a"]  # the repeat went to the next one
+    assert fake.webhook_failures == 1
+    assert fake.webhook_posts_to == {urls[0]: 4, urls[1]: 3}
