@@ -64,6 +64,22 @@ async def reserve(
     return max(now, float(tat) - interval * burst)
 
 
+async def reserve_many(
+    session: AsyncSession, *, key: str, now: float, interval: float, count: int
+) -> float:
+    """Reserve the key's next ``count`` slots (no burst) in one statement: the first one's
+    time; the others follow it ``interval`` apart. For a sender that hands slots out to its
+    own messages, one round trip for several."""
+    start = _later(now)
+    statement = (
+        _insert(session)
+        .values(key=key, tat=now + interval * count)
+        .on_conflict_do_update(index_elements=["key"], set_={"tat": start + interval * count})
+    )
+    tat = (await session.exec(statement.returning(col(SendPace.tat)))).scalar_one()
+    return float(tat) - interval * count
+
+
 async def hold(
     session: AsyncSession, *, key: str, until: float, interval: float, burst: int
 ) -> None:

@@ -9,6 +9,7 @@ processes sending at once stay within them together.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,11 @@ PRIVATE_INTERVAL: Final = 1.0  # seconds between messages to one private chat, o
 PRIVATE_BURST: Final = 3  # a turn's few replies go out together
 GROUP_INTERVAL: Final = 3.0  # 20 a minute
 LATE: Final = 0.05  # seconds after its slot that a message may still take it
+# A sending process reserves the overall slots of this long at once (one statement for
+# several messages, at most BLOCK_MAX): at 30 a second, three at a time. Slots it cannot
+# use in time are let go, so at most this much of the bot's rate is ever held idle.
+BLOCK_SECONDS: Final = 0.1
+BLOCK_MAX: Final = 64
 
 
 class Pace(Protocol):
@@ -110,7 +116,8 @@ class LocalPace:
 
 class SharedPace:
     """The limits of every sending process together, kept in the database: one statement
-    per chat slot and one per overall slot, each taken atomically."""
+    per chat slot, and one per block of overall slots (``BLOCK_SECONDS``), each taken
+    atomically."""
 
     def __init__(
         self,
@@ -128,6 +135,9 @@ class SharedPace:
         self.private = private
         self.group = group
         self.private_burst = private_burst
+        self._slots: deque[float] = deque()  # overall slots reserved, not yet used
+        self._reserving = asyncio.Lock()
+        self._block = max(1, min(BLOCK_MAX, round(BLOCK_SECONDS * per_second)))
 
     def _shape(self, chat_id: str) -> tuple[float, int]:
         if chat_id.startswith("-"):
@@ -142,14 +152,28 @@ class SharedPace:
             )
         return None if at is None else datetime.fromtimestamp(at, UTC)
 
+    async def _next_slot(self) -> float:
+        async with self._reserving:
+            now = self.clock().timestamp()
+            while self._slots and now - self._slots[0] > max(self.interval, LATE):
+                self._slots.popleft()  # its time has passed: let it go
+            if not self._slots:
+                async with self.db.unit() as session:
+                    first = await pace.reserve_many(
+                        session,
+                        key=pace.OVERALL,
+                        now=now,
+                        interval=self.interval,
+                        count=self._block,
+                    )
+                self._slots.extend(first + i * self.interval for i in range(self._block))
+            return self._slots.popleft()
+
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
         while True:
+            at = await self._next_slot()
             now = self.clock().timestamp()
-            async with self.db.unit() as session:
-                at = await pace.reserve(
-                    session, key=pace.OVERALL, now=now, interval=self.interval, burst=1
-                )
             if at > now:
                 await asyncio.sleep(at - now)
             # A slot used late would crowd the next second with the slots after it (this

@@ -63,3 +63,44 @@ async def test_concurrent_reservations_never_share_a_slot(db: Database) -> None:
     the slots handed out are all different and evenly spaced."""
     slots = sorted(await asyncio.gather(*(_reserve(db, 50.0) for _ in range(20))))
     assert slots == pytest.approx([50.0 + 0.1 * i for i in range(20)])
+
+
+async def _reserve_many(db: Database, now: float, count: int) -> float:
+    async with db.unit() as session:
+        return await pace.reserve_many(
+            session, key=pace.OVERALL, now=now, interval=0.1, count=count
+        )
+
+
+async def test_blocks_of_slots_follow_each_other_and_single_ones(db: Database) -> None:
+    assert await _reserve_many(db, 10.0, 3) == pytest.approx(10.0)  # 10.0, 10.1, 10.2
+    assert await _reserve(db, 10.0) == pytest.approx(10.3)
+    assert await _reserve_many(db, 10.0, 2) == pytest.approx(10.4)  # 10.4, 10.5
+    assert await _reserve_many(db, 30.0, 4) == pytest.approx(30.0)  # idle since: no debt
+
+
+async def test_concurrent_blocks_never_overlap(db: Database) -> None:
+    firsts = sorted(await asyncio.gather(*(_reserve_many(db, 50.0, 3) for _ in range(10))))
+    assert firsts == pytest.approx([50.0 + 0.3 * i for i in range(10)])
+
+
+async def test_two_sending_processes_keep_the_overall_rate_together(db: Database) -> None:
+    """Each SharedPace reserves blocks of slots; between them, no second holds more turns
+    than the rate (the first block's may start at once)."""
+    from flows.clock import system_clock
+    from handlers.telegram.pace import SharedPace
+
+    rate = 40
+    senders = [SharedPace(db, system_clock, per_second=rate) for _ in range(2)]
+    granted: list[float] = []
+
+    async def send(p: SharedPace) -> None:
+        async with p.turn():
+            granted.append(asyncio.get_running_loop().time())
+
+    await asyncio.gather(*(send(senders[i % 2]) for i in range(100)))
+    assert len(granted) == 100
+    granted.sort()
+    for i, t in enumerate(granted):
+        in_a_second = sum(1 for u in granted[i:] if u - t < 1.0)
+        assert in_a_second <= rate + 2, (i, in_a_second)
