@@ -80,6 +80,8 @@ async def create_token(
     label = (label or "").strip() or None
     if label is not None and len(label) > TOKEN_LABEL_MAX:
         raise TokenError("token.label_too_long", max=str(TOKEN_LABEL_MAX))
+    if label is not None and not label.isprintable():
+        raise TokenError("token.label_unprintable")  # one line in a listing, no escapes
     member = await session.get(StaffMember, staff_id)
     if member is None:
         raise TokenError("token.unknown_staff", staff_id=str(staff_id))
