@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot import erase_cli, logs, ops_cli, staff_cli
+from bot import erase_cli, logs, ops_cli, staff_cli, token_cli
 from bot.roles import Role
 from bot.settings import SettingsError, load_settings
 
@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply schema migrations and load the directory")
     staff_cli.add_parser(sub)
+    token_cli.add_parser(sub)
     ops_cli.add_parser(sub)
     erase_cli.add_parser(sub)
     return parser
@@ -69,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 asyncio.run(with_database(settings, lambda db: staff_cli.run(args, settings, db)))
             )
+        elif args.command == "api-token":
+            from bot.service import with_database
+
+            print(asyncio.run(with_database(settings, lambda db: token_cli.run(args, db))))
         elif args.command in ("inbox", "outbox"):
             from bot.service import with_database
 

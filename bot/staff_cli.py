@@ -10,6 +10,7 @@ from bot.settings import Settings, SettingsError
 from flows.clock import system_clock
 from flows.places import Directory
 from flows.staff import (
+    ROLES,
     EnrolmentError,
     active_groups,
     bound_station,
@@ -19,6 +20,7 @@ from flows.staff import (
     pending_invites,
     revoke,
     scope_for,
+    scope_name,
     unbind_group,
 )
 from flows.tickets import local_time
@@ -29,6 +31,8 @@ _MESSAGES = {
     "invite.bad_county": "--county {code} is not a county code (东莞/中山 have none: use --city)",
     "invite.bad_city": "--city {code} is not a city code",
     "invite.need_scope": "a supervisor needs --county or --city",
+    "invite.operator_scope": "a hotline operator needs --city or --province",
+    "invite.province_needs_operator": "--province is for a hotline operator (--role operator)",
     "invite.bad_role": "unknown role {role}",
     "invite.group_needs_station": "a group can only be bound to a station (--station)",
     "cancel.unknown": "no invitation has that code",
@@ -38,17 +42,30 @@ _MESSAGES = {
     "cancel.expired": "that code has already expired; it cannot be used",
 }
 
+_ROLE_NAMES = {"station": "station", "supervisor": "supervisor", "operator": "hotline operator"}
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    staff = sub.add_parser("staff", help="enrol and manage station staff and supervisors")
+    staff = sub.add_parser(
+        "staff", help="enrol and manage station staff, supervisors and hotline operators"
+    )
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     invite = staff_sub.add_parser("invite", help="print a one-time /join code")
     where = invite.add_mutually_exclusive_group(required=True)
     where.add_argument("--station", help="township code (12 digits) of the station")
     where.add_argument("--county", help="county code, for a county supervisor")
-    where.add_argument("--city", help="city code, for a city supervisor")
+    where.add_argument("--city", help="city code, for a city supervisor or hotline operator")
+    where.add_argument(
+        "--province", action="store_true", help="the whole province, for a hotline operator"
+    )
     where.add_argument("--cancel", metavar="CODE", help="cancel a code that was not used yet")
-    invite.add_argument("--role", choices=["station", "supervisor"], default=None)
+    invite.add_argument(
+        "--role",
+        choices=ROLES,
+        default=None,
+        help="station (with --station), supervisor (--county, --city) or operator, a hotline"
+        " operator for the REST API (--city, --province)",
+    )
     invite.add_argument("--group", action="store_true", help="bind a Telegram group instead")
     invite.add_argument("--hours", type=int, default=None, help="valid for (default 72)")
     staff_sub.add_parser("invites", help="invitations not used, cancelled or expired yet")
@@ -71,14 +88,21 @@ async def run(args: argparse.Namespace, settings: Settings, db: Database) -> str
             raise SettingsError("--cancel takes no other option")
         return await _cancel(db, args.cancel)
     if args.staff_command == "invite":
-        role = args.role or ("station" if args.station else "supervisor")
+        role = args.role or (
+            "station" if args.station else "operator" if args.province else "supervisor"
+        )
         args.hours = 72 if args.hours is None else args.hours
         if not 1 <= args.hours <= 24 * 30:
             raise SettingsError("--hours must be between 1 and 720")
         directory = await load_directory(db)
         try:
             scope = scope_for(
-                directory, role=role, station=args.station, county=args.county, city=args.city
+                directory,
+                role=role,
+                station=args.station,
+                county=args.county,
+                city=args.city,
+                province=args.province,
             )
             async with db.unit() as session:
                 code = await issue_invite(
@@ -91,9 +115,9 @@ async def run(args: argparse.Namespace, settings: Settings, db: Database) -> str
         except EnrolmentError as exc:
             raise SettingsError(_MESSAGES[exc.key].format(**exc.values)) from None
         expires = local_time(now + timedelta(hours=args.hours))
-        what = "group binding" if args.group else f"{scope.role}"
+        what = "group binding" if args.group else _ROLE_NAMES[scope.role]
         return (
-            f"{code}\n{what} for {directory.full_name(scope.code)} ({scope.code}); "
+            f"{code}\n{what} for {scope_name(directory, scope.code)}; "
             f"send /join {code} to the bot; valid once, until {expires} (Asia/Shanghai)"
         )
     if args.staff_command == "list":
@@ -122,7 +146,7 @@ async def run(args: argparse.Namespace, settings: Settings, db: Database) -> str
 
 
 def _scope(directory: Directory, code: str) -> str:
-    return f"{directory.full_name(code) if directory.get(code) else '?'} ({code})"
+    return scope_name(directory, code)
 
 
 async def _invites(db: Database) -> str:

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from sqlalchemy import false
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.api_tokens import revoke_all
 from flows.delivery import withdraw
 from flows.places import Directory
 from flows.tickets import CODE_ALPHABET
@@ -31,6 +33,13 @@ INVITE_LENGTH: Final = 12  # 31**12 ≈ 7.9e17
 # Refused attempts by one person on one ticket within this long are one event: a trace of
 # the probe is kept, a flood of forged presses does not bury the ticket's history.
 REFUSAL_WINDOW: Final = timedelta(hours=1)
+# A hotline operator may be scoped to the whole province: 广东省's code, by the same rule as
+# the directory's (which starts at the cities, so the province is named here).
+PROVINCE_CODE: Final = "440000000000"
+PROVINCE_NAME: Final = "广东省"
+# What each role may be scoped to: a station to its township; a supervisor to a county or a
+# city; a hotline operator to a city or the province.
+ROLES: Final = ("station", "supervisor", "operator")
 
 
 class EnrolmentError(Exception):
@@ -53,9 +62,16 @@ def format_code(raw: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    role: str  # station | supervisor
-    level: str  # township | county | city
+    role: str  # station | supervisor | operator
+    level: str  # township | county | city | province
     code: str
+
+
+def scope_name(directory: Directory, code: str) -> str:
+    """A scope for people: "广州市从化区 (440117000000)"; the province too."""
+    if code == PROVINCE_CODE:
+        return f"{PROVINCE_NAME} ({code})"
+    return f"{directory.full_name(code) if directory.get(code) else '?'} ({code})"
 
 
 def scope_for(
@@ -65,8 +81,21 @@ def scope_for(
     station: str | None = None,
     county: str | None = None,
     city: str | None = None,
+    province: bool = False,
 ) -> Scope:
-    """Check an operator's --station/--county/--city against the directory."""
+    """Check the administrator's --station/--county/--city/--province against the
+    directory."""
+    if province and role != "operator":
+        raise EnrolmentError("invite.province_needs_operator")
+    if role == "operator":
+        if province:
+            return Scope("operator", "province", PROVINCE_CODE)
+        if not city or station or county:
+            raise EnrolmentError("invite.operator_scope")
+        place = directory.get(city)
+        if place is None or place.level != "city":
+            raise EnrolmentError("invite.bad_city", code=city)
+        return Scope("operator", "city", place.code)
     if role == "station":
         place = directory.get(station or "")
         if station is None or place is None or place.level != "township":
@@ -313,6 +342,10 @@ async def leave(*, session: AsyncSession, member: StaffMember, now: datetime) ->
     session.add(member)
     # Case data still on its way to them is not theirs any more.
     await withdraw(session=session, chat_id=member.chat_id, why="recipient left", now=now)
+    # Nor is the API: their tokens are refused from now on (authenticate also checks that
+    # the holder is enrolled; revoking says so in `hutong api-token list`).
+    if member.id is not None:
+        await revoke_all(session=session, staff_id=member.id, now=now)
 
 
 async def revoke(*, session: AsyncSession, member_id: int, now: datetime) -> StaffMember | None:
@@ -389,9 +422,12 @@ async def refusal(
 
 
 def scope_filter(member: StaffMember) -> ColumnElement[bool]:
-    """The tickets a member's scope covers, as a query condition."""
+    """The tickets a member's scope covers, as a query condition. A hotline operator works
+    no tickets in the bot (their scope is for the API): none, whatever their scope says."""
     if member.role == "station":
         return col(Ticket.station_code) == member.scope_code
+    if member.role != "supervisor":
+        return false()
     if member.scope_level == "county":
         return col(Ticket.county_code) == member.scope_code
     return col(Ticket.city_code) == member.scope_code

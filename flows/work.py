@@ -24,6 +24,8 @@ from flows.events import Command, Event, Person, Press
 from flows.messages import Outcome, Reply, number_in
 from flows.places import Directory
 from flows.staff import (
+    PROVINCE_CODE,
+    PROVINCE_NAME,
     EnrolmentError,
     active_member,
     bind_group,
@@ -109,8 +111,11 @@ async def handle(
         if event.name == "leave":
             await leave(session=session, member=member, now=now)
             scope = _scope_name(directory, member.scope_code)
-            return Outcome([Reply(t(loc, "leave.ok", scope=scope))], changed=True, locale=loc)
+            key = "leave.ok.operator" if member.role == "operator" else "leave.ok"
+            return Outcome([Reply(t(loc, key, scope=scope))], changed=True, locale=loc)
         if event.name == "mytickets":
+            if member.role == "operator":  # files and follows reports through the API
+                return Outcome([Reply(t(loc, "operator.no_tickets"))], locale=loc)
             # A station's list may be shown in its group; a supervisor's area has no group.
             station = member.scope_code if member.role == "station" else None
             if not await staff_views.shown_here(session, person, station):
@@ -357,6 +362,8 @@ async def on_text(
 
 
 def _scope_name(directory: Directory, code: str) -> str:
+    if code == PROVINCE_CODE:
+        return PROVINCE_NAME
     return directory.full_name(code) if directory.get(code) else code
 
 
@@ -396,7 +403,7 @@ async def _join(
             return Outcome([Reply(t(loc, exc.key, scope=scope))], locale=loc)
         return Outcome([Reply(t(loc, exc.key))], locale=loc)
     scope = _scope_name(directory, member.scope_code)
-    key = "join.ok.station" if member.role == "station" else "join.ok.supervisor"
+    key = f"join.ok.{member.role}"
     return Outcome([Reply(t(loc, key, scope=scope))], changed=True, locale=loc)
 
 

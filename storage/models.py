@@ -20,6 +20,8 @@ NOTE_MAX = TEXT_MAX + 100
 FILE_REF_MAX = 256
 # A person's display name as the channel gives it (Telegram: first and last name, 64 each).
 NAME_MAX = 128
+# What the administrator calls an API token ("Guangzhou hotline CRM").
+TOKEN_LABEL_MAX = 64
 
 
 class Division(SQLModel, table=True):
@@ -235,8 +237,8 @@ class Invite(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code_hash: str = Field(max_length=64, unique=True)
     kind: str = Field(max_length=8)  # member | group
-    role: str = Field(max_length=16)  # station | supervisor
-    scope_level: str = Field(max_length=8)  # township | county | city
+    role: str = Field(max_length=16)  # station | supervisor | operator
+    scope_level: str = Field(max_length=8)  # township | county | city | province
     scope_code: str = Field(max_length=12)
     created_at: datetime
     expires_at: datetime
@@ -256,14 +258,30 @@ class StaffMember(SQLModel, table=True):
     user_id: str = Field(max_length=64, index=True)
     chat_id: str = Field(max_length=64)  # private chat with the bot: where we write to them
     display_name: str = Field(max_length=NAME_MAX)
-    role: str = Field(max_length=16)  # station | supervisor
-    scope_level: str = Field(max_length=8)  # township | county | city
+    role: str = Field(max_length=16)  # station | supervisor | operator
+    scope_level: str = Field(max_length=8)  # township | county | city | province
     scope_code: str = Field(max_length=12)
     locale: str = Field(default="zh", max_length=8)
     active: bool = True
     invite_id: int | None = Field(default=None, foreign_key="invite.id")
     joined_at: datetime
     left_at: datetime | None = None
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the REST API, issued to one staff member from the CLI. Only the
+    token's SHA-256 is stored: a database dump lets nobody call the API."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)  # SHA-256, hex
+    label: str | None = Field(default=None, max_length=TOKEN_LABEL_MAX)
+    created_at: datetime
+    # Written at most once a minute (flows.api_tokens), not on every request.
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 class StationGroup(SQLModel, table=True):

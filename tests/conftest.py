@@ -37,6 +37,7 @@ _MUTABLE = (
     "conversation",
     "inbox_update",
     "station_group",
+    "api_token",
     "staff_member",
     "invite",
     "send_pace",

@@ -292,3 +292,29 @@ async def test_one_member_flooding_a_station_group_does_not_silence_its_staff(
         await asyncio.sleep(0.1)
     assert (await ticket_by_code(db, code)).state == "acknowledged"
     assert not [c for c in api.calls_for(-2899, "sendMessage") if "太快" in (c.text or "")]
+
+
+async def test_a_hotline_operator_joins_by_the_bot_and_gets_no_referral(service: Any) -> None:
+    """An operator for 广州市 joins with /join like staff; a report at a station in their city
+    reaches the station's member, not them; /mytickets points them to the API."""
+    api, db = service.api, service.db
+    await enrol(service, 2701, Scope("station", "township", JIEKOU))
+    code = await invite(db, Scope("operator", "city", "440100000000"))
+    mark = len(api.calls)
+    api.push_text(2702, f"/join {code}")
+    ok = await api.wait_for(lambda c: "热线接线员" in (c.text or ""), after=mark, chat_id=2702)
+    assert "广州市" in (ok.text or "")
+    async with db.unit() as session:
+        member = (
+            await session.exec(select(StaffMember).where(col(StaffMember.user_id) == "2702"))
+        ).one()
+    assert (member.role, member.scope_level) == ("operator", "city")
+
+    ticket_code = await file_with_phone(api, 2790)
+    await wait_referral(api, 2701, ticket_code)
+    mark = len(api.calls)
+    api.push_text(2702, "/mytickets")
+    answer = await api.wait_for(lambda c: "API" in (c.text or ""), after=mark, chat_id=2702)
+    assert ticket_code not in (answer.text or "")
+    assert referral_to(api, 2702, ticket_code) is None
+    assert not [c for c in api.calls_for(2702, "sendMessage") if ticket_code in (c.text or "")]

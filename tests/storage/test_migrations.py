@@ -170,3 +170,50 @@ async def test_an_update_id_is_a_redelivery_within_a_day_and_reused_after(db: Da
         later,
     )
     assert claimed is not None  # it will be processed
+
+
+async def test_0009_api_token_downgrades_and_upgrades_again(
+    db: Database, database_url: str
+) -> None:
+    """The newest migration's round trip on the test database: down to 0008 drops
+    ``api_token`` (and nothing else), back up to head makes it again, usable."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from storage.migrate import alembic_config, upgrade
+    from storage.models import ApiToken, StaffMember
+
+    async def tables() -> set[str]:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+
+    before = await tables()
+    assert "api_token" in before
+    await db.engine.dispose()  # no pooled connection holds the table while it is dropped
+    try:
+        await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0008")
+        assert await tables() == before - {"api_token"}
+        assert not await schema_is_current(db.engine)
+    finally:
+        await asyncio.to_thread(upgrade, database_url)
+    assert await tables() == before
+    assert await schema_is_current(db.engine)
+    now = datetime(2026, 12, 8, tzinfo=UTC)
+    async with db.unit() as session:
+        member = StaffMember(
+            user_id="1",
+            chat_id="1",
+            display_name="x",
+            role="operator",
+            scope_level="province",
+            scope_code="440000000000",
+            joined_at=now,
+        )
+        session.add(member)
+        await session.flush()
+        assert member.id is not None
+        session.add(ApiToken(staff_id=member.id, token_hash="0" * 64, created_at=now))
+    async with db.unit() as session:
+        assert len((await session.exec(select(ApiToken))).all()) == 1
