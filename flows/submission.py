@@ -115,13 +115,19 @@ async def submit_report(
     idempotency_key: str | None,
     locale: str,
     now: datetime,
+    operator_id: int | None = None,
 ) -> tuple[Receipt, bool]:
     """File the report; (receipt, True) when this call filed it, (receipt, False) when the
-    same idempotency key filed it before (a retried request files one ticket)."""
+    same idempotency key filed it before (a retried request files one ticket). A call taken
+    by a hotline operator (``operator_id``) is theirs in the ticket's history, and their
+    keys are theirs alone."""
     if report.channel not in CHANNELS:
         raise ValueError(f"not a channel for whole reports: {report.channel}")
+    if report.channel in PHONE_CHANNELS and operator_id is None:
+        raise ValueError("a phone call is entered by an operator")
     key = idempotency_key or uuid.uuid4().hex
-    intake_key = f"{report.channel}:{key}"
+    by = f"op{operator_id}:" if operator_id is not None else ""
+    intake_key = f"{report.channel}:{by}{key}"
     before = (
         await session.exec(select(Ticket.id).where(col(Ticket.intake_key) == intake_key))
     ).first()
@@ -135,6 +141,7 @@ async def submit_report(
         locale=locale,
         now=now,
         policy=policy,
+        actor=f"staff:{operator_id}" if operator_id is not None else "citizen",
     )
     return receipt, before is None
 

@@ -84,8 +84,10 @@ async def file_report(
     locale: str,
     now: datetime,
     policy: Policy,
+    actor: str = "citizen",
 ) -> Receipt:
-    """Create, route and dispatch the ticket under ``policy``; idempotent on ``intake_key``."""
+    """Create, route and dispatch the ticket under ``policy``; idempotent on ``intake_key``.
+    ``actor`` is who filed it in the ticket's history (a hotline operator: ``staff:ID``)."""
     existing = (
         await session.exec(select(Ticket).where(col(Ticket.intake_key) == intake_key))
     ).first()
@@ -143,7 +145,6 @@ async def file_report(
         )
     for ref in answers.get("photos", []):
         session.add(TicketAttachment(ticket_id=ticket.id, kind="photo", file_ref=ref))
-    actor = "citizen"
     session.add(
         TicketEvent(
             ticket_id=ticket.id, at=now, actor=actor, kind="submitted", to_state=State.SUBMITTED

@@ -61,11 +61,12 @@ def document() -> dict[str, Any]:
                 "post": {
                     "operationId": "submitReport",
                     "summary": "File a report",
+                    "security": [{}, {"bearer": []}],
                     "description": "Filed as the bot files it: same priority, routing and"
                     " deadlines. A place given as words is taken when every match leads to"
                     " the same station; otherwise the answer lists candidates to choose"
-                    " from. Phone channels need an operator's token. Limited per client"
-                    " address.",
+                    " from. Phone channels need a hotline operator's token; reports without"
+                    " one are limited per client address.",
                     "parameters": [
                         {
                             "name": "Idempotency-Key",
@@ -83,7 +84,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "201": _json("Filed.", "ReceiptOut", headers=location),
                         "200": _json("Filed before under this Idempotency-Key.", "ReceiptOut"),
-                        **_problems(400, 401, 413, 415, 422, 429),
+                        **_problems(400, 401, 403, 413, 415, 422, 429),
                     },
                 }
             },
@@ -108,7 +109,16 @@ def document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": schemas["$defs"]},
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from `hutong api-token create --staff ID`.",
+                }
+            },
+        },
     }
 
 

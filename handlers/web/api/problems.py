@@ -64,6 +64,18 @@ KINDS: Final = {
             "Reports of phone calls can only be entered by an operator with a token.",
         ),
         Kind(
+            "invalid-token",
+            401,
+            "令牌无效、已撤销或其持有人已离开。",
+            "The token is not valid, was revoked, or its holder has left.",
+        ),
+        Kind(
+            "operator-only",
+            403,
+            "只有热线接线员可以录入电话来电。",
+            "Only a hotline operator can enter a phone call.",
+        ),
+        Kind(
             "bad-idempotency-key",
             400,
             "Idempotency-Key 须为 8 至 100 个可见字符。",

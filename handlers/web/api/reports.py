@@ -21,6 +21,7 @@ from flows.submission import (
     resolve_place,
     submit_report,
 )
+from handlers.web.api.auth import CHALLENGE, caller
 from handlers.web.api.context import API_KEY, client_address
 from handlers.web.api.models import CandidateOut, FieldError, ReceiptOut, ReportIn, StatusOut
 from handlers.web.api.problems import language, problem
@@ -76,11 +77,20 @@ async def submit(request: web.Request) -> web.Response:
         report_in = ReportIn.model_validate(body)
     except ValidationError as exc:
         return problem(request, "invalid-report", errors=_field_errors(exc))
-    if report_in.channel in PHONE_CHANNELS:
-        return problem(request, "operator-token-required")
-    refused = await _limited(request, api.report_limit)
-    if refused is not None:
-        return refused
+    who = await caller(request)
+    if isinstance(who, web.Response):
+        return who
+    operator = who if who is not None and who.role == "operator" else None
+    if report_in.channel in PHONE_CHANNELS and operator is None:
+        if who is None:
+            challenge = problem(request, "operator-token-required")
+            challenge.headers["WWW-Authenticate"] = CHALLENGE
+            return challenge
+        return problem(request, "operator-only")
+    if operator is None:  # a hotline's operators share one address: not limited by it
+        limited = await _limited(request, api.report_limit)
+        if limited is not None:
+            return limited
     try:
         place = resolve_place(api.directory, code=report_in.place.code, text=report_in.place.text)
     except PlaceUnresolved as exc:
@@ -112,6 +122,7 @@ async def submit(request: web.Request) -> web.Response:
             idempotency_key=key,
             locale=report_in.locale,
             now=request.app[CLOCK_KEY](),
+            operator_id=operator.staff_id if operator is not None else None,
         )
     log.info("report filed through the API (%s): ticket %s", report.channel, receipt.ticket_id)
     status_url = str(request.app.router["api-status"].url_for(code=receipt.code))
