@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.places import Directory
 from flows.sla import Policy
 from flows.tickets import Receipt, file_report, owner_name, route
+from storage.db import Database
 from storage.models import Ticket
 
 # Doors other than a chat. The phone lines: 12349 (civil affairs' hotline) and 12355 (the
@@ -144,6 +146,40 @@ async def submit_report(
         actor=f"staff:{operator_id}" if operator_id is not None else "citizen",
     )
     return receipt, before is None
+
+
+async def submit_once(
+    *,
+    db: Database,
+    directory: Directory,
+    policy: Policy,
+    report: Report,
+    idempotency_key: str | None,
+    locale: str,
+    now: datetime,
+    operator_id: int | None = None,
+) -> tuple[Receipt, bool]:
+    """``submit_report`` in a transaction of its own. Two requests with one key at the same
+    moment both find no ticket and both file; the database keeps one (``intake_key`` is
+    unique) and the other, refused, reads it back: a retried request files one ticket even
+    when the retry overtakes the first."""
+    for attempt in range(2):
+        try:
+            async with db.unit() as session:
+                return await submit_report(
+                    session=session,
+                    directory=directory,
+                    policy=policy,
+                    report=report,
+                    idempotency_key=idempotency_key,
+                    locale=locale,
+                    now=now,
+                    operator_id=operator_id,
+                )
+        except IntegrityError:
+            if attempt or idempotency_key is None:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True, slots=True)

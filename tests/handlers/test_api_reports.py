@@ -3,6 +3,7 @@ files it; every bad input gets its problem (RFC 9457, zh and en) and files nothi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -373,4 +374,14 @@ async def test_a_revoked_token_stops_working(client: Any, db: Database, clock: A
     await assert_problem(
         await post(client, report(channel="phone_12349"), **auth), 401, "invalid-token"
     )
+    assert len(await tickets(db)) == 1
+
+
+async def test_retries_racing_each_other_file_one_ticket(client: Any, db: Database) -> None:
+    """A client that gives up waiting and sends again while the first request still runs."""
+    key = {"Idempotency-Key": "race-0001-same-key"}
+    answers = await asyncio.gather(*(post(client, report(), **key) for _ in range(5)))
+    assert sorted(r.status for r in answers).count(201) == 1
+    assert {r.status for r in answers} <= {200, 201}
+    assert len({(await r.json())["code"] for r in answers}) == 1
     assert len(await tickets(db)) == 1

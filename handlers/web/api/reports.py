@@ -19,7 +19,7 @@ from flows.submission import (
     Report,
     public_status,
     resolve_place,
-    submit_report,
+    submit_once,
 )
 from handlers.web.api.auth import CHALLENGE, caller
 from handlers.web.api.context import API_KEY, client_address
@@ -113,17 +113,16 @@ async def submit(request: web.Request) -> web.Response:
         phone=report_in.phone,
         callback=report_in.callback,
     )
-    async with request.app[DB_KEY].unit() as session:
-        receipt, new = await submit_report(
-            session=session,
-            directory=api.directory,
-            policy=api.policy,
-            report=report,
-            idempotency_key=key,
-            locale=report_in.locale,
-            now=request.app[CLOCK_KEY](),
-            operator_id=operator.staff_id if operator is not None else None,
-        )
+    receipt, new = await submit_once(
+        db=request.app[DB_KEY],
+        directory=api.directory,
+        policy=api.policy,
+        report=report,
+        idempotency_key=key,
+        locale=report_in.locale,
+        now=request.app[CLOCK_KEY](),
+        operator_id=operator.staff_id if operator is not None else None,
+    )
     log.info("report filed through the API (%s): ticket %s", report.channel, receipt.ticket_id)
     status_url = str(request.app.router["api-status"].url_for(code=receipt.code))
     out = ReceiptOut(

@@ -28,7 +28,7 @@ from flows.submission import (
     Report,
     public_status,
     resolve_place,
-    submit_report,
+    submit_once,
 )
 from flows.texts import t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
@@ -232,16 +232,15 @@ async def report_post(request: web.Request) -> web.Response:
         phone=report_in.phone,
         callback=report_in.callback,
     )
-    async with request.app[DB_KEY].unit() as session:
-        receipt, _ = await submit_report(
-            session=session,
-            directory=api.directory,
-            policy=api.policy,
-            report=report,
-            idempotency_key=f"form-{form.submission}",
-            locale=locale,
-            now=now,
-        )
+    receipt, _ = await submit_once(
+        db=request.app[DB_KEY],
+        directory=api.directory,
+        policy=api.policy,
+        report=report,
+        idempotency_key=f"form-{form.submission}",
+        locale=locale,
+        now=now,
+    )
     log.info("report filed through the web form: ticket %s", receipt.ticket_id)
     # Post/redirect/get: reloading the page shows the receipt, it does not post again.
     raise web.HTTPSeeOther(f"/report/filed?code={receipt.code}&lang={locale}")
