@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 
 from flows.dialogue import normalise_phone
 from flows.place_steps import PLACE_TEXT_MAX
-from flows.submission import CHANNELS
+from flows.submission import CHANNELS, Report, ResolvedPlace
 from flows.texts import LOCALES
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
 from storage.models import TEXT_MAX
@@ -117,6 +117,21 @@ class ReportIn(_Strict):
     )
     callback: bool = Field(default=False, description="The reporter agrees to be called back.")
     locale: Locale = "zh"
+
+    def report(self, place: ResolvedPlace) -> Report:
+        """The report to file, once its place is resolved (the web form and the API alike)."""
+        return Report(
+            channel=self.channel,
+            danger=self.danger,
+            reporter=self.reporter,
+            place=place,
+            story=self.story,
+            age=self.age,
+            sex=self.sex,
+            concerns=list(self.concerns),
+            phone=self.phone,
+            callback=self.callback,
+        )
 
 
 class ReceiptOut(BaseModel):

@@ -16,7 +16,6 @@ from flows.client_limits import Limit, admit
 from flows.submission import (
     PHONE_CHANNELS,
     PlaceUnresolved,
-    Report,
     public_status,
     resolve_place,
     submit_once,
@@ -101,18 +100,7 @@ async def submit(request: web.Request) -> web.Response:
         }[exc.reason]
         candidates = [CandidateOut(code=c.code, name=c.name, level=c.level) for c in exc.candidates]
         return problem(request, slug, candidates=candidates or None)
-    report = Report(
-        channel=report_in.channel,
-        danger=report_in.danger,
-        reporter=report_in.reporter,
-        place=place,
-        story=report_in.story,
-        age=report_in.age,
-        sex=report_in.sex,
-        concerns=list(report_in.concerns),
-        phone=report_in.phone,
-        callback=report_in.callback,
-    )
+    report = report_in.report(place)
     receipt, new = await submit_once(
         db=request.app[DB_KEY],
         directory=api.directory,

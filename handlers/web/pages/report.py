@@ -25,7 +25,6 @@ from flows.client_limits import admit
 from flows.place_steps import PLACE_TEXT_MAX
 from flows.submission import (
     PlaceUnresolved,
-    Report,
     public_status,
     resolve_place,
     submit_once,
@@ -220,18 +219,7 @@ async def report_post(request: web.Request) -> web.Response:
         )
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
-    report = Report(
-        channel="web",
-        danger=report_in.danger,
-        reporter=report_in.reporter,
-        place=place,
-        story=report_in.story,
-        age=report_in.age,
-        sex=report_in.sex,
-        concerns=list(report_in.concerns),
-        phone=report_in.phone,
-        callback=report_in.callback,
-    )
+    report = report_in.report(place)
     receipt, _ = await submit_once(
         db=request.app[DB_KEY],
         directory=api.directory,
