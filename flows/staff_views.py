@@ -20,9 +20,10 @@ from flows.messages import Button, Outcome, Reply
 from flows.notices import ticket_fields
 from flows.pager import grid, nav_row, page_of
 from flows.places import Directory
-from flows.staff import bound_station, scope_filter, supervises, works_at
+from flows.staff import bound_station, scope_filter, works_at
 from flows.states import EXTENSION_DAYS, OPEN, OUTCOMES, QUEUED, RETURN_REASONS, WORKABLE, State
 from flows.texts import CATALOGUES, t
+from flows.ticket_rights import may_see_contact
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Ticket, TicketContact, TicketEvent
 
@@ -199,9 +200,7 @@ async def details(
         lines.append(t(loc, "ticket.erased", at=local_time(ticket.erased_at)))
     elif contact is None:
         lines.append(t(loc, "ticket.anonymous"))
-    elif not (
-        supervises(member, ticket) or (works_at(member, ticket) and ticket.signed_at is not None)
-    ):
+    elif not may_see_contact(member, ticket):
         lines.append(t(loc, "ticket.contact_hidden"))
     elif not private:
         lines.append(t(loc, "ticket.contact_private"))

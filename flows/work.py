@@ -31,13 +31,11 @@ from flows.staff import (
     bind_group,
     join,
     leave,
-    may_view,
     refusal,
-    supervises,
-    works_at,
 )
 from flows.states import EXTENSION_DAYS, OPEN, OUTCOMES, RETURN_REASONS, RETURNABLE, WORKABLE, State
 from flows.texts import phrase, t
+from flows.ticket_rights import SUPERVISOR_ACTIONS, Right, may, may_act
 from flows.tickets import local_time, locked_ticket, owner_name
 from storage.models import TEXT_MAX, StaffMember, Ticket
 
@@ -45,31 +43,8 @@ STAFF_COMMANDS: Final = frozenset(
     {"join", "leave", "mytickets", "ticket", "overdue", "open", "stats", "reassign"}
 )
 SUPERVISOR_COMMANDS: Final = frozenset({"overdue", "open", "stats", "reassign"})
-# Who may press what: the signing station, or the ticket's supervisors; the rest (details)
-# anyone who may see the ticket.
-STATION_ACTIONS: Final = frozenset(
-    {
-        StaffAction.SIGN,
-        StaffAction.NOTE,
-        StaffAction.FIRST,
-        StaffAction.FIRST_HOW,
-        StaffAction.EXTEND,
-        StaffAction.EXTEND_DAYS,
-        StaffAction.RESOLVE,
-        StaffAction.OUTCOME,
-        StaffAction.RETURN,
-        StaffAction.RETURN_REASON,
-    }
-)
-SUPERVISOR_ACTIONS: Final = frozenset(
-    {
-        StaffAction.APPROVE,
-        StaffAction.DENY,
-        StaffAction.REDISPATCH,
-        StaffAction.REDISPATCH_TO,
-        StaffAction.REJECT_RETURN,
-    }
-)
+# Who may press what (the signing station, the ticket's supervisors, anyone who may view
+# it) is flows.ticket_rights': the same rule as the REST API's.
 # Actions whose next step is typing: not in a group, where the bot does not read text.
 NEEDS_TEXT: Final = frozenset(
     {
@@ -131,14 +106,7 @@ async def handle(
         return Outcome(notice=t(loc, "refused"), locale=loc)
     action, arg = press.action, press.argument
     who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
-    allowed = member is not None and (
-        works_at(member, ticket)
-        if action in STATION_ACTIONS
-        else supervises(member, ticket)
-        if action in SUPERVISOR_ACTIONS
-        else may_view(member, ticket)
-    )
-    if member is None or not allowed:
+    if member is None or not may_act(member, ticket, action):
         await refusal(session, ticket=ticket, who=who, action=event.data, now=now)
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
     if person.in_group and action in NEEDS_TEXT:
@@ -302,7 +270,8 @@ async def on_text(
     member = await active_member(session, channel=person.channel, user_id=person.user_id)
     loc = member.locale if member else person.locale
     ticket = await locked_ticket(session, awaiting.ticket_id)
-    if member is None or ticket is None or not works_at(member, ticket):
+    # Every typed text completes one of the station's steps.
+    if member is None or ticket is None or not may(member, ticket, Right.WORK):
         if ticket is not None:
             who = f"staff:{member.id}" if member else f"{person.channel}:{person.user_id}"
             await refusal(session, ticket=ticket, who=who, action=f"text:{awaiting.KIND}", now=now)
@@ -422,7 +391,7 @@ async def _ticket_by_code(
     ticket = (await session.exec(select(Ticket).where(col(Ticket.code) == code))).first()
     if ticket is None:
         return Outcome([Reply(t(loc, "ticket.none", code=code))], locale=loc)
-    if not may_view(member, ticket):
+    if not may(member, ticket, Right.VIEW):
         # The same answer as for an unknown code, so codes cannot be probed; but kept.
         await refusal(
             session, ticket=ticket, who=f"staff:{member.id}", action=f"/ticket {code}", now=now
