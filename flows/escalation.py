@@ -319,6 +319,13 @@ def overdue_filter() -> ColumnElement[bool]:
     )
 
 
+def is_overdue(ticket: Ticket) -> bool:
+    """``overdue_filter`` for one ticket already read."""
+    if ticket.state in UNSIGNED:
+        return ticket.overdue_level > 0
+    return ticket.state in RESOLVING and ticket.resolve_overdue_at is not None
+
+
 def overdue_since(ticket: Ticket) -> datetime | None:
     """Since when an overdue ticket is overdue: its sign-for breach while nobody has signed
     for it, its resolve deadline once it is being worked on."""
