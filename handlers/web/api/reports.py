@@ -3,11 +3,10 @@ ticket's state and station, for anyone holding its code)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -22,14 +21,14 @@ from flows.submission import (
 )
 from handlers.web.api.auth import CHALLENGE, caller
 from handlers.web.api.context import API_KEY, client_address
-from handlers.web.api.models import CandidateOut, FieldError, ReceiptOut, ReportIn, StatusOut
+from handlers.web.api.inputs import CODE, field_errors, json_body
+from handlers.web.api.models import CandidateOut, ReceiptOut, ReportIn, StatusOut
 from handlers.web.api.problems import language, problem
 from handlers.web.keys import CLOCK_KEY, DB_KEY
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY: Final = re.compile(r"^[\x21-\x7e]{8,100}$")
-CODE: Final = re.compile(r"^[A-Za-z0-9]{6,16}$")
 
 
 async def _limited(request: web.Request, limit: Limit) -> web.Response | None:
@@ -44,38 +43,18 @@ async def _limited(request: web.Request, limit: Limit) -> web.Response | None:
     return problem(request, "too-many-requests", retry_after=max(1, math.ceil(wait)))
 
 
-def _field_errors(exc: ValidationError) -> list[FieldError]:
-    """Where and what, never the value sent (pydantic's ``input``)."""
-    return [
-        FieldError(field=".".join(str(p) for p in e["loc"]) or "(body)", message=e["msg"])
-        for e in exc.errors(include_input=False, include_url=False)
-    ]
-
-
-async def _json_body(request: web.Request) -> Any | web.Response:
-    if request.content_type != "application/json":
-        return problem(request, "unsupported-media-type")
-    try:
-        raw = await request.read()
-        return json.loads(raw)
-    except web.HTTPRequestEntityTooLarge:
-        return problem(request, "body-too-large")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return problem(request, "malformed-json")
-
-
 async def submit(request: web.Request) -> web.Response:
     api = request.app[API_KEY]
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         return problem(request, "bad-idempotency-key")
-    body = await _json_body(request)
+    body = await json_body(request)
     if isinstance(body, web.Response):
         return body
     try:
         report_in = ReportIn.model_validate(body)
     except ValidationError as exc:
-        return problem(request, "invalid-report", errors=_field_errors(exc))
+        return problem(request, "invalid-report", errors=field_errors(exc))
     who = await caller(request)
     if isinstance(who, web.Response):
         return who
