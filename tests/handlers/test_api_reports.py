@@ -281,7 +281,13 @@ async def test_the_openapi_document_comes_from_the_models(client: Any) -> None:
     schemas = doc["components"]["schemas"]
     assert schemas["ReportIn"]["properties"]["danger"]["enum"] == ["yes", "no", "unsure"]
     assert schemas["ReportIn"]["additionalProperties"] is False
-    assert set(doc["paths"]) == {"/api/v1/reports", "/api/v1/status/{code}"}
+    assert set(doc["paths"]) == {
+        "/api/v1/reports",
+        "/api/v1/status/{code}",
+        "/api/v1/tickets",
+        "/api/v1/tickets/{code}",
+        "/api/v1/tickets/{code}/actions",
+    }
 
     def refs(node: Any) -> list[str]:
         if isinstance(node, dict):

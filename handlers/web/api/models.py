@@ -20,7 +20,7 @@ from storage.models import TEXT_MAX
 CODE_MAX = 12  # a division's NBS code
 
 
-def _one_of(values: Sequence[str], description: str) -> Any:
+def one_of(values: Sequence[str], description: str) -> Any:
     """A string from a fixed vocabulary, shown in the schema as an enum."""
     allowed = tuple(values)
 
@@ -36,7 +36,7 @@ def _one_of(values: Sequence[str], description: str) -> Any:
     ]
 
 
-def _storable(value: str) -> str:
+def storable(value: str) -> str:
     """A NUL or a lone surrogate: PostgreSQL cannot store it, and no person typed it."""
     if any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
         raise ValueError("contains characters that are not text (NUL or a lone surrogate)")
@@ -59,16 +59,16 @@ if TYPE_CHECKING:  # for the type checker, each is a str; at run time a checked 
     Concern: TypeAlias = str
     Locale: TypeAlias = str
 else:
-    Channel = _one_of(CHANNELS, "How the report came in: a hotline, the web form, the API.")
-    Danger = _one_of(DANGER, "Is the child in danger right now?")
-    ReporterRole = _one_of(REPORTER_ROLES, "Who is reporting (child: the child themself).")
-    AgeBand = _one_of(AGE_BANDS, "The child's age, in years.")
-    Sex = _one_of(SEXES, "The child's sex.")
-    Concern = _one_of(CONCERNS, "What is happening to the child.")
-    Locale = _one_of(LOCALES, "Language of the answer's texts.")
+    Channel = one_of(CHANNELS, "How the report came in: a hotline, the web form, the API.")
+    Danger = one_of(DANGER, "Is the child in danger right now?")
+    ReporterRole = one_of(REPORTER_ROLES, "Who is reporting (child: the child themself).")
+    AgeBand = one_of(AGE_BANDS, "The child's age, in years.")
+    Sex = one_of(SEXES, "The child's sex.")
+    Concern = one_of(CONCERNS, "What is happening to the child.")
+    Locale = one_of(LOCALES, "Language of the answer's texts.")
 
 Phone = Annotated[str, Field(max_length=32), AfterValidator(_phone)]
-Text = Annotated[str, AfterValidator(_storable)]
+Text = Annotated[str, AfterValidator(storable)]
 
 
 class _Strict(BaseModel):
@@ -172,3 +172,6 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
     candidates: list[CandidateOut] | None = None
     retry_after: int | None = None
+    state: str | None = Field(
+        default=None, description="The ticket's current state, when it forbids the action."
+    )

@@ -9,7 +9,10 @@ from typing import Any, Final
 from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
+from flows.sla import PRIORITIES
+from flows.ticket_queries import LIMIT_DEFAULT, LIMIT_MAX, LISTED_STATES
 from handlers.web.api.models import Problem, ReceiptOut, ReportIn, StatusOut
+from handlers.web.api.models_tickets import ActionIn, TicketDetailOut, TicketPageOut, TicketStateOut
 from handlers.web.api.problems import CONTENT_TYPE as PROBLEM_TYPE
 
 VERSION: Final = "1.0.0"
@@ -21,13 +24,18 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _problems(*statuses: int) -> dict[str, Any]:
-    return {
+    answers: dict[str, Any] = {
         str(s): {
             "description": "A problem (RFC 9457), message in Chinese and English.",
             "content": {PROBLEM_TYPE: {"schema": _ref("Problem")}},
         }
         for s in statuses
     }
+    if 401 in statuses:
+        answers["401"]["headers"] = {
+            "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer."}
+        }
+    return answers
 
 
 def _json(description: str, model: str, **extra: Any) -> dict[str, Any]:
@@ -39,11 +47,10 @@ def _json(description: str, model: str, **extra: Any) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
+    inputs = (ReportIn, ActionIn)
+    outputs = (ReceiptOut, StatusOut, Problem, TicketPageOut, TicketDetailOut, TicketStateOut)
     _, schemas = models_json_schema(
-        [
-            (m, "validation" if m is ReportIn else "serialization")
-            for m in (ReportIn, ReceiptOut, StatusOut, Problem)
-        ],
+        [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs],
         ref_template=REF,
     )
     location = {"Location": {"schema": {"type": "string"}, "description": "The status URL."}}
@@ -53,7 +60,9 @@ def document() -> dict[str, Any]:
             "title": "hutong 护童之声 API",
             "version": VERSION,
             "description": "Reports about children in trouble, filed for the township"
-            " child-protection station responsible; and a ticket's public status.",
+            " child-protection station responsible; a ticket's public status; and, for"
+            " station staff and supervisors with a token, their tickets: listed, viewed"
+            " (each view recorded on the ticket) and worked as in the bot.",
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "paths": {
@@ -108,6 +117,7 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            **_ticket_paths(),
         },
         "components": {
             "schemas": schemas["$defs"],
@@ -118,6 +128,131 @@ def document() -> dict[str, Any]:
                     "description": "A token from `hutong api-token create --staff ID`.",
                 }
             },
+        },
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
+
+
+DIVISION: Final = {"type": "string", "pattern": "^[0-9]{12}$"}
+MOMENT: Final = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
+CODE_PARAMETER: Final = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "description": "The ticket's code.",
+    "schema": {"type": "string"},
+}
+STAFF_SECURITY: Final[list[dict[str, list[str]]]] = [{"bearer": []}]
+
+
+def _list_parameters() -> list[dict[str, Any]]:
+    many = {"style": "form", "explode": True}
+    return [
+        _query(
+            "state",
+            {"type": "array", "items": {"type": "string", "enum": list(LISTED_STATES)}},
+            "Any of these states; repeat it or give a comma-separated list.",
+            **many,
+        ),
+        _query(
+            "priority",
+            {"type": "array", "items": {"type": "string", "enum": list(PRIORITIES)}},
+            "Any of these priorities; repeat it or give a comma-separated list.",
+            **many,
+        ),
+        _query(
+            "overdue",
+            {"type": "boolean"},
+            "true: past a deadline (not signed for in time, or past the resolve deadline),"
+            " as the bot's /overdue counts; false: not.",
+        ),
+        _query("station", DIVISION, "Of this township's station."),
+        _query("county", DIVISION, "In this county."),
+        _query("city", DIVISION, "In this city."),
+        _query(
+            "created_from",
+            MOMENT,
+            "Filed at or after (inclusive). A date is its midnight; a time without an"
+            " offset is Asia/Shanghai time. Encode + as %2B.",
+        ),
+        _query("created_to", MOMENT, "Filed before (exclusive); read as created_from."),
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
+            "Tickets per page.",
+        ),
+        _query("cursor", {"type": "string"}, "next_cursor of the page before."),
+    ]
+
+
+def _ticket_paths() -> dict[str, Any]:
+    """Station staff's and supervisors' routes: their token's scope only."""
+    return {
+        "/api/v1/tickets": {
+            "get": {
+                "operationId": "listTickets",
+                "summary": "The tickets in the caller's scope",
+                "description": "Newest first, in pages. A station sees its own tickets, a"
+                " supervisor their county's or city's; a filter narrows that and never"
+                " widens it (a station, county or city outside the scope lists nothing)."
+                " No story or contact in the list.",
+                "security": STAFF_SECURITY,
+                "parameters": _list_parameters(),
+                "responses": {
+                    "200": _json("A page of tickets.", "TicketPageOut"),
+                    **_problems(400, 401, 403),
+                },
+            }
+        },
+        "/api/v1/tickets/{code}": {
+            "get": {
+                "operationId": "getTicket",
+                "summary": "A ticket in full, with its history",
+                "description": "As the bot's details show it. Every view is recorded on"
+                " the ticket, and every view of the reporter's phone (shown to the"
+                " ticket's supervisors, and to its station once signed for). A ticket"
+                " outside the caller's scope is answered as an unknown code.",
+                "security": STAFF_SECURITY,
+                "parameters": [CODE_PARAMETER],
+                "responses": {
+                    "200": _json("The ticket.", "TicketDetailOut"),
+                    **_problems(401, 403, 404),
+                },
+            }
+        },
+        "/api/v1/tickets/{code}/actions": {
+            "post": {
+                "operationId": "actOnTicket",
+                "summary": "Work a ticket as in the bot",
+                "description": "Station staff: sign, note, first_action,"
+                " request_extension, resolve, return. Supervisors: decide_extension,"
+                " reject_return, reassign. Texts are stripped and must be 2 to 2000"
+                " characters. 403: the caller may view the ticket but not take this"
+                " action; 404: they may not view it (or there is none); 409: not in the"
+                " ticket's current state (named in the answer).",
+                "security": STAFF_SECURITY,
+                "parameters": [CODE_PARAMETER],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ActionIn")}},
+                },
+                "responses": {
+                    "200": _json("Done: the ticket's state now.", "TicketStateOut"),
+                    **_problems(400, 401, 403, 404, 409, 413, 415, 422),
+                },
+            }
         },
     }
 

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from flows.texts import t
 from handlers.web.api.models import CandidateOut, FieldError, Problem
 
 CONTENT_TYPE: Final = "application/problem+json"
@@ -88,6 +89,60 @@ KINDS: Final = {
             "Too many requests; try again later. In an emergency call 110 or 12355.",
         ),
         Kind("ticket-not-found", 404, "没有这个编号的报告。", "No report has this code."),
+        Kind(
+            "token-required",
+            401,
+            "请提供工作人员的令牌（Authorization: Bearer …）。",
+            "Send a staff member's token (Authorization: Bearer …).",
+        ),
+        Kind(
+            "staff-only",
+            403,
+            "只有工作站人员和督办人员可以查看和处理报告。",
+            "Only station staff and supervisors can see and work reports.",
+        ),
+        Kind(
+            "forbidden-action",
+            403,
+            "你无权对这个报告进行此操作。",
+            "You may not take this action on this report.",
+        ),
+        Kind(
+            "invalid-action",
+            422,
+            "操作内容有误，请按 errors 修改后重新提交。",
+            "The action is not valid; correct the fields listed in errors and send it again.",
+        ),
+        Kind(
+            "not-now",
+            409,
+            "报告当前的状态不允许此操作。",
+            "The report's current state does not allow this action.",
+        ),
+        Kind(
+            "extension-pending",
+            409,
+            "已有一个延期申请在等待督办决定。",
+            "A request for more time is already waiting for a supervisor's decision.",
+        ),
+        Kind(
+            "no-extension-request",
+            409,
+            "没有等待决定的延期申请。",
+            "No request for more time is waiting for a decision.",
+        ),
+        Kind(
+            "invalid-filter",
+            400,
+            "查询参数有误，请按 errors 修改。",
+            "A query parameter is not valid; correct the ones listed in errors.",
+        ),
+        Kind(
+            "bad-cursor",
+            400,
+            "翻页位置无效，请不带 cursor 重新查询。",
+            "The cursor is not one this list handed out; start again without it.",
+        ),
         Kind("not-found", 404, "没有这个地址。", "There is nothing at this address."),
         Kind(
             "method-not-allowed",
@@ -124,19 +179,27 @@ def problem(
     errors: list[FieldError] | None = None,
     candidates: list[CandidateOut] | None = None,
     retry_after: int | None = None,
+    state: str | None = None,
 ) -> web.Response:
+    """``state``: the ticket's, named in the detail (a 409)."""
     kind = KINDS[slug]
     lang = language(request)
-    text = kind.zh if lang == "zh" else kind.en
+    message = {"zh": kind.zh, "en": kind.en}
+    if state is not None:
+        message = {
+            "zh": f"{kind.zh}当前状态：{t('zh', f'state.{state}')}。",
+            "en": f"{kind.en} Current state: {t('en', f'state.{state}')}.",
+        }
     body = Problem(
         type=TYPE_BASE + kind.slug,
-        title=text,
+        title=kind.zh if lang == "zh" else kind.en,
         status=kind.status,
-        detail=text,
-        message={"zh": kind.zh, "en": kind.en},
+        detail=message[lang],
+        message=message,
         errors=errors,
         candidates=candidates,
         retry_after=retry_after,
+        state=state,
     )
     headers: dict[str, Any] = {"Content-Language": "zh-CN" if lang == "zh" else "en"}
     if retry_after is not None:

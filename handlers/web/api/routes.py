@@ -12,6 +12,7 @@ from handlers.web.api.context import API_KEY, Api
 from handlers.web.api.openapi import openapi
 from handlers.web.api.problems import problem
 from handlers.web.api.reports import status, submit
+from handlers.web.api.tickets import action_route, detail_route, list_route
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +47,6 @@ def add_api(app: web.Application, api: Api) -> None:
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_post("/api/v1/reports", submit)
     app.router.add_get("/api/v1/status/{code}", status, name="api-status")
+    app.router.add_get("/api/v1/tickets", list_route)
+    app.router.add_get("/api/v1/tickets/{code}", detail_route)
+    app.router.add_post("/api/v1/tickets/{code}/actions", action_route)
