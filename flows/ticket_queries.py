@@ -49,6 +49,7 @@ _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # a parameter's name, safe to repeat back
 _CURSOR: Final = re.compile(r"[A-Za-z0-9_-]{1,300}")
 _CURSOR_VERSION: Final = 1
+ID_END: Final = 2**31  # ticket ids are PostgreSQL integers: a larger one cannot be bound
 
 
 class FilterError(ValueError):
@@ -282,7 +283,7 @@ def decode_cursor(cursor: str, filter: TicketFilter) -> tuple[datetime, int]:
         version != _CURSOR_VERSION
         or fingerprint != filter.fingerprint()
         or type(ticket_id) is not int
-        or not 0 < ticket_id < 2**63
+        or not 0 < ticket_id < ID_END
         or at.tzinfo is None
     ):
         raise CursorError
