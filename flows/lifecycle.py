@@ -1,6 +1,7 @@
 """A station's changes to its ticket: 签收 (sign for), a note, the first call or visit, a
 request for more time, 办结 (resolve) and 退单 (return). Each writes its event and the messages
-it causes in the caller's transaction; flows.work has already checked who may do it.
+it causes in the caller's transaction; the caller (flows.work for the bot,
+flows.ticket_actions for the API) has already checked who may do it (flows.ticket_rights).
 
 Supervisors' decisions are in flows.oversight, the reporter's rating in flows.feedback, what
 the clock does in flows.escalation; the deadlines themselves in flows.sla."""

@@ -1,6 +1,7 @@
 """Supervisors' decisions on a station's ticket: an extension asked for, a return (退单)
 judged, a ticket sent to another township. Each writes its event and the messages it causes
-in the caller's transaction; flows.work has already checked the supervisor's scope."""
+in the caller's transaction; the caller (flows.work, flows.ticket_actions) has already
+checked the supervisor's scope (flows.ticket_rights)."""
 
 from __future__ import annotations
 

@@ -346,6 +346,17 @@ async def test_an_unknown_code_and_another_scopes_ticket_get_the_same_404(
     assert (last.kind, last.actor, last.note) == ("refused", f"staff:{there.id}", "api:view")
 
 
+async def test_head_of_a_ticket_is_refused_and_records_no_view(
+    client: Any, db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    ticket = await file_ticket(db, directory, now=clock())
+    auth = await token_of(db, clock, await county_supervisor(db, now=clock()))
+    before = await snapshot(db, ticket)
+    assert (await client.head(f"/api/v1/tickets/{ticket.code}", headers=auth)).status == 405
+    assert (await client.head("/api/v1/tickets", headers=auth)).status == 405
+    assert await snapshot(db, ticket) == before
+
+
 # ---- actions --------------------------------------------------------------------------
 
 

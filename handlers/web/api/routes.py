@@ -47,6 +47,7 @@ def add_api(app: web.Application, api: Api) -> None:
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_post("/api/v1/reports", submit)
     app.router.add_get("/api/v1/status/{code}", status, name="api-status")
-    app.router.add_get("/api/v1/tickets", list_route)
-    app.router.add_get("/api/v1/tickets/{code}", detail_route)
+    # No HEAD: a view of a ticket is recorded, and HEAD would record one that showed nothing.
+    app.router.add_get("/api/v1/tickets", list_route, allow_head=False)
+    app.router.add_get("/api/v1/tickets/{code}", detail_route, allow_head=False)
     app.router.add_post("/api/v1/tickets/{code}/actions", action_route)
