@@ -226,11 +226,12 @@ def check(action: Action) -> Refused | None:
     if isinstance(action, Resolve):
         return _one_of("outcome", action.outcome, OUTCOMES) or _words("note", action.note)
     if isinstance(action, Return):
-        if action.reason != "other" and action.text is not None:
+        wrong = _one_of("reason", action.reason, RETURN_REASONS)
+        if wrong is None and action.reason == "other":
+            return _words("text", action.text)
+        if wrong is None and action.text is not None:
             return Refused("invalid", field="text", message="only with the reason other")
-        return _one_of("reason", action.reason, RETURN_REASONS) or (
-            _words("text", action.text) if action.reason == "other" else None
-        )
+        return wrong
     if isinstance(action, Reassign):
         code = action.station
         if not (len(code) == 12 and code.isascii() and code.isdigit()):

@@ -294,6 +294,7 @@ async def test_a_second_request_for_more_time_waits_for_the_first(
         (acts.Return("other"), "text"),
         (acts.Return("area", "多余的话"), "text"),
         (acts.Return("bored"), "reason"),
+        (acts.Return("bored", "无聊"), "reason"),
         (acts.Reassign("4401170020"), "station"),
         (acts.Reassign("44011700200０"), "station"),
     ],
