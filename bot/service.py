@@ -21,7 +21,7 @@ from bot.roles import Role
 from bot.settings import Settings, SettingsError
 from bot.tasks import Supervisor
 from bot.telegram_side import TelegramSide
-from flows import client_limits, escalation
+from flows import client_limits, escalation, web_sessions
 from flows.clock import Clock, system_clock
 from flows.intake import Intake
 from flows.places import Directory, DirectoryBuilder
@@ -114,7 +114,7 @@ async def serve(
     bot: TelegramSide | None = None
     runner: web.AppRunner | None = None
     try:
-        intake = Intake(await load_directory(db), policy)
+        intake = Intake(await load_directory(db), policy, settings.public_url)
         announcer = Announcer(db) if role is Role.WEB else None
         if announcer is not None:
             tasks.spawn("outbox-announcer", lambda: announcer.run(stop))
@@ -263,8 +263,10 @@ async def sweep_deadlines(**kwargs: Any) -> int:
 
 
 async def forget_client_limits(*, db: Database, clock: Clock) -> int:
+    """Idle addresses' limits, and web sign-ins long over."""
     async with db.unit() as session:
-        return await client_limits.forget_idle(session=session, now=clock())
+        n = await client_limits.forget_idle(session=session, now=clock())
+        return n + await web_sessions.forget(session=session, now=clock())
 
 
 async def scrub_inbox(*, db: Database, clock: Clock) -> int:

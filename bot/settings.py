@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Reverse proxies (addresses, comma-separated) whose X-Forwarded-For names the client:
     # the public API's limits per client address count the client, not the proxy.
     trusted_proxies: str = ""
+    # Where people reach the web pages (https://hutong.example.org): the bot's /dashboard and
+    # /console send sign-in links under it. Unset: the bot says the web pages are not set up.
+    public_url: str | None = None
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -98,6 +101,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value.strip()):
+            raise ValueError("must be an http:// or https:// address without query")
+        return value.strip().rstrip("/")
 
     @field_validator("webhook_secret")
     @classmethod

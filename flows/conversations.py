@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import awaiting, feedback, flood, work
+from flows import awaiting, feedback, flood, web_signin, work
 from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
@@ -45,6 +45,11 @@ async def _elsewhere(
 ) -> Outcome | None:
     """Staff work, feedback, or words an earlier button asked for; None: it is intake's."""
     held = awaiting.from_dict(conv.answers.get(awaiting.ANSWERS_KEY))
+    if web_signin.is_signin_command(event):
+        assert isinstance(event, Command)
+        return await web_signin.command(
+            session=session, person=person, event=event, web_url=intake.web_url, now=now
+        )
     if person.in_group or work.is_staff_event(event):
         return await work.handle(
             session=session, directory=intake.directory, person=person, event=event, now=now

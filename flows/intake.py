@@ -50,13 +50,15 @@ _CHOICES: Final = {
 
 
 class Intake:
-    """Decides what each event means at the current step. Holds only the directory."""
+    """Decides what each event means at the current step. Holds the directory and settings."""
 
-    def __init__(self, directory: Directory, policy: Policy = DEFAULT_POLICY) -> None:
-        self.directory = directory
-        self.screens = Screens(directory)
-        # The deadlines new reports are filed under (HUTONG_SLA_FILE or the defaults in flows.sla).
-        self.policy = policy
+    def __init__(
+        self, directory: Directory, policy: Policy = DEFAULT_POLICY, web_url: str | None = None
+    ) -> None:
+        self.directory, self.screens = directory, Screens(directory)
+        # The deadlines new reports are filed under (HUTONG_SLA_FILE or flows.sla's defaults),
+        # and where the web pages are (HUTONG_PUBLIC_URL), for the bot's sign-in links.
+        self.policy, self.web_url = policy, web_url
 
     def handle(self, dlg: Dialogue, event: Event) -> Outcome:
         if isinstance(event, Command):

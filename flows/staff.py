@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import web_sessions
 from flows.api_tokens import revoke_all
 from flows.delivery import withdraw
 from flows.places import Directory
@@ -342,10 +343,11 @@ async def leave(*, session: AsyncSession, member: StaffMember, now: datetime) ->
     session.add(member)
     # Case data still on its way to them is not theirs any more.
     await withdraw(session=session, chat_id=member.chat_id, why="recipient left", now=now)
-    # Nor is the API: their tokens are refused from now on (authenticate also checks that
-    # the holder is enrolled; revoking says so in `hutong api-token list`).
+    # Nor are the API and the web pages: their tokens and sessions are refused from now on
+    # (both also check that the holder is enrolled; revoking says so in `api-token list`).
     if member.id is not None:
         await revoke_all(session=session, staff_id=member.id, now=now)
+        await web_sessions.end_all(session=session, staff_id=member.id, now=now)
 
 
 async def revoke(*, session: AsyncSession, member_id: int, now: datetime) -> StaffMember | None:

@@ -24,8 +24,9 @@ ZH: dict[str, str] = {
     "help": "<b>使用说明</b>\n/start 开始或回到主菜单\n/cancel 取消正在填写的报告\n"
     "/status 编号 查询您提交的报告进度\n/language 切换语言\n/help 显示本说明\n\n"
     "工作人员：/join 邀请码 登记；/mytickets 待办工单；/ticket 编号 查看工单；/leave 退出。\n"
-    "督导：/overdue 超时工单；/open 未办结工单；/stats [today|week|month] 统计；/reassign 编号 改派。\n"
-    "热线接线员：/join 邀请码 登记，/leave 退出；报告的登记和查询通过热线系统（API）。\n\n"
+    "督导：/overdue 超时工单；/open 未办结工单；/stats [today|week|month] 统计；/reassign 编号 改派；"
+    "/dashboard 登录网页督导台。\n"
+    "热线接线员：/join 邀请码 登记，/leave 退出；/console 登录网页接线台登记来电。\n\n"
     "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "已切换为中文。",
@@ -211,10 +212,21 @@ ZH: dict[str, str] = {
     "join.usage": "用法：/join 邀请码",
     "join.ok.station": "✅ 已加入 <b>{scope}</b>。新的转介会发到这里；/mytickets 查看本站待办。",
     "join.ok.supervisor": "✅ 已以督导身份加入 <b>{scope}</b>；/mytickets 查看辖区待办。",
-    "join.ok.operator": "✅ 已以热线接线员身份加入 <b>{scope}</b>。报告的登记和查询通过热线系统"
-    "（API）进行，需要管理员为您开通的令牌；本机器人不会向您发送转介或督导提醒。",
-    "leave.ok.operator": "已退出 <b>{scope}</b>，您的 API 令牌已停用。",
-    "operator.no_tickets": "热线接线员不在机器人里处理工单：报告的登记和查询请使用热线系统（API）。",
+    "join.ok.operator": "✅ 已以热线接线员身份加入 <b>{scope}</b>。发送 /console 获取网页接线台的"
+    "登录链接，在那里登记来电（热线系统也可用管理员开通的 API 令牌）；本机器人不会向您发送转介或"
+    "督导提醒。",
+    "leave.ok.operator": "已退出 <b>{scope}</b>，您的 API 令牌和网页登录已停用。",
+    "operator.no_tickets": "热线接线员不在机器人里处理工单：发送 /console 打开网页接线台，登记来电"
+    "并查看您登记的报告。",
+    # web pages: the one-time sign-in link
+    "signin.link": "🔐 {page}登录链接：\n{url}\n\n{minutes} 分钟内有效，只能用一次，请勿转发。"
+    "打开后点击“登录”。",
+    "signin.page.dashboard": "督导台",
+    "signin.page.console": "接线台",
+    "signin.private": "登录链接只在私聊中发送：请在与我的私聊中发送 /{command}。",
+    "signin.not_set": "网页端尚未开通（未设置 HUTONG_PUBLIC_URL），请联系管理员。",
+    "signin.dashboard_only": "网页督导台只供督导使用。站点工作人员请在这里用 /mytickets 处理工单。",
+    "signin.console_only": "网页接线台只供热线接线员使用。",
     "join.ok.group": "✅ 本群已绑定 <b>{scope}</b>，新的转介也会发到本群。",
     "join.unknown": "邀请码无效。请向管理员索取新的邀请码。",
     "join.used": "这个邀请码已经用过了，每个邀请码只能用一次。请向管理员索取新的邀请码。",
@@ -421,8 +433,9 @@ EN: dict[str, str] = {
     "you are filling in\n/status CODE check a report you filed\n/language change language\n"
     "/help show this help\n\nStaff: /join CODE to enrol; /mytickets open tickets; /ticket CODE "
     "one ticket; /leave to leave.\nSupervisors: /overdue, /open, /stats [today|week|month], "
-    "/reassign CODE.\nHotline operators: /join CODE to enrol, /leave to leave; reports are "
-    "filed and looked up through the hotline system (API).\n\nIf a child is in danger now, "
+    "/reassign CODE, /dashboard to sign in to the web dashboard.\nHotline operators: /join CODE "
+    "to enrol, /leave to leave, /console to sign in to the web console and enter calls.\n\n"
+    "If a child is in danger now, "
     "call 110 (police) or 120 (ambulance).",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "Language set to English.",
@@ -614,12 +627,24 @@ EN: dict[str, str] = {
     "lists the station's open tickets.",
     "join.ok.supervisor": "✅ You joined <b>{scope}</b> as a supervisor; /mytickets lists open "
     "tickets in your area.",
-    "join.ok.operator": "✅ You joined <b>{scope}</b> as a hotline operator. Reports are filed "
-    "and looked up through the hotline system (API), with a token the administrator gives you; "
-    "this bot sends you no referrals or supervisor notices.",
-    "leave.ok.operator": "You left <b>{scope}</b>; your API tokens no longer work.",
-    "operator.no_tickets": "Hotline operators do not work tickets in the bot: file and look up "
-    "reports through the hotline system (API).",
+    "join.ok.operator": "✅ You joined <b>{scope}</b> as a hotline operator. Send /console for a "
+    "sign-in link to the web console, where you enter calls (a hotline system may also use an "
+    "API token from the administrator); this bot sends you no referrals or supervisor notices.",
+    "leave.ok.operator": "You left <b>{scope}</b>; your API tokens and web sign-ins no longer "
+    "work.",
+    "operator.no_tickets": "Hotline operators do not work tickets in the bot: send /console to "
+    "open the web console, enter calls and follow the reports you entered.",
+    # web pages: the one-time sign-in link
+    "signin.link": "🔐 Sign-in link for the {page}:\n{url}\n\nIt works once, for {minutes} "
+    "minutes; do not forward it. Open it and press “Sign in”.",
+    "signin.page.dashboard": "dashboard",
+    "signin.page.console": "console",
+    "signin.private": "Sign-in links are sent in a private chat only: send /{command} to me there.",
+    "signin.not_set": "The web pages are not set up yet (HUTONG_PUBLIC_URL is not set); please "
+    "ask the administrator.",
+    "signin.dashboard_only": "The web dashboard is for supervisors. Station staff work their "
+    "tickets here with /mytickets.",
+    "signin.console_only": "The web console is for hotline operators.",
     "join.ok.group": "✅ This group is now bound to <b>{scope}</b>; new referrals will come "
     "here too.",
     "join.unknown": "That invitation code is not valid. Ask the administrator for a new one.",

@@ -284,6 +284,25 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
+class WebSession(SQLModel, table=True):
+    """A door to the web pages for one staff member: a one-time sign-in ``link`` the bot sent
+    (minutes), or the ``session`` it was exchanged for (hours). Only SHA-256 hashes are
+    stored, as for API tokens."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)  # SHA-256, hex
+    kind: str = Field(max_length=8)  # link | session
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    # A link: when it was exchanged (once). A session: its last request, written at most
+    # once a minute; the idle limit counts from it.
+    used_at: datetime | None = None
+    ended_at: datetime | None = None  # signed out, or the member left
+
+
 class StationGroup(SQLModel, table=True):
     """A Telegram group bound to a station: referrals go there too."""
 

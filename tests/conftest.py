@@ -37,6 +37,7 @@ _MUTABLE = (
     "conversation",
     "inbox_update",
     "station_group",
+    "web_session",
     "api_token",
     "staff_member",
     "invite",

@@ -17,7 +17,7 @@ from harness import BotService
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import feedback, lifecycle, oversight, staff_views, tickets, work
+from flows import feedback, lifecycle, oversight, staff_views, tickets, web_sessions, work
 from flows.awaiting import StaffText
 from flows.events import Person
 from flows.messages import Outcome
@@ -170,6 +170,22 @@ async def city_supervisor(
     db: Database, *, now: datetime, city: str = GUANGZHOU, user: str = "7301", **kw: Any
 ) -> StaffMember:
     return await enrol(db, scope=Scope("supervisor", "city", city), user=user, now=now, **kw)
+
+
+async def hotline_operator(
+    db: Database, *, now: datetime, city: str = GUANGZHOU, user: str = "7401", **kw: Any
+) -> StaffMember:
+    return await enrol(db, scope=Scope("operator", "city", city), user=user, now=now, **kw)
+
+
+async def web_session(db: Database, member: StaffMember, *, now: datetime) -> str:
+    """A session cookie's value for a supervisor or operator, signed in by the bot's link."""
+    async with db.unit() as session:
+        link = await web_sessions.issue_link(session=session, member=member, now=now)
+    async with db.unit() as session:
+        signed = await web_sessions.redeem_link(session=session, token=link, now=now)
+    assert signed is not None
+    return signed.token
 
 
 async def group_of(db: Database, *, station: str, chat: str, now: datetime) -> StationGroup:

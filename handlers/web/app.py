@@ -12,6 +12,7 @@ from handlers.web.health import healthz, readyz
 from handlers.web.keys import CLOCK_KEY, DB_KEY, PROBES_KEY
 from handlers.web.metrics import metrics
 from handlers.web.pages.report import add_pages
+from handlers.web.pages.signin import add_signin
 from handlers.web.probes import Probes
 from handlers.web.webhook import MAX_BODY, WEBHOOK_KEY, Webhook, telegram_webhook
 from storage.db import Database
@@ -37,6 +38,7 @@ def init_app(
     if api is not None:
         add_api(app, api)
         add_pages(app)
+        add_signin(app)
     if webhook is not None:
         app[WEBHOOK_KEY] = webhook
         app.router.add_post("/telegram/webhook", telegram_webhook)

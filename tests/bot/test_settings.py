@@ -90,6 +90,8 @@ def test_plain_postgres_url_gets_the_async_driver(monkeypatch: pytest.MonkeyPatc
         ("HUTONG_LOG_LEVEL", "verbose", "HUTONG_LOG_LEVEL"),
         ("HUTONG_TELEGRAM_MESSAGES_PER_SECOND", "0", "HUTONG_TELEGRAM_MESSAGES_PER_SECOND"),
         ("HUTONG_TELEGRAM_CHAT_MESSAGES_PER_SECOND", "-1", "HUTONG_TELEGRAM_CHAT"),
+        ("HUTONG_PUBLIC_URL", "hutong.example.org", "HUTONG_PUBLIC_URL"),
+        ("HUTONG_PUBLIC_URL", "https://hutong.example.org/?x=1", "HUTONG_PUBLIC_URL"),
     ],
 )
 def test_bad_setting_names_itself(
@@ -261,3 +263,12 @@ def test_a_split_role_without_what_it_needs_is_one_line(
 def test_an_unknown_role_is_refused_by_the_command_line(tmp_path: object) -> None:
     proc = run_cli(tmp_path, "serve", "--role", "everything")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_the_public_address_is_kept_without_its_last_slash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HUTONG_PUBLIC_URL", " https://hutong.example.org/help/ ")
+    assert load_settings().public_url == "https://hutong.example.org/help"
+    monkeypatch.setenv("HUTONG_PUBLIC_URL", "")
+    assert load_settings().public_url is None

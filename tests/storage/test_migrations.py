@@ -175,8 +175,8 @@ async def test_an_update_id_is_a_redelivery_within_a_day_and_reused_after(db: Da
 async def test_0009_api_token_downgrades_and_upgrades_again(
     db: Database, database_url: str
 ) -> None:
-    """The newest migration's round trip on the test database: down to 0008 drops
-    ``api_token`` (and nothing else), back up to head makes it again, usable."""
+    """A round trip on the test database: down to 0008 drops ``api_token`` (and the newer
+    ``web_session``, nothing else), back up to head makes it again, usable."""
     import asyncio
     from datetime import UTC, datetime
 
@@ -194,7 +194,7 @@ async def test_0009_api_token_downgrades_and_upgrades_again(
     await db.engine.dispose()  # no pooled connection holds the table while it is dropped
     try:
         await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0008")
-        assert await tables() == before - {"api_token"}
+        assert await tables() == before - {"api_token", "web_session"}
         assert not await schema_is_current(db.engine)
     finally:
         await asyncio.to_thread(upgrade, database_url)
@@ -217,3 +217,29 @@ async def test_0009_api_token_downgrades_and_upgrades_again(
         session.add(ApiToken(staff_id=member.id, token_hash="0" * 64, created_at=now))
     async with db.unit() as session:
         assert len((await session.exec(select(ApiToken))).all()) == 1
+
+
+async def test_0010_web_session_downgrades_and_upgrades_again(
+    db: Database, database_url: str
+) -> None:
+    """Down to 0009 drops ``web_session`` (and nothing else); back up makes it again."""
+    import asyncio
+
+    from alembic import command
+
+    from storage.migrate import alembic_config, upgrade
+
+    async def tables() -> set[str]:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+
+    before = await tables()
+    assert "web_session" in before
+    await db.engine.dispose()
+    try:
+        await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0009")
+        assert await tables() == before - {"web_session"}
+    finally:
+        await asyncio.to_thread(upgrade, database_url)
+    assert await tables() == before
+    assert await schema_is_current(db.engine)
