@@ -26,7 +26,7 @@ from aiohttp import web
 from multidict import MultiDict
 from pydantic import ValidationError
 
-from flows.console import filed_call, in_scope, recent_calls
+from flows.console import Call, filed_call, in_scope, recent_calls
 from flows.place_steps import PLACE_TEXT_MAX
 from flows.submission import PHONE_CHANNELS, PlaceUnresolved, resolve_place, submit_once
 from flows.texts import duration
@@ -62,7 +62,7 @@ ORDER: Final = (
 )
 
 
-async def _calls(request: web.Request, member: StaffMember, locale: str) -> list[Any]:
+async def _calls(request: web.Request, member: StaffMember, locale: str) -> list[Call]:
     assert member.id is not None
     async with request.app[DB_KEY].unit() as session:
         return await recent_calls(
