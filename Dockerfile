@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY flows ./flows
@@ -24,7 +24,8 @@ ENV HUTONG_DATABASE_URL=sqlite+aiosqlite:////data/hutong.db \
     HUTONG_HTTP_PORT=8080
 EXPOSE 8080
 VOLUME ["/data"]
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"
+# On the port the service listens on, should HUTONG_HTTP_PORT be changed at run time.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HUTONG_HTTP_PORT', '8080'), timeout=4)"
 
 CMD ["hutong", "serve"]
