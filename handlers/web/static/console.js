@@ -92,8 +92,9 @@
     close();
   }
 
-  function show(candidates) {
+  function show(candidates, q) {
     options = candidates;
+    list.dataset.q = q; // which words these places answer
     list.replaceChildren();
     candidates.forEach((c, i) => {
       const li = document.createElement("li");
@@ -124,7 +125,7 @@
     const q = input.value.trim();
     const mine = ++sent;
     if (q.length < 2) {
-      show([]);
+      show([], q);
       return;
     }
     try {
@@ -133,7 +134,7 @@
       });
       if (!resp.ok) return;
       const body = await resp.json();
-      if (mine === sent) show(body.candidates || []);
+      if (mine === sent) show(body.candidates || [], q);
     } catch (e) {
       // Without suggestions the typed words are matched when the call is filed.
     }
