@@ -12,6 +12,7 @@ import logging
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -95,10 +96,11 @@ class Form:
             callback=data.get("callback") == "yes",
         )
 
-    def report_in(self, place_code: str | None) -> dict[str, Any]:
+    def report_in(self, place_code: str | None, channel: str = "web") -> dict[str, Any]:
+        """The body ``ReportIn`` validates: the web form's, or a hotline call's (the console)."""
         place: dict[str, str] = {"code": place_code} if place_code else {"text": self.place}
         return {
-            "channel": "web",
+            "channel": channel,
             "danger": self.danger,
             "reporter": self.reporter,
             "place": place,
@@ -111,16 +113,34 @@ class Form:
         }
 
 
-def _render(
-    request: web.Request, template: str, locale: str, http_status: int = 200, **context: Any
-) -> web.Response:
-    token = csrf.token_for(request)
+def labeller(locale: str) -> Callable[[str], Markup]:
+    """The bot's words for a question or an answer, for a page's template."""
 
     def label(key: str) -> Markup:
         # The bot's catalogue: trusted text whose values are already escaped; its line
         # breaks become spaces in a label.
         return Markup(t(locale, key).replace("\n", " "))
 
+    return label
+
+
+def form_errors(exc: ValidationError, form: Form) -> dict[str, str]:
+    """Per field of the form, "required" or "invalid" (keys of the page's words); never the
+    value sent."""
+    errors: dict[str, str] = {}
+    for e in exc.errors(include_input=False, include_url=False):
+        name = str(e["loc"][0]) if e["loc"] else "form"
+        # Left empty (a value too short, or not one of the answers, is "invalid").
+        missing = e["type"] == "missing" or getattr(form, name, None) == ""
+        errors.setdefault(name, "required" if missing else "invalid")
+    return errors
+
+
+def _render(
+    request: web.Request, template: str, locale: str, http_status: int = 200, **context: Any
+) -> web.Response:
+    token = csrf.token_for(request)
+    label = labeller(locale)
     response = aiohttp_jinja2.render_template(
         template,
         request,
@@ -177,13 +197,7 @@ async def report_post(request: web.Request) -> web.Response:
     try:
         report_in = ReportIn.model_validate(form.report_in(place_code))
     except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for e in exc.errors(include_input=False, include_url=False):
-            name = str(e["loc"][0]) if e["loc"] else "form"
-            missing = e["type"] in ("missing", "string_too_short") or (
-                name in ("danger", "reporter") and not getattr(form, name, "")
-            )
-            errors.setdefault(name, w(locale, "required" if missing else "invalid"))
+        errors = {name: w(locale, key) for name, key in form_errors(exc, form).items()}
         return _form_page(
             request, locale, form, status=422, errors=errors, message=w(locale, "fix")
         )
