@@ -11,6 +11,7 @@ from handlers.web.api.routes import add_api
 from handlers.web.health import healthz, readyz
 from handlers.web.keys import CLOCK_KEY, DB_KEY, PROBES_KEY
 from handlers.web.metrics import metrics
+from handlers.web.pages.dashboard import add_dashboard
 from handlers.web.pages.report import add_pages
 from handlers.web.pages.signin import add_signin
 from handlers.web.probes import Probes
@@ -39,6 +40,7 @@ def init_app(
         add_api(app, api)
         add_pages(app)
         add_signin(app)
+        add_dashboard(app)
     if webhook is not None:
         app[WEBHOOK_KEY] = webhook
         app.router.add_post("/telegram/webhook", telegram_webhook)
