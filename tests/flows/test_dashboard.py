@@ -305,3 +305,20 @@ def test_percent_and_monday() -> None:
     # Sunday 23:59 in Shanghai is still the week of the Monday before.
     assert compliance.monday_of(datetime(2026, 11, 29, 15, 59, tzinfo=UTC)) == date(2026, 11, 23)
     assert compliance.monday_of(datetime(2026, 11, 29, 16, 0, tzinfo=UTC)) == date(2026, 11, 30)
+
+
+async def test_a_city_without_counties(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """东莞 has no county level: its townships and its own queue, no county names."""
+    dongguan, dongcheng = "441900000000", "441900003000"
+    await file_ticket(db, directory, now=clock(), place=dongcheng)
+    await file_ticket(db, directory, now=clock(), place=dongguan)  # the city's queue
+    city = await city_supervisor(db, now=clock(), city=dongguan)
+    seen = await _overview(db, directory, city)
+    lines = {line.code: (line.level, line.name, line.county) for line in seen.lines}
+    assert lines == {
+        dongguan: ("city", "东莞市未成年人救助保护中心", ""),
+        dongcheng: ("township", "东城街道", ""),
+    }
+    assert [line.code for line in seen.lines] == [dongguan, dongcheng]  # the queue first
