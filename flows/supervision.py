@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -133,8 +134,8 @@ async def stats(
         for tid, priority, sla in received
         if tid is not None
     }
-    first_signs = await _first_signs(session, list(windows))
-    spans = {tid: sign - dispatch for tid, (dispatch, sign) in first_signs.items()}
+    signs = await _first_signs(session, list(windows))
+    spans = {tid: sign - dispatch for tid, (dispatch, sign) in signs.items()}
     on_time = sum(1 for tid, span in spans.items() if span <= windows[tid])
     waits = [span.total_seconds() / 60 for span in spans.values()]
 
@@ -180,6 +181,10 @@ async def stats(
     return Reply(f"{title}\n{body}")
 
 
+# The events that say when a ticket was dispatched (first or again) and signed for.
+SIGN_KINDS: Final = ("dispatched", "redispatched", "signed")
+
+
 async def _first_signs(
     session: AsyncSession, ids: list[int]
 ) -> dict[int, tuple[datetime, datetime]]:
@@ -191,11 +196,20 @@ async def _first_signs(
             select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at)
             .where(
                 col(TicketEvent.ticket_id).in_(ids),
-                col(TicketEvent.kind).in_(("dispatched", "redispatched", "signed")),
+                col(TicketEvent.kind).in_(SIGN_KINDS),
             )
             .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id))
         )
     ).all()
+    return first_signs(events)
+
+
+def first_signs(
+    events: Iterable[tuple[int, str, datetime]],
+) -> dict[int, tuple[datetime, datetime]]:
+    """Per ticket: (the dispatch its first 签收 answered, that 签收), from its
+    ``SIGN_KINDS`` events (ticket id, kind, time) in order of ticket, time and id. Shared
+    with the dashboard's weekly figures, so both count a sign-for on time alike."""
     dispatched: dict[int, datetime] = {}
     first: dict[int, tuple[datetime, datetime]] = {}
     for tid, kind, at in events:
@@ -203,13 +217,13 @@ async def _first_signs(
             continue
         if kind == "signed":
             if tid in dispatched:
-                first[tid] = (dispatched[tid], _aware(at))
+                first[tid] = (dispatched[tid], aware(at))
         else:
-            dispatched[tid] = _aware(at)
+            dispatched[tid] = aware(at)
     return first
 
 
-def _aware(at: datetime) -> datetime:
+def aware(at: datetime) -> datetime:
     """SQLite may hand back an aggregate (min) as naive UTC; columns come back aware."""
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 

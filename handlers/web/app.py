@@ -12,6 +12,7 @@ from handlers.web.health import healthz, readyz
 from handlers.web.keys import CLOCK_KEY, DB_KEY, PROBES_KEY
 from handlers.web.metrics import metrics
 from handlers.web.pages.console import add_console
+from handlers.web.pages.dashboard import add_dashboard
 from handlers.web.pages.report import add_pages
 from handlers.web.pages.signin import add_signin
 from handlers.web.probes import Probes
@@ -41,6 +42,7 @@ def init_app(
         add_pages(app)
         add_signin(app)
         add_console(app)
+        add_dashboard(app)
     if webhook is not None:
         app[WEBHOOK_KEY] = webhook
         app.router.add_post("/telegram/webhook", telegram_webhook)

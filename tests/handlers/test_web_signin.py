@@ -35,7 +35,7 @@ async def _supervisors_only(request: web.Request) -> web.Response:
 async def client(aiohttp_client: Any, db: Database, directory: Directory, clock: Any) -> Any:
     api = Api(directory=directory, policy=DEFAULT_POLICY)
     app = init_app(db=db, clock=clock, api=api)
-    app.router.add_get("/dashboard", _supervisors_only)  # a page behind the sign-in
+    app.router.add_get("/dashboard/probe", _supervisors_only)  # a page behind the sign-in
     return await aiohttp_client(app)
 
 
@@ -78,12 +78,14 @@ async def test_the_link_shows_a_button_and_the_button_signs_in(
     link = await _link(db, supervisor, clock)
     # Opening the page (as a chat app previewing the link would) spends nothing.
     for _ in range(2):
-        csrf, page = await _form(client, f"/signin?link={link}&next=%2Fdashboard%3Fstate%3Dx")
+        csrf, page = await _form(
+            client, f"/signin?link={link}&next=%2Fdashboard%2Fprobe%3Fstate%3Dx"
+        )
     assert f'value="{link}"' in page and await _sessions(db) == 0
-    resp = await _post(client, {"csrf": csrf, "link": link, "next": "/dashboard?state=x"})
-    assert resp.status == 303 and resp.headers["Location"] == "/dashboard?state=x"
+    resp = await _post(client, {"csrf": csrf, "link": link, "next": "/dashboard/probe?state=x"})
+    assert resp.status == 303 and resp.headers["Location"] == "/dashboard/probe?state=x"
     token = _session_cookie(resp)
-    page = await client.get("/dashboard", headers={"Cookie": f"{COOKIE}={token}"})
+    page = await client.get("/dashboard/probe", headers={"Cookie": f"{COOKIE}={token}"})
     assert await page.text() == f"hello staff {supervisor.id}"
     again = await _post(client, {"csrf": csrf, "link": link})
     assert again.status == 401 and "用过" in await again.text()
@@ -91,12 +93,12 @@ async def test_the_link_shows_a_button_and_the_button_signs_in(
 
 
 async def test_nobody_signed_in_is_sent_to_sign_in_and_back(client: Any) -> None:
-    resp = await client.get("/dashboard?state=open", allow_redirects=False)
+    resp = await client.get("/dashboard/probe?state=open", allow_redirects=False)
     assert resp.status == 303
-    assert resp.headers["Location"] == "/signin?next=%2Fdashboard%3Fstate%3Dopen"
+    assert resp.headers["Location"] == "/signin?next=%2Fdashboard%2Fprobe%3Fstate%3Dopen"
     for cookie in ("junk", "x" * 500, ""):
         resp = await client.get(
-            "/dashboard", headers={"Cookie": f"{COOKIE}={cookie}"}, allow_redirects=False
+            "/dashboard/probe", headers={"Cookie": f"{COOKIE}={cookie}"}, allow_redirects=False
         )
         assert resp.status == 303
 
@@ -108,7 +110,9 @@ async def test_an_operator_signed_in_meets_403_on_a_supervisors_page(
     csrf, _ = await _form(client, "/signin")
     resp = await _post(client, {"csrf": csrf, "link": await _link(db, operator, clock)})
     assert resp.headers["Location"] == "/console"
-    page = await client.get("/dashboard", headers={"Cookie": f"{COOKIE}={_session_cookie(resp)}"})
+    page = await client.get(
+        "/dashboard/probe", headers={"Cookie": f"{COOKIE}={_session_cookie(resp)}"}
+    )
     assert page.status == 403 and 'href="/console"' in await page.text()
 
 
@@ -183,8 +187,8 @@ async def test_signing_out_ends_the_session(client: Any, db: Database, clock: Fa
     cookie = {"Cookie": f"{COOKIE}={token}"}
     refused = await client.post("/signout", data={}, headers=cookie, allow_redirects=False)
     assert refused.status == 403  # no CSRF token: still signed in
-    assert (await client.get("/dashboard", headers=cookie)).status == 200
+    assert (await client.get("/dashboard/probe", headers=cookie)).status == 200
     out = await client.post("/signout", data={"csrf": csrf}, headers=cookie, allow_redirects=False)
     assert out.status == 303 and out.headers["Location"] == "/signin"
-    gone = await client.get("/dashboard", headers=cookie, allow_redirects=False)
+    gone = await client.get("/dashboard/probe", headers=cookie, allow_redirects=False)
     assert gone.status == 303
