@@ -100,6 +100,25 @@ async def test_a_county_supervisor_sees_the_county_and_a_city_one_the_city(
     assert await _events(db) == before  # looking changes nothing
 
 
+async def test_the_overview_leads_to_the_lists_behind_its_figures(
+    client: Any, db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    jiangpu = [await file_ticket(db, directory, now=clock(), place=JIANGPU) for _ in range(2)]
+    await file_ticket(db, directory, now=clock())  # 街口街道
+    county = await county_supervisor(db, now=clock())
+    cookie = await _cookie(db, county, clock)
+    page = await (await client.get("/dashboard", headers=cookie)).text()
+    found = re.search(rf'<a href="(/dashboard/tickets\?station={JIANGPU}[^"]*)"', page)
+    assert found is not None and "state=dispatched" in found[1]
+    listed = await (await client.get(found[1].replace("&amp;", "&"), headers=cookie)).text()
+    codes = re.findall(r'<tr data-code="([A-Z0-9]+)"', listed)
+    assert sorted(codes) == sorted(t.code for t in jiangpu)
+    total = re.search(r'<a class="figure" href="([^"]+)">[^<]*<strong id="open-total">', page)
+    assert total is not None
+    listed = await (await client.get(total[1].replace("&amp;", "&"), headers=cookie)).text()
+    assert len(re.findall(r'<tr data-code="', listed)) == 3
+
+
 async def test_the_weeks_shown_can_be_chosen(client: Any, db: Database, clock: FakeClock) -> None:
     county = await county_supervisor(db, now=clock())
     cookie = await _cookie(db, county, clock)

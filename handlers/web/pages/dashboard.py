@@ -10,48 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Final
+from urllib.parse import urlencode
 
 from aiohttp import web
 from markupsafe import Markup
 
 from flows import compliance, dashboard
 from flows.compliance import WEEKS_DEFAULT, WEEKS_MAX, WEEKS_MIN, Week
+from flows.states import OPEN
 from flows.texts import t
 from handlers.web.api.context import API_KEY
 from handlers.web.keys import CLOCK_KEY, DB_KEY
 from handlers.web.pages.charts import Bar, bar_chart
+from handlers.web.pages.dashboard_csv import csv_export
+from handlers.web.pages.dashboard_frame import BadInput, bad_request, supervisor
+from handlers.web.pages.dashboard_tickets import detail_page, list_page
 from handlers.web.pages.dashboard_words import WORDS
-from handlers.web.pages.session import frame, signed_in
-from handlers.web.pages.staff_render import page_locale, render, word
-from storage.models import StaffMember
+from handlers.web.pages.session import frame
+from handlers.web.pages.staff_render import render
 
 WEEK_CHOICES: Final = (4, 8, 12, 26)
 # Parameters of the overview besides the language; anything else is a mistake said back.
 OVERVIEW_PARAMS: Final = ("lang", "weeks")
-
-
-class BadInput(Exception):
-    """A request the page cannot answer as asked: ``key`` and ``values`` say why."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-
-def bad_request(
-    request: web.Request, member: StaffMember, locale: str, message: str
-) -> web.Response:
-    """The 400 page: what was wrong, and the way back."""
-    return render(
-        request,
-        "dashboard_error.html",
-        words=WORDS,
-        locale=locale,
-        status=400,
-        message=message,
-        **frame(request, member),
-    )
 
 
 def _weeks(request: web.Request) -> int:
@@ -109,18 +89,17 @@ def _charts(weeks: tuple[Week, ...], w: Callable[..., str]) -> list[tuple[str, M
 
 
 async def overview_page(request: web.Request) -> web.Response:
-    found = await signed_in(request, "supervisor")
-    if isinstance(found, web.Response):
-        return found
-    member = found
-    locale = page_locale(request, member.locale)
+    who = await supervisor(request)
+    if isinstance(who, web.Response):
+        return who
+    member, locale = who.member, who.locale
     try:
         unknown = [k for k in request.query if k not in OVERVIEW_PARAMS]
         if unknown:
             raise BadInput("error.param")
         weeks = _weeks(request)
     except BadInput as bad:
-        return bad_request(request, member, locale, word(WORDS, locale, bad.key, **bad.values))
+        return bad_request(request, who, who.w(bad.key, **bad.values), "/dashboard")
     directory = request.app[API_KEY].directory
     now = request.app[CLOCK_KEY]()
     async with request.app[DB_KEY].unit() as session:
@@ -128,9 +107,6 @@ async def overview_page(request: web.Request) -> web.Response:
             session=session, directory=directory, member=member, locale=locale
         )
         figures = await compliance.weekly(session=session, member=member, now=now, weeks=weeks)
-
-    def w(key: str, **values: object) -> str:
-        return word(WORDS, locale, key, **values)
 
     return render(
         request,
@@ -142,13 +118,19 @@ async def overview_page(request: web.Request) -> web.Response:
         columns=dashboard.COLUMNS,
         city_wide=member.scope_level == "city",
         state_name=lambda state: t(locale, f"state.{state}"),
+        open_query=urlencode([("state", s.value) for s in OPEN]),
         weeks=figures,
         weeks_shown=weeks,
         week_choices=WEEK_CHOICES,
-        charts=_charts(figures, w),
+        charts=_charts(figures, who.w),
         **frame(request, member),
     )
 
 
 def add_dashboard(app: web.Application) -> None:
     app.router.add_get("/dashboard", overview_page)
+    app.router.add_get("/dashboard/tickets", list_page)
+    # Before the ticket's route, so "tickets.csv" is never read as a ticket's code.
+    app.router.add_get("/dashboard/tickets.csv", csv_export)
+    # No HEAD: it would record a view of the ticket that showed nobody anything.
+    app.router.add_get("/dashboard/tickets/{code}", detail_page, allow_head=False)
