@@ -296,7 +296,7 @@ async def test_one_member_flooding_a_station_group_does_not_silence_its_staff(
 
 async def test_a_hotline_operator_joins_by_the_bot_and_gets_no_referral(service: Any) -> None:
     """An operator for 广州市 joins with /join like staff; a report at a station in their city
-    reaches the station's member, not them; /mytickets points them to the API."""
+    reaches the station's member, not them; /mytickets points them to the web console."""
     api, db = service.api, service.db
     await enrol(service, 2701, Scope("station", "township", JIEKOU))
     code = await invite(db, Scope("operator", "city", "440100000000"))
@@ -314,7 +314,7 @@ async def test_a_hotline_operator_joins_by_the_bot_and_gets_no_referral(service:
     await wait_referral(api, 2701, ticket_code)
     mark = len(api.calls)
     api.push_text(2702, "/mytickets")
-    answer = await api.wait_for(lambda c: "API" in (c.text or ""), after=mark, chat_id=2702)
+    answer = await api.wait_for(lambda c: "/console" in (c.text or ""), after=mark, chat_id=2702)
     assert ticket_code not in (answer.text or "")
     assert referral_to(api, 2702, ticket_code) is None
     assert not [c for c in api.calls_for(2702, "sendMessage") if ticket_code in (c.text or "")]
