@@ -130,9 +130,6 @@ async def submit_report(
     key = idempotency_key or uuid.uuid4().hex
     by = f"op{operator_id}:" if operator_id is not None else ""
     intake_key = f"{report.channel}:{by}{key}"
-    before = (
-        await session.exec(select(Ticket.id).where(col(Ticket.intake_key) == intake_key))
-    ).first()
     receipt = await file_report(
         session=session,
         directory=directory,
@@ -145,7 +142,7 @@ async def submit_report(
         policy=policy,
         actor=f"staff:{operator_id}" if operator_id is not None else "citizen",
     )
-    return receipt, before is None
+    return receipt, receipt.new
 
 
 async def submit_once(

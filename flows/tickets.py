@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -71,6 +71,8 @@ class Receipt:
     triage: bool
     sign_minutes: float
     first_action_minutes: float
+    # Whether this call filed the ticket (False: the intake key had filed it before).
+    new: bool = False
 
 
 async def file_report(
@@ -175,7 +177,7 @@ async def file_report(
             created_at=now,
         )
     )
-    return await _receipt(session, directory, ticket, locale)
+    return replace(await _receipt(session, directory, ticket, locale), new=True)
 
 
 async def owner_name(

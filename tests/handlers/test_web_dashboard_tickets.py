@@ -6,6 +6,7 @@ every view of a ticket a ``viewed`` event, and a CSV Excel reads and cannot be t
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import UTC, datetime
@@ -130,6 +131,10 @@ async def test_the_list_holds_the_area_and_a_filter_cannot_widen_it(
     page = await (await client.get(f"/dashboard/tickets?county={TIANHE}", headers=cookie)).text()
     assert _codes(page) == [t["wushan"].code]
     assert f'<option value="{TIANHE}" selected>' in page
+    # The other language is the same list: its filters are kept.
+    switch = re.search(r'id="lang-switch" href="([^"]+)"|href="([^"]+)" id="lang-switch"', page)
+    assert switch is not None
+    assert html.unescape(switch[2] or switch[1]) == f"/dashboard/tickets?county={TIANHE}&lang=en"
 
 
 async def test_filters_narrow_and_a_blank_field_filters_nothing(
@@ -308,7 +313,10 @@ async def test_unknown_and_other_areas_tickets_get_the_same_404(
         assert resp.status == 404, code
         page = await resp.text()
         assert "没有这个编号的工单，或者它不在您的辖区内。" in page
-        answers.append(re.sub(r'value="[^"]+"', "", page))
+        # Apart from the tokens and the language link (the address asked for, in the other
+        # language), the pages are the same.
+        answers.append(re.sub(r'(value|href)="[^"]+"( id="lang-switch")', r"\2", page))
+        answers[-1] = re.sub(r'value="[^"]+"', "", answers[-1])
     assert len(set(answers)) == 1  # nothing tells another area's ticket from none at all
     kinds = await event_kinds(db, theirs.id)
     assert "viewed" not in kinds and kinds.count("refused") == 1

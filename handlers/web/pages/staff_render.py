@@ -53,6 +53,8 @@ def render(
             "locale": locale,
             "w": lambda key, **v: word(words, locale, key, **v),
             "csrf": token,
+            # The same page in the other language: its code, filters and page kept.
+            "lang_switch": str(request.rel_url.update_query(lang="en" if locale == "zh" else "zh")),
             **context,
         },
         status=status,
