@@ -38,7 +38,14 @@ from handlers.web.keys import CLOCK_KEY, DB_KEY
 from handlers.web.pages import csrf
 from handlers.web.pages.console_api import add_console_api
 from handlers.web.pages.console_words import WORDS
-from handlers.web.pages.report import SUBMISSION, VOCAB, Form, form_errors, labeller
+from handlers.web.pages.report import (
+    PLACE_PROBLEMS,
+    SUBMISSION,
+    VOCAB,
+    Form,
+    form_errors,
+    labeller,
+)
 from handlers.web.pages.session import frame, see_other, signed_in
 from handlers.web.pages.staff_render import page_locale, render, word
 from storage.models import TEXT_MAX, StaffMember
@@ -183,11 +190,7 @@ async def console_post(request: web.Request) -> web.Response:
     try:
         place = resolve_place(api.directory, code=report_in.place.code, text=report_in.place.text)
     except PlaceUnresolved as exc:
-        key = {
-            "unknown_code": "place.unknown_code",
-            "not_found": "place.not_found",
-            "ambiguous": "place.pick",
-        }[exc.reason]
+        key = PLACE_PROBLEMS[exc.reason]
         return await again(422, errors={"place": key}, candidates=exc.candidates)
     receipt, _ = await submit_once(
         db=request.app[DB_KEY],

@@ -51,6 +51,12 @@ HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# Why a place could not be settled (flows.submission.PlaceUnresolved), as the pages say it.
+PLACE_PROBLEMS: Final = {
+    "unknown_code": "place.unknown_code",
+    "not_found": "place.not_found",
+    "ambiguous": "place.pick",
+}
 VOCAB: Final = {
     "danger": DANGER,
     "reporter": REPORTER_ROLES,
@@ -205,11 +211,7 @@ async def report_post(request: web.Request) -> web.Response:
     try:
         place = resolve_place(api.directory, code=report_in.place.code, text=report_in.place.text)
     except PlaceUnresolved as exc:
-        key = {
-            "unknown_code": "place.unknown_code",
-            "not_found": "place.not_found",
-            "ambiguous": "place.pick",
-        }[exc.reason]
+        key = PLACE_PROBLEMS[exc.reason]
         return _form_page(
             request,
             locale,
