@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import awaiting, feedback, flood, web_signin, work
+from flows import awaiting, feedback, flood, languages, web_signin, work
 from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
@@ -178,7 +178,10 @@ async def _turn(
     answers = dict(conv.answers)
     moved_on = answers.pop(awaiting.ANSWERS_KEY, None) is not None
     dlg = Dialogue(step=conv.step, answers=answers, locale=conv.locale, version=conv.version)
+    followed = languages.follow_script(dlg, event)
     out = intake.handle(dlg, event)
+    if followed is not None:
+        out.replies.insert(0, followed)
     out.changed = out.changed or moved_on
 
     if isinstance(out.effect, Submit):

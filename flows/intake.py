@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from flows import place_steps
+from flows import languages, place_steps
 from flows.callbacks import IntakeAction, LanguageData, parse_intake
 from flows.dialogue import (
     EDITABLE,
@@ -24,6 +24,7 @@ from flows.dialogue import (
     LookupStatus,
     Submit,
     filed,
+    fresh,
     looks_like_code,
     missing,
     normalise_phone,
@@ -34,7 +35,7 @@ from flows.messages import Outcome, Reply
 from flows.places import Directory
 from flows.screens import Screens, added_note, additions_resume, language_prompt, resume_prompt
 from flows.sla import DEFAULT_POLICY, Policy
-from flows.texts import CATALOGUES, t
+from flows.texts import t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES, newly_urgent
 from storage.models import TEXT_MAX
 
@@ -99,7 +100,7 @@ class Intake:
     def _press(self, dlg: Dialogue, press: Press) -> Outcome:
         data = parse_intake(press.data)
         if isinstance(data, LanguageData):  # language works from any message, old or new
-            return self._set_language(dlg, data.locale)
+            return languages.choose(self.screens, dlg, data.locale)
         if data is None or data.version != dlg.version:
             return self._stale(dlg, press)
         if data.action in _CHOICES:
@@ -128,7 +129,7 @@ class Intake:
         if dlg.step != "menu":
             return None
         if value == "report":
-            dlg.answers = {}
+            dlg.answers = fresh(dlg)
             return self._goto(dlg, "danger")
         if value == "status":
             return self._goto(dlg, "status", effect=LookupStatus(None))
@@ -146,7 +147,7 @@ class Intake:
         if value == "resume":
             return self._goto(dlg, dlg.step)
         if value == "restart":
-            dlg.answers = {}
+            dlg.answers = fresh(dlg)
             return self._goto(dlg, "danger")
         return None
 
@@ -414,19 +415,12 @@ class Intake:
         return Outcome(replies, effect=effect, changed=True)
 
     def _reset(self, dlg: Dialogue) -> Outcome:
-        dlg.answers = {}
+        dlg.answers = fresh(dlg)
         return self._goto(dlg, "menu")
-
-    def _set_language(self, dlg: Dialogue, value: str) -> Outcome:
-        if value not in CATALOGUES:
-            return Outcome(notice=t(dlg.locale, "already"))
-        dlg.locale = value
-        dlg.version += 1
-        return Outcome([Reply(t(value, "language.set")), *self.screens.prompts(dlg)], changed=True)
 
     def after_submit(self, dlg: Dialogue, code: str) -> None:
         """The report is filed: forget the answers, remember the code, back to the menu."""
-        dlg.answers = {"_last_code": code, "_last_press": dlg.answers.get("_last_press")}
+        dlg.answers = fresh(dlg, _last_code=code, _last_press=dlg.answers.get("_last_press"))
         dlg.step = "menu"
 
 

@@ -11,7 +11,7 @@ from flows.dialogue import EDITABLE, REPORT_STEPS, Dialogue, filed
 from flows.messages import Button, Reply
 from flows.pager import grid, nav_row, page_of
 from flows.places import Directory
-from flows.texts import CATALOGUES, t
+from flows.texts import CATALOGUES, LANGUAGE_NAMES, local_name, t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
 from storage.models import TEXT_MAX
 
@@ -25,8 +25,10 @@ def raw_btn(dlg: Dialogue, label: str, action: IntakeAction, value: str) -> Butt
 
 
 def language_prompt(dlg: Dialogue) -> Reply:
-    names = (("zh", "中文"), ("en", "English"))
-    buttons = [Button(name, LanguageData(dlg.version, loc).encode()) for loc, name in names]
+    buttons = [
+        Button(name, LanguageData(dlg.version, loc).encode())
+        for loc, name in LANGUAGE_NAMES.items()
+    ]
     return Reply(t(dlg.locale, "language.prompt"), [buttons])
 
 
@@ -110,27 +112,32 @@ class Screens:
             return Reply(t(loc, "reporter.prompt"), grid(roles, 2))
         if step == "place":
             cities = [
-                raw_btn(dlg, c.name, IntakeAction.CITY, c.code) for c in self.directory.cities()
+                raw_btn(dlg, local_name(loc, c.name), IntakeAction.CITY, c.code)
+                for c in self.directory.cities()
             ]
             return Reply(t(loc, "place.prompt"), grid(cities, 3))
         if step == "place_county":
             city = self.directory.get(a.get("_city", ""))
             assert city is not None
             counties = [
-                raw_btn(dlg, c.name, IntakeAction.COUNTY, c.code)
+                raw_btn(dlg, local_name(loc, c.name), IntakeAction.COUNTY, c.code)
                 for c in self.directory.children(city.code)
             ]
             rows = grid(counties, 3)
             rows.append([b(dlg, "place.unknown_county", IntakeAction.PLACE_UNKNOWN, "city")])
             rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
-            return Reply(t(loc, "place.county", city=city.name), rows)
+            return Reply(t(loc, "place.county", city=local_name(loc, city.name)), rows)
         if step == "place_township":
             county_code = a.get("_county", "")
             county = self.directory.get(county_code)
             assert county is not None
             shown = page_of(self.directory.children(county_code), int(a.get("_page", 0)))
             rows = grid(
-                [raw_btn(dlg, x.name, IntakeAction.TOWNSHIP, x.code) for x in shown.items], 3
+                [
+                    raw_btn(dlg, local_name(loc, x.name), IntakeAction.TOWNSHIP, x.code)
+                    for x in shown.items
+                ],
+                3,
             )
 
             def turn(label: str, number: int) -> Button:
@@ -143,12 +150,16 @@ class Screens:
             rows.append([b(dlg, "place.unknown_township", IntakeAction.PLACE_UNKNOWN, unknown)])
             rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
             text = t(
-                loc, "place.township", county=county.name, page=shown.number + 1, pages=shown.count
+                loc,
+                "place.township",
+                county=local_name(loc, county.name),
+                page=shown.number + 1,
+                pages=shown.count,
             )
             return Reply(text, rows)
         if step == "place_pick":
             codes: list[str] = a.get("_candidates", [])
-            names = [self.directory.full_name(c) for c in codes]
+            names = [local_name(loc, self.directory.full_name(c)) for c in codes]
             if len(codes) == 1:
                 return Reply(
                     t(loc, "place.confirm_one", place=names[0]),
@@ -239,7 +250,7 @@ class Screens:
 
     def summary(self, dlg: Dialogue) -> str:
         loc, a = dlg.locale, dlg.answers
-        place = self.directory.full_name(a["place"]) if a.get("place") else "—"
+        place = local_name(loc, self.directory.full_name(a["place"])) if a.get("place") else "—"
         if a.get("anonymous", True) or not a.get("phone"):
             contact = t(loc, "summary.anonymous")
         else:

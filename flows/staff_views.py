@@ -22,7 +22,7 @@ from flows.pager import grid, nav_row, page_of
 from flows.places import Directory
 from flows.staff import bound_station, scope_filter, works_at
 from flows.states import EXTENSION_DAYS, OPEN, OUTCOMES, QUEUED, RETURN_REASONS, WORKABLE, State
-from flows.texts import CATALOGUES, t
+from flows.texts import CATALOGUES, days, t
 from flows.ticket_rights import may_see_contact
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Ticket, TicketContact, TicketEvent
@@ -115,11 +115,10 @@ def choices(member: StaffMember, ticket: Ticket, action: StaffAction) -> Reply:
         row = [staff_button(t(loc, f"btn.{h}"), StaffAction.FIRST_HOW, tid, h) for h in how]
         return Reply(t(loc, "work.ask_first"), [row])
     if action == StaffAction.EXTEND:
-        days = [
-            staff_button(t(loc, "dur.days", n=d), StaffAction.EXTEND_DAYS, tid, str(d))
-            for d in EXTENSION_DAYS
+        choices = [
+            staff_button(days(loc, d), StaffAction.EXTEND_DAYS, tid, str(d)) for d in EXTENSION_DAYS
         ]
-        return Reply(t(loc, "work.ask_ext_days"), [days])
+        return Reply(t(loc, "work.ask_ext_days"), [choices])
     if action == StaffAction.RESOLVE:
         outcomes = [
             [staff_button(t(loc, f"outcome.{o}"), StaffAction.OUTCOME, tid, o)] for o in OUTCOMES

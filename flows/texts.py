@@ -1,6 +1,7 @@
-"""Message catalogues: Simplified Chinese first, English by choice.
+"""Message catalogues: Simplified Chinese first; Traditional Chinese and English by choice.
 
-Texts are Telegram-style HTML. ``t()`` escapes every value it formats in, so user input can
+The Traditional catalogue is derived from the Simplified one (``flows.hant``), so a wording
+change is written once. Texts are Telegram-style HTML. ``t()`` escapes every value it formats in, so user input can
 never inject markup; catalogue strings themselves are trusted.
 """
 
@@ -10,8 +11,19 @@ import html
 from collections.abc import Mapping
 from typing import Any, Final
 
-LOCALES: Final = ("zh", "en")
+from babel import Locale
+from babel.units import format_unit
+
+from flows import hant
+
+# "zh" is Simplified Chinese (the default), "zh-Hant" Traditional, "en" English.
+LOCALES: Final = ("zh", "zh-Hant", "en")
 DEFAULT_LOCALE: Final = "zh"
+# Each locale's CLDR locale, for Babel's plural rules and unit words: Traditional as written
+# in Hong Kong and Macao, like the OpenCC conversion (s2hk) the texts use.
+BABEL_LOCALES: Final = {"zh": "zh_Hans_CN", "zh-Hant": "zh_Hant_HK", "en": "en"}
+# Telegram's language_code values (IETF tags, compared in lower case) that mean Traditional.
+_HANT_CODES: Final = frozenset({"zh-hant", "zh-hk", "zh-tw", "zh-mo"})
 
 ZH: dict[str, str] = {
     # menu and general
@@ -29,7 +41,8 @@ ZH: dict[str, str] = {
     "热线接线员：/join 邀请码 登记，/leave 退出；/console 登录网页接线台登记来电。\n\n"
     "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
     "language.prompt": "请选择语言 / Choose a language:",
-    "language.set": "已切换为中文。",
+    "language.set": "已切换为简体中文。",
+    "language.followed": "已改用繁体中文显示。如需简体中文或英文，请发送 /language。",
     "unknown_command": "无法识别命令 {command}。输入 /help 查看可用命令。",
     "resume.prompt": "您有一份尚未提交的报告。要继续填写，还是重新开始？",
     "btn.resume": "继续填写",
@@ -407,9 +420,6 @@ ZH: dict[str, str] = {
     "reassign.usage": "用法：/reassign 编号",
     "supervisor.only": "此功能仅限督导使用。",
     # durations
-    "dur.minutes": "{n} 分钟",
-    "dur.hours": "{n} 小时",
-    "dur.days": "{n} 天",
     # staff data placement and cancelled invitations (issue 8, item 6)
     "place.elsewhere": "这里不显示工单内容。请在与机器人的私聊中，或在本站绑定的工作群里使用。",
     "place.private": "这里不显示工单内容。请在与机器人的私聊中使用。",
@@ -439,6 +449,8 @@ EN: dict[str, str] = {
     "call 110 (police) or 120 (ambulance).",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "Language set to English.",
+    "language.followed": "Switched to Traditional Chinese, as you write it. Send /language to "
+    "change.",
     "unknown_command": "Unknown command {command}. Send /help to see what you can do.",
     "resume.prompt": "You have a report that is not submitted yet. Continue it or start over?",
     "btn.resume": "Continue",
@@ -464,6 +476,9 @@ EN: dict[str, str] = {
     "If a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline).",
     "flood.quota": "This chat has already filed {n} reports in the last hour, so this one was not "
     "filed yet. Your answers are kept: press \u201cSubmit\u201d again a little later.\n"
+    "If a child is in danger now, call 110, 120 or 12355.",
+    "flood.quota#one": "This chat has already filed a report in the last hour, so this one was "
+    "not filed yet. Your answers are kept: press \u201cSubmit\u201d again a little later.\n"
     "If a child is in danger now, call 110, 120 or 12355.",
     "update_failed": "Sorry, we could not process what you just sent. Please send it again; if that does not work, send /start to begin again."
     "\nIf a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline) at once.",
@@ -637,6 +652,8 @@ EN: dict[str, str] = {
     # web pages: the one-time sign-in link
     "signin.link": "🔐 Sign-in link for the {page}:\n{url}\n\nIt works once, for {minutes} "
     "minutes; do not forward it. Open it and press “Sign in”.",
+    "signin.link#one": "🔐 Sign-in link for the {page}:\n{url}\n\nIt works once, for {minutes} "
+    "minute; do not forward it. Open it and press “Sign in”.",
     "signin.page.dashboard": "dashboard",
     "signin.page.console": "console",
     "signin.private": "Sign-in links are sent in a private chat only: send /{command} to me there.",
@@ -726,6 +743,8 @@ EN: dict[str, str] = {
     "work.ask_ext_days": "How many more days?",
     "work.ask_ext_reason": "Why do you need {days} more days? (up to {max} characters). /cancel "
     "to drop it.",
+    "work.ask_ext_reason#one": "Why do you need {days} more day? (up to {max} characters). "
+    "/cancel to drop it.",
     "work.ext_sent": "Request sent to the county supervisor.",
     "work.ext_pending": "A request for more time is already waiting for a decision.",
     "work.ask_outcome": "Choose the outcome:",
@@ -743,6 +762,7 @@ EN: dict[str, str] = {
     "work.return_rejected": "Return rejected; the ticket goes back to {station}.",
     "work.decided": "That request was already decided.",
     "work.ext_approved": "Approved {days} more days; resolve by {due}.",
+    "work.ext_approved#one": "Approved {days} more day; resolve by {due}.",
     "work.ext_denied": "Request denied.",
     "reason.area": "Not our area",
     "reason.duplicate": "Duplicate",
@@ -758,6 +778,8 @@ EN: dict[str, str] = {
     "outcome.other": "Other",
     "notify.extension": "⏳ <b>More time asked <code>{code}</code></b>\n{station} asks for {days} "
     "more days.\nReason: {reason}\nResolve by now: {due}",
+    "notify.extension#one": "⏳ <b>More time asked <code>{code}</code></b>\n{station} asks for "
+    "{days} more day.\nReason: {reason}\nResolve by now: {due}",
     "notify.returned": "↩️ <b>Returned <code>{code}</code></b>\n{station} returned this ticket."
     "\nReason: {reason}\nRoute it again, or reject the return.",
     "notify.ext_approved": "⏳ More time for <code>{code}</code> approved; resolve by {due}.",
@@ -803,6 +825,7 @@ EN: dict[str, str] = {
     "sla.resolve_overdue": "⏰ <b>Overdue</b> <code>{code}</code> · {priority}\nStation: {owner}\nResolve by: {due} (passed)",
     "sla.not_notified": "the referral reached nobody: raised at once",
     "digest.title": "📋 <b>Daily digest</b>: {count} overdue tickets in your area",
+    "digest.title#one": "📋 <b>Daily digest</b>: {count} overdue ticket in your area",
     "digest.line": "{priority} <code>{code}</code> · {state} · {owner} · overdue since {since}",
     "digest.more": "… and {n} more; see /overdue.",
     "event.reminder": "reminder to sign for",
@@ -830,9 +853,6 @@ EN: dict[str, str] = {
     "stats.none": "—",
     "reassign.usage": "Usage: /reassign CODE",
     "supervisor.only": "This is for supervisors only.",
-    "dur.minutes": "{n} minutes",
-    "dur.hours": "{n} hours",
-    "dur.days": "{n} days",
     # staff data placement and cancelled invitations (issue 8, item 6)
     "place.elsewhere": "Case details are not shown here. Use your private chat with the bot, or your station's own group.",
     "place.private": "Case details are not shown here. Use your private chat with the bot.",
@@ -844,7 +864,25 @@ EN: dict[str, str] = {
     "event.erased": "personal data erased",
 }
 
-CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "en": EN}
+# Texts whose Traditional form is not the conversion of the Simplified one.
+ZH_HANT_OWN: dict[str, str] = {
+    "language.set": "已切換為繁體中文。",
+}
+ZH_HANT: dict[str, str] = {**hant.derive(ZH), **ZH_HANT_OWN}
+
+CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "zh-Hant": ZH_HANT, "en": EN}
+# Texts that count something, and the value that counts: a catalogue may hold "KEY#one" (and
+# other CLDR plural categories) beside "KEY" for the forms its language needs.
+PLURAL_BY: Final = {
+    "flood.quota": "n",
+    "signin.link": "minutes",
+    "work.ask_ext_reason": "days",
+    "work.ext_approved": "days",
+    "notify.extension": "days",
+    "digest.title": "count",
+}
+# The language menu: each locale named in its own script.
+LANGUAGE_NAMES: Final = {"zh": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
 
 
 def normalise_locale(locale: str | None) -> str:
@@ -852,10 +890,19 @@ def normalise_locale(locale: str | None) -> str:
 
 
 def guess_locale(app_language: str | None) -> str:
-    """Chinese unless the person's app is set to English."""
-    if app_language and app_language.lower().startswith("en"):
+    """Simplified Chinese unless the person's app is set to English or Traditional Chinese."""
+    code = (app_language or "").lower().replace("_", "-")
+    if code.startswith("en"):
         return "en"
+    if code in _HANT_CODES or code.startswith("zh-hant"):
+        return "zh-Hant"
     return DEFAULT_LOCALE
+
+
+def local_name(locale: str, name: str) -> str:
+    """A place's or station's name (kept in Simplified in the directory) as this reader
+    writes it: converted for Traditional readers, the same for everyone else."""
+    return hant.to_hant(name) if normalise_locale(locale) == "zh-Hant" else name
 
 
 def t(locale: str, key: str, **values: object) -> str:
@@ -872,10 +919,25 @@ def phrase(key: str, **values: object) -> dict[str, Any]:
 def render(locale: str, key: str, values: Mapping[str, object]) -> str:
     """The text for ``key`` with stored values: a plain value is escaped exactly once, a
     ``phrase`` is rendered in this locale (its own values escaped once) and set in as is."""
-    template = CATALOGUES[normalise_locale(locale)].get(key) or ZH[key]
+    locale = normalise_locale(locale)
+    catalogue = CATALOGUES[locale]
+    template = catalogue.get(key) or ZH[key]
+    counted = PLURAL_BY.get(key)
+    if counted is not None and counted in values:
+        # "1 overdue ticket", "2 overdue tickets": the variant for the count's CLDR plural
+        # category ("one", "few", ...) if the catalogue has one, else the plain text.
+        form = Locale.parse(BABEL_LOCALES[locale]).plural_form(_number(values[counted]))
+        template = catalogue.get(f"{key}#{form}") or template
     if not values:
         return template
     return template.format(**{k: _value(locale, v) for k, v in values.items()})
+
+
+def _number(value: object) -> float:
+    try:
+        return float(str(value))
+    except ValueError:
+        return 0.0
 
 
 def _value(locale: str, value: object) -> str:
@@ -885,12 +947,23 @@ def _value(locale: str, value: object) -> str:
 
 
 def duration(locale: str, minutes: float) -> str:
-    """A deadline window in words: 15 分钟, 2 小时, 3 天."""
+    """A deadline window in words, in the largest whole unit: 15 分钟, 2 hours, 1 day,
+    3 日 (Babel's CLDR unit words, so "1 day" but "2 days")."""
     if minutes != int(minutes):
-        return t(locale, "dur.minutes", n=f"{minutes:g}")
+        return _unit(locale, minutes, "minute")
     minutes = int(minutes)
     if minutes % 1440 == 0:
-        return t(locale, "dur.days", n=minutes // 1440)
+        return _unit(locale, minutes // 1440, "day")
     if minutes % 60 == 0:
-        return t(locale, "dur.hours", n=minutes // 60)
-    return t(locale, "dur.minutes", n=minutes)
+        return _unit(locale, minutes // 60, "hour")
+    return _unit(locale, minutes, "minute")
+
+
+def days(locale: str, n: int) -> str:
+    """A number of days in words: 3 天, 1 day."""
+    return _unit(locale, n, "day")
+
+
+def _unit(locale: str, n: float, unit: str) -> str:
+    babel_locale = BABEL_LOCALES[normalise_locale(locale)]
+    return format_unit(n, f"duration-{unit}", locale=babel_locale, length="long")

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.places import Directory
 from flows.sla import Frozen, Policy, deadlines, freeze, start_ladder
 from flows.states import State
-from flows.texts import duration, phrase, t
+from flows.texts import duration, local_name, phrase, t
 from flows.triage import MANDATORY_REPORTERS, derive_priority
 from storage.models import (
     OutboxMessage,
@@ -185,7 +185,8 @@ async def owner_name(
 ) -> str:
     """The station's name, or the county's/city's minor protection centre for a queue."""
     owner = await owner_phrase(session, directory, ticket)
-    return owner if isinstance(owner, str) else t(locale, owner["t"], **owner["v"])
+    name = owner if isinstance(owner, str) else t(locale, owner["t"], **owner["v"])
+    return local_name(locale, name)
 
 
 async def owner_phrase(

@@ -38,7 +38,7 @@ from flows.messages import Button, Outcome, Reply
 from flows.notices import expand, referral_buttons
 from flows.places import Directory
 from flows.states import FEEDBACK, State
-from flows.texts import t
+from flows.texts import LOCALES, t
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Ticket
 
@@ -49,7 +49,7 @@ STATION, SUPERVISOR, PUNING_SUPERVISOR, REPORTER = "7601", "7602", "7603", "7604
 # What a press that did nothing is answered with.
 REFUSALS: Final = {
     text
-    for loc in ("zh", "en")
+    for loc in LOCALES
     for text in (
         t(loc, "refused"),
         t(loc, "work.private_only"),
@@ -277,7 +277,7 @@ def test_every_intake_screen_shows_buttons_that_read_back(intake: Intake, built:
 
     found = built.check(shown)
     assert {x.action for x in found if isinstance(x, IntakeData)} == set(IntakeAction)
-    assert {x.locale for x in found if isinstance(x, LanguageData)} == {"zh", "en"}
+    assert {x.locale for x in found if isinstance(x, LanguageData)} == set(LOCALES)
     pages = {x.value for x in found if isinstance(x, IntakeData) and x.action == "pg"}
     assert {"0", "1"} <= pages  # a county with more townships than fit one screen
     assert len(seen) > 100

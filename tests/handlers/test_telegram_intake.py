@@ -56,7 +56,7 @@ async def test_full_report_by_buttons_creates_a_dispatched_ticket(running: Runni
     ]
     receipt = await citizen.wait_text(code)
     assert "街口街道" in (receipt.text or "")
-    assert "2 小时" in (receipt.text or "")
+    assert "2小时" in (receipt.text or "")
 
 
 async def test_duplicate_update_id_is_processed_once(running: Running) -> None:
