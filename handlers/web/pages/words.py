@@ -1,9 +1,11 @@
-"""The web pages' own words (zh, en). The questions and the answers' labels are the bot's
+"""The web pages' own words (zh, en; zh-Hant derived from zh, see ``flows.hant``). The questions and the answers' labels are the bot's
 (``flows/texts.py``), so a report reads the same by every door."""
 
 from __future__ import annotations
 
 from typing import Final
+
+from flows import hant
 
 WORDS: Final[dict[str, dict[str, str]]] = {
     "zh": {
@@ -47,7 +49,6 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "state.submitted": "已收到",
         "busy": "提交太频繁了，请 {minutes} 分钟后再试。紧急情况请直接拨打 110 或 12355。",
         "expired": "页面已过期，请重新提交一次（您填写的内容还在）。",
-        "language": "English",
     },
     "en": {
         "title": "Hutong · Report a child in need",
@@ -94,9 +95,11 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "busy": "Too many reports from here; try again in {minutes} minutes. In an emergency"
         " call 110 or 12355.",
         "expired": "The page expired; please send it once more (your answers are kept).",
-        "language": "中文",
     },
 }
+
+
+WORDS["zh-Hant"] = hant.derive(WORDS["zh"])
 
 
 def w(locale: str, key: str, **values: object) -> str:
