@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import awaiting, feedback, flood, languages, web_signin, work
-from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit
+from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit, by_the_child
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
 from flows.messages import Outcome, Reply
@@ -222,17 +222,20 @@ async def _turn(
                     note=f"{earlier} earlier report(s) from this chat in the last hour",
                 )
             )
+        child = by_the_child(dlg)  # asked before the answers are let go
         if urgent:
             follow = intake.after_urgent_filing(dlg, receipt.code, receipt.ticket_id)
             if follow:  # what was sent, what was not, and the next question
-                text = urgent_receipt_text(dlg.locale, receipt)
+                text = urgent_receipt_text(dlg.locale, receipt, child=child)
                 out.replies.append(Reply(text))
                 out.replies.extend(follow)
             else:  # every answer was there (changed at the summary): all of it was sent
-                out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))
+                text = receipt_text(dlg.locale, receipt, child=child)
+                out.replies.append(Reply(text, remove_keyboard=True))
         else:
             intake.after_submit(dlg, receipt.code)
-            out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))
+            text = receipt_text(dlg.locale, receipt, child=child)
+            out.replies.append(Reply(text, remove_keyboard=True))
     elif isinstance(out.effect, AddToReport):
         # ``answers`` is the turn's dict even when the last addition ended the dialogue
         # (which gives the dialogue a fresh one).

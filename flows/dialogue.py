@@ -62,6 +62,11 @@ def fresh(dlg: Dialogue, **answers: Any) -> dict[str, Any]:
     return {**kept, **answers}
 
 
+def by_the_child(dlg: Dialogue) -> bool:
+    """The reporter is the child the report is about (我就是这个孩子): spoken to as 你."""
+    return dlg.answers.get("reporter") == "child"
+
+
 def filed(dlg: Dialogue) -> bool:
     """The report of this dialogue was already filed (urgent); answers are additions."""
     return "_filed" in dlg.answers

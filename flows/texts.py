@@ -147,7 +147,7 @@ ZH: dict[str, str] = {
     "contact.prompt": "<b>是否留下联系方式？</b>\n工作站可能需要向您了解情况。"
     "联系方式只提供给负责处理的工作人员。您也可以匿名报告。",
     "btn.contact.phone": "📞 留下电话",
-    "btn.contact.anon": "🙈 匿名报告",
+    "btn.contact.anon": "🔒 匿名报告",
     "contact.phone_prompt": "请点击下方按钮分享您的手机号，或直接输入电话号码。",
     "btn.share_phone": "📱 分享我的手机号",
     "contact.bad_phone": "这个号码看起来不对，请输入 7–15 位数字的电话号码，或选择匿名。",
@@ -178,18 +178,18 @@ ZH: dict[str, str] = {
     "edit.prompt": "要修改哪一项？",
     # submitted
     "submitted": "✅ <b>报告已提交。</b>\n编号：<code>{code}</code>\n转交：{station}\n"
-    "工作站将在 <b>{window}</b> 内签收，并在 {action_window} 内联系或上门。"
+    "工作站会在 <b>{window}</b> 内受理，并在 {action_window} 内联系您或上门了解情况。"
     "\n请保存编号，可用 /status {code} 查询进度。",
     "submitted.triage": "✅ <b>报告已提交。</b>\n编号：<code>{code}</code>\n转交：{station}"
-    "（由其分派到具体的镇/街道工作站）\n预计在 <b>{window}</b> 内签收。"
+    "（由他们安排当地的镇/街道工作站）\n预计在 <b>{window}</b> 内受理。"
     "\n请保存编号，可用 /status {code} 查询进度。",
     "queue.county": "{name}未成年人救助保护中心",
     "queue.city": "{name}未成年人救助保护中心",
     "already_submitted": "这份报告已经提交，编号 <code>{code}</code>。",
     "submitted.urgent": "🚨 <b>报告已作为最紧急事项转交。</b>\n编号：<code>{code}</code>\n转交：{station}\n"
-    "工作站应在 <b>{window}</b> 内签收。\n已经发送：孩子现在有危险、地点、您是孩子的什么人。",
+    "工作站应在 <b>{window}</b> 内受理。\n已经发送：孩子现在有危险、地点、您是孩子的什么人。",
     "submitted.urgent.triage": "🚨 <b>报告已作为最紧急事项转交。</b>\n编号：<code>{code}</code>\n"
-    "转交：{station}（由其立即分派到镇/街道工作站）\n应在 <b>{window}</b> 内处理。\n"
+    "转交：{station}（由他们立即安排当地的镇/街道工作站）\n应在 <b>{window}</b> 内受理。\n"
     "已经发送：孩子现在有危险、地点、您是孩子的什么人。",
     "submitted.urgent.more": "<b>还没有发送</b>：孩子的年龄、性别、遇到的情况、经过和您的联系方式。"
     "请继续回答下面的问题，每个回答都会立即补充到这份报告；不想回答可以点“不再补充”。",
@@ -265,7 +265,7 @@ ZH: dict[str, str] = {
     "sign.taken": "这个工单已被 {name} 签收。",
     "sign.not_open": "这个工单当前为“{state}”，不能签收。",
     "refused": "您无权处理这个工单。",
-    "reporter.signed": "您提交的报告 <code>{code}</code> 已由 {station} 签收，工作人员会尽快处理。",
+    "reporter.signed": "您提交的报告 <code>{code}</code> 已由 {station} 受理，工作人员会尽快处理。",
     "mytickets.none": "目前没有未办结的工单。",
     "mytickets.title": "<b>未办结工单</b>（按下一时限排序）：",
     "mytickets.line": "{priority} <code>{code}</code> · {state} · 时限 {due}",
@@ -357,14 +357,14 @@ ZH: dict[str, str] = {
     "reporter.first_action": "您提交的报告 <code>{code}</code>：工作人员已经{how}。",
     "reporter.how.call": "电话联系",
     "reporter.how.visit": "上门走访",
-    "reporter.resolved": "您提交的报告 <code>{code}</code> 已由 {station} 办结。\n处理结果：{outcome}\n\n您对处理结果满意吗？",
+    "reporter.resolved": "您提交的报告 <code>{code}</code>，{station} 已处理完毕。\n处理结果：{outcome}\n\n您对处理结果满意吗？",
     "btn.fb.sat": "满意",
     "btn.fb.ok": "基本满意",
     "btn.fb.unsat": "不满意",
     "feedback.thanks": "谢谢您的反馈。",
-    "feedback.sorry": "很抱歉处理结果没有让您满意。我们已重新打开这个报告，并通知了区县督导。"
+    "feedback.sorry": "很抱歉处理结果没有让您满意。我们已重新受理这个报告，并告知了区县负责人。"
     "如愿意，可以直接回复说明原因（可不填，不超过 {max} 字）。",
-    "feedback.sorry_reopened": "很抱歉处理结果没有让您满意。我们已重新打开这个报告，并通知了区县督导。",
+    "feedback.sorry_reopened": "很抱歉处理结果没有让您满意。我们已重新受理这个报告，并告知了区县负责人。",
     "feedback.comment_saved": "已收到您的说明，谢谢。",
     "feedback.already": "您已经反馈过了，谢谢。",
     "event.note": "进展记录",
@@ -429,6 +429,77 @@ ZH: dict[str, str] = {
     "erased.contact": "报告人联系方式：（已删除）",
     "ticket.erased": "个人信息已于 {at} 删除（保存期限届满或依申请）。",
     "event.erased": "删除个人信息",
+    # what a citizen is told of their report's progress (bot /status, web /status): plain
+    # words, not the staff's 签收/退单/办结
+    "progress.submitted": "已收到",
+    "progress.dispatched": "已转给工作站，等待受理",
+    "progress.triage": "正在安排负责的工作站",
+    "progress.acknowledged": "已受理，正在处理",
+    "progress.in_progress": "正在处理",
+    "progress.resolved": "已处理完毕",
+    "progress.closed": "已结束",
+    "progress.returned": "正在重新安排负责的工作站",
+    "progress.reopened": "已重新受理，正在处理",
+    "progress.merged": "已和关于同一个孩子的另一份报告一起处理",
+    "progress.invalid": "未受理",
+    # the child's own voice: a child reporting about themselves is spoken to as 你, gently
+    "role.child.staff": "🧒 <b>本人求助</b>（孩子自己报告）",
+    "you:place.prompt": "谢谢你告诉我们，你做得很对。你可以随时停下来（发送 /cancel）；"
+    "想找人说说话，可以拨打 12355 青少年服务台，电话是免费的。\n\n"
+    "<b>你现在在哪里？</b>\n请选择所在的市，或直接输入地址（例如“从化区街口街道”或村、社区名称）。",
+    "you:role.child": "我自己",
+    "you:age.prompt": "<b>你几岁了？</b>",
+    "you:age.unknown": "不想说",
+    "you:sex.prompt": "<b>你是女孩还是男孩？</b>",
+    "you:sex.unknown": "不想说",
+    "you:concerns.prompt": "<b>你遇到了什么事？</b>可以选好几个，选好后点“完成”。",
+    "you:story.prompt": "<b>能说说发生了什么吗？</b>\n什么时候、在哪里、现在怎么样，想说多少都可以"
+    "（不超过 {max} 字）。也可以发照片。不想说的地方可以不说。",
+    "you:story.too_short": "可以再多写一点吗？几句话就好。",
+    "you:contact.prompt": "<b>要留下电话吗？</b>\n工作站的工作人员可能会打电话问问你的情况。"
+    "电话只给负责帮你的工作人员。不留也可以。",
+    "you:btn.contact.anon": "🔒 不留电话",
+    "you:contact.phone_prompt": "请点下面的按钮分享你的手机号，或者直接输入电话号码。",
+    "you:contact.not_own": "请分享你自己的号码，或者直接输入。",
+    "you:contact.or_anon": "不想留电话？也可以不留。",
+    "you:contact.anon_ok": "好的，不留电话。",
+    "you:consent.prompt": "工作站的人可以打电话给你吗？",
+    "you:summary.title": "<b>看看这样写对不对：</b>",
+    "you:cancelled": "好的，已经停下了，没有发送。你写的内容已经删掉了。"
+    "想找人说说话，随时可以拨打 12355，电话是免费的。",
+    "you:danger.call_on_submit": "⚠️ <b>情况紧急：请马上拨打 110（报警）或 120（急救）</b>，"
+    "也可以拨打免费的 12355。\n请接着回答；你点“确认提交”后，我们会马上把它作为最紧急的事转给当地工作站。"
+    "（现在还没有发送。）",
+    "you:submitted": "✅ <b>收到了，谢谢你告诉我们。</b>\n编号：<code>{code}</code>\n转交：{station}\n"
+    "工作站会在 <b>{window}</b> 内受理，并在 {action_window} 内联系你或来看你。"
+    "\n请记住这个编号，可以用 /status {code} 查看进度。\n\n"
+    "你可以随时停下来。想找人说说话，可以拨打 12355 青少年服务台，电话是免费的；"
+    "有危险时马上打 110。",
+    "you:submitted.triage": "✅ <b>收到了，谢谢你告诉我们。</b>\n编号：<code>{code}</code>\n"
+    "转交：{station}（由他们安排当地的工作站）\n会在 <b>{window}</b> 内受理。"
+    "\n请记住这个编号，可以用 /status {code} 查看进度。\n\n"
+    "你可以随时停下来。想找人说说话，可以拨打 12355 青少年服务台，电话是免费的；"
+    "有危险时马上打 110。",
+    "you:submitted.urgent": "🚨 <b>你的求助已经作为最紧急的事转交了。</b>\n编号：<code>{code}</code>\n"
+    "转交：{station}\n工作站会在 <b>{window}</b> 内受理。\n已经发送：你现在有危险、你在哪里。",
+    "you:submitted.urgent.triage": "🚨 <b>你的求助已经作为最紧急的事转交了。</b>\n"
+    "编号：<code>{code}</code>\n转交：{station}（由他们马上安排当地的工作站）\n"
+    "会在 <b>{window}</b> 内受理。\n已经发送：你现在有危险、你在哪里。",
+    "you:submitted.urgent.more": "<b>还没有发送</b>：你的年龄、性别、遇到的事、经过和联系方式。"
+    "回答下面的问题，每个回答都会马上补充进去；不想回答可以点“不再补充”。"
+    "你可以随时停下来；12355 青少年服务台的电话是免费的。",
+    "you:urgent.done": "谢谢你，你补充的内容都已经转给工作站了。可以用 /status {code} 查看进度。\n"
+    "如果情况变了，马上拨打 110、120 或免费的 12355。",
+    "you:urgent.stopped": "好的，不再问了。你的求助 <code>{code}</code> 已经转给工作站，正在处理；"
+    "你补充的内容也都发送了。可以用 /status {code} 查看进度。",
+    "you:urgent.resume": "你的求助 <code>{code}</code> 已经转给工作站了。还要再补充一些吗？",
+    "you:reporter.signed": "你的求助 <code>{code}</code> 已由 {station} 受理，工作人员会尽快帮你。",
+    "you:reporter.first_action": "你的求助 <code>{code}</code>：工作人员已经{how}。",
+    "you:reporter.resolved": "你的求助 <code>{code}</code>，{station} 已处理完毕。\n"
+    "处理结果：{outcome}\n\n你觉得这样处理好吗？",
+    "you:feedback.sorry": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。"
+    "愿意的话，可以直接回复说说为什么（可以不写，不超过 {max} 字）。",
+    "you:feedback.sorry_reopened": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。",
 }
 
 EN: dict[str, str] = {
@@ -561,7 +632,7 @@ EN: dict[str, str] = {
     "about the case. Your contact is shown only to the staff handling it. You may also stay "
     "anonymous.",
     "btn.contact.phone": "📞 Leave a phone number",
-    "btn.contact.anon": "🙈 Stay anonymous",
+    "btn.contact.anon": "🔒 Stay anonymous",
     "contact.phone_prompt": "Press the button below to share your number, or type a phone number.",
     "btn.share_phone": "📱 Share my phone number",
     "contact.bad_phone": "That does not look like a phone number. Type 7–15 digits, or choose "
@@ -591,20 +662,20 @@ EN: dict[str, str] = {
     "btn.cancel": "✖ Cancel",
     "edit.prompt": "Which answer do you want to change?",
     "submitted": "✅ <b>Report submitted.</b>\nCode: <code>{code}</code>\nSent to: {station}\n"
-    "The workstation will sign for it within <b>{window}</b> and call or visit within "
+    "The workstation will take it on within <b>{window}</b> and call or visit within "
     "{action_window}.\nKeep the code; send /status {code} to check progress.",
     "submitted.triage": "✅ <b>Report submitted.</b>\nCode: <code>{code}</code>\nSent to: "
-    "{station} (they will route it to the right town or street)\nExpect it to be signed for "
+    "{station} (they will find the local workstation)\nExpect it to be taken on "
     "within <b>{window}</b>.\nKeep the code; send /status {code} to check progress.",
     "queue.county": "{name} minor protection centre",
     "queue.city": "{name} minor protection centre",
     "already_submitted": "This report was already submitted, code <code>{code}</code>.",
     "submitted.urgent": "🚨 <b>Your report was passed on as most urgent.</b>\nCode: <code>{code}</code>\n"
-    "Sent to: {station}\nThe workstation must sign for it within <b>{window}</b>.\n"
+    "Sent to: {station}\nThe workstation must take it on within <b>{window}</b>.\n"
     "Sent so far: the child is in danger now, the place, who you are to the child.",
     "submitted.urgent.triage": "🚨 <b>Your report was passed on as most urgent.</b>\n"
-    "Code: <code>{code}</code>\nSent to: {station} (who pass it to a township workstation at once)\n"
-    "To be handled within <b>{window}</b>.\n"
+    "Code: <code>{code}</code>\nSent to: {station} (who find the local workstation at once)\n"
+    "To be taken on within <b>{window}</b>.\n"
     "Sent so far: the child is in danger now, the place, who you are to the child.",
     "submitted.urgent.more": "<b>Not sent yet</b>: the child's age and sex, what happened, and how "
     "to reach you. Please answer the questions below: each answer is added to the report at once. "
@@ -690,7 +761,7 @@ EN: dict[str, str] = {
     "sign.taken": "This ticket was already signed for by {name}.",
     "sign.not_open": "This ticket is “{state}” and cannot be signed for.",
     "refused": "You are not allowed to act on this ticket.",
-    "reporter.signed": "Your report <code>{code}</code> was signed for by {station}; staff will "
+    "reporter.signed": "Your report <code>{code}</code> was taken on by {station}; staff will "
     "act on it soon.",
     "mytickets.none": "No open tickets.",
     "mytickets.title": "<b>Open tickets</b> (next deadline first):",
@@ -791,15 +862,15 @@ EN: dict[str, str] = {
     "reporter.first_action": "Your report <code>{code}</code>: staff have made a {how}.",
     "reporter.how.call": "phone call",
     "reporter.how.visit": "home visit",
-    "reporter.resolved": "Your report <code>{code}</code> was resolved by {station}.\nOutcome: "
+    "reporter.resolved": "Your report <code>{code}</code> has been dealt with by {station}.\nOutcome: "
     "{outcome}\n\nAre you satisfied with how it was handled?",
     "btn.fb.sat": "Satisfied",
     "btn.fb.ok": "Mostly satisfied",
     "btn.fb.unsat": "Not satisfied",
     "feedback.thanks": "Thank you for your feedback.",
-    "feedback.sorry": "We are sorry. The report is reopened and the county supervisor is told. "
+    "feedback.sorry": "We are sorry. The report is taken on again and the county is told. "
     "If you like, reply with what went wrong (optional, up to {max} characters).",
-    "feedback.sorry_reopened": "We are sorry. The report is reopened and the county supervisor is told.",
+    "feedback.sorry_reopened": "We are sorry. The report is taken on again and the county is told.",
     "feedback.comment_saved": "Thank you, your comment is recorded.",
     "feedback.already": "You already gave feedback, thank you.",
     "event.note": "note",
@@ -862,6 +933,84 @@ EN: dict[str, str] = {
     "erased.contact": "Reporter's contact: (erased)",
     "ticket.erased": "Personal data erased on {at} (retention period, or on request).",
     "event.erased": "personal data erased",
+    "progress.submitted": "received",
+    "progress.dispatched": "sent to the workstation, waiting to be taken on",
+    "progress.triage": "finding the workstation in charge",
+    "progress.acknowledged": "taken on, being handled",
+    "progress.in_progress": "being handled",
+    "progress.resolved": "dealt with",
+    "progress.closed": "finished",
+    "progress.returned": "finding the right workstation again",
+    "progress.reopened": "taken on again, being handled",
+    "progress.merged": "handled together with another report about the same child",
+    "progress.invalid": "not taken on",
+    "role.child.staff": "🧒 <b>The child asks for help</b> (reporting about themselves)",
+    "you:place.prompt": "Thank you for telling us; you did the right thing. You can stop at any "
+    "time (send /cancel). If you want to talk to someone, call 12355, the youth helpline; the "
+    "call is free.\n\n<b>Where are you now?</b>\nChoose your city, or type the address (for "
+    "example “从化区街口街道” or a village or neighbourhood name).",
+    "you:role.child": "Me",
+    "you:age.prompt": "<b>How old are you?</b>",
+    "you:age.unknown": "I'd rather not say",
+    "you:sex.prompt": "<b>Are you a girl or a boy?</b>",
+    "you:sex.unknown": "I'd rather not say",
+    "you:concerns.prompt": "<b>What is happening to you?</b> You can pick more than one, then "
+    "press “Done”.",
+    "you:story.prompt": "<b>Can you tell us what happened?</b>\nWhen, where, how you are now: "
+    "as much as you like (up to {max} characters). You can send photos too. You don't have to "
+    "say anything you don't want to.",
+    "you:story.too_short": "Could you write a little more? A few sentences are enough.",
+    "you:contact.prompt": "<b>Leave a phone number?</b>\nSomeone from the workstation may call to "
+    "ask how you are. Only the people helping you see it. You don't have to.",
+    "you:btn.contact.anon": "🔒 No phone number",
+    "you:contact.phone_prompt": "Press the button below to share your phone number, or type it.",
+    "you:contact.not_own": "Please share your own number, or type it.",
+    "you:contact.or_anon": "Rather not leave a number? That's fine.",
+    "you:contact.anon_ok": "All right, no phone number.",
+    "you:consent.prompt": "May someone from the workstation call you?",
+    "you:summary.title": "<b>Is this right?</b>",
+    "you:cancelled": "All right, stopped: nothing was sent, and what you wrote is deleted. If you "
+    "want to talk to someone, call 12355 any time; it is free.",
+    "you:danger.call_on_submit": "⚠️ <b>This is urgent: call 110 (police) or 120 (ambulance) "
+    "now</b>, or 12355 (free).\nPlease go on answering; when you press “Submit” we pass it on "
+    "at once as most urgent. (Nothing is sent yet.)",
+    "you:submitted": "✅ <b>We have it. Thank you for telling us.</b>\nCode: <code>{code}</code>\n"
+    "Sent to: {station}\nThe workstation will take it on within <b>{window}</b> and call or "
+    "come to see you within {action_window}.\nKeep the code; send /status {code} to see how it "
+    "goes.\n\nYou can stop at any time. To talk to someone, call 12355, the youth helpline; "
+    "it is free. If you are in danger, call 110 at once.",
+    "you:submitted.triage": "✅ <b>We have it. Thank you for telling us.</b>\nCode: "
+    "<code>{code}</code>\nSent to: {station} (they will find the local workstation)\nIt will "
+    "be taken on within <b>{window}</b>.\nKeep the code; send /status {code} to see how it "
+    "goes.\n\nYou can stop at any time. To talk to someone, call 12355, the youth helpline; "
+    "it is free. If you are in danger, call 110 at once.",
+    "you:submitted.urgent": "🚨 <b>Your call for help was passed on as most urgent.</b>\nCode: "
+    "<code>{code}</code>\nSent to: {station}\nThe workstation will take it on within "
+    "<b>{window}</b>.\nSent so far: you are in danger now, and where you are.",
+    "you:submitted.urgent.triage": "🚨 <b>Your call for help was passed on as most urgent.</b>\n"
+    "Code: <code>{code}</code>\nSent to: {station} (who find the local workstation at once)\n"
+    "It will be taken on within <b>{window}</b>.\nSent so far: you are in danger now, and "
+    "where you are.",
+    "you:submitted.urgent.more": "<b>Not sent yet</b>: your age, whether you are a girl or a "
+    "boy, what happened, and how to reach you. Each answer below is added at once; press "
+    "“Stop adding” whenever you want. You can stop at any time; 12355 is free.",
+    "you:urgent.done": "Thank you: everything you added is with the workstation. Send "
+    "/status {code} to see how it goes.\nIf things change, call 110, 120 or 12355 (free) at "
+    "once.",
+    "you:urgent.stopped": "All right, no more questions. Your call for help <code>{code}</code> "
+    "is with the workstation, and what you added was sent too. Send /status {code} to see how "
+    "it goes.",
+    "you:urgent.resume": "Your call for help <code>{code}</code> is with the workstation. Add "
+    "more to it?",
+    "you:reporter.signed": "Your call for help <code>{code}</code> was taken on by {station}; "
+    "they will help you as soon as they can.",
+    "you:reporter.first_action": "Your call for help <code>{code}</code>: staff have made a {how}.",
+    "you:reporter.resolved": "Your call for help <code>{code}</code> has been dealt with by "
+    "{station}.\nOutcome: {outcome}\n\nWas that all right for you?",
+    "you:feedback.sorry": "We are sorry we did not help you well. It is taken on again and the "
+    "county is told. If you like, reply with what went wrong (optional, up to {max} characters).",
+    "you:feedback.sorry_reopened": "We are sorry we did not help you well. It is taken on again "
+    "and the county is told.",
 }
 
 # Texts whose Traditional form is not the conversion of the Simplified one.
@@ -897,6 +1046,12 @@ def guess_locale(app_language: str | None) -> str:
     if code in _HANT_CODES or code.startswith("zh-hant"):
         return "zh-Hant"
     return DEFAULT_LOCALE
+
+
+def voiced(key: str, *, child: bool) -> str:
+    """The key to say ``key`` with: its second-person, gentler variant ("you:KEY") when the
+    reader is the child the report is about and the catalogue has one."""
+    return f"you:{key}" if child and f"you:{key}" in ZH else key
 
 
 def local_name(locale: str, name: str) -> str:

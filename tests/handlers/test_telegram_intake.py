@@ -136,7 +136,7 @@ async def test_status_shows_only_this_chats_reports(running: Running) -> None:
     owner = Citizen(running.api, 1005)
     code = await owner.file_report_by_buttons()
     await owner.text(f"/status {code}")
-    reply = await owner.wait_text("等待签收")
+    reply = await owner.wait_text("等待受理")
     assert code in (reply.text or "")
     stranger = Citizen(running.api, 1006)
     reply = await stranger.text(f"/status {code}")
