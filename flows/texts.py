@@ -49,10 +49,10 @@ ZH: dict[str, str] = {
     "btn.restart": "重新开始",
     "cancelled": "已取消，报告没有提交，您填写的内容已删除。",
     "nothing_to_cancel": "当前没有正在填写的报告。",
-    "stale": "这个按钮来自较早的消息，已失效。请使用最新的消息继续：",
-    "already": "已记录，无需重复点击。",
+    "stale": "这个按钮已经过时了。请用下面最新的消息继续：",
+    "already": "已经收到了，不用再点。",
     "use_buttons": "请点击上方消息中的按钮作答。",
-    "unsupported": "这一步无法接收这类消息（{kind}）。",
+    "unsupported": "这一步收不了这类消息（{kind}），请按下面的提示回答。",
     "kind.sticker": "贴纸",
     "kind.voice": "语音",
     "kind.photo": "图片",
@@ -75,7 +75,7 @@ ZH: dict[str, str] = {
     "btn.danger.no": "没有",
     "btn.danger.unsure": "不确定",
     "danger.call": "⚠️ <b>请立即拨打 110（报警）或 120（急救）！</b>\n"
-    "孩子本人或需要心理支持，也可以拨打 12355（青少年服务台）。在确保自身安全的前提下守护孩子。\n\n"
+    "孩子本人或需要心理支持，也可以拨打 12355（青少年服务台，免费）。如果安全，请留在孩子身边。\n\n"
     "请告诉我们孩子在哪里：选好地点后，我们会<b>立刻</b>把报告作为最紧急事项转给当地工作站。"
     "（现在还没有发送。）",
     "danger.call_now": "⚠️ <b>请立即拨打 110（报警）或 120（急救）！</b>也可以拨打 12355（青少年服务台）。\n"
@@ -152,7 +152,7 @@ ZH: dict[str, str] = {
     "btn.share_phone": "📱 分享我的手机号",
     "contact.bad_phone": "这个号码看起来不对，请输入 7–15 位数字的电话号码，或选择匿名。",
     "contact.not_own": "请分享您自己的号码，或直接输入。",
-    "consent.prompt": "工作站可以打电话回访您吗？",
+    "consent.prompt": "工作站可以打电话给您了解情况吗？",
     "btn.yes": "可以",
     "btn.no": "不可以",
     "contact.saved": "已记录电话：{phone}",
@@ -170,8 +170,8 @@ ZH: dict[str, str] = {
     "summary.photos": "照片",
     "summary.contact": "联系方式",
     "summary.anonymous": "匿名",
-    "summary.callback_yes": "（可回访）",
-    "summary.callback_no": "（不回访）",
+    "summary.callback_yes": "（可以打电话给您）",
+    "summary.callback_no": "（请不要打电话）",
     "btn.confirm": "✅ 确认提交",
     "btn.change": "✏️ 修改",
     "btn.cancel": "✖ 取消",
@@ -208,8 +208,8 @@ ZH: dict[str, str] = {
     "status.list_empty": "您在这个对话中还没有提交过报告。",
     "status.list": "<b>您提交的报告：</b>",
     "status.line": "<code>{code}</code> · {created} · {state}",
-    "status.detail": "<b>报告 <code>{code}</code></b>\n提交时间：{created}\n负责：{station}\n"
-    "状态：{state}",
+    "status.detail": "<b>报告 <code>{code}</code></b>\n提交时间：{created}\n负责处理：{station}\n"
+    "进度：{state}",
     "state.submitted": "已提交",
     "state.dispatched": "已转交工作站，等待签收",
     "state.triage": "等待区/市分派",
@@ -531,7 +531,8 @@ EN: dict[str, str] = {
     "stale": "That button belongs to an earlier message and no longer works. Please continue here:",
     "already": "Already recorded, no need to press again.",
     "use_buttons": "Please answer with the buttons in the message above.",
-    "unsupported": "This step cannot take this kind of message ({kind}).",
+    "unsupported": "This step cannot take this kind of message ({kind}); please answer as "
+    "asked below.",
     "kind.sticker": "sticker",
     "kind.voice": "voice message",
     "kind.photo": "photo",
