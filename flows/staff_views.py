@@ -14,6 +14,7 @@ from typing import Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import attachments
 from flows.callbacks import StaffAction, staff_button
 from flows.events import Person
 from flows.messages import Button, Outcome, Reply
@@ -231,4 +232,7 @@ async def details(
         if works_at(member, ticket)
         else supervisor_buttons(member, ticket)
     )
-    return Reply("\n".join(lines), buttons if private else [])
+    if not private:
+        return Reply("\n".join(lines))
+    files = await attachments.button(session, member, ticket)
+    return Reply("\n".join(lines), [*buttons, files] if files else buttons)

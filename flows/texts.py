@@ -442,6 +442,11 @@ ZH: dict[str, str] = {
     "progress.reopened": "已重新受理，正在处理",
     "progress.merged": "已和关于同一个孩子的另一份报告一起处理",
     "progress.invalid": "未受理",
+    # what the reporter attached, for staff
+    "btn.files": "📎 附件（{n}）",
+    "files.caption": "工单 <code>{code}</code> · 附件 {i}/{n}（{kind}）",
+    "files.none": "工单 <code>{code}</code> 没有附件。",
+    "event.files_viewed": "查看附件",
     # the child's own voice: a child reporting about themselves is spoken to as 你, gently
     "role.child.staff": "🧒 <b>本人求助</b>（孩子自己报告）",
     "you:place.prompt": "谢谢你告诉我们，你做得很对。你可以随时停下来（发送 /cancel）；"
@@ -945,6 +950,10 @@ EN: dict[str, str] = {
     "progress.reopened": "taken on again, being handled",
     "progress.merged": "handled together with another report about the same child",
     "progress.invalid": "not taken on",
+    "btn.files": "📎 Attachments ({n})",
+    "files.caption": "Ticket <code>{code}</code> · attachment {i}/{n} ({kind})",
+    "files.none": "Ticket <code>{code}</code> has no attachments.",
+    "event.files_viewed": "attachments viewed",
     "role.child.staff": "🧒 <b>The child asks for help</b> (reporting about themselves)",
     "you:place.prompt": "Thank you for telling us; you did the right thing. You can stop at any "
     "time (send /cancel). If you want to talk to someone, call 12355, the youth helpline; the "

@@ -13,7 +13,7 @@ from factories import county_supervisor, file_ticket, staff_text, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
-from flows import feedback, staff_views, work
+from flows import attachments, feedback, staff_views, work
 from flows.awaiting import StaffText
 from flows.callbacks import (
     DATA_MAX_BYTES,
@@ -365,7 +365,10 @@ async def test_every_staff_and_feedback_button_reads_back(
     walk.shown += await walk.outbox()
 
     await walk.press(STATION, walk.pressed(f"w:ret:{one}"))  # the reasons, not chosen
+    async with db.unit() as session:  # a photo the reporter attached: 📎 in the detail
+        await attachments.add(session, ticket_id=one, kind="photo", file_ref="AgAC-photo-1")
     await walk.press(STATION, walk.pressed(f"w:det:{one}"))
+    await walk.press(STATION, walk.pressed(f"w:files:{one}"))
     await walk.press(STATION, walk.pressed(f"w:sign:{one}"))
     walk.shown += await walk.outbox()  # the signer's menu; the referrals edited
     await walk.press(STATION, walk.pressed(f"w:first:{one}"))
