@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import awaiting, feedback, flood, languages, web_signin, work
+from flows import additions, awaiting, feedback, flood, languages, web_signin, work
 from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit, by_the_child
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
@@ -179,7 +179,8 @@ async def _turn(
     moved_on = answers.pop(awaiting.ANSWERS_KEY, None) is not None
     dlg = Dialogue(step=conv.step, answers=answers, locale=conv.locale, version=conv.version)
     followed = languages.follow_script(dlg, event)
-    out = intake.handle(dlg, event)
+    adding = await additions.take(session, person=person, dlg=dlg, event=event, now=now)
+    out = adding if adding is not None else intake.handle(dlg, event)
     if followed is not None:
         out.replies.insert(0, followed)
     out.changed = out.changed or moved_on
@@ -257,13 +258,19 @@ async def _turn(
             code=out.effect.code,
             locale=dlg.locale,
         )
-        out.replies.append(Reply(text))
         if dlg.step == "status" and out.effect.code is None:
+            out.replies.append(Reply(text))
             out.replies.extend(intake.screens.prompts(dlg))
-        elif dlg.step == "status":
-            dlg.step = "menu"
-            dlg.version += 1
-            out.changed = True
+        else:
+            if dlg.step == "status":
+                dlg.step = "menu"
+                dlg.version += 1
+                out.changed = True
+            code = out.effect.code
+            buttons = []  # an open report of this chat may be added to (补充情况)
+            if code is not None and await additions.addable(session, person=person, code=code):
+                buttons = additions.offer(dlg, code)
+            out.replies.append(Reply(text, buttons))
     out.locale = dlg.locale
     if out.changed or dlg.locale != conv.locale:
         _save(conv, dlg, now)
