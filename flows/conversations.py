@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import awaiting, feedback, flood, web_signin, work
+from flows import alarms, awaiting, feedback, flood, web_signin, work
 from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
@@ -240,6 +240,7 @@ async def _turn(
             fields=out.effect.fields,
             answers=answers,
             now=now,
+            policy=intake.policy,
         )
         out.outbox_written = True
     elif isinstance(out.effect, LookupStatus):
@@ -273,11 +274,14 @@ def _save(conv: Chat, dlg: Dialogue, now: datetime) -> None:
 
 
 def _is_p0(answers: dict[str, Any]) -> bool:
+    """Would be filed as P0 (past the hourly quota all the same), by the answers or by
+    the red flags in the reporter's words."""
     return (
         derive_priority(
             in_danger=str(answers.get("danger", "")),
             concerns=list(answers.get("concerns", [])),
             child_age=str(answers.get("age", "")),
+            flags=alarms.flags_of(answers),
         )
         == "P0"
     )

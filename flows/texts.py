@@ -419,6 +419,23 @@ ZH: dict[str, str] = {
     "erased.contact": "报告人联系方式：（已删除）",
     "ticket.erased": "个人信息已于 {at} 删除（保存期限届满或依申请）。",
     "event.erased": "删除个人信息",
+    # words that raise the alarm (issue 12, item 5: flows/red_flags.py, flows/alarms.py)
+    "redflag.advice": "⚠️ <b>您描述的情况可能十分紧急。</b>\n"
+    "如果孩子现在有危险，请立即拨打 110（报警）；有人受伤，请拨打 120（急救）；"
+    "孩子有轻生的念头或需要心理支持，可拨打 12355（青少年服务台）。\n"
+    "我们会提醒工作站优先处理这份报告。",
+    "redflag.line": "⚠️ <b>警示词</b>：{flags}",
+    "redflag.item": "{words}（{category}）",
+    "redflag.sep": "、",
+    "redflag.self_harm": "自伤/自杀",
+    "redflag.sexual_abuse": "性侵害",
+    "redflag.severe_injury": "严重暴力/受伤",
+    "redflag.young_alone": "幼儿无人看护",
+    "redflag.confined": "被关/被锁",
+    "redflag.trafficking": "拐卖/绑架",
+    "redflag.violence": "暴力",
+    "redflag.abandonment": "遗弃",
+    "event.red_flags": "报告中有警示词",
 }
 
 EN: dict[str, str] = {
@@ -842,6 +859,23 @@ EN: dict[str, str] = {
     "erased.contact": "Reporter's contact: (erased)",
     "ticket.erased": "Personal data erased on {at} (retention period, or on request).",
     "event.erased": "personal data erased",
+    # words that raise the alarm (issue 12, item 5: flows/red_flags.py, flows/alarms.py)
+    "redflag.advice": "⚠️ <b>What you describe may be very urgent.</b>\n"
+    "If the child is in danger now, call 110 (police); if someone is hurt, call 120 "
+    "(ambulance); if the child thinks of ending their life or needs support, call 12355 "
+    "(youth helpline).\nWe will ask the station to deal with this report first.",
+    "redflag.line": "⚠️ <b>Alarm words</b>: {flags}",
+    "redflag.item": "{words} ({category})",
+    "redflag.sep": ", ",
+    "redflag.self_harm": "self-harm/suicide",
+    "redflag.sexual_abuse": "sexual abuse",
+    "redflag.severe_injury": "severe violence/injury",
+    "redflag.young_alone": "young child alone",
+    "redflag.confined": "locked in",
+    "redflag.trafficking": "trafficking/abduction",
+    "redflag.violence": "violence",
+    "redflag.abandonment": "abandonment",
+    "event.red_flags": "alarm words in the report",
 }
 
 CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "en": EN}
