@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from flows import place_steps
+from flows import place_steps, story_step
 from flows.callbacks import IntakeAction, LanguageData, parse_intake
 from flows.dialogue import (
     EDITABLE,
@@ -36,9 +36,6 @@ from flows.screens import Screens, added_note, additions_resume, language_prompt
 from flows.sla import DEFAULT_POLICY, Policy
 from flows.texts import CATALOGUES, t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES, newly_urgent
-from storage.models import TEXT_MAX
-
-PHOTOS_MAX: Final = 5
 
 # Questions answered by one button of a fixed set: the button's action, its step, the
 # answers it may carry and the next question.
@@ -307,33 +304,10 @@ class Intake:
         return self._goto(dlg, "place_pick")
 
     def _story(self, dlg: Dialogue, text: str) -> Outcome:
-        loc = dlg.locale
-        if len(text) > TEXT_MAX:
-            return Outcome([Reply(t(loc, "story.too_long", length=len(text), max=TEXT_MAX))])
-        if len(text) < 2:
-            return Outcome([Reply(t(loc, "story.too_short"))])
-        dlg.answers["story"] = text
-        return self._advance(dlg, ("story",), "contact")
+        return story_step.story(dlg, text, self._advance)
 
     def _photo(self, dlg: Dialogue, photo: Photo) -> Outcome:
-        loc = dlg.locale
-        photos: list[str] = dlg.answers.get("photos", [])
-        if len(photos) >= PHOTOS_MAX:
-            return Outcome([Reply(t(loc, "story.photo_limit", max=PHOTOS_MAX))])
-        dlg.answers["photos"] = [*photos, photo.file_ref]
-        dlg.version += 1
-        caption = (photo.caption or "").strip()
-        if caption:
-            out = self._story(dlg, caption)
-            out.changed = True
-            if isinstance(out.effect, AddToReport):  # the photo goes with the story
-                out.effect = AddToReport(("photos", *out.effect.fields))
-            elif filed(dlg):  # the caption was refused; the photo is still added
-                out.effect = AddToReport(("photos",))
-            return out
-        text = t(loc, "story.photo_saved", count=len(photos) + 1, max=PHOTOS_MAX)
-        effect = AddToReport(("photos",)) if filed(dlg) else None
-        return Outcome([Reply(text)], changed=True, effect=effect)
+        return story_step.photo(dlg, photo, self._advance)
 
     def _typed_phone(self, dlg: Dialogue, text: str) -> Outcome:
         phone = normalise_phone(text)
