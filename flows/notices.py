@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.alarms import with_flags
 from flows.callbacks import StaffAction, staff_button
 from flows.delivery import escalate_unnotified, given_up
 from flows.messages import Button
@@ -86,7 +87,7 @@ def referral_text(
     directory: Directory, ticket: Ticket, locale: str, *, signed: tuple[str, datetime] | None
 ) -> str:
     key = "referral" if ticket.owner_level == "township" else "referral.triage"
-    text = _fill(locale, key, ticket_fields(directory, ticket, locale))
+    text = with_flags(_fill(locale, key, ticket_fields(directory, ticket, locale)), ticket, locale)
     if signed is not None:
         name, at = signed
         text += "\n\n" + t(locale, "referral.signed", name=name, at=local_time(at))
@@ -106,7 +107,9 @@ def addition_text(directory: Directory, ticket: Ticket, locale: str, fields: lis
         else:
             value = facts[field]
         lines.append(f"{label}{'：' if locale == 'zh' else ': '}{value}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    # Words that raised the alarm are news when the words (the story) are.
+    return with_flags(text, ticket, locale) if "story" in fields else text
 
 
 def referral_buttons(ticket: Ticket, locale: str) -> list[list[Button]]:
