@@ -52,7 +52,7 @@ class Category:
     priority: str
     patterns: tuple[re.Pattern[str], ...]
     ignore: tuple[re.Pattern[str], ...] = ()  # never this category (被打扰 is not 被打)
-    # Categories whose matches take this one's where they overlap (被打到流血: severe).
+    # Categories that, found in the same text, take this one's place (被打到流血: severe).
     yields_to: tuple[str, ...] = ()
 
 
@@ -120,7 +120,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
             parts.append(r"\s+")
             ends.append([" "])
         else:
-            if char in "()|{}":
+            if char in "()|{}[]?*+\\^$":  # a regular expression's: not this syntax
                 raise LexiconError(f"{pattern!r}: use (a|b) and .{{0,N}} only")
             parts.append(re.escape(char))
             ends.append([char])
@@ -218,7 +218,7 @@ def screen(text: str, lex: Lexicon | None = None) -> tuple[Flag, ...]:
     for question in lex.questions:
         plain = plain.replace(question, "\x01" * len(question))
     flags = []
-    found: dict[str, list[tuple[int, int]]] = {}
+    found: set[str] = set()
     for category in lex.categories:
         text_for = _blank(matched, category.ignore, _MASK) if category.ignore else matched
         spans: list[tuple[int, int]] = []
@@ -233,10 +233,10 @@ def screen(text: str, lex: Lexicon | None = None) -> tuple[Flag, ...]:
                     spans.append(m.span())
         # 没有被打到流血: the negated 打到流血 takes its 流血 with it.
         spans = [s for s in spans if not any(d[0] <= s[0] and s[1] <= d[1] for d in denied)]
-        stronger = [s for name in category.yields_to for s in found.get(name, [])]
-        spans = [s for s in spans if not any(s[0] < o[1] and o[0] < s[1] for o in stronger)]
-        found[category.name] = spans
+        if any(name in found for name in category.yields_to):
+            continue
         if spans:
+            found.add(category.name)
             words = _words_of(shown, spans)
             flags.append(Flag(category.name, category.priority, words))
     return tuple(flags)
