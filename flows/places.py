@@ -2,11 +2,14 @@
 
 Pure Python, no I/O: the caller reads the rows (``storage.directory_data``) and builds one
 :class:`Directory`. :meth:`Directory.match` turns what a citizen typed ("广州 从化 街口",
-"廣州市從化區街口街道", "从化 新城社区") into ranked candidate places for confirmation.
+"廣州市從化區街口街道", "从化 新城社区") into ranked candidate places for confirmation; when
+the characters do not explain what was typed, by how it sounds too: homophones ("从化区街扣
+街道") and pinyin ("conghua jiekou", "Conghua Qu Jiekou Jiedao"), see ``flows.place_sounds``.
 
 The directory lives for the whole process, so it is held compactly: per place a code, a slice
 of one packed name text, a level byte and a parent index (a :class:`Place` is made when asked
-for); the aliases in a :class:`flows.alias_index.AliasIndex`. It can be built from batches of
+for); the aliases in a :class:`flows.alias_index.AliasIndex`, and the sound keys of the cities',
+counties' and townships' aliases in a second, smaller one. It can be built from batches of
 rows (:class:`DirectoryBuilder`) so that all rows are never held at once.
 """
 
@@ -28,7 +31,9 @@ from flows.place_names import (
     clean,
     normalise_many,
     normalise_query,
+    unconverted_query,
 )
+from flows.place_sounds import Readings, Speller, readings
 
 __all__ = ["LEVELS", "MAX_QUERY_LEN", "MIN_ALIAS_LEN", "Directory", "DirectoryBuilder", "Place"]
 
@@ -45,6 +50,12 @@ _CITY = _LEVEL_RANK["city"]
 
 # Places taken at a time while building: their names are converted in one OpenCC call.
 _BATCH = 2048
+# Indexed by sound too: the stations and what people put in front of them. Villages would
+# make the sound index ten times larger, and two syllables of any text would then sound
+# like some village somewhere.
+_SOUNDED = frozenset((_LEVEL_RANK["city"], _LEVEL_RANK["county"], _TOWNSHIP))
+# ~18,000 sound keys: a 2**20-bit prefix filter says "maybe" for ~5 % of what starts none.
+_SOUND_PREFIX_BITS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +68,24 @@ class Place:
     parent_code: str | None
 
 
+class Found(NamedTuple):
+    """What :meth:`Directory.find` found: the candidates, best first, and whether they were
+    found by sound (a homophone or pinyin stands for some of their characters)."""
+
+    places: list[Place]
+    by_sound: bool
+
+
 class _Hit(NamedTuple):
     start: int
     end: int
     strength: int  # 2: the official name, 1: another form of it
+    sound: bool = False  # found by its sound key, not its characters
 
 
 class _Score(NamedTuple):
     coverage: int  # query characters explained by the place and its ancestors
+    exact: int  # of which by their characters, not their sound
     strength: int
     in_order: int  # 1 when ancestors come before the place, as Chinese addresses are written
 
@@ -78,7 +99,11 @@ def _batches(items: Iterable[Place]) -> Iterator[list[Place]]:
 class DirectoryBuilder:
     """Takes places batch by batch (``add``), then makes the :class:`Directory` (``build``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sounds: bool = True) -> None:
+        """``sounds=False``: no sound index (characters only; benches compare the two)."""
+        self._readings: Readings | None = readings() if sounds else None
+        self._sounds = AliasIndex(MIN_ALIAS_LEN, prefix_bits=_SOUND_PREFIX_BITS)
+        self._syllables: set[str] = set()  # every syllable some sound key uses
         self._codes = PackedStrings()
         self._names = PackedStrings()
         self._levels = bytearray()
@@ -127,6 +152,10 @@ class DirectoryBuilder:
             if raw != name:
                 found = {**aliases(raw, place.level), **found}
             self._index.add(i, found)
+            if self._readings is not None and _LEVEL_RANK[place.level] in _SOUNDED:
+                keys = self._readings.keys_of(found)
+                self._sounds.add(i, keys)
+                self._syllables.update(*keys)
 
     def build(self) -> Directory:
         directory = Directory.__new__(Directory)
@@ -190,6 +219,11 @@ class DirectoryBuilder:
         directory._cities = array("i", (i for i in order if self._levels[i] == _CITY))
         self._index.done()
         directory._index = self._index
+        directory._sounds = directory._speller = None
+        if self._readings is not None:
+            self._sounds.done()
+            directory._sounds = self._sounds
+            directory._speller = Speller(self._readings, self._syllables)
 
 
 class Directory:
@@ -206,16 +240,20 @@ class Directory:
     _lost_children: dict[str, list[int]]
     _cities: array[int]
     _index: AliasIndex  # normalised alias -> {place index: strength}
+    _sounds: AliasIndex | None  # sound key -> {place index: strength}
+    _speller: Speller | None  # typed text -> the syllables it may stand for
 
-    def __init__(self, places: Iterable[Place]) -> None:
-        builder = DirectoryBuilder()
+    def __init__(self, places: Iterable[Place], *, sounds: bool = True) -> None:
+        builder = DirectoryBuilder(sounds=sounds)
         builder.add(places)
         builder._fill(self)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, str, str | None]]) -> Directory:
+    def from_rows(
+        cls, rows: Iterable[tuple[str, str, str, str | None]], *, sounds: bool = True
+    ) -> Directory:
         """Build from (code, name, level, parent_code) rows, e.g. ``DivisionRow``."""
-        builder = DirectoryBuilder()
+        builder = DirectoryBuilder(sounds=sounds)
         builder.add_rows(rows)
         return builder.build()
 
@@ -294,39 +332,43 @@ class Directory:
         return "".join(self._names[j] for j in (*reversed(self._chain(i)), i))
 
     def match(self, text: str, *, limit: int = 8) -> list[Place]:
-        """Places the text most plausibly names, best first; [] when nothing plausible.
+        """Places the text most plausibly names, best first; [] when nothing plausible
+        (:meth:`find`'s places)."""
+        return self.find(text, limit=limit).places
+
+    def find(self, text: str, *, limit: int = 8) -> Found:
+        """Places the text most plausibly names, best first, and whether found by sound.
 
         Every candidate is scored by how many query characters its own name plus the
         names of its ancestors explain (non-overlapping). Only the best-explained tier
         is kept, so a typed county or city filters out same-named places elsewhere.
+
+        When the names' characters leave part of the query unexplained, their sounds are
+        tried too (homophones, pinyin: ``flows.place_sounds``). The sound-alike tier is
+        taken only when it explains more than the characters did (an exact name always
+        wins) and two thirds of the query (two syllables of a sentence are no place).
+        Within a tier, more characters explained by their own characters rank first.
         """
         query = normalise_query(text)
         if len(query) < MIN_ALIAS_LEN or limit <= 0:
-            return []
-
+            return Found([], False)
         hits: dict[int, list[_Hit]] = {}
-        parents, levels = self._parents, self._levels
-        # Every substring of the query that is an alias, by start and then end.
-        for start, end, found in self._index.scan(query):
-            for i, strength in found.items():
-                # Text that also names the village's own township ("街口" of 街口村委会 in
-                # 街口街道) says nothing about the village: same station, and a road
-                # ("街口路") would otherwise pass for it.
-                parent = parents[i]
-                if parent >= 0 and parent in found and levels[i] == _VILLAGE:
-                    continue
-                hits.setdefault(i, []).append(_Hit(start, end, strength))
-        if not hits:
-            return []
-        for found_hits in hits.values():
-            if len(found_hits) > _MAX_HITS_PER_PLACE:
-                # Only repeated text gets here ("广州广州广州..."); keeping the longest hits
-                # bounds the ancestor search in _explain.
-                found_hits.sort(key=lambda h: (h.start - h.end, h.start))
-                del found_hits[_MAX_HITS_PER_PLACE:]
-
+        self._collect(hits, self._index.scan(query), sound=False)
         scores = {i: self._explain(i, hits) for i in hits}
-        best = max(s.coverage for s in scores.values())
+        best = max((s.coverage for s in scores.values()), default=0)
+        by_sound = False
+        if best < len(query) and self._sounds is not None and self._speller is not None:
+            typed = unconverted_query(text)
+            lattice = self._speller.lattice(query, typed if len(typed) == len(query) else None)
+            heard = {i: list(found) for i, found in hits.items()}
+            self._collect(heard, self._sounds.scan_paths(lattice), sound=True)
+            heard_scores = {i: self._explain(i, heard) for i in heard}
+            heard_best = max((s.coverage for s in heard_scores.values()), default=0)
+            if heard_best > best and 3 * heard_best >= 2 * len(query):
+                scores, best, by_sound = heard_scores, heard_best, True
+        if not scores:
+            return Found([], False)
+        parents, levels = self._parents, self._levels
         tier = {i: s for i, s in scores.items() if s.coverage == best}
 
         def keep(i: int) -> bool:
@@ -335,9 +377,36 @@ class Directory:
             return not (levels[i] == _VILLAGE and parent >= 0 and parent in tier)
 
         ranked = sorted((i for i in tier if keep(i)), key=lambda i: self._rank_key(i, tier[i]))
-        return [self._place(i) for i in ranked[:limit]]
+        return Found([self._place(i) for i in ranked[:limit]], by_sound)
 
-    def _rank_key(self, i: int, score: _Score) -> tuple[int, int, int, int, int, str]:
+    def _collect(
+        self,
+        hits: dict[int, list[_Hit]],
+        found_at: Iterable[tuple[int, int, dict[int, int]]],
+        sound: bool,
+    ) -> None:
+        """Add each place's hits: (start, end, {place: strength}) as the index scans them."""
+        parents, levels = self._parents, self._levels
+        for start, end, found in found_at:
+            for i, strength in found.items():
+                # Text that also names the village's own township ("街口" of 街口村委会 in
+                # 街口街道) says nothing about the village: same station, and a road
+                # ("街口路") would otherwise pass for it.
+                parent = parents[i]
+                if parent >= 0 and parent in found and levels[i] == _VILLAGE:
+                    continue
+                own = hits.setdefault(i, [])
+                if sound and any(h.start == start and h.end == end for h in own):
+                    continue  # already found there by its characters, or by another reading
+                own.append(_Hit(start, end, strength, sound))
+        for found_hits in hits.values():
+            if len(found_hits) > _MAX_HITS_PER_PLACE:
+                # Only repeated text gets here ("广州广州广州..."); keeping the longest hits
+                # (by characters first) bounds the ancestor search in _explain.
+                found_hits.sort(key=lambda h: (h.start - h.end, h.sound, h.start))
+                del found_hits[_MAX_HITS_PER_PLACE:]
+
+    def _rank_key(self, i: int, score: _Score) -> tuple[int, int, int, int, int, int, str]:
         """Sort key, best first."""
         code, rank = self._codes[i], self._levels[i]
         # NBS township codes 400-599 are statistical units (farms, parks, reservoirs), not
@@ -345,6 +414,7 @@ class Directory:
         statistical = int(rank == _TOWNSHIP and code[6:9] >= "400")
         return (
             -score.coverage,
+            -score.exact,  # the name as written before a sound-alike
             -rank,  # equal text: the broader, better-known place first
             statistical,
             -score.strength,
@@ -356,9 +426,9 @@ class Directory:
         """Best non-overlapping choice of one hit for the place and at most one per ancestor."""
         ancestors = [a for a in self._chain(i) if a in hits]
         if not ancestors:  # the common case for an ambiguous short name: no search needed
-            return max(_Score(h.end - h.start, h.strength, 1) for h in hits[i])
+            return max(_Score(*_sizes([h]), h.strength, 1) for h in hits[i])
         options = [[None, *hits[a]] for a in reversed(ancestors)]  # top of the hierarchy first
-        best = _Score(0, 0, 0)
+        best = _Score(0, 0, 0, 0)
         for own in hits[i]:
             for combo in product(*options):
                 spans = [h for h in combo if h is not None] + [own]  # the place itself last
@@ -366,9 +436,15 @@ class Directory:
                 if any(a.end > b.start for a, b in pairwise(ordered)):
                     continue
                 score = _Score(
-                    coverage=sum(h.end - h.start for h in spans),
+                    *_sizes(spans),
                     strength=sum(h.strength for h in spans),
                     in_order=int(spans == ordered),
                 )
                 best = max(best, score)
         return best
+
+
+def _sizes(spans: Sequence[_Hit]) -> tuple[int, int]:
+    """Query characters the spans explain: in all, and by their characters."""
+    sizes = [h.end - h.start for h in spans]
+    return sum(sizes), sum(n for n, h in zip(sizes, spans, strict=True) if not h.sound)

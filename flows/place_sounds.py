@@ -1,0 +1,208 @@
+"""How place names sound: toneless pinyin readings, for names typed with homophones (街扣 for
+街口) or in pinyin (``conghua jiekou``, ``Conghua Qu Jiekou Jiedao``, ``conghuajiekou``).
+
+A name's sound is written as a *sound key*: one character per syllable, each syllable's
+number offset into Unicode's private use area (街口 → ``jie kou`` → two characters). Keys are
+indexed by the same :class:`flows.alias_index.AliasIndex` as the names, so a key is found by
+its text like an alias, and a match spans the query's positions like an alias match does.
+
+What people type is read as a *lattice*: per query position, the syllables that can start
+there and the position after them. A Chinese character gives each of its readings, one
+position on (polyphones: every reading); a run of Latin letters gives the syllables of every
+way to split the whole run into syllables (``xian`` is 县 and 西安), so a syllable never
+starts or ends inside another. ``AliasIndex.scan_paths`` walks the lattice.
+
+The readings come from pypinyin's single-character dictionary, every reading of every
+character (``heteronym``), tones dropped. pypinyin holds that dictionary as a dict of some
+42,000 strings (≈ 10 MiB resident, 57 MiB with its phrase dictionary, which toneless
+matching does not need); it is loaded once to make a :class:`Readings` table of arrays
+(≈ 0.3 MiB) and then let go, unless something else in the process had imported it.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import sys
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+# Syllable number n is written chr(_BASE + n): 2 bytes a character in a str, and no
+# character a person types (private use area).
+_BASE: Final = 0xE000
+# A name with many polyphones gets every combination of readings up to this many keys; past
+# it only each character's first (pypinyin's most common) reading.
+MAX_KEYS_PER_NAME: Final = 16
+# The longest pinyin syllable ("zhuang", "shuang", "chuang").
+_MAX_SYLLABLE: Final = 6
+# pypinyin's documented switches: no phrase dictionary, no second copy of the characters'.
+_PYPINYIN_SWITCHES: Final = ("PYPINYIN_NO_PHRASES", "PYPINYIN_NO_DICT_COPY")
+
+
+class Readings:
+    """Every character pypinyin knows → its toneless readings, as syllable numbers.
+
+    Held as two parallel arrays (code points sorted, reading set per code point) and the
+    distinct reading sets, each a str of syllable characters (≈ 2,300 sets for 42,000
+    characters).
+    """
+
+    def __init__(self, table: Iterable[tuple[int, Iterable[str]]]) -> None:
+        """From (code point, readings) pairs in code point order."""
+        syllables: dict[str, int] = {}
+        sets: dict[str, int] = {}
+        self._points = array("I")
+        self._set_of = array("H")
+        for point, found in table:
+            if self._points and point <= self._points[-1]:
+                raise ValueError("code points must come in ascending order")
+            ids = []
+            for reading in found:
+                if reading.isascii() and reading.isalpha():  # "ê", "m̄" are no place's
+                    n = syllables.setdefault(reading, len(syllables))
+                    if chr(_BASE + n) not in ids:
+                        ids.append(chr(_BASE + n))
+            if ids:
+                self._points.append(point)
+                self._set_of.append(sets.setdefault("".join(ids), len(sets)))
+        self._sets = list(sets)
+        self.syllables: tuple[str, ...] = tuple(syllables)
+        self._numbers = syllables
+
+    def of(self, char: str) -> str:
+        """The character's readings as syllable characters, the most common first; '' for
+        none (a letter, a digit, a character pypinyin does not know)."""
+        point = ord(char)
+        k = bisect_left(self._points, point)
+        if k < len(self._points) and self._points[k] == point:
+            return self._sets[self._set_of[k]]
+        return ""
+
+    def syllable(self, reading: str) -> str | None:
+        """A toneless reading ("jie") as its syllable character, or None."""
+        n = self._numbers.get(reading)
+        return None if n is None else chr(_BASE + n)
+
+    def spell(self, key: str) -> str:
+        """A sound key in letters, syllables apart (for messages and tests)."""
+        return " ".join(self.syllables[ord(c) - _BASE] for c in key)
+
+    def keys(self, name: str) -> list[str]:
+        """The sound keys of a normalised name: every combination of its characters'
+        readings (at most MAX_KEYS_PER_NAME, else the most common readings only); [] when
+        a character has no reading."""
+        options = [self.of(c) for c in name]
+        if not all(options):
+            return []
+        count = 1
+        for o in options:
+            count *= len(o)
+        if count > MAX_KEYS_PER_NAME:
+            return ["".join(o[0] for o in options)]
+        return ["".join(combo) for combo in itertools.product(*options)]
+
+    def keys_of(self, aliases: Mapping[str, int]) -> dict[str, int]:
+        """Sound key -> strength for a place's aliases (alias -> strength): every reading of
+        every character, since the citizen knows how the name is said and pypinyin only
+        which readings its characters have."""
+        out: dict[str, int] = {}
+        for alias, strength in aliases.items():
+            for key in self.keys(alias):
+                out[key] = max(strength, out.get(key, 0))
+        return out
+
+
+class Speller:
+    """Splits runs of Latin letters into syllables, for the syllables some name uses."""
+
+    def __init__(self, readings: Readings, used: Iterable[str]) -> None:
+        self._readings = readings
+        self._known = frozenset(readings.syllables[ord(c) - _BASE] for c in used)
+
+    def lattice(self, query: str, typed: str | None = None) -> list[list[tuple[str, int]]]:
+        """Per position of ``query`` (normalised: lower case, letters and digits), the
+        syllables starting there and the position after each. ``typed``: the query before
+        Traditional -> Simplified, position for position; its characters' readings count
+        too."""
+        n = len(query)
+        if typed is not None and len(typed) != n:
+            raise ValueError("typed must line up with query")
+        edges: list[list[tuple[str, int]]] = [[] for _ in range(n)]
+        start = 0
+        while start < n:
+            char = query[start]
+            if "a" <= char <= "z":
+                end = start
+                while end < n and "a" <= query[end] <= "z":
+                    end += 1
+                self._split(query, start, end, edges)
+                start = end
+            else:
+                heard = self._readings.of(char)
+                if typed is not None and typed[start] != char:
+                    heard += "".join(s for s in self._readings.of(typed[start]) if s not in heard)
+                edges[start] = [(s, start + 1) for s in heard]
+                start += 1
+        return edges
+
+    def _split(self, text: str, start: int, end: int, edges: list[list[tuple[str, int]]]) -> None:
+        """The syllable edges of text[start:end] that lie on some split of the whole run."""
+        known = self._known
+        # From the end back: the positions from which the rest of the run splits.
+        ends_well = [False] * (end - start + 1)
+        ends_well[end - start] = True
+        steps: list[list[int]] = [[] for _ in range(end - start)]
+        for i in range(end - 1, start - 1, -1):
+            for j in range(i + 1, min(end, i + _MAX_SYLLABLE) + 1):
+                if ends_well[j - start] and text[i:j] in known:
+                    steps[i - start].append(j)
+                    ends_well[i - start] = True
+        if not ends_well[0]:
+            return  # not pinyin ("hello", "asdf"): no syllable at all
+        # From the start on: only positions a split reaches.
+        reached = [False] * (end - start + 1)
+        reached[0] = True
+        for i in range(start, end):
+            if not reached[i - start]:
+                continue
+            for j in steps[i - start]:
+                reached[j - start] = True
+                syllable = self._readings.syllable(text[i:j])
+                assert syllable is not None  # known syllables are the table's
+                edges[i].append((syllable, j))
+
+
+def _from_pypinyin() -> Readings:
+    """pypinyin's characters and their toneless readings, most common first."""
+    already = "pypinyin" in sys.modules
+    saved = {k: os.environ.get(k) for k in _PYPINYIN_SWITCHES}
+    if not already:
+        os.environ.update(dict.fromkeys(_PYPINYIN_SWITCHES, "1"))
+    try:
+        from pypinyin.constants import PINYIN_DICT
+        from pypinyin.contrib.tone_convert import to_normal
+    finally:
+        for k, v in saved.items():  # the switches are read at import only
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    normal = functools.cache(to_normal)  # some 1,500 toned readings for 42,000 characters
+    table = Readings(
+        (point, [normal(r) for r in PINYIN_DICT[point].split(",")]) for point in sorted(PINYIN_DICT)
+    )
+    if not already:
+        # The dictionary stays alive as long as its modules do; nothing else here uses them.
+        del PINYIN_DICT, to_normal, normal
+        for name in [m for m in sys.modules if m == "pypinyin" or m.startswith("pypinyin.")]:
+            del sys.modules[name]
+    return table
+
+
+@functools.cache
+def readings() -> Readings:
+    """The process's reading table, made on first use (≈ 0.2 s)."""
+    return _from_pypinyin()
