@@ -12,22 +12,29 @@ position on (polyphones: every reading); a run of Latin letters gives the syllab
 way to split the whole run into syllables (``xian`` is 县 and 西安), so a syllable never
 starts or ends inside another. ``AliasIndex.scan_paths`` walks the lattice.
 
-The readings come from pypinyin's single-character dictionary, every reading of every
-character (``heteronym``), tones dropped. pypinyin holds that dictionary as a dict of some
-42,000 strings (≈ 10 MiB resident, 57 MiB with its phrase dictionary, which toneless
-matching does not need); it is loaded once to make a :class:`Readings` table of arrays
-(≈ 0.3 MiB) and then let go, unless something else in the process had imported it.
+The readings are pypinyin's single-character dictionary: every reading of every character
+(what its ``heteronym=True`` gives), tones dropped as its ``to_normal`` drops them. Imported,
+pypinyin holds that dictionary as a dict of 42,000 strings for good (≈ 10 MiB resident; 57
+MiB with its phrase dictionary, which toneless matching does not need), and even let go it
+leaves ≈ 7 MiB of freed-but-held small-object memory. So :func:`from_data_file` reads its data
+file entry by entry into a :class:`Readings` table of a few arrays (≈ 0.5 MiB, ≈ 1 MiB
+resident in all), without importing it; :func:`from_pypinyin`, the same through its API, is
+the fallback should the file ever change, and a test holds the two equal.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
 import os
+import re
 import sys
+import unicodedata
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Final
 
 # Syllable number n is written chr(_BASE + n): 2 bytes a character in a str, and no
@@ -40,14 +47,20 @@ MAX_KEYS_PER_NAME: Final = 16
 _MAX_SYLLABLE: Final = 6
 # pypinyin's documented switches: no phrase dictionary, no second copy of the characters'.
 _PYPINYIN_SWITCHES: Final = ("PYPINYIN_NO_PHRASES", "PYPINYIN_NO_DICT_COPY")
+# An entry of pypinyin's pinyin_dict.json: "code point": "toned,readings".
+_ENTRY: Final = re.compile(r'"(\d+)":\s*"([^"]*)"')
+# Grave, acute, macron, caron after NFD; not the circumflex of ê, which stays ê (no place's).
+_TONE_MARKS: Final = frozenset("\u0300\u0301\u0304\u030c")
+# The file holds ~42,000 characters; far fewer means it is not the file this reads.
+_AT_LEAST: Final = 20_000
 
 
 class Readings:
     """Every character pypinyin knows → its toneless readings, as syllable numbers.
 
-    Held as two parallel arrays (code points sorted, reading set per code point) and the
-    distinct reading sets, each a str of syllable characters (≈ 2,300 sets for 42,000
-    characters).
+    Held in a few large objects (code points sorted in one array, the reading set of each in
+    another, the ≈ 5,200 distinct sets in one str): made while pypinyin's dictionary is
+    alive, many small objects would pin its memory after it is let go (see the module).
     """
 
     def __init__(self, table: Iterable[tuple[int, Iterable[str]]]) -> None:
@@ -68,9 +81,21 @@ class Readings:
             if ids:
                 self._points.append(point)
                 self._set_of.append(sets.setdefault("".join(ids), len(sets)))
-        self._sets = list(sets)
-        self.syllables: tuple[str, ...] = tuple(syllables)
-        self._numbers = syllables
+        self._set_text = "".join(sets)
+        self._set_ends = array("I", itertools.accumulate(len(k) for k in sets))
+        self._syllable_text = " ".join(syllables)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    @functools.cached_property
+    def syllables(self) -> tuple[str, ...]:
+        """Syllable number -> its letters."""
+        return tuple(self._syllable_text.split(" "))
+
+    @functools.cached_property
+    def _numbers(self) -> dict[str, int]:
+        return {s: n for n, s in enumerate(self.syllables)}
 
     def of(self, char: str) -> str:
         """The character's readings as syllable characters, the most common first; '' for
@@ -78,7 +103,8 @@ class Readings:
         point = ord(char)
         k = bisect_left(self._points, point)
         if k < len(self._points) and self._points[k] == point:
-            return self._sets[self._set_of[k]]
+            n = self._set_of[k]
+            return self._set_text[self._set_ends[n - 1] if n else 0 : self._set_ends[n]]
         return ""
 
     def syllable(self, reading: str) -> str | None:
@@ -175,11 +201,40 @@ class Speller:
                 edges[i].append((syllable, j))
 
 
-def _from_pypinyin() -> Readings:
-    """pypinyin's characters and their toneless readings, most common first."""
-    already = "pypinyin" in sys.modules
+def from_data_file() -> Readings | None:
+    """pypinyin's character dictionary read from its data file without importing pypinyin,
+    entry by entry; None when the file is not there or not as this reads it."""
+    spec = importlib.util.find_spec("pypinyin")  # finds the package, does not run it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    toneless: dict[str, str] = {}  # some 1,500 toned readings for 42,000 characters
+
+    def plain(toned: str) -> str:
+        if toned not in toneless:
+            # NFD puts each tone mark after its letter; ü (u + diaeresis) is written v, as
+            # pypinyin's to_normal writes it (lv, nv).
+            parts = unicodedata.normalize("NFD", toned).replace("u\u0308", "v")
+            toneless[toned] = "".join(c for c in parts if c not in _TONE_MARKS)
+        return toneless[toned]
+
+    try:
+        table = Readings(
+            (int(m[1]), [plain(r) for r in m[2].split(",")]) for m in _ENTRY.finditer(text)
+        )
+    except ValueError:  # out of code point order: not the file this reads
+        return None
+    return table if len(table) >= _AT_LEAST else None
+
+
+def from_pypinyin() -> Readings:
+    """The same from pypinyin's API: importing it loads its dictionary for good."""
     saved = {k: os.environ.get(k) for k in _PYPINYIN_SWITCHES}
-    if not already:
+    if "pypinyin" not in sys.modules:
         os.environ.update(dict.fromkeys(_PYPINYIN_SWITCHES, "1"))
     try:
         from pypinyin.constants import PINYIN_DICT
@@ -190,19 +245,13 @@ def _from_pypinyin() -> Readings:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    normal = functools.cache(to_normal)  # some 1,500 toned readings for 42,000 characters
-    table = Readings(
+    normal = functools.cache(to_normal)
+    return Readings(
         (point, [normal(r) for r in PINYIN_DICT[point].split(",")]) for point in sorted(PINYIN_DICT)
     )
-    if not already:
-        # The dictionary stays alive as long as its modules do; nothing else here uses them.
-        del PINYIN_DICT, to_normal, normal
-        for name in [m for m in sys.modules if m == "pypinyin" or m.startswith("pypinyin.")]:
-            del sys.modules[name]
-    return table
 
 
 @functools.cache
 def readings() -> Readings:
-    """The process's reading table, made on first use (≈ 0.2 s)."""
-    return _from_pypinyin()
+    """The process's reading table, made on first use (≈ 0.1 s)."""
+    return from_data_file() or from_pypinyin()
