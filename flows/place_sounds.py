@@ -37,6 +37,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
+from flows.place_names import MAX_QUERY_LEN, unconverted_query
+
 # Syllable number n is written chr(_BASE + n): 2 bytes a character in a str, and no
 # character a person types (private use area).
 _BASE: Final = 0xE000
@@ -148,11 +150,21 @@ class Speller:
         self._readings = readings
         self._known = frozenset(readings.syllables[ord(c) - _BASE] for c in used)
 
-    def lattice(self, query: str, typed: str | None = None) -> list[list[tuple[str, int]]]:
+    def hear(self, text: str, query: str) -> list[list[tuple[str, int]]]:
+        """The lattice of typed ``text``, which match() reads as ``query``."""
+        typed = unconverted_query(text)
+        return self.lattice(
+            query, typed if len(typed) == len(query) else None, cut=len(query) == MAX_QUERY_LEN
+        )
+
+    def lattice(
+        self, query: str, typed: str | None = None, *, cut: bool = False
+    ) -> list[list[tuple[str, int]]]:
         """Per position of ``query`` (normalised: lower case, letters and digits), the
         syllables starting there and the position after each. ``typed``: the query before
         Traditional -> Simplified, position for position; its characters' readings count
-        too."""
+        too. ``cut``: the query was cut short, maybe inside a syllable, so letters at its
+        end that split into no syllable are left out."""
         n = len(query)
         if typed is not None and len(typed) != n:
             raise ValueError("typed must line up with query")
@@ -164,7 +176,11 @@ class Speller:
                 end = start
                 while end < n and "a" <= query[end] <= "z":
                     end += 1
-                self._split(query, start, end, edges)
+                # Cut inside a syllable, the query ends in up to five letters of it.
+                shortest = max(start + 1, end + 1 - _MAX_SYLLABLE) if cut and end == n else end
+                for stop in range(end, shortest - 1, -1):
+                    if self._split(query, start, stop, edges):
+                        break
                 start = end
             else:
                 heard = self._readings.of(char)
@@ -174,8 +190,9 @@ class Speller:
                 start += 1
         return edges
 
-    def _split(self, text: str, start: int, end: int, edges: list[list[tuple[str, int]]]) -> None:
-        """The syllable edges of text[start:end] that lie on some split of the whole run."""
+    def _split(self, text: str, start: int, end: int, edges: list[list[tuple[str, int]]]) -> bool:
+        """The syllable edges of text[start:end] that lie on some split of the whole run;
+        False when it has none."""
         known = self._known
         # From the end back: the positions from which the rest of the run splits.
         ends_well = [False] * (end - start + 1)
@@ -187,7 +204,7 @@ class Speller:
                     steps[i - start].append(j)
                     ends_well[i - start] = True
         if not ends_well[0]:
-            return  # not pinyin ("hello", "asdf"): no syllable at all
+            return False  # not pinyin ("hello", "asdf"): no syllable at all
         # From the start on: only positions a split reaches.
         reached = [False] * (end - start + 1)
         reached[0] = True
@@ -199,6 +216,7 @@ class Speller:
                 syllable = self._readings.syllable(text[i:j])
                 assert syllable is not None  # known syllables are the table's
                 edges[i].append((syllable, j))
+        return True
 
 
 def from_data_file() -> Readings | None:

@@ -31,7 +31,6 @@ from flows.place_names import (
     clean,
     normalise_many,
     normalise_query,
-    unconverted_query,
 )
 from flows.place_sounds import Readings, Speller, readings
 
@@ -50,12 +49,10 @@ _CITY = _LEVEL_RANK["city"]
 
 # Places taken at a time while building: their names are converted in one OpenCC call.
 _BATCH = 2048
-# Indexed by sound too: the stations and what people put in front of them. Villages would
-# make the sound index ten times larger, and two syllables of any text would then sound
-# like some village somewhere.
+# Indexed by sound too: the stations and what is written before them (11,000 keys, 0.8 MiB
+# with the readings). With the villages: 414,000 keys, 19 MiB more (bench/place_sounds.py).
 _SOUNDED = frozenset((_LEVEL_RANK["city"], _LEVEL_RANK["county"], _TOWNSHIP))
-# ~18,000 sound keys: a 2**20-bit prefix filter says "maybe" for ~5 % of what starts none.
-_SOUND_PREFIX_BITS = 1 << 20
+_SOUND_PREFIX_BITS = 1 << 20  # ~1 % false "maybe" for the keys' ~14,000 prefixes
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +85,7 @@ class _Score(NamedTuple):
     exact: int  # of which by their characters, not their sound
     strength: int
     in_order: int  # 1 when ancestors come before the place, as Chinese addresses are written
+    places: int  # the place and its ancestors that explain part of the query
 
 
 def _batches(items: Iterable[Place]) -> Iterator[list[Place]]:
@@ -346,8 +344,9 @@ class Directory:
         When the names' characters leave part of the query unexplained, their sounds are
         tried too (homophones, pinyin: ``flows.place_sounds``). The sound-alike tier is
         taken only when it explains more than the characters did (an exact name always
-        wins) and two thirds of the query (two syllables of a sentence are no place).
-        Within a tier, more characters explained by their own characters rank first.
+        wins), and two thirds of the query or a place with its county or city: two
+        syllables of a sentence are no place. Within a tier, more characters explained by
+        their own characters rank first.
         """
         query = normalise_query(text)
         if len(query) < MIN_ALIAS_LEN or limit <= 0:
@@ -358,13 +357,13 @@ class Directory:
         best = max((s.coverage for s in scores.values()), default=0)
         by_sound = False
         if best < len(query) and self._sounds is not None and self._speller is not None:
-            typed = unconverted_query(text)
-            lattice = self._speller.lattice(query, typed if len(typed) == len(query) else None)
             heard = {i: list(found) for i, found in hits.items()}
+            lattice = self._speller.hear(text, query)
             self._collect(heard, self._sounds.scan_paths(lattice), sound=True)
             heard_scores = {i: self._explain(i, heard) for i in heard}
             heard_best = max((s.coverage for s in heard_scores.values()), default=0)
-            if heard_best > best and 3 * heard_best >= 2 * len(query):
+            chained = any(s.places > 1 for s in heard_scores.values() if s.coverage == heard_best)
+            if heard_best > best and (chained or 3 * heard_best >= 2 * len(query)):
                 scores, best, by_sound = heard_scores, heard_best, True
         if not scores:
             return Found([], False)
@@ -426,25 +425,24 @@ class Directory:
         """Best non-overlapping choice of one hit for the place and at most one per ancestor."""
         ancestors = [a for a in self._chain(i) if a in hits]
         if not ancestors:  # the common case for an ambiguous short name: no search needed
-            return max(_Score(*_sizes([h]), h.strength, 1) for h in hits[i])
+            return max(_score([h], 1) for h in hits[i])
         options = [[None, *hits[a]] for a in reversed(ancestors)]  # top of the hierarchy first
-        best = _Score(0, 0, 0, 0)
+        best = _Score(0, 0, 0, 0, 0)
         for own in hits[i]:
             for combo in product(*options):
                 spans = [h for h in combo if h is not None] + [own]  # the place itself last
                 ordered = sorted(spans)
                 if any(a.end > b.start for a, b in pairwise(ordered)):
                     continue
-                score = _Score(
-                    *_sizes(spans),
-                    strength=sum(h.strength for h in spans),
-                    in_order=int(spans == ordered),
-                )
-                best = max(best, score)
+                best = max(best, _score(spans, int(spans == ordered)))
         return best
 
 
-def _sizes(spans: Sequence[_Hit]) -> tuple[int, int]:
-    """Query characters the spans explain: in all, and by their characters."""
-    sizes = [h.end - h.start for h in spans]
-    return sum(sizes), sum(n for n, h in zip(sizes, spans, strict=True) if not h.sound)
+def _score(spans: Sequence[_Hit], in_order: int) -> _Score:
+    return _Score(
+        coverage=sum(h.end - h.start for h in spans),
+        exact=sum(h.end - h.start for h in spans if not h.sound),
+        strength=sum(h.strength for h in spans),
+        in_order=in_order,
+        places=len(spans),
+    )
