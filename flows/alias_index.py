@@ -185,11 +185,12 @@ class AliasIndex:
                     yield start, end, found
 
     def scan_paths(
-        self, edges: Sequence[Sequence[tuple[str, int]]]
+        self, edges: Sequence[Sequence[tuple[str, int, bool]]]
     ) -> Iterator[tuple[int, int, dict[int, int]]]:
         """(start, end, places) for every alias spelt along a path of ``edges``, where
-        ``edges[p]`` holds (character, next position) pairs: ``scan`` over a lattice of
-        possible texts (a polyphone's readings, the ways to split pinyin into syllables)."""
+        ``edges[p]`` holds (character, next position, weak) triples: ``scan`` over a lattice
+        of possible texts (a polyphone's readings, the ways to split pinyin into syllables).
+        Along a path with a weak edge only the places of strength 2 are found."""
         prefixes, mask, min_len, max_len = (
             self._prefixes,
             self._prefix_mask,
@@ -198,19 +199,21 @@ class AliasIndex:
         )
         n = len(edges)
         for start in range(n):
-            stack = [(char, end) for char, end in reversed(edges[start])]
+            stack = list(reversed(edges[start]))
             while stack:
-                part, at = stack.pop()
+                part, at, weak = stack.pop()
                 if len(part) >= min_len:
                     h = hash(part)
                     bit = h & mask
                     if not prefixes[bit >> 3] & (1 << (bit & 7)):
                         continue  # no alias starts with part, so none with anything longer
                     found = self._places(part, h)
+                    if found is not None and weak:
+                        found = {i: s for i, s in found.items() if s == 2} or None
                     if found is not None:
                         yield start, at, found
                 if len(part) < max_len and at < n:
-                    stack.extend((part + char, end) for char, end in reversed(edges[at]))
+                    stack.extend((part + c, end, weak or w) for c, end, w in reversed(edges[at]))
 
     def items(self) -> Iterator[tuple[str, dict[int, int]]]:
         """Every alias and its places (for checks, not for matching)."""

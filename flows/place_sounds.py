@@ -33,18 +33,23 @@ import sys
 import unicodedata
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
 from flows.place_names import MAX_QUERY_LEN, unconverted_query
 
+# Per query position: (syllable, the position after it, whether it is an unusual reading).
+Lattice = list[list[tuple[str, int, bool]]]
 # Syllable number n is written chr(_BASE + n): 2 bytes a character in a str, and no
 # character a person types (private use area).
 _BASE: Final = 0xE000
 # A name with many polyphones gets every combination of readings up to this many keys; past
 # it only each character's first (pypinyin's most common) reading.
 MAX_KEYS_PER_NAME: Final = 16
+# In a place name these unit words are read one way; their other readings (ou, xuan, fu)
+# would only make false sound-alikes: 浮山浮 is not 佛山市 (fo shan shi).
+_UNIT_READINGS: Final = {"区": "qu", "县": "xian", "市": "shi"}
 # The longest pinyin syllable ("zhuang", "shuang", "chuang").
 _MAX_SYLLABLE: Final = 6
 # pypinyin's documented switches: no phrase dictionary, no second copy of the characters'.
@@ -118,11 +123,15 @@ class Readings:
         """A sound key in letters, syllables apart (for messages and tests)."""
         return " ".join(self.syllables[ord(c) - _BASE] for c in key)
 
+    def _unit(self, char: str) -> str | None:
+        reading = _UNIT_READINGS.get(char)
+        return None if reading is None else self.syllable(reading)
+
     def keys(self, name: str) -> list[str]:
         """The sound keys of a normalised name: every combination of its characters'
-        readings (at most MAX_KEYS_PER_NAME, else the most common readings only); [] when
-        a character has no reading."""
-        options = [self.of(c) for c in name]
+        readings (at most MAX_KEYS_PER_NAME, else the most common readings only), the
+        usual readings first; [] when a character has no reading."""
+        options = [self._unit(c) or self.of(c) for c in name]
         if not all(options):
             return []
         count = 1
@@ -132,14 +141,15 @@ class Readings:
             return ["".join(o[0] for o in options)]
         return ["".join(combo) for combo in itertools.product(*options)]
 
-    def keys_of(self, aliases: Mapping[str, int]) -> dict[str, int]:
-        """Sound key -> strength for a place's aliases (alias -> strength): every reading of
-        every character, since the citizen knows how the name is said and pypinyin only
-        which readings its characters have."""
+    def keys_of(self, aliases: Iterable[str]) -> dict[str, int]:
+        """Sound key -> 2 when it reads every character the usual way (pypinyin's first
+        reading), else 1, for a place's aliases: every reading of every character, since
+        the citizen knows how the name is said and pypinyin only which readings its
+        characters have."""
         out: dict[str, int] = {}
-        for alias, strength in aliases.items():
-            for key in self.keys(alias):
-                out[key] = max(strength, out.get(key, 0))
+        for alias in aliases:
+            for n, key in enumerate(self.keys(alias)):
+                out[key] = max(2 if n == 0 else 1, out.get(key, 0))
         return out
 
 
@@ -150,25 +160,24 @@ class Speller:
         self._readings = readings
         self._known = frozenset(readings.syllables[ord(c) - _BASE] for c in used)
 
-    def hear(self, text: str, query: str) -> list[list[tuple[str, int]]]:
+    def hear(self, text: str, query: str) -> Lattice:
         """The lattice of typed ``text``, which match() reads as ``query``."""
         typed = unconverted_query(text)
         return self.lattice(
             query, typed if len(typed) == len(query) else None, cut=len(query) == MAX_QUERY_LEN
         )
 
-    def lattice(
-        self, query: str, typed: str | None = None, *, cut: bool = False
-    ) -> list[list[tuple[str, int]]]:
+    def lattice(self, query: str, typed: str | None = None, *, cut: bool = False) -> Lattice:
         """Per position of ``query`` (normalised: lower case, letters and digits), the
-        syllables starting there and the position after each. ``typed``: the query before
+        syllables starting there, the position after each and whether it is an unusual
+        reading of the character (not pypinyin's first). ``typed``: the query before
         Traditional -> Simplified, position for position; its characters' readings count
         too. ``cut``: the query was cut short, maybe inside a syllable, so letters at its
         end that split into no syllable are left out."""
         n = len(query)
         if typed is not None and len(typed) != n:
             raise ValueError("typed must line up with query")
-        edges: list[list[tuple[str, int]]] = [[] for _ in range(n)]
+        edges: Lattice = [[] for _ in range(n)]
         start = 0
         while start < n:
             char = query[start]
@@ -184,13 +193,16 @@ class Speller:
                 start = end
             else:
                 heard = self._readings.of(char)
+                usual = heard[:1]
                 if typed is not None and typed[start] != char:
-                    heard += "".join(s for s in self._readings.of(typed[start]) if s not in heard)
-                edges[start] = [(s, start + 1) for s in heard]
+                    also = self._readings.of(typed[start])
+                    heard += "".join(s for s in also if s not in heard)
+                    usual += also[:1]
+                edges[start] = [(s, start + 1, s not in usual) for s in heard]
                 start += 1
         return edges
 
-    def _split(self, text: str, start: int, end: int, edges: list[list[tuple[str, int]]]) -> bool:
+    def _split(self, text: str, start: int, end: int, edges: Lattice) -> bool:
         """The syllable edges of text[start:end] that lie on some split of the whole run;
         False when it has none."""
         known = self._known
@@ -215,7 +227,7 @@ class Speller:
                 reached[j - start] = True
                 syllable = self._readings.syllable(text[i:j])
                 assert syllable is not None  # known syllables are the table's
-                edges[i].append((syllable, j))
+                edges[i].append((syllable, j, False))
         return True
 
 

@@ -3,8 +3,7 @@
 Pure Python, no I/O: the caller reads the rows (``storage.directory_data``) and builds one
 :class:`Directory`. :meth:`Directory.match` turns what a citizen typed ("广州 从化 街口",
 "廣州市從化區街口街道", "从化 新城社区") into ranked candidate places for confirmation; when
-the characters do not explain what was typed, by how it sounds too: homophones ("从化区街扣
-街道") and pinyin ("conghua jiekou", "Conghua Qu Jiekou Jiedao"), see ``flows.place_sounds``.
+the characters do not explain it, by sound: 从化区街扣街道, "Conghua Qu Jiekou Jiedao".
 
 The directory lives for the whole process, so it is held compactly: per place a code, a slice
 of one packed name text, a level byte and a parent index (a :class:`Place` is made when asked
@@ -18,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice, pairwise, product
 from typing import NamedTuple
@@ -65,6 +64,11 @@ class Place:
     parent_code: str | None
 
 
+_Hits = dict[int, list["_Hit"]]  # place index -> where its names occur in the query
+_Scan = Iterable[tuple[int, int, dict[int, int]]]  # (start, end, {place index: strength})
+_Spans = set[tuple[int, int]]
+
+
 class Found(NamedTuple):
     """What :meth:`Directory.find` found: the candidates, best first, and whether they were
     found by sound (a homophone or pinyin stands for some of their characters)."""
@@ -86,12 +90,6 @@ class _Score(NamedTuple):
     strength: int
     in_order: int  # 1 when ancestors come before the place, as Chinese addresses are written
     places: int  # the place and its ancestors that explain part of the query
-
-
-def _batches(items: Iterable[Place]) -> Iterator[list[Place]]:
-    it = iter(items)
-    while batch := list(islice(it, _BATCH)):
-        yield batch
 
 
 class DirectoryBuilder:
@@ -116,7 +114,8 @@ class DirectoryBuilder:
 
     def add(self, places: Iterable[Place]) -> None:
         """Take some places (any number; batches of a few thousand keep the build lean)."""
-        for batch in _batches(places):
+        it = iter(places)
+        while batch := list(islice(it, _BATCH)):
             self._add(batch)
 
     def add_rows(self, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
@@ -151,6 +150,7 @@ class DirectoryBuilder:
                 found = {**aliases(raw, place.level), **found}
             self._index.add(i, found)
             if self._readings is not None and _LEVEL_RANK[place.level] in _SOUNDED:
+                # Strength by sound: 2 for the usual reading (see flows.place_sounds).
                 keys = self._readings.keys_of(found)
                 self._sounds.add(i, keys)
                 self._syllables.update(*keys)
@@ -341,25 +341,25 @@ class Directory:
         names of its ancestors explain (non-overlapping). Only the best-explained tier
         is kept, so a typed county or city filters out same-named places elsewhere.
 
-        When the names' characters leave part of the query unexplained, their sounds are
-        tried too (homophones, pinyin: ``flows.place_sounds``). The sound-alike tier is
-        taken only when it explains more than the characters did (an exact name always
-        wins), and two thirds of the query or a place with its county or city: two
-        syllables of a sentence are no place. Within a tier, more characters explained by
-        their own characters rank first.
+        When the characters leave part of the query unexplained, names' sounds are tried
+        (``flows.place_sounds``); the sound-alike tier is taken when it explains more than
+        the characters did (an exact name always wins), and two thirds of the query or a
+        place with its county or city (two syllables of a sentence are no place). In a
+        tier, more explained by characters ranks first.
         """
         query = normalise_query(text)
         if len(query) < MIN_ALIAS_LEN or limit <= 0:
             return Found([], False)
-        hits: dict[int, list[_Hit]] = {}
-        self._collect(hits, self._index.scan(query), sound=False)
+        hits: _Hits = {}
+        spans: _Spans = set()
+        self._collect(hits, self._index.scan(query), spans, sound=False)
         scores = {i: self._explain(i, hits) for i in hits}
         best = max((s.coverage for s in scores.values()), default=0)
         by_sound = False
         if best < len(query) and self._sounds is not None and self._speller is not None:
             heard = {i: list(found) for i, found in hits.items()}
             lattice = self._speller.hear(text, query)
-            self._collect(heard, self._sounds.scan_paths(lattice), sound=True)
+            self._collect(heard, self._sounds.scan_paths(lattice), spans, sound=True)
             heard_scores = {i: self._explain(i, heard) for i in heard}
             heard_best = max((s.coverage for s in heard_scores.values()), default=0)
             chained = any(s.places > 1 for s in heard_scores.values() if s.coverage == heard_best)
@@ -378,15 +378,16 @@ class Directory:
         ranked = sorted((i for i in tier if keep(i)), key=lambda i: self._rank_key(i, tier[i]))
         return Found([self._place(i) for i in ranked[:limit]], by_sound)
 
-    def _collect(
-        self,
-        hits: dict[int, list[_Hit]],
-        found_at: Iterable[tuple[int, int, dict[int, int]]],
-        sound: bool,
-    ) -> None:
-        """Add each place's hits: (start, end, {place: strength}) as the index scans them."""
+    def _collect(self, hits: _Hits, found_at: _Scan, spans: _Spans, sound: bool) -> None:
+        """Add each place's hits: (start, end, {place: strength}) as the index scans them.
+        ``spans``: where names were found by their characters, where no place is heard (平山
+        typed is 平山, not 坪山)."""
         parents, levels = self._parents, self._levels
         for start, end, found in found_at:
+            if not sound:
+                spans.add((start, end))
+            elif (start, end) in spans:
+                continue
             for i, strength in found.items():
                 # Text that also names the village's own township ("街口" of 街口村委会 in
                 # 街口街道) says nothing about the village: same station, and a road

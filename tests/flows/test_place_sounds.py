@@ -140,6 +140,22 @@ def test_a_sound_alike_is_no_better_than_what_the_characters_explain(
     assert codes(found.places) == [JIEKOU] and not found.by_sound
 
 
+@pytest.mark.parametrize(
+    ("text", "exact"),
+    [
+        # Characters that name a place are not heard as another: 坪山区坪山街道 sounds the same.
+        ("平山 平山", "平山镇"),
+        # 那霍 is not 南沙 though 南 may be read na and 霍 and 沙 suo: unusual on both sides.
+        ("那霍 那霍", "那霍镇"),
+        # 市 is shi in a name, never fu: 浮山浮 is not 佛山市.
+        ("浮山 浮山", "浮山镇"),
+    ],
+)
+def test_odd_readings_make_no_sound_alike(directory: Directory, text: str, exact: str) -> None:
+    found = directory.find(text)
+    assert found.places[0].name == exact and not found.by_sound
+
+
 def test_a_character_read_before_simplification_counts(directory: Directory) -> None:
     # 乾 (qian, 乾坤) typed for 钱: OpenCC makes it 干 (gan); its own reading still counts.
     for text in ("揭西县乾坑镇", "乾坑"):
@@ -240,23 +256,28 @@ def test_a_latin_run_splits_only_into_whole_syllables() -> None:
     keys = [*table.keys("西安"), *table.keys("县"), *table.keys("街口")]
     speller = Speller(table, "".join(keys))
 
-    def spelt(text: str) -> list[list[tuple[str, int]]]:
-        return [[(table.spell(s), end) for s, end in es] for es in speller.lattice(text)]
+    def spelt(text: str, cut: bool = False) -> list[list[tuple[str, int]]]:
+        lattice = speller.lattice(text, cut=cut)
+        assert not any(weak for es in lattice for _, _, weak in es)  # letters are as typed
+        return [[(table.spell(s), end) for s, end, _ in es] for es in lattice]
 
     assert spelt("xian") == [[("xi", 2), ("xian", 4)], [], [("an", 4)], []]
     assert spelt("jiekou") == [[("jie", 3)], [], [], [("kou", 6)], [], []]
     assert all(es == [] for es in spelt("jiekoux"))  # "x" is no syllable: nothing
-    assert spelt("jiekoux".replace("x", "1")) == [
-        [("jie", 3)],
-        [],
-        [],
-        [("kou", 6)],
-        [],
-        [],
-        [],
-    ]
-    cut = [[(table.spell(s), e) for s, e in es] for es in speller.lattice("jiekouj", cut=True)]
+    assert spelt("jiekou1") == [[("jie", 3)], [], [], [("kou", 6)], [], [], []]
+    cut = spelt("jiekouj", cut=True)
     assert cut[0] == [("jie", 3)] and cut[3] == [("kou", 6)] and cut[6] == []
+
+
+def test_a_characters_other_readings_are_weak_edges() -> None:
+    table = readings()
+    speller = Speller(table, "")
+    [edges] = speller.lattice("长")
+    assert [(table.spell(s), weak) for s, _, weak in edges] == [("zhang", False), ("chang", True)]
+    # 乾 typed, 干 read by OpenCC: the usual reading of each is usual.
+    [edges] = speller.lattice("干", "乾")
+    usual = {table.spell(s) for s, _, weak in edges if not weak}
+    assert usual == {"gan", "qian"}
 
 
 def test_scan_paths_finds_what_scanning_each_path_finds() -> None:
@@ -266,7 +287,11 @@ def test_scan_paths_finds_what_scanning_each_path_finds() -> None:
     index.add(2, {"bd": 1})
     index.done()
     # Position 0 reads a or x; position 1 b; position 2 c or d.
-    edges = [[("a", 1), ("x", 1)], [("b", 2)], [("c", 3), ("d", 3)]]
+    edges = [
+        [("a", 1, False), ("x", 1, False)],
+        [("b", 2, False)],
+        [("c", 3, False), ("d", 3, False)],
+    ]
     found = sorted((s, e, sorted(p.items())) for s, e, p in index.scan_paths(edges))
     assert found == [
         (0, 2, [(0, 2)]),
@@ -274,5 +299,28 @@ def test_scan_paths_finds_what_scanning_each_path_finds() -> None:
         (0, 3, [(1, 2)]),
         (1, 3, [(2, 1)]),
     ]
+    # Along a weak edge only strength 2 is found: abc (1) and bd (1) are not.
+    edges = [
+        [("a", 1, False), ("x", 1, False)],
+        [("b", 2, True)],
+        [("c", 3, False), ("d", 3, False)],
+    ]
+    found = sorted((s, e, sorted(p.items())) for s, e, p in index.scan_paths(edges))
+    assert found == [(0, 2, [(0, 2)]), (0, 3, [(1, 2)])]
     with pytest.raises(ValueError, match="power of two"):
         AliasIndex(2, prefix_bits=1000)
+
+
+def test_an_unusual_reading_is_heard_for_a_usual_one_only() -> None:
+    tiny = Directory.from_rows(
+        [
+            ("440100000000", "广州市", "city", None),
+            ("440115000000", "南沙区", "county", "440100000000"),
+            ("440115001000", "南沙街道", "township", "440115000000"),
+        ]
+    )
+    # 南沙 is usually nan sha; na suo is a reading too. 拿梭 (na suo, as they are usually
+    # read) may stand for it; 那霍 only by an unusual reading of 霍 (suo): no.
+    assert [p.name for p in tiny.match("拿梭街道")] == ["南沙街道"]
+    assert tiny.match("那霍街道") == []
+    assert [p.name for p in tiny.match("难啥街道")] == ["南沙街道"]  # nan sha
