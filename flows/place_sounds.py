@@ -66,8 +66,8 @@ class Readings:
     """Every character pypinyin knows → its toneless readings, as syllable numbers.
 
     Held in a few large objects (code points sorted in one array, the reading set of each in
-    another, the ≈ 5,200 distinct sets in one str): made while pypinyin's dictionary is
-    alive, many small objects would pin its memory after it is let go (see the module).
+    another, the ≈ 5,200 distinct sets in one str): made while its source is read, many
+    small long-lived objects would pin the memory of the source's freed ones.
     """
 
     def __init__(self, table: Iterable[tuple[int, Iterable[str]]]) -> None:
