@@ -158,6 +158,14 @@ class TelegramSide:
         if self.send_task is None and self.sender is not None:
             self.send_task = tasks.spawn("outbox-sender", self.sender.run)
         bot = self.application.bot
+        named = self.settings.telegram_username
+        if named is not None and bot.username and named.lower() != bot.username.lower():
+            log.warning(
+                "HUTONG_TELEGRAM_USERNAME is %s but the token is the bot @%s: the invitation"
+                " links `hutong staff invite` prints lead to the wrong bot",
+                named,
+                bot.username,
+            )
         if self.webhook is not None:
             assert self.settings.webhook_url is not None
             webhook_url, secret = self.settings.webhook_url, self.webhook.secret
