@@ -295,3 +295,23 @@ async def test_the_command_lists_wait_for_telegram_and_are_retried_until_it_take
     async with db.unit() as session:
         rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == KIND))).all()
     assert sorted(r.status for r in rows) == ["sent"] * 4  # two lists, two clearings
+
+
+async def test_a_username_setting_that_is_not_the_tokens_bot_is_warned_about(
+    database_url: str,
+    db: Database,
+    bot_api: FakeBotAPI,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`hutong staff invite` would print links to another bot: serve says so at connect."""
+    settings = _settings(database_url, bot_api, telegram_username="another_bot")
+    async with running(settings, clock) as service:
+        await service.until_telegram("ok")
+    warned = [
+        r.getMessage() for r in caplog.records if "HUTONG_TELEGRAM_USERNAME" in r.getMessage()
+    ]
+    assert warned == [
+        "HUTONG_TELEGRAM_USERNAME is another_bot but the token is the bot @hutong_test_bot:"
+        " the invitation links `hutong staff invite` prints lead to the wrong bot"
+    ]
