@@ -15,6 +15,7 @@ from typing import Final
 
 from flows import languages, place_steps, story_step
 from flows.callbacks import IntakeAction, LanguageData, parse_intake
+from flows.commands import help_text
 from flows.dialogue import (
     EDITABLE,
     REPORT_STEPS,
@@ -88,8 +89,8 @@ class Intake:
                 out.replies.insert(0, Reply(say(dlg, "cancelled"), remove_keyboard=True))
                 return out
             return Outcome([Reply(say(dlg, "nothing_to_cancel"))])
-        if cmd.name == "help":
-            return Outcome([Reply(say(dlg, "help"))])
+        if cmd.name == "help":  # a citizen's; staff get theirs in flows.conversations
+            return Outcome([Reply(help_text(dlg.locale, None))])
         if cmd.name == "language":
             return Outcome([language_prompt(dlg)])
         if cmd.name == "status":
@@ -373,10 +374,8 @@ class Intake:
         code = str(dlg.answers["_filed"])
         self.after_submit(dlg, code)
         dlg.version += 1
-        return Outcome(
-            [Reply(say(dlg, "urgent.stopped", code=code), remove_keyboard=True)],
-            changed=True,
-        )
+        text = say(dlg, "urgent.stopped", code=code)
+        return Outcome([Reply(text, remove_keyboard=True)], changed=True)
 
     def _next(self, dlg: Dialogue, step: str) -> Outcome:
         """Go to the step after an answer, or back to the summary when changing one."""

@@ -33,13 +33,6 @@ ZH: dict[str, str] = {
     "btn.status": "🔎 查询进度",
     "btn.language": "🌐 语言 Language",
     "menu.hint": "请用下面的按钮选择。",
-    "help": "<b>使用说明</b>\n/start 开始或回到主菜单\n/cancel 取消正在填写的报告\n"
-    "/status 编号 查询您提交的报告进度\n/language 切换语言\n/help 显示本说明\n\n"
-    "工作人员：/join 邀请码 登记；/mytickets 待办工单；/ticket 编号 查看工单；/leave 退出。\n"
-    "督导：/overdue 超时工单；/open 未办结工单；/stats [today|week|month] 统计；/reassign 编号 改派；"
-    "/dashboard 登录网页督导台。\n"
-    "热线接线员：/join 邀请码 登记，/leave 退出；/console 登录网页接线台登记来电。\n\n"
-    "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "已切换为简体中文。",
     "language.followed": "已改用繁体中文显示。如需简体中文或英文，请发送 /language。",
@@ -537,6 +530,32 @@ ZH: dict[str, str] = {
     "redflag.violence": "暴力",
     "redflag.abandonment": "遗弃",
     "event.red_flags": "报告中有警示词",
+    # the bot's command lists and /help per role (issue 12, item 4). A "cmd." text is what
+    # Telegram shows next to the command in its menu: plain text (no HTML), at most 256
+    # characters; /help shows the same words after the command and its "cmd.arg." argument.
+    "cmd.start": "开始：报告儿童求助、查询进度或切换语言",
+    "cmd.status": "查询您提交的报告进度",
+    "cmd.language": "切换语言",
+    "cmd.cancel": "取消正在填写的报告",
+    "cmd.help": "显示您可以使用的命令",
+    "cmd.mytickets": "待办工单（本站或辖区）",
+    "cmd.ticket": "查看工单详情和处理记录",
+    "cmd.leave": "退出登记，不再接收转介",
+    "cmd.overdue": "超时工单，按超时级别排列",
+    "cmd.open": "辖区未办结工单，最早的在前",
+    "cmd.stats": "统计：收到、按时签收、办结、超时",
+    "cmd.reassign": "改派工单到其他镇街工作站",
+    "cmd.dashboard": "登录网页督导台",
+    "cmd.console": "登录网页接线台，登记来电",
+    "cmd.arg.code": "编号",
+    "cmd.arg.period": "[today|week|month]",
+    "help.title": "<b>使用说明</b>",
+    "help.station": "<b>工作人员</b>",
+    "help.supervisor": "<b>督导</b>",
+    "help.operator": "<b>热线接线员</b>",
+    "help.group": "<b>本群可用命令</b>（本站工作人员）",
+    "help.group.private": "其他操作请在与机器人的私聊中进行。",
+    "help.danger": "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
 }
 
 EN: dict[str, str] = {
@@ -547,14 +566,6 @@ EN: dict[str, str] = {
     "btn.status": "🔎 Check a report",
     "btn.language": "🌐 语言 Language",
     "menu.hint": "Please choose with the buttons below.",
-    "help": "<b>How to use</b>\n/start start or go back to the menu\n/cancel cancel the report "
-    "you are filling in\n/status CODE check a report you filed\n/language change language\n"
-    "/help show this help\n\nStaff: /join CODE to enrol; /mytickets open tickets; /ticket CODE "
-    "one ticket; /leave to leave.\nSupervisors: /overdue, /open, /stats [today|week|month], "
-    "/reassign CODE, /dashboard to sign in to the web dashboard.\nHotline operators: /join CODE "
-    "to enrol, /leave to leave, /console to sign in to the web console and enter calls.\n\n"
-    "If a child is in danger now, "
-    "call 110 (police) or 120 (ambulance).",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "Language set to English.",
     "language.followed": "Switched to Traditional Chinese, as you write it. Send /language to "
@@ -1089,6 +1100,30 @@ EN: dict[str, str] = {
     "redflag.violence": "violence",
     "redflag.abandonment": "abandonment",
     "event.red_flags": "alarm words in the report",
+    # the bot's command lists and /help per role (issue 12, item 4)
+    "cmd.start": "Start: report a child in need, check a report or change language",
+    "cmd.status": "Check a report you filed",
+    "cmd.language": "Change language",
+    "cmd.cancel": "Cancel the report you are filling in",
+    "cmd.help": "Show the commands you can use",
+    "cmd.mytickets": "Open tickets of your station or area",
+    "cmd.ticket": "One ticket's details and history",
+    "cmd.leave": "Leave: end your enrolment and referrals",
+    "cmd.overdue": "Overdue tickets, by level",
+    "cmd.open": "Open tickets in your area, oldest first",
+    "cmd.stats": "Statistics: received, signed for on time, resolved, overdue",
+    "cmd.reassign": "Re-dispatch a ticket to another township station",
+    "cmd.dashboard": "Sign in to the web dashboard",
+    "cmd.console": "Sign in to the web console to enter calls",
+    "cmd.arg.code": "CODE",
+    "cmd.arg.period": "[today|week|month]",
+    "help.title": "<b>How to use</b>",
+    "help.station": "<b>Station staff</b>",
+    "help.supervisor": "<b>Supervisors</b>",
+    "help.operator": "<b>Hotline operators</b>",
+    "help.group": "<b>Commands in this group</b> (the station's staff)",
+    "help.group.private": "Everything else: in your private chat with the bot.",
+    "help.danger": "If a child is in danger now, call 110 (police) or 120 (ambulance).",
 }
 
 # Texts whose Traditional form is not the conversion of the Simplified one.

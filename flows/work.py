@@ -17,7 +17,7 @@ from typing import Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import attachments, lifecycle, oversight, staff_views, supervision
+from flows import attachments, commands, lifecycle, oversight, staff_views, supervision
 from flows.awaiting import ExtensionReason, Note, Resolution, ReturnReason, StaffText
 from flows.callbacks import StaffAction, is_staff, parse_staff
 from flows.events import Command, Event, Person, Press
@@ -89,7 +89,9 @@ async def handle(
             await leave(session=session, member=member, now=now)
             scope = _scope_name(directory, member.scope_code)
             key = "leave.ok.operator" if member.role == "operator" else "leave.ok"
-            return Outcome([Reply(t(loc, key, scope=scope))], changed=True, locale=loc)
+            # outbox_written: the command list's removal (flows.commands) wakes the sender.
+            reply = Reply(t(loc, key, scope=scope))
+            return Outcome([reply], changed=True, locale=loc, outbox_written=True)
         if event.name == "mytickets":
             if member.role == "operator":  # files and follows reports through the API
                 return Outcome([Reply(t(loc, "operator.no_tickets"))], locale=loc)
@@ -357,8 +359,11 @@ async def _join(
                     user_id=person.user_id,
                     now=now,
                 )
+                # The group's menu, in the language of whoever bound it.
+                await commands.group_bound(session=session, group=group, locale=loc, now=now)
                 scope = _scope_name(directory, group.station_code)
-                return Outcome([Reply(t(loc, "join.ok.group", scope=scope))], changed=True)
+                reply = Reply(t(loc, "join.ok.group", scope=scope))
+                return Outcome([reply], changed=True, outbox_written=True)  # its command list
             member = await join(
                 session=session,
                 code=code,
@@ -376,8 +381,8 @@ async def _join(
             return Outcome([Reply(t(loc, exc.key, scope=scope))], locale=loc)
         return Outcome([Reply(t(loc, exc.key))], locale=loc)
     scope = _scope_name(directory, member.scope_code)
-    key = f"join.ok.{member.role}"
-    return Outcome([Reply(t(loc, key, scope=scope))], changed=True, locale=loc)
+    reply = Reply(t(loc, f"join.ok.{member.role}", scope=scope))
+    return Outcome([reply], changed=True, locale=loc, outbox_written=True)  # its command list
 
 
 async def _ticket_by_code(

@@ -212,8 +212,9 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=128, unique=True)
     kind: str = Field(max_length=32)  # referral | reminder | escalation | reporter_update | ...
-    # Either a concrete chat, or a role target resolved to chats when sent (e.g. a station).
-    target_kind: str = Field(max_length=16)  # chat | station | county | city
+    # Either a concrete chat, or a role target resolved to chats when sent (e.g. a station),
+    # or the scope of one of the bot's command lists (flows.commands).
+    target_kind: str = Field(max_length=16)  # chat | station | county | city | scope
     target: str = Field(max_length=64)
     channel: str = Field(default="telegram", max_length=16)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)

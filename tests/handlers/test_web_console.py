@@ -331,7 +331,7 @@ async def test_words_that_name_several_stations_become_a_choice(
 ) -> None:
     resp = await send(client, as_operator, place="新城社区")
     html = await resp.text()
-    assert resp.status == 422 and "请向来电人确认后选择一个" in html
+    assert resp.status == 422 and "请向来电人确认地点" in html
     assert 'value="440117001001"' in html and "深圳市龙华区福城街道新城社区" in html
     assert re.search(r'name="place_code" value="440117001001"[^>]*autofocus', html)
     assert await tickets(db) == []
