@@ -13,8 +13,8 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import awaiting, feedback, flood, web_signin, work
-from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit
+from flows import awaiting, faq, feedback, flood, web_signin, work
+from flows.dialogue import REPORT_STEPS, AddToReport, ConsultFaq, Dialogue, LookupStatus, Submit
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
 from flows.messages import Outcome, Reply
@@ -258,6 +258,10 @@ async def _turn(
             dlg.step = "menu"
             dlg.version += 1
             out.changed = True
+    elif isinstance(out.effect, ConsultFaq):
+        out.replies += await faq.consult(
+            session=session, dlg=dlg, ask=out.effect, channel=channel, chat_id=chat_id
+        )
     out.locale = dlg.locale
     if out.changed or dlg.locale != conv.locale:
         _save(conv, dlg, now)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from flows import place_steps
+from flows import faq_steps, place_steps
 from flows.callbacks import IntakeAction, LanguageData, parse_intake
 from flows.dialogue import (
     EDITABLE,
@@ -81,9 +81,7 @@ class Intake:
             if filed(dlg):  # nothing is taken back: the report was sent
                 return self._stop_adding(dlg)
             if dlg.step in REPORT_STEPS or dlg.step == "status":
-                out = self._reset(dlg)
-                out.replies.insert(0, Reply(t(loc, "cancelled"), remove_keyboard=True))
-                return out
+                return self._cancel(dlg, remove_keyboard=True)
             return Outcome([Reply(t(loc, "nothing_to_cancel"))])
         if cmd.name == "help":
             return Outcome([Reply(t(loc, "help"))])
@@ -120,9 +118,7 @@ class Intake:
                 code = dlg.answers["_last_code"]
                 out.replies.append(Reply(t(dlg.locale, "already_submitted", code=code)))
             return out
-        out = Outcome([Reply(t(dlg.locale, "stale"))])
-        out.replies.extend(self.screens.prompts(dlg))
-        return out
+        return Outcome([Reply(t(dlg.locale, "stale")), *self.screens.prompts(dlg)])
 
     def _on_menu(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step != "menu":
@@ -135,6 +131,10 @@ class Intake:
         if value == "lang":
             return Outcome([language_prompt(dlg)])
         return None
+
+    def _on_faq(self, dlg: Dialogue, value: str) -> Outcome | None:
+        found = faq_steps.pressed(value) if dlg.step in ("menu", "faq") else None
+        return self._goto(dlg, *found) if found else None
 
     def _on_resume(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step not in REPORT_STEPS:
@@ -176,9 +176,8 @@ class Intake:
         return self._goto(dlg, step) if step else None
 
     def _on_county(self, dlg: Dialogue, value: str) -> Outcome | None:
-        if not place_steps.county(self.directory, dlg, value):
-            return None
-        return self._goto(dlg, "place_township")
+        found = place_steps.county(self.directory, dlg, value)
+        return self._goto(dlg, "place_township") if found else None
 
     def _on_page(self, dlg: Dialogue, value: str) -> Outcome | None:
         if not place_steps.turn_page(self.directory, dlg, value):
@@ -251,9 +250,7 @@ class Intake:
         if value == "edit":
             return self._goto(dlg, "edit")
         if value == "cancel":
-            out = self._reset(dlg)
-            out.replies.insert(0, Reply(t(dlg.locale, "cancelled")))
-            return out
+            return self._cancel(dlg)
         return None
 
     def _on_edit(self, dlg: Dialogue, value: str) -> Outcome | None:
@@ -275,6 +272,8 @@ class Intake:
                 return self._story(dlg, text)
             if step in ("contact", "contact_phone"):
                 return self._typed_phone(dlg, text)
+            if step == "faq":
+                return Outcome(effect=faq_steps.typed(text))
             if step == "status":
                 if looks_like_code(text):
                     return Outcome(effect=LookupStatus(text.upper()))
@@ -298,8 +297,7 @@ class Intake:
     def _typed_place(self, dlg: Dialogue, text: str) -> Outcome:
         found = place_steps.typed(self.directory, dlg, text)
         if found == "too_long":
-            max_ = place_steps.PLACE_TEXT_MAX
-            return Outcome([Reply(t(dlg.locale, "place.too_long", max=max_))])
+            return Outcome([Reply(t(dlg.locale, "place.too_long", max=place_steps.PLACE_TEXT_MAX))])
         if found == "none":
             out = self._goto(dlg, "place")
             out.replies[0].text = t(dlg.locale, "place.not_found", text=text)
@@ -364,8 +362,7 @@ class Intake:
     def after_urgent_filing(self, dlg: Dialogue, code: str, ticket_id: int) -> list[Reply]:
         """The urgent report is filed: ask what is still missing, each answer an addition;
         when nothing is (the danger was changed at the summary), the dialogue is over."""
-        dlg.answers["_filed"] = code
-        dlg.answers["_ticket"] = ticket_id
+        dlg.answers.update(_filed=code, _ticket=ticket_id)
         step = missing(dlg)
         if step is None:
             self.after_submit(dlg, code)
@@ -410,12 +407,14 @@ class Intake:
     def _goto(self, dlg: Dialogue, step: str, effect: Effect | None = None) -> Outcome:
         dlg.step = step
         dlg.version += 1
-        replies = [] if step == "status" else self.screens.prompts(dlg)
+        replies = [] if step in ("status", "faq") else self.screens.prompts(dlg)
         return Outcome(replies, effect=effect, changed=True)
 
-    def _reset(self, dlg: Dialogue) -> Outcome:
+    def _cancel(self, dlg: Dialogue, *, remove_keyboard: bool = False) -> Outcome:
         dlg.answers = {}
-        return self._goto(dlg, "menu")
+        out = self._goto(dlg, "menu")
+        out.replies.insert(0, Reply(t(dlg.locale, "cancelled"), remove_keyboard=remove_keyboard))
+        return out
 
     def _set_language(self, dlg: Dialogue, value: str) -> Outcome:
         if value not in CATALOGUES:
@@ -447,4 +446,5 @@ _PRESS_ACTIONS = {
     IntakeAction.CONSENT: Intake._on_consent,
     IntakeAction.SUMMARY: Intake._on_summary,
     IntakeAction.EDIT: Intake._on_edit,
+    IntakeAction.FAQ: Intake._on_faq,
 }
