@@ -3,12 +3,14 @@ what changed; one that fails half-way leaves the entries as they were."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 from harness import FakeClock
+from sqlalchemy import text
 
 from flows import faq_store
 from flows.faq_file import Entry, Texts, parse
@@ -95,3 +97,37 @@ async def test_an_import_that_fails_half_way_changes_nothing(
                 session=session, entries=[entry("x"), entry("y"), bad], now=clock()
             )
     assert await stored(db) == [("a", "答案。"), ("b", "答案。")]
+
+
+async def test_two_imports_at_once_leave_one_whole_set(db: Database, clock: FakeClock) -> None:
+    """Two operators importing different files at the same moment: the second waits for the
+    first (a table lock on PostgreSQL, the one writer on SQLite), so the answers are one file's
+    or the other's, never a mixture of both."""
+    async with db.unit() as session:
+        await faq_store.replace_all(session=session, entries=[entry("old")], now=clock())
+    started = asyncio.Event()
+
+    async def one(keys: list[str], *, first: bool) -> None:
+        async with db.unit() as session:
+            if not first:
+                await started.wait()  # the first holds its transaction open meanwhile
+            await faq_store.replace_all(
+                session=session, entries=[entry(k) for k in keys], now=clock()
+            )
+            if first:
+                started.set()
+                await other_is_waiting()  # the other import runs into this one, still open
+
+    async def other_is_waiting() -> None:
+        if db.sqlite:  # one writer: the other cannot begin before this one ends
+            return
+        async with asyncio.timeout(10):
+            while True:  # the other transaction waits for a lock this one holds
+                async with db.engine.connect() as conn:
+                    query = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    if (await conn.execute(query)).scalar_one():
+                        return
+                await asyncio.sleep(0.01)
+
+    await asyncio.gather(one(["a1", "a2"], first=True), one(["b1", "b2"], first=False))
+    assert [key for key, _ in await stored(db)] in (["a1", "a2"], ["b1", "b2"])
