@@ -76,6 +76,7 @@ class Document:
     key: str
     parts: dict[str, frozenset[str]]
     keywords: tuple[str, ...]
+    every: frozenset[str]  # the grams of all parts, for counting how many entries use one
 
     @classmethod
     def of(
@@ -88,7 +89,8 @@ class Document:
             "question": frozenset(g for q in question for g in grams(normalise(q))),
             "answer": frozenset(g for a in answer for g in grams(normalise(a))),
         }
-        return cls(key, parts, tuple(w for w in words if len(w) >= 2))
+        every = frozenset().union(*parts.values())
+        return cls(key, parts, tuple(w for w in words if len(w) >= 2), every)
 
 
 def rank(documents: Sequence[Document], words: str, *, limit: int = 3) -> list[str]:
@@ -97,7 +99,7 @@ def rank(documents: Sequence[Document], words: str, *, limit: int = 3) -> list[s
     asked = grams(query)
     if not asked or not documents:
         return []
-    frequency = Counter(g for d in documents for g in set().union(*d.parts.values()) & asked)
+    frequency = Counter(g for d in documents for g in asked & d.every)
     n = len(documents)
 
     def idf(gram: str) -> float:
