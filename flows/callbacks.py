@@ -85,6 +85,7 @@ class StaffAction(StrEnum):
     REDISPATCH = "rd"  # argument: the page of the township picker
     REDISPATCH_TO = "rdt"  # argument: the township's code
     REJECT_RETURN = "rj"
+    FILES = "files"  # what the reporter attached, sent to the presser's private chat
 
 
 _INTAKE_ACTIONS: Final = frozenset(IntakeAction)

@@ -13,8 +13,16 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import awaiting, faq, feedback, flood, web_signin, work
-from flows.dialogue import REPORT_STEPS, AddToReport, ConsultFaq, Dialogue, LookupStatus, Submit
+from flows import awaiting, faq, feedback, flood, languages, web_signin, work
+from flows.dialogue import (
+    REPORT_STEPS,
+    AddToReport,
+    ConsultFaq,
+    Dialogue,
+    LookupStatus,
+    Submit,
+    by_the_child,
+)
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
 from flows.messages import Outcome, Reply
@@ -178,7 +186,10 @@ async def _turn(
     answers = dict(conv.answers)
     moved_on = answers.pop(awaiting.ANSWERS_KEY, None) is not None
     dlg = Dialogue(step=conv.step, answers=answers, locale=conv.locale, version=conv.version)
+    followed = languages.follow_script(dlg, event)
     out = intake.handle(dlg, event)
+    if followed is not None:
+        out.replies.insert(0, followed)
     out.changed = out.changed or moved_on
 
     if isinstance(out.effect, Submit):
@@ -219,17 +230,20 @@ async def _turn(
                     note=f"{earlier} earlier report(s) from this chat in the last hour",
                 )
             )
+        child = by_the_child(dlg)  # asked before the answers are let go
         if urgent:
             follow = intake.after_urgent_filing(dlg, receipt.code, receipt.ticket_id)
             if follow:  # what was sent, what was not, and the next question
-                text = urgent_receipt_text(dlg.locale, receipt)
+                text = urgent_receipt_text(dlg.locale, receipt, child=child)
                 out.replies.append(Reply(text))
                 out.replies.extend(follow)
             else:  # every answer was there (changed at the summary): all of it was sent
-                out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))
+                text = receipt_text(dlg.locale, receipt, child=child)
+                out.replies.append(Reply(text, remove_keyboard=True))
         else:
             intake.after_submit(dlg, receipt.code)
-            out.replies.append(Reply(receipt_text(dlg.locale, receipt), remove_keyboard=True))
+            text = receipt_text(dlg.locale, receipt, child=child)
+            out.replies.append(Reply(text, remove_keyboard=True))
     elif isinstance(out.effect, AddToReport):
         # ``answers`` is the turn's dict even when the last addition ended the dialogue
         # (which gives the dialogue a fresh one).

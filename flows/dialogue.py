@@ -43,12 +43,28 @@ EDITABLE: Final = {
 ADDITIONS: Final = ("age", "sex", "concerns", "story", "contact")
 
 
+# In a dialogue's answers: the language the person chose with /language (flows.languages).
+# It outlives the answers of any one report.
+LANGUAGE_CHOSEN: Final = "_language"
+
+
 @dataclass(slots=True)
 class Dialogue:
     step: str = "menu"
     answers: dict[str, Any] = field(default_factory=dict)
     locale: str = "zh"
     version: int = 0
+
+
+def fresh(dlg: Dialogue, **answers: Any) -> dict[str, Any]:
+    """Answers for a new start: ``answers``, and what outlives a report (the chosen language)."""
+    kept = {LANGUAGE_CHOSEN: dlg.answers[LANGUAGE_CHOSEN]} if LANGUAGE_CHOSEN in dlg.answers else {}
+    return {**kept, **answers}
+
+
+def by_the_child(dlg: Dialogue) -> bool:
+    """The reporter is the child the report is about (我就是这个孩子): spoken to as 你."""
+    return dlg.answers.get("reporter") == "child"
 
 
 def filed(dlg: Dialogue) -> bool:

@@ -9,8 +9,9 @@ place steps are not asked for here: a worried parent reading about a subsidy sho
 to pick a city, a county and a township first, and the answer is the same everywhere.
 
 Entries are stored in Simplified Chinese and, where written, English. A Traditional-Chinese
-reader gets the Simplified text converted by OpenCC (s2hk) when it is shown, like the texts
-of the catalogue; English readers of an entry with no English get the Chinese with a note.
+reader gets the Simplified text converted by OpenCC (s2hk, as the catalogue's Traditional
+texts) when it is shown; English readers of an entry with no English get the Chinese with a
+note.
 """
 
 from __future__ import annotations
@@ -31,18 +32,13 @@ from flows.dialogue import ConsultFaq, Dialogue
 from flows.messages import Button, Reply
 from flows.pager import nav_row, page_of
 from flows.screens import btn, faq_buttons, raw_btn
-from flows.texts import DEFAULT_LOCALE, t
+from flows.texts import DEFAULT_LOCALE, local_name, t
 from storage.models import FaqEntry, Station, Ticket
 
 TOPICS_PER_PAGE: Final = 8
 OFFERED: Final = 3  # entries offered for typed words
-# The locale whose texts are derived from the Simplified ones rather than stored.
+# The locale whose texts are derived from the Simplified ones (flows.hant), never stored.
 HANT: Final = "zh-Hant"
-
-
-@cache
-def _s2hk() -> Any:
-    return opencc.OpenCC("s2hk")
 
 
 def words_of(row: FaqEntry, locale: str) -> tuple[dict[str, Any], bool]:
@@ -52,15 +48,24 @@ def words_of(row: FaqEntry, locale: str) -> tuple[dict[str, Any], bool]:
         return row.texts[locale], True
     zh: dict[str, Any] = row.texts[DEFAULT_LOCALE]
     if locale == HANT:
-        # Same conversion as the catalogue's Traditional texts; flows.hant, once there,
-        # is the one place for it (with its reviewed overrides).
-        convert = _s2hk().convert
         return {
-            "question": convert(zh["question"]),
-            "answer": convert(zh["answer"]),
-            "keywords": [convert(k) for k in zh["keywords"]],
+            "question": to_hant(zh["question"]),
+            "answer": to_hant(zh["answer"]),
+            "keywords": [to_hant(k) for k in zh["keywords"]],
         }, True
     return zh, False
+
+
+@cache
+def _s2hk() -> Any:
+    return opencc.OpenCC("s2hk")
+
+
+def to_hant(text: str) -> str:
+    """An operator's Simplified text in Traditional: OpenCC's s2hk, as for the catalogue, but
+    without flows.hant's overrides, which were reviewed for the bot's own sentences (文件 there
+    is a file someone sent, 檔案; in a policy answer it is an official document, 文件)."""
+    return str(_s2hk().convert(text))
 
 
 async def consult(
@@ -117,7 +122,12 @@ def answer_text(row: FaqEntry, locale: str, station: Station | None) -> str:
     words, translated = words_of(row, locale)
     lines = [
         t(locale, "faq.answer", question=words["question"], answer=words["answer"]),
-        t(locale, "faq.source", title=row.source_title, date=_date(locale, row.source_date)),
+        t(
+            locale,
+            "faq.source",
+            title=to_hant(row.source_title) if locale == HANT else row.source_title,
+            date=_date(locale, row.source_date),
+        ),
     ]
     if row.source_url:
         lines.append(t(locale, "faq.link", url=row.source_url))
@@ -130,9 +140,10 @@ def answer_text(row: FaqEntry, locale: str, station: Station | None) -> str:
 def station_text(locale: str, station: Station | None) -> str:
     if station is None:
         return t(locale, "faq.station_any")
+    name = local_name(locale, station.name)
     if station.phone:
-        return t(locale, "faq.station_phone", station=station.name, phone=station.phone)
-    return t(locale, "faq.station", station=station.name)
+        return t(locale, "faq.station_phone", station=name, phone=station.phone)
+    return t(locale, "faq.station", station=name)
 
 
 def _date(locale: str, day: date) -> str:

@@ -12,7 +12,7 @@ from flows.lifecycle import NotNow, notice, state_event
 from flows.messages import Outcome, Reply
 from flows.states import FEEDBACK, State
 from flows.texts import t
-from flows.tickets import locked_ticket, supervisors_of
+from flows.tickets import locked_ticket, supervisors_of, to_reporter
 from storage.models import TEXT_MAX, Ticket, TicketEvent
 from storage.outbox import enqueue
 
@@ -58,7 +58,7 @@ async def on_press(
     except NotNow:
         return Outcome(notice=t(locale, "feedback.already"), locale=locale)
     if rating == "unsat":
-        key = "feedback.sorry" if ask_comment else "feedback.sorry_reopened"
+        key = to_reporter(ticket, "feedback.sorry" if ask_comment else "feedback.sorry_reopened")
         return Outcome(
             [Reply(t(locale, key, max=TEXT_MAX))],
             changed=True,

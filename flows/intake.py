@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from flows import faq_steps, place_steps
+from flows import faq_steps, languages, place_steps
 from flows.callbacks import IntakeAction, LanguageData, parse_intake
 from flows.dialogue import (
     EDITABLE,
@@ -24,6 +24,7 @@ from flows.dialogue import (
     LookupStatus,
     Submit,
     filed,
+    fresh,
     looks_like_code,
     missing,
     normalise_phone,
@@ -32,9 +33,15 @@ from flows.dialogue import (
 from flows.events import Command, Event, Photo, Press, SharedContact, Text, Unsupported
 from flows.messages import Outcome, Reply
 from flows.places import Directory
-from flows.screens import Screens, added_note, additions_resume, language_prompt, resume_prompt
+from flows.screens import (
+    Screens,
+    added_note,
+    additions_resume,
+    language_prompt,
+    resume_prompt,
+    say,
+)
 from flows.sla import DEFAULT_POLICY, Policy
-from flows.texts import CATALOGUES, t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES, newly_urgent
 from storage.models import TEXT_MAX
 
@@ -70,7 +77,6 @@ class Intake:
     # -- commands ------------------------------------------------------------------------
 
     def _command(self, dlg: Dialogue, cmd: Command) -> Outcome:
-        loc = dlg.locale
         if cmd.name == "start":
             if filed(dlg):
                 return Outcome([additions_resume(dlg)])
@@ -82,22 +88,22 @@ class Intake:
                 return self._stop_adding(dlg)
             if dlg.step in REPORT_STEPS or dlg.step == "status":
                 return self._cancel(dlg, remove_keyboard=True)
-            return Outcome([Reply(t(loc, "nothing_to_cancel"))])
+            return Outcome([Reply(say(dlg, "nothing_to_cancel"))])
         if cmd.name == "help":
-            return Outcome([Reply(t(loc, "help"))])
+            return Outcome([Reply(say(dlg, "help"))])
         if cmd.name == "language":
             return Outcome([language_prompt(dlg)])
         if cmd.name == "status":
             code = cmd.arg.strip().upper() or None
             return Outcome(effect=LookupStatus(code))
-        return Outcome([Reply(t(loc, "unknown_command", command="/" + cmd.name))])
+        return Outcome([Reply(say(dlg, "unknown_command", command="/" + cmd.name))])
 
     # -- buttons -------------------------------------------------------------------------
 
     def _press(self, dlg: Dialogue, press: Press) -> Outcome:
         data = parse_intake(press.data)
         if isinstance(data, LanguageData):  # language works from any message, old or new
-            return self._set_language(dlg, data.locale)
+            return languages.choose(self.screens, dlg, data.locale)
         if data is None or data.version != dlg.version:
             return self._stale(dlg, press)
         if data.action in _CHOICES:
@@ -112,19 +118,19 @@ class Intake:
 
     def _stale(self, dlg: Dialogue, press: Press) -> Outcome:
         if dlg.answers.get("_last_press") == press.data:
-            out = Outcome(notice=t(dlg.locale, "already"))
+            out = Outcome(notice=say(dlg, "already"))
             if dlg.step == "menu" and dlg.answers.get("_last_code"):
                 # The submit button pressed again: say where the report went.
                 code = dlg.answers["_last_code"]
-                out.replies.append(Reply(t(dlg.locale, "already_submitted", code=code)))
+                out.replies.append(Reply(say(dlg, "already_submitted", code=code)))
             return out
-        return Outcome([Reply(t(dlg.locale, "stale")), *self.screens.prompts(dlg)])
+        return Outcome([Reply(say(dlg, "stale")), *self.screens.prompts(dlg)])
 
     def _on_menu(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step != "menu":
             return None
         if value == "report":
-            dlg.answers = {}
+            dlg.answers = fresh(dlg)
             return self._goto(dlg, "danger")
         if value == "status":
             return self._goto(dlg, "status", effect=LookupStatus(None))
@@ -146,7 +152,7 @@ class Intake:
         if value == "resume":
             return self._goto(dlg, dlg.step)
         if value == "restart":
-            dlg.answers = {}
+            dlg.answers = fresh(dlg)
             return self._goto(dlg, "danger")
         return None
 
@@ -157,11 +163,11 @@ class Intake:
         if value == "yes" and dlg.answers.get("place"):  # changed at the summary: file now
             dlg.answers.pop("_editing", None)
             out = self._file_urgent(dlg)
-            out.replies.insert(0, Reply(t(dlg.locale, "danger.call_now")))
+            out.replies.insert(0, Reply(say(dlg, "danger.call_now")))
             return out
         out = self._next(dlg, "reporter")
         if value == "yes":  # before anything else: tell them to call now
-            out.replies.insert(0, Reply(t(dlg.locale, "danger.call")))
+            out.replies.insert(0, Reply(say(dlg, "danger.call")))
         return out
 
     def _on_choice(self, dlg: Dialogue, action: IntakeAction, value: str) -> Outcome | None:
@@ -216,7 +222,7 @@ class Intake:
         if dlg.step != "concerns":
             return None
         if not dlg.answers.get("concerns"):
-            return Outcome(notice=t(dlg.locale, "concerns.need_one"))
+            return Outcome(notice=say(dlg, "concerns.need_one"))
         return self._advance(dlg, ("concerns",), "story")
 
     def _on_contact(self, dlg: Dialogue, value: str) -> Outcome | None:
@@ -229,7 +235,7 @@ class Intake:
             dlg.answers["anonymous"] = True
             out = self._advance(dlg, ("contact",), "summary")
             if from_phone_step:  # take the share-my-number keyboard away
-                out.replies.insert(0, Reply(t(dlg.locale, "contact.anon_ok"), remove_keyboard=True))
+                out.replies.insert(0, Reply(say(dlg, "contact.anon_ok"), remove_keyboard=True))
             return out
         if value == "phone" and dlg.step == "contact":
             return self._goto(dlg, "contact_phone")
@@ -262,7 +268,6 @@ class Intake:
     # -- messages ------------------------------------------------------------------------
 
     def _message(self, dlg: Dialogue, event: Event) -> Outcome:
-        loc = dlg.locale
         step = dlg.step
         if isinstance(event, Text):
             text = event.text.strip()
@@ -277,10 +282,10 @@ class Intake:
             if step == "status":
                 if looks_like_code(text):
                     return Outcome(effect=LookupStatus(text.upper()))
-                return Outcome([Reply(t(loc, "status.prompt"))])
+                return Outcome([Reply(say(dlg, "status.prompt"))])
             if step == "menu":
-                return Outcome([Reply(t(loc, "menu.hint")), *self.screens.prompts(dlg)])
-            return Outcome([Reply(t(loc, "use_buttons"))])
+                return Outcome([Reply(say(dlg, "menu.hint")), *self.screens.prompts(dlg)])
+            return Outcome([Reply(say(dlg, "use_buttons"))])
         if isinstance(event, Photo):
             if step == "story":
                 return self._photo(dlg, event)
@@ -288,7 +293,7 @@ class Intake:
         if isinstance(event, SharedContact):
             if step in ("contact", "contact_phone"):
                 if not event.own:
-                    return Outcome([Reply(t(loc, "contact.not_own"))])
+                    return Outcome([Reply(say(dlg, "contact.not_own"))])
                 return self._typed_phone(dlg, event.phone)
             return Outcome(self.screens.unsupported(dlg, "contact"))
         assert isinstance(event, Unsupported)
@@ -297,27 +302,25 @@ class Intake:
     def _typed_place(self, dlg: Dialogue, text: str) -> Outcome:
         found = place_steps.typed(self.directory, dlg, text)
         if found == "too_long":
-            return Outcome([Reply(t(dlg.locale, "place.too_long", max=place_steps.PLACE_TEXT_MAX))])
+            return Outcome([Reply(say(dlg, "place.too_long", max=place_steps.PLACE_TEXT_MAX))])
         if found == "none":
             out = self._goto(dlg, "place")
-            out.replies[0].text = t(dlg.locale, "place.not_found", text=text)
+            out.replies[0].text = say(dlg, "place.not_found", text=text)
             return out
         return self._goto(dlg, "place_pick")
 
     def _story(self, dlg: Dialogue, text: str) -> Outcome:
-        loc = dlg.locale
         if len(text) > TEXT_MAX:
-            return Outcome([Reply(t(loc, "story.too_long", length=len(text), max=TEXT_MAX))])
+            return Outcome([Reply(say(dlg, "story.too_long", length=len(text), max=TEXT_MAX))])
         if len(text) < 2:
-            return Outcome([Reply(t(loc, "story.too_short"))])
+            return Outcome([Reply(say(dlg, "story.too_short"))])
         dlg.answers["story"] = text
         return self._advance(dlg, ("story",), "contact")
 
     def _photo(self, dlg: Dialogue, photo: Photo) -> Outcome:
-        loc = dlg.locale
         photos: list[str] = dlg.answers.get("photos", [])
         if len(photos) >= PHOTOS_MAX:
-            return Outcome([Reply(t(loc, "story.photo_limit", max=PHOTOS_MAX))])
+            return Outcome([Reply(say(dlg, "story.photo_limit", max=PHOTOS_MAX))])
         dlg.answers["photos"] = [*photos, photo.file_ref]
         dlg.version += 1
         caption = (photo.caption or "").strip()
@@ -329,18 +332,18 @@ class Intake:
             elif filed(dlg):  # the caption was refused; the photo is still added
                 out.effect = AddToReport(("photos",))
             return out
-        text = t(loc, "story.photo_saved", count=len(photos) + 1, max=PHOTOS_MAX)
+        text = say(dlg, "story.photo_saved", count=len(photos) + 1, max=PHOTOS_MAX)
         effect = AddToReport(("photos",)) if filed(dlg) else None
         return Outcome([Reply(text)], changed=True, effect=effect)
 
     def _typed_phone(self, dlg: Dialogue, text: str) -> Outcome:
         phone = normalise_phone(text)
         if phone is None:
-            return Outcome([Reply(t(dlg.locale, "contact.bad_phone")), *self.screens.prompts(dlg)])
+            return Outcome([Reply(say(dlg, "contact.bad_phone")), *self.screens.prompts(dlg)])
         dlg.answers["phone"] = phone
         dlg.answers["anonymous"] = False
         out = self._goto(dlg, "consent")
-        saved = t(dlg.locale, "contact.saved", phone=phone)
+        saved = say(dlg, "contact.saved", phone=phone)
         out.replies.insert(0, Reply(saved, remove_keyboard=True))
         return out
 
@@ -378,7 +381,7 @@ class Intake:
         code, following = str(dlg.answers["_filed"]), missing(dlg)
         added = added_note(dlg, code, fields)
         if following is None:
-            done = Reply(f"{added}\n\n{t(dlg.locale, 'urgent.done', code=code)}")
+            done = Reply(f"{added}\n\n{say(dlg, 'urgent.done', code=code)}")
             self.after_submit(dlg, code)
             dlg.version += 1
             return Outcome([done], effect=AddToReport(fields), changed=True)
@@ -392,7 +395,7 @@ class Intake:
         self.after_submit(dlg, code)
         dlg.version += 1
         return Outcome(
-            [Reply(t(dlg.locale, "urgent.stopped", code=code), remove_keyboard=True)],
+            [Reply(say(dlg, "urgent.stopped", code=code), remove_keyboard=True)],
             changed=True,
         )
 
@@ -401,7 +404,7 @@ class Intake:
         editing = dlg.answers.pop("_editing", False)
         out = self._goto(dlg, "summary" if editing else step)
         if newly_urgent(dlg.answers):  # before the next question, as for "in danger: yes"
-            out.replies.insert(0, Reply(t(dlg.locale, "danger.call_on_submit")))
+            out.replies.insert(0, Reply(say(dlg, "danger.call_on_submit")))
         return out
 
     def _goto(self, dlg: Dialogue, step: str, effect: Effect | None = None) -> Outcome:
@@ -411,21 +414,14 @@ class Intake:
         return Outcome(replies, effect=effect, changed=True)
 
     def _cancel(self, dlg: Dialogue, *, remove_keyboard: bool = False) -> Outcome:
-        dlg.answers = {}
+        dlg.answers = fresh(dlg)
         out = self._goto(dlg, "menu")
-        out.replies.insert(0, Reply(t(dlg.locale, "cancelled"), remove_keyboard=remove_keyboard))
+        out.replies.insert(0, Reply(say(dlg, "cancelled"), remove_keyboard=remove_keyboard))
         return out
-
-    def _set_language(self, dlg: Dialogue, value: str) -> Outcome:
-        if value not in CATALOGUES:
-            return Outcome(notice=t(dlg.locale, "already"))
-        dlg.locale = value
-        dlg.version += 1
-        return Outcome([Reply(t(value, "language.set")), *self.screens.prompts(dlg)], changed=True)
 
     def after_submit(self, dlg: Dialogue, code: str) -> None:
         """The report is filed: forget the answers, remember the code, back to the menu."""
-        dlg.answers = {"_last_code": code, "_last_press": dlg.answers.get("_last_press")}
+        dlg.answers = fresh(dlg, _last_code=code, _last_press=dlg.answers.get("_last_press"))
         dlg.step = "menu"
 
 

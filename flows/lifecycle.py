@@ -27,7 +27,7 @@ from flows.staff_views import station_buttons
 from flows.states import FEEDBACK, OUTCOMES, RETURNABLE, WORKABLE, State
 from flows.texts import render as render_text
 from flows.texts import t
-from flows.tickets import local_time, owner_name, owner_phrase, supervisors_of
+from flows.tickets import local_time, owner_name, owner_phrase, supervisors_of, to_reporter
 from storage.models import StaffMember, Ticket, TicketEvent
 from storage.outbox import enqueue
 
@@ -123,7 +123,8 @@ async def first_action(
     ticket.next_due_at = ticket.resolve_due_at
     session.add(ticket)
     how_text = t(ticket.locale, f"reporter.how.{how}")
-    text = t(ticket.locale, "reporter.first_action", code=ticket.code, how=how_text)
+    key = to_reporter(ticket, "reporter.first_action")
+    text = t(ticket.locale, key, code=ticket.code, how=how_text)
     await _tell_reporter(session, ticket, what="first_action", text=text, now=now)
 
 
@@ -212,7 +213,7 @@ async def resolve(
     station = await owner_name(session, directory, ticket, loc)
     text = t(
         loc,
-        "reporter.resolved",
+        to_reporter(ticket, "reporter.resolved"),
         code=ticket.code,
         station=station,
         outcome=t(loc, f"outcome.{outcome}"),
@@ -327,7 +328,9 @@ async def sign(
         session,
         ticket,
         what="signed",
-        text=t(ticket.locale, "reporter.signed", code=ticket.code, station=station),
+        text=t(
+            ticket.locale, to_reporter(ticket, "reporter.signed"), code=ticket.code, station=station
+        ),
         now=now,
     )
     due = local_time(ticket.next_due_at) if ticket.next_due_at else "—"

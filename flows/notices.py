@@ -49,7 +49,7 @@ def _excerpt(text: str) -> str:
 
 def ticket_fields(directory: Directory, ticket: Ticket, locale: str) -> dict[str, str]:
     """The case facts shared by referrals and details, in the reader's language."""
-    sep = "、" if locale == "zh" else ", "
+    sep = ", " if normalise_locale(locale) == "en" else "、"
 
     def due(at: datetime | None) -> str:
         return local_time(at) if at else "—"
@@ -63,7 +63,10 @@ def ticket_fields(directory: Directory, ticket: Ticket, locale: str) -> dict[str
         "concerns": sep.join(t(locale, f"concern.{c}") for c in ticket.concerns) or pending,
         "age": t(locale, f"age.{ticket.child_age}"),
         "sex": t(locale, f"sex.{ticket.child_sex}"),
-        "reporter": t(locale, f"role.{ticket.reporter_role}"),
+        # A child asking for help themselves is said so, in bold, wherever staff read it.
+        "reporter": t(locale, "role.child.staff")
+        if ticket.reporter_role == "child"
+        else t(locale, f"role.{ticket.reporter_role}"),
         # Erased after retention (flows.retention), or not told yet (an urgent report).
         "story": t(locale, "erased.text")
         if ticket.erased_at is not None
@@ -87,6 +90,8 @@ def referral_text(
 ) -> str:
     key = "referral" if ticket.owner_level == "township" else "referral.triage"
     text = _fill(locale, key, ticket_fields(directory, ticket, locale))
+    if ticket.reporter_role == "child":  # first, before anything else is read
+        text = t(locale, "role.child.staff") + "\n" + text
     if signed is not None:
         name, at = signed
         text += "\n\n" + t(locale, "referral.signed", name=name, at=local_time(at))

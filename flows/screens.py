@@ -8,17 +8,23 @@ import html
 
 from flows import faq_steps
 from flows.callbacks import IntakeAction, IntakeData, LanguageData
-from flows.dialogue import EDITABLE, REPORT_STEPS, Dialogue, filed
+from flows.dialogue import EDITABLE, REPORT_STEPS, Dialogue, by_the_child, filed
 from flows.messages import Button, Reply
 from flows.pager import grid, nav_row, page_of
 from flows.places import Directory
-from flows.texts import CATALOGUES, t
+from flows.texts import CATALOGUES, LANGUAGE_NAMES, local_name, t, voiced
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
 from storage.models import TEXT_MAX
 
 
+def say(dlg: Dialogue, key: str, **values: object) -> str:
+    """The text for ``key`` in the dialogue's language, and in its voice: to a child reporting
+    about themselves, in the second person (``texts.voiced``)."""
+    return t(dlg.locale, voiced(key, child=by_the_child(dlg)), **values)
+
+
 def btn(dlg: Dialogue, key: str, action: IntakeAction, value: str) -> Button:
-    return raw_btn(dlg, t(dlg.locale, key), action, value)
+    return raw_btn(dlg, say(dlg, key), action, value)
 
 
 def raw_btn(dlg: Dialogue, label: str, action: IntakeAction, value: str) -> Button:
@@ -26,9 +32,11 @@ def raw_btn(dlg: Dialogue, label: str, action: IntakeAction, value: str) -> Butt
 
 
 def language_prompt(dlg: Dialogue) -> Reply:
-    names = (("zh", "中文"), ("en", "English"))
-    buttons = [Button(name, LanguageData(dlg.version, loc).encode()) for loc, name in names]
-    return Reply(t(dlg.locale, "language.prompt"), [buttons])
+    buttons = [
+        Button(name, LanguageData(dlg.version, loc).encode())
+        for loc, name in LANGUAGE_NAMES.items()
+    ]
+    return Reply(say(dlg, "language.prompt"), [buttons])
 
 
 def resume_prompt(dlg: Dialogue) -> Reply:
@@ -37,13 +45,13 @@ def resume_prompt(dlg: Dialogue) -> Reply:
         btn(dlg, "btn.resume", IntakeAction.RESUME, "resume"),
         btn(dlg, "btn.restart", IntakeAction.RESUME, "restart"),
     ]
-    return Reply(t(dlg.locale, "resume.prompt"), [buttons])
+    return Reply(say(dlg, "resume.prompt"), [buttons])
 
 
 def additions_resume(dlg: Dialogue) -> Reply:
     """/start after an urgent filing: go on adding to it, or stop."""
     return Reply(
-        t(dlg.locale, "urgent.resume", code=str(dlg.answers["_filed"])),
+        say(dlg, "urgent.resume", code=str(dlg.answers["_filed"])),
         [
             [
                 btn(dlg, "btn.add_more", IntakeAction.RESUME, "resume"),
@@ -55,8 +63,8 @@ def additions_resume(dlg: Dialogue) -> Reply:
 
 def added_note(dlg: Dialogue, code: str, fields: tuple[str, ...]) -> str:
     """What an answer given after an urgent filing added to the ticket."""
-    what = "、".join(t(dlg.locale, f"summary.{f}") for f in fields)
-    return t(dlg.locale, "urgent.added", code=code, what=what)
+    what = "、".join(say(dlg, f"summary.{f}") for f in fields)
+    return say(dlg, "urgent.added", code=code, what=what)
 
 
 def faq_buttons(dlg: Dialogue) -> list[list[Button]]:
@@ -76,7 +84,7 @@ class Screens:
     def unsupported(self, dlg: Dialogue, kind: str) -> list[Reply]:
         """A kind of message this step cannot take: say so, and ask the question again."""
         key = f"kind.{kind}" if f"kind.{kind}" in CATALOGUES["zh"] else "kind.other"
-        text = t(dlg.locale, "unsupported", kind=t(dlg.locale, key))
+        text = say(dlg, "unsupported", kind=say(dlg, key))
         return [Reply(text), *self.prompts(dlg)]
 
     def prompts(self, dlg: Dialogue) -> list[Reply]:
@@ -85,7 +93,7 @@ class Screens:
         replies = [self.prompt(dlg)]
         if dlg.step == "contact_phone":
             anon = btn(dlg, "btn.contact.anon", IntakeAction.CONTACT, "anon")
-            replies.append(Reply(t(dlg.locale, "contact.or_anon"), [[anon]]))
+            replies.append(Reply(say(dlg, "contact.or_anon"), [[anon]]))
         if filed(dlg) and dlg.step in REPORT_STEPS:
             # Every question after an urgent filing may be left unanswered.
             stop = btn(dlg, "btn.stop_adding", IntakeAction.RESUME, "stop")
@@ -98,9 +106,9 @@ class Screens:
         b = btn
         if step == "menu" or step == "status":
             if step == "status":
-                return Reply(t(loc, "status.prompt"))
+                return Reply(say(dlg, "status.prompt"))
             return Reply(
-                t(loc, "menu"),
+                say(dlg, "menu"),
                 [
                     [b(dlg, "btn.report", IntakeAction.MENU, "report")],
                     [
@@ -114,56 +122,65 @@ class Screens:
             return Reply(t(loc, "faq.prompt"), faq_buttons(dlg))
         if step == "danger":
             return Reply(
-                t(loc, "danger.prompt"),
+                say(dlg, "danger.prompt"),
                 [[b(dlg, f"btn.danger.{v}", IntakeAction.DANGER, v) for v in DANGER]],
             )
         if step == "reporter":
             roles = [b(dlg, f"role.{r}", IntakeAction.REPORTER, r) for r in REPORTER_ROLES]
-            return Reply(t(loc, "reporter.prompt"), grid(roles, 2))
+            return Reply(say(dlg, "reporter.prompt"), grid(roles, 2))
         if step == "place":
             cities = [
-                raw_btn(dlg, c.name, IntakeAction.CITY, c.code) for c in self.directory.cities()
+                raw_btn(dlg, local_name(loc, c.name), IntakeAction.CITY, c.code)
+                for c in self.directory.cities()
             ]
-            return Reply(t(loc, "place.prompt"), grid(cities, 3))
+            return Reply(say(dlg, "place.prompt"), grid(cities, 3))
         if step == "place_county":
             city = self.directory.get(a.get("_city", ""))
             assert city is not None
             counties = [
-                raw_btn(dlg, c.name, IntakeAction.COUNTY, c.code)
+                raw_btn(dlg, local_name(loc, c.name), IntakeAction.COUNTY, c.code)
                 for c in self.directory.children(city.code)
             ]
             rows = grid(counties, 3)
             rows.append([b(dlg, "place.unknown_county", IntakeAction.PLACE_UNKNOWN, "city")])
             rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
-            return Reply(t(loc, "place.county", city=city.name), rows)
+            return Reply(say(dlg, "place.county", city=local_name(loc, city.name)), rows)
         if step == "place_township":
             county_code = a.get("_county", "")
             county = self.directory.get(county_code)
             assert county is not None
             shown = page_of(self.directory.children(county_code), int(a.get("_page", 0)))
             rows = grid(
-                [raw_btn(dlg, x.name, IntakeAction.TOWNSHIP, x.code) for x in shown.items], 3
+                [
+                    raw_btn(dlg, local_name(loc, x.name), IntakeAction.TOWNSHIP, x.code)
+                    for x in shown.items
+                ],
+                3,
             )
 
             def turn(label: str, number: int) -> Button:
                 return raw_btn(dlg, label, IntakeAction.PAGE, str(number))
 
-            nav = nav_row(shown, turn, prev=t(loc, "btn.prev"), next=t(loc, "btn.next"))
+            nav = nav_row(shown, turn, prev=say(dlg, "btn.prev"), next=say(dlg, "btn.next"))
             if nav:
                 rows.append(nav)
             unknown = "county" if county.level == "county" else "city"
             rows.append([b(dlg, "place.unknown_township", IntakeAction.PLACE_UNKNOWN, unknown)])
             rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
             text = t(
-                loc, "place.township", county=county.name, page=shown.number + 1, pages=shown.count
+                loc,
+                "place.township",
+                county=local_name(loc, county.name),
+                page=shown.number + 1,
+                pages=shown.count,
             )
             return Reply(text, rows)
         if step == "place_pick":
             codes: list[str] = a.get("_candidates", [])
-            names = [self.directory.full_name(c) for c in codes]
+            names = [local_name(loc, self.directory.full_name(c)) for c in codes]
             if len(codes) == 1:
                 return Reply(
-                    t(loc, "place.confirm_one", place=names[0]),
+                    say(dlg, "place.confirm_one", place=names[0]),
                     [
                         [b(dlg, "place.yes", IntakeAction.PICK, codes[0])],
                         [b(dlg, "place.none_of_these", IntakeAction.BACK, "")],
@@ -173,22 +190,22 @@ class Screens:
                 [raw_btn(dlg, n, IntakeAction.PICK, c)] for c, n in zip(codes, names, strict=True)
             ]
             rows.append([b(dlg, "place.none_of_these", IntakeAction.BACK, "")])
-            return Reply(t(loc, "place.confirm_many"), rows)
+            return Reply(say(dlg, "place.confirm_many"), rows)
         if step == "age":
             return Reply(
-                t(loc, "age.prompt"),
+                say(dlg, "age.prompt"),
                 grid([b(dlg, f"age.{v}", IntakeAction.AGE, v) for v in AGE_BANDS], 3),
             )
         if step == "sex":
             return Reply(
-                t(loc, "sex.prompt"), [[b(dlg, f"sex.{v}", IntakeAction.SEX, v) for v in SEXES]]
+                say(dlg, "sex.prompt"), [[b(dlg, f"sex.{v}", IntakeAction.SEX, v) for v in SEXES]]
             )
         if step == "concerns":
             chosen = set(a.get("concerns", []))
             buttons = [
                 raw_btn(
                     dlg,
-                    ("✅ " if c in chosen else "") + t(loc, f"concern.{c}"),
+                    ("✅ " if c in chosen else "") + say(dlg, f"concern.{c}"),
                     IntakeAction.CONCERN,
                     c,
                 )
@@ -196,12 +213,12 @@ class Screens:
             ]
             rows = grid(buttons, 2)
             rows.append([b(dlg, "concerns.done", IntakeAction.CONCERNS_DONE, "")])
-            return Reply(t(loc, "concerns.prompt"), rows)
+            return Reply(say(dlg, "concerns.prompt"), rows)
         if step == "story":
-            return Reply(t(loc, "story.prompt", max=TEXT_MAX))
+            return Reply(say(dlg, "story.prompt", max=TEXT_MAX))
         if step == "contact":
             return Reply(
-                t(loc, "contact.prompt"),
+                say(dlg, "contact.prompt"),
                 [
                     [
                         b(dlg, "btn.contact.phone", IntakeAction.CONTACT, "phone"),
@@ -210,10 +227,10 @@ class Screens:
                 ],
             )
         if step == "contact_phone":
-            return Reply(t(loc, "contact.phone_prompt"), ask_contact=True)
+            return Reply(say(dlg, "contact.phone_prompt"), ask_contact=True)
         if step == "consent":
             return Reply(
-                t(loc, "consent.prompt"),
+                say(dlg, "consent.prompt"),
                 [
                     [
                         b(dlg, "btn.yes", IntakeAction.CONSENT, "yes"),
@@ -246,32 +263,32 @@ class Screens:
             buttons = [b(dlg, keys[f], IntakeAction.EDIT, f) for f in EDITABLE]
             rows = grid(buttons, 2)
             rows.append([b(dlg, "btn.back", IntakeAction.BACK, "")])
-            return Reply(t(loc, "edit.prompt"), rows)
+            return Reply(say(dlg, "edit.prompt"), rows)
         raise ValueError(f"no prompt for step {step!r}")
 
     def summary(self, dlg: Dialogue) -> str:
         loc, a = dlg.locale, dlg.answers
-        place = self.directory.full_name(a["place"]) if a.get("place") else "—"
+        place = local_name(loc, self.directory.full_name(a["place"])) if a.get("place") else "—"
         if a.get("anonymous", True) or not a.get("phone"):
-            contact = t(loc, "summary.anonymous")
+            contact = say(dlg, "summary.anonymous")
         else:
             consent = "summary.callback_yes" if a.get("callback") else "summary.callback_no"
-            contact = html.escape(a["phone"]) + t(loc, consent)
-        concerns = "、".join(t(loc, f"concern.{c}") for c in a.get("concerns", []))
+            contact = html.escape(a["phone"]) + say(dlg, consent)
+        concerns = "、".join(say(dlg, f"concern.{c}") for c in a.get("concerns", []))
         lines = [
-            t(loc, "summary.title"),
-            f"{t(loc, 'summary.danger')}：{t(loc, 'btn.danger.' + a.get('danger', 'unsure'))}",
-            f"{t(loc, 'summary.reporter')}：{t(loc, 'role.' + a.get('reporter', 'other'))}",
-            f"{t(loc, 'summary.place')}：{_esc(place)}",
-            f"{t(loc, 'summary.age')}：{t(loc, 'age.' + a.get('age', 'unknown'))}",
-            f"{t(loc, 'summary.sex')}：{t(loc, 'sex.' + a.get('sex', 'unknown'))}",
-            f"{t(loc, 'summary.concerns')}：{concerns}",
-            f"{t(loc, 'summary.story')}：{_esc(_excerpt(a.get('story', ''), 600))}",
+            say(dlg, "summary.title"),
+            f"{say(dlg, 'summary.danger')}：{say(dlg, 'btn.danger.' + a.get('danger', 'unsure'))}",
+            f"{say(dlg, 'summary.reporter')}：{say(dlg, 'role.' + a.get('reporter', 'other'))}",
+            f"{say(dlg, 'summary.place')}：{_esc(place)}",
+            f"{say(dlg, 'summary.age')}：{say(dlg, 'age.' + a.get('age', 'unknown'))}",
+            f"{say(dlg, 'summary.sex')}：{say(dlg, 'sex.' + a.get('sex', 'unknown'))}",
+            f"{say(dlg, 'summary.concerns')}：{concerns}",
+            f"{say(dlg, 'summary.story')}：{_esc(_excerpt(a.get('story', ''), 600))}",
         ]
         if a.get("photos"):
-            lines.append(f"{t(loc, 'summary.photos')}：{len(a['photos'])}")
-        lines.append(f"{t(loc, 'summary.contact')}：{contact}")
-        if loc != "zh":
+            lines.append(f"{say(dlg, 'summary.photos')}：{len(a['photos'])}")
+        lines.append(f"{say(dlg, 'summary.contact')}：{contact}")
+        if loc == "en":
             lines = [line.replace("：", ": ", 1) for line in lines]
         return "\n".join(lines)
 

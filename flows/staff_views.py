@@ -14,6 +14,7 @@ from typing import Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import attachments
 from flows.callbacks import StaffAction, staff_button
 from flows.events import Person
 from flows.messages import Button, Outcome, Reply
@@ -22,7 +23,7 @@ from flows.pager import grid, nav_row, page_of
 from flows.places import Directory
 from flows.staff import bound_station, scope_filter, works_at
 from flows.states import EXTENSION_DAYS, OPEN, OUTCOMES, QUEUED, RETURN_REASONS, WORKABLE, State
-from flows.texts import CATALOGUES, t
+from flows.texts import CATALOGUES, days, t
 from flows.ticket_rights import may_see_contact
 from flows.tickets import local_time, owner_name
 from storage.models import StaffMember, Ticket, TicketContact, TicketEvent
@@ -115,11 +116,10 @@ def choices(member: StaffMember, ticket: Ticket, action: StaffAction) -> Reply:
         row = [staff_button(t(loc, f"btn.{h}"), StaffAction.FIRST_HOW, tid, h) for h in how]
         return Reply(t(loc, "work.ask_first"), [row])
     if action == StaffAction.EXTEND:
-        days = [
-            staff_button(t(loc, "dur.days", n=d), StaffAction.EXTEND_DAYS, tid, str(d))
-            for d in EXTENSION_DAYS
+        choices = [
+            staff_button(days(loc, d), StaffAction.EXTEND_DAYS, tid, str(d)) for d in EXTENSION_DAYS
         ]
-        return Reply(t(loc, "work.ask_ext_days"), [days])
+        return Reply(t(loc, "work.ask_ext_days"), [choices])
     if action == StaffAction.RESOLVE:
         outcomes = [
             [staff_button(t(loc, f"outcome.{o}"), StaffAction.OUTCOME, tid, o)] for o in OUTCOMES
@@ -232,4 +232,7 @@ async def details(
         if works_at(member, ticket)
         else supervisor_buttons(member, ticket)
     )
-    return Reply("\n".join(lines), buttons if private else [])
+    if not private:
+        return Reply("\n".join(lines))
+    files = await attachments.button(session, member, ticket)
+    return Reply("\n".join(lines), [*buttons, files] if files else buttons)

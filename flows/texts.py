@@ -1,6 +1,7 @@
-"""Message catalogues: Simplified Chinese first, English by choice.
+"""Message catalogues: Simplified Chinese first; Traditional Chinese and English by choice.
 
-Texts are Telegram-style HTML. ``t()`` escapes every value it formats in, so user input can
+The Traditional catalogue is derived from the Simplified one (``flows.hant``), so a wording
+change is written once. Texts are Telegram-style HTML. ``t()`` escapes every value it formats in, so user input can
 never inject markup; catalogue strings themselves are trusted.
 """
 
@@ -10,8 +11,19 @@ import html
 from collections.abc import Mapping
 from typing import Any, Final
 
-LOCALES: Final = ("zh", "en")
+from babel import Locale
+from babel.units import format_unit
+
+from flows import hant
+
+# "zh" is Simplified Chinese (the default), "zh-Hant" Traditional, "en" English.
+LOCALES: Final = ("zh", "zh-Hant", "en")
 DEFAULT_LOCALE: Final = "zh"
+# Each locale's CLDR locale, for Babel's plural rules and unit words: Traditional as written
+# in Hong Kong and Macao, like the OpenCC conversion (s2hk) the texts use.
+BABEL_LOCALES: Final = {"zh": "zh_Hans_CN", "zh-Hant": "zh_Hant_HK", "en": "en"}
+# Telegram's language_code values (IETF tags, compared in lower case) that mean Traditional.
+_HANT_CODES: Final = frozenset({"zh-hant", "zh-hk", "zh-tw", "zh-mo"})
 
 ZH: dict[str, str] = {
     # menu and general
@@ -29,17 +41,18 @@ ZH: dict[str, str] = {
     "热线接线员：/join 邀请码 登记，/leave 退出；/console 登录网页接线台登记来电。\n\n"
     "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
     "language.prompt": "请选择语言 / Choose a language:",
-    "language.set": "已切换为中文。",
+    "language.set": "已切换为简体中文。",
+    "language.followed": "已改用繁体中文显示。如需简体中文或英文，请发送 /language。",
     "unknown_command": "无法识别命令 {command}。输入 /help 查看可用命令。",
     "resume.prompt": "您有一份尚未提交的报告。要继续填写，还是重新开始？",
     "btn.resume": "继续填写",
     "btn.restart": "重新开始",
     "cancelled": "已取消，报告没有提交，您填写的内容已删除。",
     "nothing_to_cancel": "当前没有正在填写的报告。",
-    "stale": "这个按钮来自较早的消息，已失效。请使用最新的消息继续：",
-    "already": "已记录，无需重复点击。",
+    "stale": "这个按钮已经过时了。请用下面最新的消息继续：",
+    "already": "已经收到了，不用再点。",
     "use_buttons": "请点击上方消息中的按钮作答。",
-    "unsupported": "这一步无法接收这类消息（{kind}）。",
+    "unsupported": "这一步收不了这类消息（{kind}），请按下面的提示回答。",
     "kind.sticker": "贴纸",
     "kind.voice": "语音",
     "kind.photo": "图片",
@@ -62,7 +75,7 @@ ZH: dict[str, str] = {
     "btn.danger.no": "没有",
     "btn.danger.unsure": "不确定",
     "danger.call": "⚠️ <b>请立即拨打 110（报警）或 120（急救）！</b>\n"
-    "孩子本人或需要心理支持，也可以拨打 12355（青少年服务台）。在确保自身安全的前提下守护孩子。\n\n"
+    "孩子本人或需要心理支持，也可以拨打 12355（青少年服务台，免费）。如果安全，请留在孩子身边。\n\n"
     "请告诉我们孩子在哪里：选好地点后，我们会<b>立刻</b>把报告作为最紧急事项转给当地工作站。"
     "（现在还没有发送。）",
     "danger.call_now": "⚠️ <b>请立即拨打 110（报警）或 120（急救）！</b>也可以拨打 12355（青少年服务台）。\n"
@@ -134,12 +147,12 @@ ZH: dict[str, str] = {
     "contact.prompt": "<b>是否留下联系方式？</b>\n工作站可能需要向您了解情况。"
     "联系方式只提供给负责处理的工作人员。您也可以匿名报告。",
     "btn.contact.phone": "📞 留下电话",
-    "btn.contact.anon": "🙈 匿名报告",
+    "btn.contact.anon": "🔒 匿名报告",
     "contact.phone_prompt": "请点击下方按钮分享您的手机号，或直接输入电话号码。",
     "btn.share_phone": "📱 分享我的手机号",
     "contact.bad_phone": "这个号码看起来不对，请输入 7–15 位数字的电话号码，或选择匿名。",
     "contact.not_own": "请分享您自己的号码，或直接输入。",
-    "consent.prompt": "工作站可以打电话回访您吗？",
+    "consent.prompt": "工作站可以打电话给您了解情况吗？",
     "btn.yes": "可以",
     "btn.no": "不可以",
     "contact.saved": "已记录电话：{phone}",
@@ -157,26 +170,26 @@ ZH: dict[str, str] = {
     "summary.photos": "照片",
     "summary.contact": "联系方式",
     "summary.anonymous": "匿名",
-    "summary.callback_yes": "（可回访）",
-    "summary.callback_no": "（不回访）",
+    "summary.callback_yes": "（可以打电话给您）",
+    "summary.callback_no": "（请不要打电话）",
     "btn.confirm": "✅ 确认提交",
     "btn.change": "✏️ 修改",
     "btn.cancel": "✖ 取消",
     "edit.prompt": "要修改哪一项？",
     # submitted
     "submitted": "✅ <b>报告已提交。</b>\n编号：<code>{code}</code>\n转交：{station}\n"
-    "工作站将在 <b>{window}</b> 内签收，并在 {action_window} 内联系或上门。"
+    "工作站会在 <b>{window}</b> 内受理，并在 {action_window} 内联系您或上门了解情况。"
     "\n请保存编号，可用 /status {code} 查询进度。",
     "submitted.triage": "✅ <b>报告已提交。</b>\n编号：<code>{code}</code>\n转交：{station}"
-    "（由其分派到具体的镇/街道工作站）\n预计在 <b>{window}</b> 内签收。"
+    "（由他们安排当地的镇/街道工作站）\n预计在 <b>{window}</b> 内受理。"
     "\n请保存编号，可用 /status {code} 查询进度。",
     "queue.county": "{name}未成年人救助保护中心",
     "queue.city": "{name}未成年人救助保护中心",
     "already_submitted": "这份报告已经提交，编号 <code>{code}</code>。",
     "submitted.urgent": "🚨 <b>报告已作为最紧急事项转交。</b>\n编号：<code>{code}</code>\n转交：{station}\n"
-    "工作站应在 <b>{window}</b> 内签收。\n已经发送：孩子现在有危险、地点、您是孩子的什么人。",
+    "工作站应在 <b>{window}</b> 内受理。\n已经发送：孩子现在有危险、地点、您是孩子的什么人。",
     "submitted.urgent.triage": "🚨 <b>报告已作为最紧急事项转交。</b>\n编号：<code>{code}</code>\n"
-    "转交：{station}（由其立即分派到镇/街道工作站）\n应在 <b>{window}</b> 内处理。\n"
+    "转交：{station}（由他们立即安排当地的镇/街道工作站）\n应在 <b>{window}</b> 内受理。\n"
     "已经发送：孩子现在有危险、地点、您是孩子的什么人。",
     "submitted.urgent.more": "<b>还没有发送</b>：孩子的年龄、性别、遇到的情况、经过和您的联系方式。"
     "请继续回答下面的问题，每个回答都会立即补充到这份报告；不想回答可以点“不再补充”。",
@@ -195,8 +208,8 @@ ZH: dict[str, str] = {
     "status.list_empty": "您在这个对话中还没有提交过报告。",
     "status.list": "<b>您提交的报告：</b>",
     "status.line": "<code>{code}</code> · {created} · {state}",
-    "status.detail": "<b>报告 <code>{code}</code></b>\n提交时间：{created}\n负责：{station}\n"
-    "状态：{state}",
+    "status.detail": "<b>报告 <code>{code}</code></b>\n提交时间：{created}\n负责处理：{station}\n"
+    "进度：{state}",
     "state.submitted": "已提交",
     "state.dispatched": "已转交工作站，等待签收",
     "state.triage": "等待区/市分派",
@@ -252,7 +265,7 @@ ZH: dict[str, str] = {
     "sign.taken": "这个工单已被 {name} 签收。",
     "sign.not_open": "这个工单当前为“{state}”，不能签收。",
     "refused": "您无权处理这个工单。",
-    "reporter.signed": "您提交的报告 <code>{code}</code> 已由 {station} 签收，工作人员会尽快处理。",
+    "reporter.signed": "您提交的报告 <code>{code}</code> 已由 {station} 受理，工作人员会尽快处理。",
     "mytickets.none": "目前没有未办结的工单。",
     "mytickets.title": "<b>未办结工单</b>（按下一时限排序）：",
     "mytickets.line": "{priority} <code>{code}</code> · {state} · 时限 {due}",
@@ -344,14 +357,14 @@ ZH: dict[str, str] = {
     "reporter.first_action": "您提交的报告 <code>{code}</code>：工作人员已经{how}。",
     "reporter.how.call": "电话联系",
     "reporter.how.visit": "上门走访",
-    "reporter.resolved": "您提交的报告 <code>{code}</code> 已由 {station} 办结。\n处理结果：{outcome}\n\n您对处理结果满意吗？",
+    "reporter.resolved": "您提交的报告 <code>{code}</code>，{station} 已处理完毕。\n处理结果：{outcome}\n\n您对处理结果满意吗？",
     "btn.fb.sat": "满意",
     "btn.fb.ok": "基本满意",
     "btn.fb.unsat": "不满意",
     "feedback.thanks": "谢谢您的反馈。",
-    "feedback.sorry": "很抱歉处理结果没有让您满意。我们已重新打开这个报告，并通知了区县督导。"
+    "feedback.sorry": "很抱歉处理结果没有让您满意。我们已重新受理这个报告，并告知了区县负责人。"
     "如愿意，可以直接回复说明原因（可不填，不超过 {max} 字）。",
-    "feedback.sorry_reopened": "很抱歉处理结果没有让您满意。我们已重新打开这个报告，并通知了区县督导。",
+    "feedback.sorry_reopened": "很抱歉处理结果没有让您满意。我们已重新受理这个报告，并告知了区县负责人。",
     "feedback.comment_saved": "已收到您的说明，谢谢。",
     "feedback.already": "您已经反馈过了，谢谢。",
     "event.note": "进展记录",
@@ -407,9 +420,6 @@ ZH: dict[str, str] = {
     "reassign.usage": "用法：/reassign 编号",
     "supervisor.only": "此功能仅限督导使用。",
     # durations
-    "dur.minutes": "{n} 分钟",
-    "dur.hours": "{n} 小时",
-    "dur.days": "{n} 天",
     # staff data placement and cancelled invitations (issue 8, item 6)
     "place.elsewhere": "这里不显示工单内容。请在与机器人的私聊中，或在本站绑定的工作群里使用。",
     "place.private": "这里不显示工单内容。请在与机器人的私聊中使用。",
@@ -419,6 +429,82 @@ ZH: dict[str, str] = {
     "erased.contact": "报告人联系方式：（已删除）",
     "ticket.erased": "个人信息已于 {at} 删除（保存期限届满或依申请）。",
     "event.erased": "删除个人信息",
+    # what a citizen is told of their report's progress (bot /status, web /status): plain
+    # words, not the staff's 签收/退单/办结
+    "progress.submitted": "已收到",
+    "progress.dispatched": "已转给工作站，等待受理",
+    "progress.triage": "正在安排负责的工作站",
+    "progress.acknowledged": "已受理，正在处理",
+    "progress.in_progress": "正在处理",
+    "progress.resolved": "已处理完毕",
+    "progress.closed": "已结束",
+    "progress.returned": "正在重新安排负责的工作站",
+    "progress.reopened": "已重新受理，正在处理",
+    "progress.merged": "已和关于同一个孩子的另一份报告一起处理",
+    "progress.invalid": "未受理",
+    # what the reporter attached, for staff
+    "btn.files": "📎 附件（{n}）",
+    "files.caption": "工单 <code>{code}</code> · 附件 {i}/{n}（{kind}）",
+    "files.none": "工单 <code>{code}</code> 没有附件。",
+    "event.files_viewed": "查看附件",
+    # the child's own voice: a child reporting about themselves is spoken to as 你, gently
+    "role.child.staff": "🧒 <b>本人求助</b>（孩子自己报告）",
+    "you:place.prompt": "谢谢你告诉我们，你做得很对。你可以随时停下来（发送 /cancel）；"
+    "想找人说说话，可以拨打 12355 青少年服务台，电话是免费的。\n\n"
+    "<b>你现在在哪里？</b>\n请选择所在的市，或直接输入地址（例如“从化区街口街道”或村、社区名称）。",
+    "you:role.child": "我自己",
+    "you:age.prompt": "<b>你几岁了？</b>",
+    "you:age.unknown": "不想说",
+    "you:sex.prompt": "<b>你是女孩还是男孩？</b>",
+    "you:sex.unknown": "不想说",
+    "you:concerns.prompt": "<b>你遇到了什么事？</b>可以选好几个，选好后点“完成”。",
+    "you:story.prompt": "<b>能说说发生了什么吗？</b>\n什么时候、在哪里、现在怎么样，想说多少都可以"
+    "（不超过 {max} 字）。也可以发照片。不想说的地方可以不说。",
+    "you:story.too_short": "可以再多写一点吗？几句话就好。",
+    "you:contact.prompt": "<b>要留下电话吗？</b>\n工作站的工作人员可能会打电话问问你的情况。"
+    "电话只给负责帮你的工作人员。不留也可以。",
+    "you:btn.contact.anon": "🔒 不留电话",
+    "you:contact.phone_prompt": "请点下面的按钮分享你的手机号，或者直接输入电话号码。",
+    "you:contact.not_own": "请分享你自己的号码，或者直接输入。",
+    "you:contact.or_anon": "不想留电话？也可以不留。",
+    "you:contact.anon_ok": "好的，不留电话。",
+    "you:consent.prompt": "工作站的人可以打电话给你吗？",
+    "you:summary.title": "<b>看看这样写对不对：</b>",
+    "you:cancelled": "好的，已经停下了，没有发送。你写的内容已经删掉了。"
+    "想找人说说话，随时可以拨打 12355，电话是免费的。",
+    "you:danger.call_on_submit": "⚠️ <b>情况紧急：请马上拨打 110（报警）或 120（急救）</b>，"
+    "也可以拨打免费的 12355。\n请接着回答；你点“确认提交”后，我们会马上把它作为最紧急的事转给当地工作站。"
+    "（现在还没有发送。）",
+    "you:submitted": "✅ <b>收到了，谢谢你告诉我们。</b>\n编号：<code>{code}</code>\n转交：{station}\n"
+    "工作站会在 <b>{window}</b> 内受理，并在 {action_window} 内联系你或来看你。"
+    "\n请记住这个编号，可以用 /status {code} 查看进度。\n\n"
+    "你可以随时停下来。想找人说说话，可以拨打 12355 青少年服务台，电话是免费的；"
+    "有危险时马上打 110。",
+    "you:submitted.triage": "✅ <b>收到了，谢谢你告诉我们。</b>\n编号：<code>{code}</code>\n"
+    "转交：{station}（由他们安排当地的工作站）\n会在 <b>{window}</b> 内受理。"
+    "\n请记住这个编号，可以用 /status {code} 查看进度。\n\n"
+    "你可以随时停下来。想找人说说话，可以拨打 12355 青少年服务台，电话是免费的；"
+    "有危险时马上打 110。",
+    "you:submitted.urgent": "🚨 <b>你的求助已经作为最紧急的事转交了。</b>\n编号：<code>{code}</code>\n"
+    "转交：{station}\n工作站会在 <b>{window}</b> 内受理。\n已经发送：你现在有危险、你在哪里。",
+    "you:submitted.urgent.triage": "🚨 <b>你的求助已经作为最紧急的事转交了。</b>\n"
+    "编号：<code>{code}</code>\n转交：{station}（由他们马上安排当地的工作站）\n"
+    "会在 <b>{window}</b> 内受理。\n已经发送：你现在有危险、你在哪里。",
+    "you:submitted.urgent.more": "<b>还没有发送</b>：你的年龄、性别、遇到的事、经过和联系方式。"
+    "回答下面的问题，每个回答都会马上补充进去；不想回答可以点“不再补充”。"
+    "你可以随时停下来；12355 青少年服务台的电话是免费的。",
+    "you:urgent.done": "谢谢你，你补充的内容都已经转给工作站了。可以用 /status {code} 查看进度。\n"
+    "如果情况变了，马上拨打 110、120 或免费的 12355。",
+    "you:urgent.stopped": "好的，不再问了。你的求助 <code>{code}</code> 已经转给工作站，正在处理；"
+    "你补充的内容也都发送了。可以用 /status {code} 查看进度。",
+    "you:urgent.resume": "你的求助 <code>{code}</code> 已经转给工作站了。还要再补充一些吗？",
+    "you:reporter.signed": "你的求助 <code>{code}</code> 已由 {station} 受理，工作人员会尽快帮你。",
+    "you:reporter.first_action": "你的求助 <code>{code}</code>：工作人员已经{how}。",
+    "you:reporter.resolved": "你的求助 <code>{code}</code>，{station} 已处理完毕。\n"
+    "处理结果：{outcome}\n\n你觉得这样处理好吗？",
+    "you:feedback.sorry": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。"
+    "愿意的话，可以直接回复说说为什么（可以不写，不超过 {max} 字）。",
+    "you:feedback.sorry_reopened": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。",
     # policy questions, 政策咨询 (issue 12, item 7): flows.faq, flows.faq_steps
     "btn.faq": "📖 政策咨询",
     "btn.faq.topics": "📋 查看全部问题",
@@ -457,6 +543,8 @@ EN: dict[str, str] = {
     "call 110 (police) or 120 (ambulance).",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "Language set to English.",
+    "language.followed": "Switched to Traditional Chinese, as you write it. Send /language to "
+    "change.",
     "unknown_command": "Unknown command {command}. Send /help to see what you can do.",
     "resume.prompt": "You have a report that is not submitted yet. Continue it or start over?",
     "btn.resume": "Continue",
@@ -466,7 +554,8 @@ EN: dict[str, str] = {
     "stale": "That button belongs to an earlier message and no longer works. Please continue here:",
     "already": "Already recorded, no need to press again.",
     "use_buttons": "Please answer with the buttons in the message above.",
-    "unsupported": "This step cannot take this kind of message ({kind}).",
+    "unsupported": "This step cannot take this kind of message ({kind}); please answer as "
+    "asked below.",
     "kind.sticker": "sticker",
     "kind.voice": "voice message",
     "kind.photo": "photo",
@@ -482,6 +571,9 @@ EN: dict[str, str] = {
     "If a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline).",
     "flood.quota": "This chat has already filed {n} reports in the last hour, so this one was not "
     "filed yet. Your answers are kept: press \u201cSubmit\u201d again a little later.\n"
+    "If a child is in danger now, call 110, 120 or 12355.",
+    "flood.quota#one": "This chat has already filed a report in the last hour, so this one was "
+    "not filed yet. Your answers are kept: press \u201cSubmit\u201d again a little later.\n"
     "If a child is in danger now, call 110, 120 or 12355.",
     "update_failed": "Sorry, we could not process what you just sent. Please send it again; if that does not work, send /start to begin again."
     "\nIf a child is in danger now, call 110 (police), 120 (ambulance) or 12355 (youth helpline) at once.",
@@ -564,7 +656,7 @@ EN: dict[str, str] = {
     "about the case. Your contact is shown only to the staff handling it. You may also stay "
     "anonymous.",
     "btn.contact.phone": "📞 Leave a phone number",
-    "btn.contact.anon": "🙈 Stay anonymous",
+    "btn.contact.anon": "🔒 Stay anonymous",
     "contact.phone_prompt": "Press the button below to share your number, or type a phone number.",
     "btn.share_phone": "📱 Share my phone number",
     "contact.bad_phone": "That does not look like a phone number. Type 7–15 digits, or choose "
@@ -594,20 +686,20 @@ EN: dict[str, str] = {
     "btn.cancel": "✖ Cancel",
     "edit.prompt": "Which answer do you want to change?",
     "submitted": "✅ <b>Report submitted.</b>\nCode: <code>{code}</code>\nSent to: {station}\n"
-    "The workstation will sign for it within <b>{window}</b> and call or visit within "
+    "The workstation will take it on within <b>{window}</b> and call or visit within "
     "{action_window}.\nKeep the code; send /status {code} to check progress.",
     "submitted.triage": "✅ <b>Report submitted.</b>\nCode: <code>{code}</code>\nSent to: "
-    "{station} (they will route it to the right town or street)\nExpect it to be signed for "
+    "{station} (they will find the local workstation)\nExpect it to be taken on "
     "within <b>{window}</b>.\nKeep the code; send /status {code} to check progress.",
     "queue.county": "{name} minor protection centre",
     "queue.city": "{name} minor protection centre",
     "already_submitted": "This report was already submitted, code <code>{code}</code>.",
     "submitted.urgent": "🚨 <b>Your report was passed on as most urgent.</b>\nCode: <code>{code}</code>\n"
-    "Sent to: {station}\nThe workstation must sign for it within <b>{window}</b>.\n"
+    "Sent to: {station}\nThe workstation must take it on within <b>{window}</b>.\n"
     "Sent so far: the child is in danger now, the place, who you are to the child.",
     "submitted.urgent.triage": "🚨 <b>Your report was passed on as most urgent.</b>\n"
-    "Code: <code>{code}</code>\nSent to: {station} (who pass it to a township workstation at once)\n"
-    "To be handled within <b>{window}</b>.\n"
+    "Code: <code>{code}</code>\nSent to: {station} (who find the local workstation at once)\n"
+    "To be taken on within <b>{window}</b>.\n"
     "Sent so far: the child is in danger now, the place, who you are to the child.",
     "submitted.urgent.more": "<b>Not sent yet</b>: the child's age and sex, what happened, and how "
     "to reach you. Please answer the questions below: each answer is added to the report at once. "
@@ -655,6 +747,8 @@ EN: dict[str, str] = {
     # web pages: the one-time sign-in link
     "signin.link": "🔐 Sign-in link for the {page}:\n{url}\n\nIt works once, for {minutes} "
     "minutes; do not forward it. Open it and press “Sign in”.",
+    "signin.link#one": "🔐 Sign-in link for the {page}:\n{url}\n\nIt works once, for {minutes} "
+    "minute; do not forward it. Open it and press “Sign in”.",
     "signin.page.dashboard": "dashboard",
     "signin.page.console": "console",
     "signin.private": "Sign-in links are sent in a private chat only: send /{command} to me there.",
@@ -691,7 +785,7 @@ EN: dict[str, str] = {
     "sign.taken": "This ticket was already signed for by {name}.",
     "sign.not_open": "This ticket is “{state}” and cannot be signed for.",
     "refused": "You are not allowed to act on this ticket.",
-    "reporter.signed": "Your report <code>{code}</code> was signed for by {station}; staff will "
+    "reporter.signed": "Your report <code>{code}</code> was taken on by {station}; staff will "
     "act on it soon.",
     "mytickets.none": "No open tickets.",
     "mytickets.title": "<b>Open tickets</b> (next deadline first):",
@@ -744,6 +838,8 @@ EN: dict[str, str] = {
     "work.ask_ext_days": "How many more days?",
     "work.ask_ext_reason": "Why do you need {days} more days? (up to {max} characters). /cancel "
     "to drop it.",
+    "work.ask_ext_reason#one": "Why do you need {days} more day? (up to {max} characters). "
+    "/cancel to drop it.",
     "work.ext_sent": "Request sent to the county supervisor.",
     "work.ext_pending": "A request for more time is already waiting for a decision.",
     "work.ask_outcome": "Choose the outcome:",
@@ -761,6 +857,7 @@ EN: dict[str, str] = {
     "work.return_rejected": "Return rejected; the ticket goes back to {station}.",
     "work.decided": "That request was already decided.",
     "work.ext_approved": "Approved {days} more days; resolve by {due}.",
+    "work.ext_approved#one": "Approved {days} more day; resolve by {due}.",
     "work.ext_denied": "Request denied.",
     "reason.area": "Not our area",
     "reason.duplicate": "Duplicate",
@@ -776,6 +873,8 @@ EN: dict[str, str] = {
     "outcome.other": "Other",
     "notify.extension": "⏳ <b>More time asked <code>{code}</code></b>\n{station} asks for {days} "
     "more days.\nReason: {reason}\nResolve by now: {due}",
+    "notify.extension#one": "⏳ <b>More time asked <code>{code}</code></b>\n{station} asks for "
+    "{days} more day.\nReason: {reason}\nResolve by now: {due}",
     "notify.returned": "↩️ <b>Returned <code>{code}</code></b>\n{station} returned this ticket."
     "\nReason: {reason}\nRoute it again, or reject the return.",
     "notify.ext_approved": "⏳ More time for <code>{code}</code> approved; resolve by {due}.",
@@ -787,15 +886,15 @@ EN: dict[str, str] = {
     "reporter.first_action": "Your report <code>{code}</code>: staff have made a {how}.",
     "reporter.how.call": "phone call",
     "reporter.how.visit": "home visit",
-    "reporter.resolved": "Your report <code>{code}</code> was resolved by {station}.\nOutcome: "
+    "reporter.resolved": "Your report <code>{code}</code> has been dealt with by {station}.\nOutcome: "
     "{outcome}\n\nAre you satisfied with how it was handled?",
     "btn.fb.sat": "Satisfied",
     "btn.fb.ok": "Mostly satisfied",
     "btn.fb.unsat": "Not satisfied",
     "feedback.thanks": "Thank you for your feedback.",
-    "feedback.sorry": "We are sorry. The report is reopened and the county supervisor is told. "
+    "feedback.sorry": "We are sorry. The report is taken on again and the county is told. "
     "If you like, reply with what went wrong (optional, up to {max} characters).",
-    "feedback.sorry_reopened": "We are sorry. The report is reopened and the county supervisor is told.",
+    "feedback.sorry_reopened": "We are sorry. The report is taken on again and the county is told.",
     "feedback.comment_saved": "Thank you, your comment is recorded.",
     "feedback.already": "You already gave feedback, thank you.",
     "event.note": "note",
@@ -821,6 +920,7 @@ EN: dict[str, str] = {
     "sla.resolve_overdue": "⏰ <b>Overdue</b> <code>{code}</code> · {priority}\nStation: {owner}\nResolve by: {due} (passed)",
     "sla.not_notified": "the referral reached nobody: raised at once",
     "digest.title": "📋 <b>Daily digest</b>: {count} overdue tickets in your area",
+    "digest.title#one": "📋 <b>Daily digest</b>: {count} overdue ticket in your area",
     "digest.line": "{priority} <code>{code}</code> · {state} · {owner} · overdue since {since}",
     "digest.more": "… and {n} more; see /overdue.",
     "event.reminder": "reminder to sign for",
@@ -848,9 +948,6 @@ EN: dict[str, str] = {
     "stats.none": "—",
     "reassign.usage": "Usage: /reassign CODE",
     "supervisor.only": "This is for supervisors only.",
-    "dur.minutes": "{n} minutes",
-    "dur.hours": "{n} hours",
-    "dur.days": "{n} days",
     # staff data placement and cancelled invitations (issue 8, item 6)
     "place.elsewhere": "Case details are not shown here. Use your private chat with the bot, or your station's own group.",
     "place.private": "Case details are not shown here. Use your private chat with the bot.",
@@ -860,6 +957,88 @@ EN: dict[str, str] = {
     "erased.contact": "Reporter's contact: (erased)",
     "ticket.erased": "Personal data erased on {at} (retention period, or on request).",
     "event.erased": "personal data erased",
+    "progress.submitted": "received",
+    "progress.dispatched": "sent to the workstation, waiting to be taken on",
+    "progress.triage": "finding the workstation in charge",
+    "progress.acknowledged": "taken on, being handled",
+    "progress.in_progress": "being handled",
+    "progress.resolved": "dealt with",
+    "progress.closed": "finished",
+    "progress.returned": "finding the right workstation again",
+    "progress.reopened": "taken on again, being handled",
+    "progress.merged": "handled together with another report about the same child",
+    "progress.invalid": "not taken on",
+    "btn.files": "📎 Attachments ({n})",
+    "files.caption": "Ticket <code>{code}</code> · attachment {i}/{n} ({kind})",
+    "files.none": "Ticket <code>{code}</code> has no attachments.",
+    "event.files_viewed": "attachments viewed",
+    "role.child.staff": "🧒 <b>The child asks for help</b> (reporting about themselves)",
+    "you:place.prompt": "Thank you for telling us; you did the right thing. You can stop at any "
+    "time (send /cancel). If you want to talk to someone, call 12355, the youth helpline; the "
+    "call is free.\n\n<b>Where are you now?</b>\nChoose your city, or type the address (for "
+    "example “从化区街口街道” or a village or neighbourhood name).",
+    "you:role.child": "Me",
+    "you:age.prompt": "<b>How old are you?</b>",
+    "you:age.unknown": "I'd rather not say",
+    "you:sex.prompt": "<b>Are you a girl or a boy?</b>",
+    "you:sex.unknown": "I'd rather not say",
+    "you:concerns.prompt": "<b>What is happening to you?</b> You can pick more than one, then "
+    "press “Done”.",
+    "you:story.prompt": "<b>Can you tell us what happened?</b>\nWhen, where, how you are now: "
+    "as much as you like (up to {max} characters). You can send photos too. You don't have to "
+    "say anything you don't want to.",
+    "you:story.too_short": "Could you write a little more? A few sentences are enough.",
+    "you:contact.prompt": "<b>Leave a phone number?</b>\nSomeone from the workstation may call to "
+    "ask how you are. Only the people helping you see it. You don't have to.",
+    "you:btn.contact.anon": "🔒 No phone number",
+    "you:contact.phone_prompt": "Press the button below to share your phone number, or type it.",
+    "you:contact.not_own": "Please share your own number, or type it.",
+    "you:contact.or_anon": "Rather not leave a number? That's fine.",
+    "you:contact.anon_ok": "All right, no phone number.",
+    "you:consent.prompt": "May someone from the workstation call you?",
+    "you:summary.title": "<b>Is this right?</b>",
+    "you:cancelled": "All right, stopped: nothing was sent, and what you wrote is deleted. If you "
+    "want to talk to someone, call 12355 any time; it is free.",
+    "you:danger.call_on_submit": "⚠️ <b>This is urgent: call 110 (police) or 120 (ambulance) "
+    "now</b>, or 12355 (free).\nPlease go on answering; when you press “Submit” we pass it on "
+    "at once as most urgent. (Nothing is sent yet.)",
+    "you:submitted": "✅ <b>We have it. Thank you for telling us.</b>\nCode: <code>{code}</code>\n"
+    "Sent to: {station}\nThe workstation will take it on within <b>{window}</b> and call or "
+    "come to see you within {action_window}.\nKeep the code; send /status {code} to see how it "
+    "goes.\n\nYou can stop at any time. To talk to someone, call 12355, the youth helpline; "
+    "it is free. If you are in danger, call 110 at once.",
+    "you:submitted.triage": "✅ <b>We have it. Thank you for telling us.</b>\nCode: "
+    "<code>{code}</code>\nSent to: {station} (they will find the local workstation)\nIt will "
+    "be taken on within <b>{window}</b>.\nKeep the code; send /status {code} to see how it "
+    "goes.\n\nYou can stop at any time. To talk to someone, call 12355, the youth helpline; "
+    "it is free. If you are in danger, call 110 at once.",
+    "you:submitted.urgent": "🚨 <b>Your call for help was passed on as most urgent.</b>\nCode: "
+    "<code>{code}</code>\nSent to: {station}\nThe workstation will take it on within "
+    "<b>{window}</b>.\nSent so far: you are in danger now, and where you are.",
+    "you:submitted.urgent.triage": "🚨 <b>Your call for help was passed on as most urgent.</b>\n"
+    "Code: <code>{code}</code>\nSent to: {station} (who find the local workstation at once)\n"
+    "It will be taken on within <b>{window}</b>.\nSent so far: you are in danger now, and "
+    "where you are.",
+    "you:submitted.urgent.more": "<b>Not sent yet</b>: your age, whether you are a girl or a "
+    "boy, what happened, and how to reach you. Each answer below is added at once; press "
+    "“Stop adding” whenever you want. You can stop at any time; 12355 is free.",
+    "you:urgent.done": "Thank you: everything you added is with the workstation. Send "
+    "/status {code} to see how it goes.\nIf things change, call 110, 120 or 12355 (free) at "
+    "once.",
+    "you:urgent.stopped": "All right, no more questions. Your call for help <code>{code}</code> "
+    "is with the workstation, and what you added was sent too. Send /status {code} to see how "
+    "it goes.",
+    "you:urgent.resume": "Your call for help <code>{code}</code> is with the workstation. Add "
+    "more to it?",
+    "you:reporter.signed": "Your call for help <code>{code}</code> was taken on by {station}; "
+    "they will help you as soon as they can.",
+    "you:reporter.first_action": "Your call for help <code>{code}</code>: staff have made a {how}.",
+    "you:reporter.resolved": "Your call for help <code>{code}</code> has been dealt with by "
+    "{station}.\nOutcome: {outcome}\n\nWas that all right for you?",
+    "you:feedback.sorry": "We are sorry we did not help you well. It is taken on again and the "
+    "county is told. If you like, reply with what went wrong (optional, up to {max} characters).",
+    "you:feedback.sorry_reopened": "We are sorry we did not help you well. It is taken on again "
+    "and the county is told.",
     # policy questions, 政策咨询 (issue 12, item 7): flows.faq, flows.faq_steps
     "btn.faq": "📖 Policy questions",
     "btn.faq.topics": "📋 All questions",
@@ -880,7 +1059,25 @@ EN: dict[str, str] = {
     "faq.station_any": "📍 For the conditions in your case or to apply, contact the minors' protection workstation (未成年人保护工作站) of your township or sub-district, or the children's director (儿童主任) of your village or residents' committee; or call 12355, the youth helpline.",
 }
 
-CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "en": EN}
+# Texts whose Traditional form is not the conversion of the Simplified one.
+ZH_HANT_OWN: dict[str, str] = {
+    "language.set": "已切換為繁體中文。",
+}
+ZH_HANT: dict[str, str] = {**hant.derive(ZH), **ZH_HANT_OWN}
+
+CATALOGUES: Final[dict[str, dict[str, str]]] = {"zh": ZH, "zh-Hant": ZH_HANT, "en": EN}
+# Texts that count something, and the value that counts: a catalogue may hold "KEY#one" (and
+# other CLDR plural categories) beside "KEY" for the forms its language needs.
+PLURAL_BY: Final = {
+    "flood.quota": "n",
+    "signin.link": "minutes",
+    "work.ask_ext_reason": "days",
+    "work.ext_approved": "days",
+    "notify.extension": "days",
+    "digest.title": "count",
+}
+# The language menu: each locale named in its own script.
+LANGUAGE_NAMES: Final = {"zh": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
 
 
 def normalise_locale(locale: str | None) -> str:
@@ -888,10 +1085,25 @@ def normalise_locale(locale: str | None) -> str:
 
 
 def guess_locale(app_language: str | None) -> str:
-    """Chinese unless the person's app is set to English."""
-    if app_language and app_language.lower().startswith("en"):
+    """Simplified Chinese unless the person's app is set to English or Traditional Chinese."""
+    code = (app_language or "").lower().replace("_", "-")
+    if code.startswith("en"):
         return "en"
+    if code in _HANT_CODES or code.startswith("zh-hant"):
+        return "zh-Hant"
     return DEFAULT_LOCALE
+
+
+def voiced(key: str, *, child: bool) -> str:
+    """The key to say ``key`` with: its second-person, gentler variant ("you:KEY") when the
+    reader is the child the report is about and the catalogue has one."""
+    return f"you:{key}" if child and f"you:{key}" in ZH else key
+
+
+def local_name(locale: str, name: str) -> str:
+    """A place's or station's name (kept in Simplified in the directory) as this reader
+    writes it: converted for Traditional readers, the same for everyone else."""
+    return hant.to_hant(name) if normalise_locale(locale) == "zh-Hant" else name
 
 
 def t(locale: str, key: str, **values: object) -> str:
@@ -908,10 +1120,25 @@ def phrase(key: str, **values: object) -> dict[str, Any]:
 def render(locale: str, key: str, values: Mapping[str, object]) -> str:
     """The text for ``key`` with stored values: a plain value is escaped exactly once, a
     ``phrase`` is rendered in this locale (its own values escaped once) and set in as is."""
-    template = CATALOGUES[normalise_locale(locale)].get(key) or ZH[key]
+    locale = normalise_locale(locale)
+    catalogue = CATALOGUES[locale]
+    template = catalogue.get(key) or ZH[key]
+    counted = PLURAL_BY.get(key)
+    if counted is not None and counted in values:
+        # "1 overdue ticket", "2 overdue tickets": the variant for the count's CLDR plural
+        # category ("one", "few", ...) if the catalogue has one, else the plain text.
+        form = Locale.parse(BABEL_LOCALES[locale]).plural_form(_number(values[counted]))
+        template = catalogue.get(f"{key}#{form}") or template
     if not values:
         return template
     return template.format(**{k: _value(locale, v) for k, v in values.items()})
+
+
+def _number(value: object) -> float:
+    try:
+        return float(str(value))
+    except ValueError:
+        return 0.0
 
 
 def _value(locale: str, value: object) -> str:
@@ -921,12 +1148,23 @@ def _value(locale: str, value: object) -> str:
 
 
 def duration(locale: str, minutes: float) -> str:
-    """A deadline window in words: 15 分钟, 2 小时, 3 天."""
+    """A deadline window in words, in the largest whole unit: 15 分钟, 2 hours, 1 day,
+    3 日 (Babel's CLDR unit words, so "1 day" but "2 days")."""
     if minutes != int(minutes):
-        return t(locale, "dur.minutes", n=f"{minutes:g}")
+        return _unit(locale, minutes, "minute")
     minutes = int(minutes)
     if minutes % 1440 == 0:
-        return t(locale, "dur.days", n=minutes // 1440)
+        return _unit(locale, minutes // 1440, "day")
     if minutes % 60 == 0:
-        return t(locale, "dur.hours", n=minutes // 60)
-    return t(locale, "dur.minutes", n=minutes)
+        return _unit(locale, minutes // 60, "hour")
+    return _unit(locale, minutes, "minute")
+
+
+def days(locale: str, n: int) -> str:
+    """A number of days in words: 3 天, 1 day."""
+    return _unit(locale, n, "day")
+
+
+def _unit(locale: str, n: float, unit: str) -> str:
+    babel_locale = BABEL_LOCALES[normalise_locale(locale)]
+    return format_unit(n, f"duration-{unit}", locale=babel_locale, length="long")

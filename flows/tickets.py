@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.places import Directory
 from flows.sla import Frozen, Policy, deadlines, freeze, start_ladder
 from flows.states import State
-from flows.texts import duration, phrase, t
+from flows.texts import duration, local_name, phrase, t, voiced
 from flows.triage import MANDATORY_REPORTERS, derive_priority
 from storage.models import (
     OutboxMessage,
@@ -185,7 +185,8 @@ async def owner_name(
 ) -> str:
     """The station's name, or the county's/city's minor protection centre for a queue."""
     owner = await owner_phrase(session, directory, ticket)
-    return owner if isinstance(owner, str) else t(locale, owner["t"], **owner["v"])
+    name = owner if isinstance(owner, str) else t(locale, owner["t"], **owner["v"])
+    return local_name(locale, name)
 
 
 async def owner_phrase(
@@ -231,11 +232,19 @@ async def _receipt(
     )
 
 
-def receipt_text(locale: str, receipt: Receipt) -> str:
+def to_reporter(ticket: Ticket, key: str) -> str:
+    """The key of a message to ``ticket``'s reporter: in the second person when the reporter
+    is the child the report is about."""
+    return voiced(key, child=ticket.reporter_role == "child")
+
+
+def receipt_text(locale: str, receipt: Receipt, *, child: bool = False) -> str:
+    """What the reporter is told once the report is filed; ``child``: in the second person,
+    to the child the report is about."""
     key = "submitted.triage" if receipt.triage else "submitted"
     return t(
         locale,
-        key,
+        voiced(key, child=child),
         code=receipt.code,
         station=receipt.owner_name,
         window=duration(locale, receipt.sign_minutes),
@@ -243,18 +252,18 @@ def receipt_text(locale: str, receipt: Receipt) -> str:
     )
 
 
-def urgent_receipt_text(locale: str, receipt: Receipt) -> str:
+def urgent_receipt_text(locale: str, receipt: Receipt, *, child: bool = False) -> str:
     """The receipt of a report filed at its place because the child is in danger now: what
     was sent, and what was not yet and is asked next."""
     key = "submitted.urgent.triage" if receipt.triage else "submitted.urgent"
     text = t(
         locale,
-        key,
+        voiced(key, child=child),
         code=receipt.code,
         station=receipt.owner_name,
         window=duration(locale, receipt.sign_minutes),
     )
-    return text + "\n\n" + t(locale, "submitted.urgent.more")
+    return text + "\n\n" + t(locale, voiced("submitted.urgent.more", child=child))
 
 
 async def add_to_report(
@@ -354,7 +363,7 @@ async def status_text(
                 "status.line",
                 code=x.code,
                 created=local_time(x.created_at),
-                state=t(locale, f"state.{x.state}"),
+                state=t(locale, f"progress.{x.state}"),
             )
             for x in rows
         ]
@@ -369,7 +378,7 @@ async def status_text(
         code=ticket.code,
         created=local_time(ticket.created_at),
         station=receipt.owner_name,
-        state=t(locale, f"state.{ticket.state}"),
+        state=t(locale, f"progress.{ticket.state}"),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import lifecycle, oversight, staff_views, supervision
+from flows import attachments, lifecycle, oversight, staff_views, supervision
 from flows.awaiting import ExtensionReason, Note, Resolution, ReturnReason, StaffText
 from flows.callbacks import StaffAction, is_staff, parse_staff
 from flows.events import Command, Event, Person, Press
@@ -45,9 +45,11 @@ STAFF_COMMANDS: Final = frozenset(
 SUPERVISOR_COMMANDS: Final = frozenset({"overdue", "open", "stats", "reassign"})
 # Who may press what (the signing station, the ticket's supervisors, anyone who may view
 # it) is flows.ticket_rights': the same rule as the REST API's.
-# Actions whose next step is typing: not in a group, where the bot does not read text.
-NEEDS_TEXT: Final = frozenset(
+# Actions pressed in a private chat only: those whose next step is typing (the bot does not
+# read text in a group), and the reporter's files (a child's photos never go to a group).
+PRIVATE_ONLY: Final = frozenset(
     {
+        StaffAction.FILES,
         StaffAction.NOTE,
         StaffAction.EXTEND_DAYS,
         StaffAction.OUTCOME,
@@ -109,7 +111,7 @@ async def handle(
     if member is None or not may_act(member, ticket, action):
         await refusal(session, ticket=ticket, who=who, action=event.data, now=now)
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
-    if person.in_group and action in NEEDS_TEXT:
+    if person.in_group and action in PRIVATE_ONLY:
         return Outcome(notice=t(loc, "work.private_only"), locale=loc)
     # A ticket's buttons work in a private chat or in its station's group; a supervisor's
     # in a private chat only (no group is bound to a county or city).
@@ -154,6 +156,8 @@ async def _act(
             private=not person.in_group,
         )
         return Outcome([reply], changed=True)
+    if action == StaffAction.FILES:
+        return await attachments.show(session, member=member, ticket=ticket, now=now)
     if action == StaffAction.NOTE:
         if ticket.state not in WORKABLE:
             raise lifecycle.NotNow

@@ -116,6 +116,8 @@ _METHODS = (
     "getChat",
     "sendPhoto",
     "sendDocument",
+    "sendVoice",
+    "sendVideo",
     "copyMessage",
     "deleteMessage",
 )
@@ -297,6 +299,8 @@ class FakeBotAPI:
             "getChat": self._get_chat,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendVoice": self._send_file("voice"),
+            "sendVideo": self._send_file("video"),
             "copyMessage": self._copy_message,
             "deleteMessage": self._delete_message,
         }
@@ -1075,6 +1079,22 @@ class FakeBotAPI:
         if isinstance(params.get("caption"), str):
             message["caption"] = params["caption"]
         return message
+
+    def _send_file(self, kind: str) -> Any:
+        """sendVoice / sendVideo by a file id the bot already holds: the message carries that
+        file (the same id, as Telegram gives for a file sent again by its id)."""
+
+        async def handler(params: JSON) -> JSON:
+            message = self._bot_message(params)
+            ref = params.get(kind)
+            if not isinstance(ref, str) or not ref:
+                raise _ApiError(400, f"Bad Request: there is no {kind} in the request")
+            message[kind] = {"file_id": ref, "file_unique_id": ref[-8:]}
+            if isinstance(params.get("caption"), str):
+                message["caption"] = params["caption"]
+            return message
+
+        return handler
 
     async def _copy_message(self, params: JSON) -> JSON:
         source_chat = params.get("from_chat_id")

@@ -13,7 +13,7 @@ from factories import county_supervisor, file_ticket, staff_text, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
-from flows import feedback, staff_views, work
+from flows import attachments, feedback, staff_views, work
 from flows.awaiting import StaffText
 from flows.callbacks import (
     DATA_MAX_BYTES,
@@ -38,7 +38,7 @@ from flows.messages import Button, Outcome, Reply
 from flows.notices import expand, referral_buttons
 from flows.places import Directory
 from flows.states import FEEDBACK, State
-from flows.texts import t
+from flows.texts import LOCALES, t
 from storage.db import Database
 from storage.models import OutboxMessage, StaffMember, Ticket
 
@@ -49,7 +49,7 @@ STATION, SUPERVISOR, PUNING_SUPERVISOR, REPORTER = "7601", "7602", "7603", "7604
 # What a press that did nothing is answered with.
 REFUSALS: Final = {
     text
-    for loc in ("zh", "en")
+    for loc in LOCALES
     for text in (
         t(loc, "refused"),
         t(loc, "work.private_only"),
@@ -277,7 +277,7 @@ def test_every_intake_screen_shows_buttons_that_read_back(intake: Intake, built:
 
     found = built.check(shown)
     assert {x.action for x in found if isinstance(x, IntakeData)} == set(IntakeAction)
-    assert {x.locale for x in found if isinstance(x, LanguageData)} == {"zh", "en"}
+    assert {x.locale for x in found if isinstance(x, LanguageData)} == set(LOCALES)
     pages = {x.value for x in found if isinstance(x, IntakeData) and x.action == "pg"}
     assert {"0", "1"} <= pages  # a county with more townships than fit one screen
     assert len(seen) > 100
@@ -365,7 +365,10 @@ async def test_every_staff_and_feedback_button_reads_back(
     walk.shown += await walk.outbox()
 
     await walk.press(STATION, walk.pressed(f"w:ret:{one}"))  # the reasons, not chosen
+    async with db.unit() as session:  # a photo the reporter attached: 📎 in the detail
+        await attachments.add(session, ticket_id=one, kind="photo", file_ref="AgAC-photo-1")
     await walk.press(STATION, walk.pressed(f"w:det:{one}"))
+    await walk.press(STATION, walk.pressed(f"w:files:{one}"))
     await walk.press(STATION, walk.pressed(f"w:sign:{one}"))
     walk.shown += await walk.outbox()  # the signer's menu; the referrals edited
     await walk.press(STATION, walk.pressed(f"w:first:{one}"))

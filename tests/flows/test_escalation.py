@@ -459,7 +459,7 @@ async def test_stats_measure_the_first_sign_for_from_the_dispatch_it_answered(
             session=session, directory=directory, member=county, period="week", now=clock()
         )
     assert "按时签收：1/1 (100%)" in reply.text
-    assert "签收用时中位数：10 分钟" in reply.text
+    assert "签收用时中位数：10分钟" in reply.text
 
 
 async def test_the_digest_lists_the_oldest_breach_first(

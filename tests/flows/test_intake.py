@@ -179,7 +179,7 @@ def test_sticker_or_voice_where_text_is_asked(walker: Walker, kind: str) -> None
     version = walker.dlg.version
     out = walker.send(Unsupported(kind))
     assert walker.dlg.step == "story" and walker.dlg.version == version
-    assert "无法接收" in out.replies[0].text
+    assert "收不了这类消息" in out.replies[0].text
     assert out.replies[1].text == walker.intake.screens.prompt(walker.dlg).text
 
 
@@ -271,7 +271,7 @@ def test_button_from_old_message_is_refused_and_prompt_repeated(walker: Walker) 
     walker.press("rp", "other")
     out = walker.send(Press(old))
     assert walker.dlg.answers["danger"] == "no" and walker.dlg.step == "place"
-    assert "较早" in out.replies[0].text
+    assert "过时" in out.replies[0].text
     assert out.replies[1].buttons  # the current question again
 
 

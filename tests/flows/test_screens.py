@@ -10,6 +10,7 @@ from flows.callbacks import IntakeData, parse_intake
 from flows.dialogue import REPORT_STEPS, Dialogue
 from flows.places import Directory
 from flows.screens import Screens, added_note, additions_resume, language_prompt, resume_prompt
+from flows.texts import LOCALES
 
 JIEKOU = "440117001000"
 CONGHUA = "440117000000"
@@ -84,11 +85,13 @@ def test_unsupported_says_so_and_asks_again(screens: Screens) -> None:
     assert len(replies) == 2 and replies[1].buttons
 
 
-@pytest.mark.parametrize("locale", ["zh", "en"])
-def test_resume_and_language_prompts_offer_both_ways(locale: str) -> None:
+@pytest.mark.parametrize("locale", LOCALES)
+def test_resume_and_language_prompts_offer_every_way(locale: str) -> None:
     dlg = Dialogue(step="age", locale=locale, version=5, answers={"_filed": "AB12CD34"})
-    for reply in (resume_prompt(dlg), additions_resume(dlg), language_prompt(dlg)):
+    for reply in (resume_prompt(dlg), additions_resume(dlg)):
         assert reply.text
         assert len([b for row in reply.buttons for b in row]) == 2
+    languages = [b.label for row in language_prompt(dlg).buttons for b in row]
+    assert languages == ["简体中文", "繁體中文", "English"]  # each in its own script
     assert "AB12CD34" in additions_resume(dlg).text
     assert "AB12CD34" in added_note(dlg, "AB12CD34", ("age", "sex"))

@@ -56,7 +56,7 @@ async def test_full_report_by_buttons_creates_a_dispatched_ticket(running: Runni
     ]
     receipt = await citizen.wait_text(code)
     assert "街口街道" in (receipt.text or "")
-    assert "2 小时" in (receipt.text or "")
+    assert "2小时" in (receipt.text or "")
 
 
 async def test_duplicate_update_id_is_processed_once(running: Running) -> None:
@@ -136,7 +136,7 @@ async def test_status_shows_only_this_chats_reports(running: Running) -> None:
     owner = Citizen(running.api, 1005)
     code = await owner.file_report_by_buttons()
     await owner.text(f"/status {code}")
-    reply = await owner.wait_text("等待签收")
+    reply = await owner.wait_text("等待受理")
     assert code in (reply.text or "")
     stranger = Citizen(running.api, 1006)
     reply = await stranger.text(f"/status {code}")

@@ -92,7 +92,7 @@ async def test_one_ticket_from_report_to_feedback(
     )
     told = await reporter.next()
     assert (
-        told.text == f"您提交的报告 <code>{code}</code> 已由 {STATION} 签收，工作人员会尽快处理。"
+        told.text == f"您提交的报告 <code>{code}</code> 已由 {STATION} 受理，工作人员会尽快处理。"
     )
 
     # 4. A note.
@@ -154,7 +154,7 @@ async def test_one_ticket_from_report_to_feedback(
     assert done.text == f"工单 <code>{code}</code> 已办结。"
     resolved = await reporter.next()
     assert resolved.text == (
-        f"您提交的报告 <code>{code}</code> 已由 {STATION} 办结。\n处理结果：已安置照料\n\n"
+        f"您提交的报告 <code>{code}</code>，{STATION} 已处理完毕。\n处理结果：已安置照料\n\n"
         "您对处理结果满意吗？"
     )
     assert [d for _, d in resolved.buttons()] == [f"f:{tid}:sat", f"f:{tid}:ok", f"f:{tid}:unsat"]

@@ -214,7 +214,7 @@ async def test_a_call_is_filed_like_the_same_report_by_the_api(
         f'data-code="{code}"' in html and f"<span>{code[:4]}</span><span>{code[4:]}</span>" in html
     )
     assert "P1 较急" in html and "街口街道" in html
-    assert "签收时限：2 小时" in html and "首次联系或走访时限：1 天" in html
+    assert "签收时限：2小时" in html and "首次联系或走访时限：1天" in html
     assert 'id="next-call"' in html and 'href="/console?lang=zh"' in html
     assert 'id="filed-outside"' not in html
     assert STORY not in html and PHONE not in html
@@ -227,7 +227,7 @@ async def test_danger_makes_it_p0_on_the_receipt(
     [ticket] = await tickets(db)
     assert ticket.priority == "P0" and ticket.story == ""
     html = await (await client.get(f"/console/filed?code={code}", headers=as_operator)).text()
-    assert "P0 紧急" in html and "110" in html and "签收时限：15 分钟" in html
+    assert "P0 紧急" in html and "110" in html and "签收时限：15分钟" in html
 
 
 async def test_a_double_submit_files_one_ticket(

@@ -10,6 +10,7 @@ import pytest
 from factories import JIEKOU
 from sqlmodel import col, select
 
+from flows import hant
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from handlers.web.api.context import Api
@@ -189,3 +190,35 @@ async def test_every_way_to_a_status_counts_against_the_address(client: Any) -> 
         statuses.append((await client.get(path, allow_redirects=False)).status)
     assert statuses[:20] == [404 if i % 2 == 0 else 303 for i in range(20)]
     assert (await client.get("/status?code=ZZZZZZZZ")).status == 429
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees in the page's language: no tags, no style sheet, not the links to
+    the other languages (each named in its own script)."""
+    html = re.sub(r"<style.*?</style>|<nav class=\"languages\">.*?</nav>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+async def test_the_form_and_its_receipt_come_in_traditional_chinese(
+    client: Any, db: Database
+) -> None:
+    resp = await client.get("/report?lang=zh-Hant")
+    html = await resp.text()
+    assert 'lang="zh-Hant"' in html and "孩子現在有危險嗎" in html
+    assert hant.simplified_only(visible_text(html)) == set()
+    # The other two languages are offered, each named in its own script.
+    assert 'href="/report?lang=zh" hreflang="zh-CN" lang="zh-CN">简体中文</a>' in html
+    assert 'href="/report?lang=en" hreflang="en" lang="en">English</a>' in html
+
+    token, submission = await open_form(client, "zh-Hant")
+    sent = await client.post(
+        "/report?lang=zh-Hant",
+        data=[*form_data(token, submission), ("lang", "zh-Hant")],
+        allow_redirects=False,
+    )
+    assert sent.status == 303 and sent.headers["Location"].endswith("&lang=zh-Hant")
+    [ticket] = await tickets(db)
+    assert ticket.locale == "zh-Hant"
+    page = visible_text(await (await client.get(sent.headers["Location"])).text())
+    assert "從化區街口街道未成年人保護工作站" in page  # the station's name, converted
+    assert hant.simplified_only(page) == set()

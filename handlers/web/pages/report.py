@@ -1,5 +1,6 @@
 """``/report`` (the web intake) and ``/status`` (a report's progress by its code): server
-rendered, no JavaScript needed, mobile first; zh-CN with an English switch (``?lang=en``).
+rendered, no JavaScript needed, mobile first; zh-CN, with Traditional Chinese and English
+by choice (``?lang=zh-Hant``, ``?lang=en``).
 
 The form is filed through ``flows/submission.py`` like the API's reports: the same
 vocabularies, the same place matcher (candidates to choose from when the words name places
@@ -30,7 +31,7 @@ from flows.submission import (
     resolve_place,
     submit_once,
 )
-from flows.texts import t
+from flows.texts import LANGUAGE_NAMES, LOCALES, t
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES
 from handlers.web.api.context import API_KEY, client_address
 from handlers.web.api.models import ReportIn
@@ -66,9 +67,13 @@ VOCAB: Final = {
 }
 
 
+# Each locale's tag for HTML's lang attribute.
+HTML_LANG: Final = {"zh": "zh-CN", "zh-Hant": "zh-Hant", "en": "en"}
+
+
 def locale_of(request: web.Request, form: Any = None) -> str:
     lang = (form.get("lang") if form is not None else None) or request.query.get("lang")
-    return "en" if lang == "en" else "zh"
+    return lang if lang in LOCALES else "zh"
 
 
 @dataclass(slots=True)
@@ -152,6 +157,17 @@ def _render(
         request,
         {
             "locale": locale,
+            "html_lang": HTML_LANG[locale],
+            # The same page in each other language, its query (a code looked up) kept.
+            "languages": [
+                (
+                    LANGUAGE_NAMES[code],
+                    str(request.rel_url.update_query(lang=code)),
+                    HTML_LANG[code],
+                )
+                for code in LOCALES
+                if code != locale
+            ],
             "w": lambda key, **v: w(locale, key, **v),
             "label": label,
             "csrf": token,

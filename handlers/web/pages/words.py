@@ -1,9 +1,11 @@
-"""The web pages' own words (zh, en). The questions and the answers' labels are the bot's
+"""The web pages' own words (zh, en; zh-Hant derived from zh, see ``flows.hant``). The questions and the answers' labels are the bot's
 (``flows/texts.py``), so a report reads the same by every door."""
 
 from __future__ import annotations
 
 from typing import Final
+
+from flows import hant
 
 WORDS: Final[dict[str, dict[str, str]]] = {
     "zh": {
@@ -36,18 +38,8 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "status.go": "查询",
         "status.none": "没有找到这个编号的报告。",
         "status.result": "编号 {code}：{state}。负责处理：{station}",
-        "state.dispatched": "已转给工作站，等待受理",
-        "state.triage": "正在安排负责的工作站",
-        "state.returned": "正在重新安排",
-        "state.acknowledged": "已受理，正在处理",
-        "state.in_progress": "正在处理",
-        "state.reopened": "已重新受理，正在处理",
-        "state.resolved": "已处理完毕",
-        "state.closed": "已结束",
-        "state.submitted": "已收到",
         "busy": "提交太频繁了，请 {minutes} 分钟后再试。紧急情况请直接拨打 110 或 12355。",
         "expired": "页面已过期，请重新提交一次（您填写的内容还在）。",
-        "language": "English",
     },
     "en": {
         "title": "Hutong · Report a child in need",
@@ -82,21 +74,14 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "status.go": "Look up",
         "status.none": "No report has this code.",
         "status.result": "Report {code}: {state}. In charge: {station}",
-        "state.dispatched": "sent to the station, waiting to be taken on",
-        "state.triage": "finding the station in charge",
-        "state.returned": "being arranged again",
-        "state.acknowledged": "taken on, being handled",
-        "state.in_progress": "being handled",
-        "state.reopened": "taken on again, being handled",
-        "state.resolved": "handled",
-        "state.closed": "closed",
-        "state.submitted": "received",
         "busy": "Too many reports from here; try again in {minutes} minutes. In an emergency"
         " call 110 or 12355.",
         "expired": "The page expired; please send it once more (your answers are kept).",
-        "language": "中文",
     },
 }
+
+
+WORDS["zh-Hant"] = hant.derive(WORDS["zh"])
 
 
 def w(locale: str, key: str, **values: object) -> str:
