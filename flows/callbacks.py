@@ -63,6 +63,8 @@ class IntakeAction(StrEnum):
     CONSENT = "cs"  # yes | no: may the station call back
     SUMMARY = "sm"  # ok | edit | cancel
     EDIT = "ed"  # the answer to change
+    ADD = "ad"  # a filed report's code: add to it (flows.additions)
+    ADD_DONE = "add"  # nothing more to add
     FAQ = "fq"  # policy questions: t | p<page> | e<entry id> | m (flows.faq_steps)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import awaiting, faq, feedback, flood, languages, web_signin, work
+from flows import additions, awaiting, faq, feedback, flood, languages, web_signin, work
 from flows.dialogue import (
     REPORT_STEPS,
     AddToReport,
@@ -187,7 +187,8 @@ async def _turn(
     moved_on = answers.pop(awaiting.ANSWERS_KEY, None) is not None
     dlg = Dialogue(step=conv.step, answers=answers, locale=conv.locale, version=conv.version)
     followed = languages.follow_script(dlg, event)
-    out = intake.handle(dlg, event)
+    adding = await additions.take(session, person=person, dlg=dlg, event=event, now=now)
+    out = adding if adding is not None else intake.handle(dlg, event)
     if followed is not None:
         out.replies.insert(0, followed)
     out.changed = out.changed or moved_on
@@ -265,13 +266,19 @@ async def _turn(
             code=out.effect.code,
             locale=dlg.locale,
         )
-        out.replies.append(Reply(text))
         if dlg.step == "status" and out.effect.code is None:
+            out.replies.append(Reply(text))
             out.replies.extend(intake.screens.prompts(dlg))
-        elif dlg.step == "status":
-            dlg.step = "menu"
-            dlg.version += 1
-            out.changed = True
+        else:
+            if dlg.step == "status":
+                dlg.step = "menu"
+                dlg.version += 1
+                out.changed = True
+            code = out.effect.code
+            buttons = []  # an open report of this chat may be added to (补充情况)
+            if code is not None and await additions.addable(session, person=person, code=code):
+                buttons = additions.offer(dlg, code)
+            out.replies.append(Reply(text, buttons))
     elif isinstance(out.effect, ConsultFaq):
         out.replies += await faq.consult(
             session=session, dlg=dlg, ask=out.effect, channel=channel, chat_id=chat_id

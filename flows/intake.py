@@ -30,7 +30,7 @@ from flows.dialogue import (
     normalise_phone,
     previous_step,
 )
-from flows.events import Command, Event, Photo, Press, SharedContact, Text, Unsupported
+from flows.events import Command, Event, Media, Photo, Press, SharedContact, Text, Unsupported
 from flows.messages import Outcome, Reply
 from flows.places import Directory
 from flows.screens import (
@@ -296,7 +296,7 @@ class Intake:
                     return Outcome([Reply(say(dlg, "contact.not_own"))])
                 return self._typed_phone(dlg, event.phone)
             return Outcome(self.screens.unsupported(dlg, "contact"))
-        assert isinstance(event, Unsupported)
+        assert isinstance(event, Unsupported | Media)
         return Outcome(self.screens.unsupported(dlg, event.kind))
 
     def _typed_place(self, dlg: Dialogue, text: str) -> Outcome:

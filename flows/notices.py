@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.callbacks import StaffAction, staff_button
 from flows.delivery import escalate_unnotified, given_up
-from flows.messages import Button
+from flows.messages import MEDIA_KINDS, Button
 from flows.outbox import payload_of
 from flows.places import Directory
 from flows.texts import CATALOGUES, normalise_locale, t
@@ -98,19 +98,29 @@ def referral_text(
     return text
 
 
-def addition_text(directory: Directory, ticket: Ticket, locale: str, fields: list[str]) -> str:
-    """What an urgent report's reporter added after filing, from the ticket as it is now."""
+def addition_text(
+    directory: Directory, ticket: Ticket, locale: str, fields: list[str], added: str | None = None
+) -> str:
+    """What the reporter added after filing, from the ticket as it is now: an urgent report's
+    answers, or (flows.additions) their words ``added`` ("info") and files (by kind)."""
     facts = ticket_fields(directory, ticket, locale)
     lines = [t(locale, "addition.title", code=ticket.code, priority=facts["priority"])]
+    colon = ": " if normalise_locale(locale) == "en" else "："
     for field in fields:
+        if field in MEDIA_KINDS:
+            lines.append(t(locale, "addition.file", kind=t(locale, f"kind.{field}")))
+            continue
         label = t(locale, f"summary.{field}")
         if field == "contact":
             value = t(locale, "addition.anonymous" if ticket.anonymous else "addition.phone")
         elif field == "photos":
             value = t(locale, "addition.photos")
+        elif field == "info":
+            # Erased at retention (or a row from before): said so, never left blank.
+            value = _excerpt(added) if added else t(locale, "erased.text")
         else:
             value = facts[field]
-        lines.append(f"{label}{'：' if locale == 'zh' else ': '}{value}")
+        lines.append(f"{label}{colon}{value}")
     return "\n".join(lines)
 
 
@@ -285,7 +295,9 @@ async def _copies(
             )
             payload["locale"] = chat.locale
         elif ticket is not None and row.kind == "addition":
-            text = addition_text(directory, ticket, chat.locale, list(row.payload["fields"]))
+            added = await _added_words(session, row.payload.get("event"))
+            fields = list(row.payload["fields"])
+            text = addition_text(directory, ticket, chat.locale, fields, added)
             payload = payload_of(text, [[details_button(ticket, chat.locale)]])
             payload["locale"] = chat.locale
         elif "key" in row.payload:
@@ -296,6 +308,15 @@ async def _copies(
                 raise KeyError("text")
         copies.append((chat, payload))
     return copies
+
+
+async def _added_words(session: AsyncSession, event_id: object) -> str | None:
+    """The reporter's words an addition notice is about: its event's note, read when the
+    notice is sent (so an erasure in between is respected)."""
+    if not isinstance(event_id, int):
+        return None
+    event = await session.get(TicketEvent, event_id)
+    return event.note if event is not None else None
 
 
 async def _next_level_up(

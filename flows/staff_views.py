@@ -30,7 +30,15 @@ from storage.models import StaffMember, Ticket, TicketContact, TicketEvent
 
 # Event kinds whose note is shown in the history.
 NOTED_KINDS: Final = frozenset(
-    {"note", "returned", "resolved", "extension_requested", "feedback_comment", "first_action"}
+    {
+        "note",
+        "returned",
+        "resolved",
+        "extension_requested",
+        "feedback_comment",
+        "first_action",
+        "reporter_added",
+    }
 )
 
 

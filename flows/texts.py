@@ -442,6 +442,20 @@ ZH: dict[str, str] = {
     "progress.reopened": "已重新受理，正在处理",
     "progress.merged": "已和关于同一个孩子的另一份报告一起处理",
     "progress.invalid": "未受理",
+    # adding to a filed report (补充情况)
+    "btn.add_info": "📎 补充情况",
+    "addinfo.prompt": "请发送要补充到报告 <code>{code}</code> 的情况：文字、照片、语音、视频或文件都可以，"
+    "可以发多条。说完了请点“完成”。\n如果孩子正面临危险，请立即拨打 110 或 120。",
+    "addinfo.saved": "✅ 已补充到报告 <code>{code}</code>，工作站会看到。还有要补充的可以继续发送；"
+    "说完了请点“完成”。",
+    "addinfo.done": "好的，补充的情况都已转给工作站。可以用 /status {code} 查询进度。",
+    "addinfo.closed": "报告 <code>{code}</code> 已经处理完毕，不能再补充。如果有新的情况，"
+    "请发送 /start 提交一份新的报告；孩子有危险请立即拨打 110。",
+    "addinfo.too_short": "请用文字多写一点，或者发送照片、语音。",
+    "btn.addinfo.done": "完成 ✔",
+    "summary.info": "补充",
+    "addition.file": "报告人补充了{kind}：在私聊中打开工单详情，点 📎 查看。",
+    "event.reporter_added": "报告人补充情况",
     # what the reporter attached, for staff
     "btn.files": "📎 附件（{n}）",
     "files.caption": "工单 <code>{code}</code> · 附件 {i}/{n}（{kind}）",
@@ -968,6 +982,23 @@ EN: dict[str, str] = {
     "progress.reopened": "taken on again, being handled",
     "progress.merged": "handled together with another report about the same child",
     "progress.invalid": "not taken on",
+    "btn.add_info": "📎 Add to this report",
+    "addinfo.prompt": "Send what you want to add to report <code>{code}</code>: words, photos, "
+    "voice messages, videos or files, as many messages as you like. Press “Done” when you have "
+    "finished.\nIf a child is in danger now, call 110 or 120.",
+    "addinfo.saved": "✅ Added to report <code>{code}</code>; the workstation will see it. Send "
+    "more if you like, or press “Done”.",
+    "addinfo.done": "All right: everything you added is with the workstation. Send /status "
+    "{code} to check progress.",
+    "addinfo.closed": "Report <code>{code}</code> has been dealt with and cannot be added to. If "
+    "there is something new, send /start to file a new report; if a child is in danger, call "
+    "110 now.",
+    "addinfo.too_short": "Please write a little more, or send a photo or a voice message.",
+    "btn.addinfo.done": "Done ✔",
+    "summary.info": "Added",
+    "addition.file": "The reporter added a {kind}: open the ticket's details in a private chat "
+    "and press 📎.",
+    "event.reporter_added": "reporter added information",
     "btn.files": "📎 Attachments ({n})",
     "files.caption": "Ticket <code>{code}</code> · attachment {i}/{n} ({kind})",
     "files.none": "Ticket <code>{code}</code> has no attachments.",
