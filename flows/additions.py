@@ -21,12 +21,13 @@ from typing import Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import attachments
+from flows import alarms, attachments
 from flows.callbacks import IntakeAction, IntakeData, parse_intake
 from flows.dialogue import ADDING_CODE, Dialogue
 from flows.events import Command, Event, Media, Person, Photo, Press, Text
 from flows.messages import Button, Outcome, Reply
 from flows.screens import adding_done, adding_prompt, say
+from flows.sla import Policy
 from flows.states import OPEN
 from storage.models import TEXT_MAX, Ticket, TicketEvent
 from storage.outbox import enqueue
@@ -46,7 +47,13 @@ async def addable(session: AsyncSession, *, person: Person, code: str) -> bool:
 
 
 async def take(
-    session: AsyncSession, *, person: Person, dlg: Dialogue, event: Event, now: datetime
+    session: AsyncSession,
+    *,
+    person: Person,
+    dlg: Dialogue,
+    event: Event,
+    policy: Policy,
+    now: datetime,
 ) -> Outcome | None:
     """This turn if it is about adding to a filed report; None: the intake's."""
     if isinstance(event, Press):
@@ -71,13 +78,22 @@ async def take(
             return _ask(dlg, say(dlg, "story.too_long", length=len(text), max=TEXT_MAX))
         if len(text) < 2:
             return _ask(dlg, say(dlg, "addinfo.too_short"))
-        return await _add(session, person=person, dlg=dlg, code=code, text=text, now=now)
+        return await _add(
+            session, person=person, dlg=dlg, code=code, text=text, policy=policy, now=now
+        )
     if isinstance(event, Photo | Media):
         kind = "photo" if isinstance(event, Photo) else event.kind
         caption = (event.caption or "").strip()[:TEXT_MAX] or None
         media = (kind, event.file_ref)
         return await _add(
-            session, person=person, dlg=dlg, code=code, text=caption, media=media, now=now
+            session,
+            person=person,
+            dlg=dlg,
+            code=code,
+            text=caption,
+            media=media,
+            policy=policy,
+            now=now,
         )
     kind = getattr(event, "kind", "other")
     return _ask(dlg, say(dlg, "unsupported", kind=say(dlg, f"kind.{_known_kind(kind)}")))
@@ -101,6 +117,7 @@ async def _add(
     dlg: Dialogue,
     code: str,
     text: str | None,
+    policy: Policy,
     now: datetime,
     media: tuple[str, str] | None = None,
 ) -> Outcome:
@@ -121,8 +138,11 @@ async def _add(
     )
     session.add(event)
     await session.flush()
+    flags: tuple[object, ...] = ()
     if text:
         fields.insert(0, "info")
+        # Words that raise the alarm raise the ticket's priority now (never lower it).
+        flags = await alarms.add_flags(session, ticket, [text], policy=policy, now=now)
     if fields:
         owner = (
             ("station", ticket.owner_code)
@@ -140,6 +160,8 @@ async def _add(
         )
     dlg.version += 1
     out = _ask(dlg, say(dlg, "addinfo.saved", code=ticket.code))
+    if flags:  # the advice at once, as for the story
+        out.replies.insert(0, Reply(say(dlg, "redflag.advice")))
     out.changed = out.outbox_written = True
     return out
 

@@ -15,6 +15,18 @@ from flows.texts import t
 from storage.models import StaffMember, Ticket, TicketAttachment, TicketEvent
 
 
+def entry(kind: str, file_ref: str) -> str:
+    """A file in a dialogue's answers (the "photos" list): a photo as its bare reference (as
+    ever), another kind as "kind:reference" (Telegram's file ids hold no colon)."""
+    return file_ref if kind == "photo" else f"{kind}:{file_ref}"
+
+
+def parse_entry(value: str) -> tuple[str, str]:
+    """(kind, reference) of an ``entry``."""
+    kind, sep, ref = value.partition(":")
+    return (kind, ref) if sep and kind in MEDIA_KINDS else ("photo", value)
+
+
 async def count(session: AsyncSession, ticket_id: int) -> int:
     found = await session.exec(
         select(func.count())

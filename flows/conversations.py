@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import additions, awaiting, faq, feedback, flood, languages, web_signin, work
+from flows import additions, alarms, awaiting, faq, feedback, flood, languages, web_signin, work
 from flows.dialogue import (
     REPORT_STEPS,
     AddToReport,
@@ -187,7 +187,9 @@ async def _turn(
     moved_on = answers.pop(awaiting.ANSWERS_KEY, None) is not None
     dlg = Dialogue(step=conv.step, answers=answers, locale=conv.locale, version=conv.version)
     followed = languages.follow_script(dlg, event)
-    adding = await additions.take(session, person=person, dlg=dlg, event=event, now=now)
+    adding = await additions.take(
+        session, person=person, dlg=dlg, event=event, policy=intake.policy, now=now
+    )
     out = adding if adding is not None else intake.handle(dlg, event)
     if followed is not None:
         out.replies.insert(0, followed)
@@ -255,6 +257,7 @@ async def _turn(
             fields=out.effect.fields,
             answers=answers,
             now=now,
+            policy=intake.policy,
         )
         out.outbox_written = True
     elif isinstance(out.effect, LookupStatus):
@@ -298,11 +301,14 @@ def _save(conv: Chat, dlg: Dialogue, now: datetime) -> None:
 
 
 def _is_p0(answers: dict[str, Any]) -> bool:
+    """Would be filed as P0 (past the hourly quota all the same), by the answers or by
+    the red flags in the reporter's words."""
     return (
         derive_priority(
             in_danger=str(answers.get("danger", "")),
             concerns=list(answers.get("concerns", [])),
             child_age=str(answers.get("age", "")),
+            flags=alarms.flags_of(answers),
         )
         == "P0"
     )

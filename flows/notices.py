@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.alarms import with_flags
 from flows.callbacks import StaffAction, staff_button
 from flows.delivery import escalate_unnotified, given_up
 from flows.messages import MEDIA_KINDS, Button
@@ -89,7 +90,7 @@ def referral_text(
     directory: Directory, ticket: Ticket, locale: str, *, signed: tuple[str, datetime] | None
 ) -> str:
     key = "referral" if ticket.owner_level == "township" else "referral.triage"
-    text = _fill(locale, key, ticket_fields(directory, ticket, locale))
+    text = with_flags(_fill(locale, key, ticket_fields(directory, ticket, locale)), ticket, locale)
     if ticket.reporter_role == "child":  # first, before anything else is read
         text = t(locale, "role.child.staff") + "\n" + text
     if signed is not None:
@@ -121,7 +122,9 @@ def addition_text(
         else:
             value = facts[field]
         lines.append(f"{label}{colon}{value}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    # Words that raised the alarm are news when the words (the story, words added) are.
+    return with_flags(text, ticket, locale) if {"story", "info"} & set(fields) else text
 
 
 def referral_buttons(ticket: Ticket, locale: str) -> list[list[Button]]:

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import attachments
+from flows.alarms import with_flags
 from flows.callbacks import StaffAction, staff_button
 from flows.events import Person
 from flows.messages import Button, Outcome, Reply
@@ -201,7 +202,7 @@ async def details(
     fields = ticket_fields(directory, ticket, loc)
     fields["state"] = t(loc, f"state.{ticket.state}")
     fields["owner"] = html.escape(await owner_name(session, directory, ticket, loc), quote=False)
-    lines = [CATALOGUES[loc]["ticket.detail"].format(**fields)]
+    lines = [with_flags(CATALOGUES[loc]["ticket.detail"].format(**fields), ticket, loc)]
     contact = await session.get(TicketContact, ticket.id)
     if ticket.erased_at is not None:
         lines.append(t(loc, "erased.contact"))

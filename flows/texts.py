@@ -138,11 +138,12 @@ ZH: dict[str, str] = {
     "concern.other": "其他",
     # story
     "story.prompt": "<b>请简单描述发生了什么。</b>\n时间、地点、孩子的状况、您看到或听到的情况"
-    "（不超过 {max} 字）。也可以发送照片。",
+    "（不超过 {max} 字）。也可以发送照片、语音或视频。",
     "story.too_long": "内容太长了（{length} 字），请精简到 {max} 字以内后重新发送。",
     "story.too_short": "请用文字多描述一些情况。",
     "story.photo_saved": "照片已收到（{count}/{max}）。请再用文字描述发生了什么。",
-    "story.photo_limit": "最多可以附 {max} 张照片，这张没有保存。请用文字描述发生了什么。",
+    "story.photo_limit": "最多可以附 {max} 个照片或文件，这个没有保存。请用文字描述发生了什么。",
+    "story.file_saved": "{kind}已收到（{count}/{max}）。请再用文字简单写几句发生了什么。",
     # contact
     "contact.prompt": "<b>是否留下联系方式？</b>\n工作站可能需要向您了解情况。"
     "联系方式只提供给负责处理的工作人员。您也可以匿名报告。",
@@ -473,7 +474,7 @@ ZH: dict[str, str] = {
     "you:sex.unknown": "不想说",
     "you:concerns.prompt": "<b>你遇到了什么事？</b>可以选好几个，选好后点“完成”。",
     "you:story.prompt": "<b>能说说发生了什么吗？</b>\n什么时候、在哪里、现在怎么样，想说多少都可以"
-    "（不超过 {max} 字）。也可以发照片。不想说的地方可以不说。",
+    "（不超过 {max} 字）。也可以发照片或语音。不想说的地方可以不说。",
     "you:story.too_short": "可以再多写一点吗？几句话就好。",
     "you:contact.prompt": "<b>要留下电话吗？</b>\n工作站的工作人员可能会打电话问问你的情况。"
     "电话只给负责帮你的工作人员。不留也可以。",
@@ -519,6 +520,23 @@ ZH: dict[str, str] = {
     "you:feedback.sorry": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。"
     "愿意的话，可以直接回复说说为什么（可以不写，不超过 {max} 字）。",
     "you:feedback.sorry_reopened": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。",
+    # words that raise the alarm (issue 12, item 5: flows/red_flags.py, flows/alarms.py)
+    "redflag.advice": "⚠️ <b>您描述的情况可能十分紧急。</b>\n"
+    "如果孩子现在有危险，请立即拨打 110（报警）；有人受伤，请拨打 120（急救）；"
+    "孩子有轻生的念头或需要心理支持，可拨打 12355（青少年服务台）。\n"
+    "我们会提醒工作站优先处理这份报告。",
+    "redflag.line": "⚠️ <b>警示词</b>：{flags}",
+    "redflag.item": "{words}（{category}）",
+    "redflag.sep": "、",
+    "redflag.self_harm": "自伤/自杀",
+    "redflag.sexual_abuse": "性侵害",
+    "redflag.severe_injury": "严重暴力/受伤",
+    "redflag.young_alone": "幼儿无人看护",
+    "redflag.confined": "被关/被锁",
+    "redflag.trafficking": "拐卖/绑架",
+    "redflag.violence": "暴力",
+    "redflag.abandonment": "遗弃",
+    "event.red_flags": "报告中有警示词",
     # policy questions, 政策咨询 (issue 12, item 7): flows.faq, flows.faq_steps
     "btn.faq": "📖 政策咨询",
     "btn.faq.topics": "📋 查看全部问题",
@@ -664,8 +682,10 @@ EN: dict[str, str] = {
     "story.too_short": "Please describe a little more in words.",
     "story.photo_saved": "Photo received ({count}/{max}). Please also describe in words what "
     "happened.",
-    "story.photo_limit": "At most {max} photos; this one was not kept. Please describe in words "
+    "story.photo_limit": "At most {max} photos or files; this one was not kept. Please describe in words "
     "what happened.",
+    "story.file_saved": "Your {kind} is received ({count}/{max}). Please also describe in a few "
+    "words what happened.",
     "contact.prompt": "<b>Leave a way to reach you?</b>\nThe workstation may need to ask you "
     "about the case. Your contact is shown only to the staff handling it. You may also stay "
     "anonymous.",
@@ -1070,6 +1090,23 @@ EN: dict[str, str] = {
     "county is told. If you like, reply with what went wrong (optional, up to {max} characters).",
     "you:feedback.sorry_reopened": "We are sorry we did not help you well. It is taken on again "
     "and the county is told.",
+    # words that raise the alarm (issue 12, item 5: flows/red_flags.py, flows/alarms.py)
+    "redflag.advice": "⚠️ <b>What you describe may be very urgent.</b>\n"
+    "If the child is in danger now, call 110 (police); if someone is hurt, call 120 "
+    "(ambulance); if the child thinks of ending their life or needs support, call 12355 "
+    "(youth helpline).\nWe will ask the station to deal with this report first.",
+    "redflag.line": "⚠️ <b>Alarm words</b>: {flags}",
+    "redflag.item": "{words} ({category})",
+    "redflag.sep": ", ",
+    "redflag.self_harm": "self-harm/suicide",
+    "redflag.sexual_abuse": "sexual abuse",
+    "redflag.severe_injury": "severe violence/injury",
+    "redflag.young_alone": "young child alone",
+    "redflag.confined": "locked in",
+    "redflag.trafficking": "trafficking/abduction",
+    "redflag.violence": "violence",
+    "redflag.abandonment": "abandonment",
+    "event.red_flags": "alarm words in the report",
     # policy questions, 政策咨询 (issue 12, item 7): flows.faq, flows.faq_steps
     "btn.faq": "📖 Policy questions",
     "btn.faq.topics": "📋 All questions",

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.places import Directory
+from flows.red_flags import Flag, from_json
 from flows.staff_views import NOTED_KINDS
 from flows.ticket_actions import TicketState, ticket_state
 from flows.ticket_rights import may_see_contact, viewable_ticket
@@ -67,6 +68,7 @@ class TicketDetail:
     child_sex: str
     concerns: tuple[str, ...]
     story: str | None  # None once erased
+    red_flags: tuple[Flag, ...]  # the words that raised the alarm (none once erased)
     first_action_at: datetime | None
     outcome: str | None
     resolution_note: str | None
@@ -151,6 +153,7 @@ async def view_ticket(
         child_sex=ticket.child_sex,
         concerns=tuple(ticket.concerns),
         story=None if erased else ticket.story,
+        red_flags=from_json(ticket.red_flags),
         first_action_at=ticket.first_action_at,
         outcome=ticket.outcome,
         resolution_note=None if erased else ticket.resolution_note,

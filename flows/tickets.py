@@ -11,7 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import alarms
+from flows.attachments import parse_entry
 from flows.places import Directory
+from flows.red_flags import from_json
 from flows.sla import Frozen, Policy, deadlines, freeze, start_ladder
 from flows.states import State
 from flows.texts import duration, local_name, phrase, t, voiced
@@ -73,6 +76,8 @@ class Receipt:
     first_action_minutes: float
     # Whether this call filed the ticket (False: the intake key had filed it before).
     new: bool = False
+    # The categories of the red flags the reporter's words raised (flows.red_flags).
+    red_flags: tuple[str, ...] = ()
 
 
 async def file_report(
@@ -101,7 +106,11 @@ async def file_report(
     # "unknown" (or empty) until the reporter adds it.
     concerns = list(answers.get("concerns", []))
     age, sex = answers.get("age", "unknown"), answers.get("sex", "unknown")
-    priority = derive_priority(in_danger=answers["danger"], concerns=concerns, child_age=age)
+    by_answers = derive_priority(in_danger=answers["danger"], concerns=concerns, child_age=age)
+    flags = alarms.flags_of(answers)  # the reporter's words may raise it, never lower it
+    priority = derive_priority(
+        in_danger=answers["danger"], concerns=concerns, child_age=age, flags=flags
+    )
     frozen = freeze(policy, priority)
     triage = r.owner_level != "township"
     ticket = Ticket(
@@ -145,8 +154,9 @@ async def file_report(
                 callback_consent=bool(answers.get("callback")),
             )
         )
-    for ref in answers.get("photos", []):
-        session.add(TicketAttachment(ticket_id=ticket.id, kind="photo", file_ref=ref))
+    for value in answers.get("photos", []):
+        kind, ref = parse_entry(value)
+        session.add(TicketAttachment(ticket_id=ticket.id, kind=kind, file_ref=ref))
     session.add(
         TicketEvent(
             ticket_id=ticket.id, at=now, actor=actor, kind="submitted", to_state=State.SUBMITTED
@@ -163,6 +173,7 @@ async def file_report(
             note=f"{r.owner_level} {r.owner_code} {priority}",
         )
     )
+    alarms.record(session, ticket, flags, before=by_answers, now=now)
     # The referral itself is delivered by the outbox sender; written here, in the same
     # transaction, so a crash can never leave a ticket that nobody is told about.
     session.add(
@@ -229,6 +240,7 @@ async def _receipt(
         triage=ticket.owner_level != "township",
         sign_minutes=frozen.sign,
         first_action_minutes=frozen.first_action,
+        red_flags=tuple(f.category for f in from_json(ticket.red_flags)),
     )
 
 
@@ -274,9 +286,11 @@ async def add_to_report(
     fields: tuple[str, ...],
     answers: dict[str, Any],
     now: datetime,
+    policy: Policy,
 ) -> None:
     """Answers given after an urgent report was filed go onto its ticket, and whoever owns
-    it (the station, or the county's queue) is told what was added."""
+    it (the station, or the county's queue) is told what was added. Words added are
+    screened for red flags as a new report's are (``flows.alarms.add_flags``)."""
     ticket = await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
     if ticket is None or ticket.id is None:
         return
@@ -297,9 +311,10 @@ async def add_to_report(
                     )
                 )
             ).all()
-            for ref in answers.get("photos", []):
+            for value in answers.get("photos", []):
+                kind, ref = parse_entry(value)
                 if ref not in kept:
-                    session.add(TicketAttachment(ticket_id=ticket.id, kind="photo", file_ref=ref))
+                    session.add(TicketAttachment(ticket_id=ticket.id, kind=kind, file_ref=ref))
         elif field == "contact" and answers.get("phone"):
             contact = await session.get(TicketContact, ticket.id)
             if contact is None:
@@ -308,12 +323,14 @@ async def add_to_report(
             contact.callback_consent = bool(answers.get("callback"))
             session.add(contact)
             ticket.anonymous = False
-    session.add(ticket)
     session.add(
         TicketEvent(
             ticket_id=ticket.id, at=now, actor="citizen", kind="addition", note=",".join(fields)
         )
     )
+    words = [str(answers.get(name) or "") for name in alarms.FREE_TEXT if name in fields]
+    await alarms.add_flags(session, ticket, words, policy=policy, now=now)
+    session.add(ticket)
     owner = (
         ("station", ticket.owner_code)
         if ticket.owner_level == "township"

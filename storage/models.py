@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 # A person's free text (a story, a note, a reason, a comment): the one limit told to them.
@@ -132,6 +132,12 @@ class Ticket(SQLModel, table=True):
     child_sex: str = Field(max_length=8)
     concerns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     story: str = Field(max_length=TEXT_MAX)
+    # Words in the reporter's text that raised the alarm (flows.red_flags): a list of
+    # {"category": …, "words": […]}; the words are erased with the story, the categories kept.
+    red_flags: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )
     locale: str = Field(default="zh", max_length=8)
     # The reporting chat, so the reporter can ask for status and be kept informed.
     reporter_channel: str = Field(max_length=16)

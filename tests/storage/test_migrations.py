@@ -246,8 +246,8 @@ async def test_0010_web_session_downgrades_and_upgrades_again(
     assert await schema_is_current(db.engine)
 
 
-async def test_0011_faq_downgrades_and_upgrades_again(db: Database, database_url: str) -> None:
-    """Down to 0010 drops ``faq_entry`` and ``station.phone`` and keeps every station; back up
+async def test_0012_faq_downgrades_and_upgrades_again(db: Database, database_url: str) -> None:
+    """Down to 0011 drops ``faq_entry`` and ``station.phone`` and keeps every station; back up
     makes them again, the phone empty."""
     import asyncio
 
@@ -272,7 +272,7 @@ async def test_0011_faq_downgrades_and_upgrades_again(db: Database, database_url
     assert "faq_entry" in before[0] and "phone" in before[1]
     await db.engine.dispose()
     try:
-        await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0010")
+        await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0011")
         tables, columns = await shape()
         assert tables == before[0] - {"faq_entry"} and columns == before[1] - {"phone"}
         assert await stations() == 1757

@@ -118,6 +118,14 @@ class ContactOut(BaseModel):
     callback_consent: bool | None = None
 
 
+class RedFlagOut(BaseModel):
+    category: str = Field(
+        description="self_harm, sexual_abuse, severe_injury, young_alone, confined,"
+        " trafficking, violence or abandonment."
+    )
+    words: list[str] = Field(description="The reporter's words that raised it; empty once erased.")
+
+
 class TicketDetailOut(TicketStateOut):
     """A ticket in full, as the bot's details show it, with its history."""
 
@@ -131,6 +139,9 @@ class TicketDetailOut(TicketStateOut):
     child_sex: str
     concerns: list[str]
     story: str | None = Field(description="null once erased after the retention period.")
+    red_flags: list[RedFlagOut] = Field(
+        description="Words in what the reporter wrote that raised the alarm (and the priority)."
+    )
     first_action_at: datetime | None
     outcome: str | None
     resolution_note: str | None
@@ -168,7 +179,8 @@ def detail_out(detail: TicketDetail) -> TicketDetailOut:
     facts = {
         name: getattr(detail, name)
         for name in TicketDetailOut.model_fields
-        if name not in TicketStateOut.model_fields and name not in ("contact", "history")
+        if name not in TicketStateOut.model_fields
+        and name not in ("contact", "history", "red_flags")
     }
     return TicketDetailOut(
         **_state_fields(detail.state),
@@ -178,6 +190,7 @@ def detail_out(detail: TicketDetail) -> TicketDetailOut:
             phone=detail.contact.phone,
             callback_consent=detail.contact.callback_consent,
         ),
+        red_flags=[RedFlagOut(category=f.category, words=list(f.words)) for f in detail.red_flags],
         history=[
             HistoryEntryOut(
                 at=e.at,

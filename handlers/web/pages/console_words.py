@@ -32,6 +32,8 @@ _CONSOLE: Final[dict[str, dict[str, str]]] = {
         "priority": "优先级",
         "priority.none": "尚未判定（先问是否危险）",
         "p0.advice": "紧急：请告诉来电人，孩子有危险时立即拨打 110（报警）或 120（急救）。",
+        "filed.red_flags": "⚠️ 描述中有警示词（{flags}）：请告诉来电人，孩子有危险立即拨打 110，"
+        "有人受伤拨打 120，孩子有轻生念头可拨打 12355。",
         "required": "请回答这一项。",
         "invalid": "请检查这一项。",
         "fix": "有几项需要修改，请看下面的提示。已填的内容都还在。",
@@ -87,6 +89,9 @@ _CONSOLE: Final[dict[str, dict[str, str]]] = {
         "priority.none": "not known yet (ask about danger first)",
         "p0.advice": "Urgent: tell the caller to call 110 (police) or 120 (ambulance) at once "
         "if the child is in danger.",
+        "filed.red_flags": "⚠️ Alarm words in the story ({flags}): tell the caller to call 110 "
+        "if the child is in danger, 120 if someone is hurt, 12355 if the child thinks of ending "
+        "their life.",
         "required": "Please answer this.",
         "invalid": "Please check this.",
         "fix": "Some answers need a change; see the notes below. Everything typed is kept.",

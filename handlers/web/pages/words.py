@@ -33,6 +33,9 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "filed.owner": "负责处理：{owner}",
         "filed.status": "查询进度",
         "filed.again": "再报告一个",
+        "filed.alert.title": "⚠️ 您描述的情况可能十分紧急",
+        "filed.alert": "如果孩子现在有危险，请立即拨打 110（报警）；有人受伤，请拨打 120（急救）；"
+        "孩子有轻生的念头或需要心理支持，可拨打 12355（青少年服务台）。我们已提醒工作站优先处理。",
         "status.title": "查询处理进度",
         "status.code": "报告编号",
         "status.go": "查询",
@@ -69,6 +72,10 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "filed.owner": "In charge: {owner}",
         "filed.status": "Follow the report",
         "filed.again": "Report another child",
+        "filed.alert.title": "⚠️ What you describe may be very urgent",
+        "filed.alert": "If the child is in danger now, call 110 (police); if someone is hurt, call"
+        " 120 (ambulance); if the child thinks of ending their life or needs support, call 12355"
+        " (youth helpline). We have asked the station to deal with this report first.",
         "status.title": "Follow a report",
         "status.code": "Report code",
         "status.go": "Look up",
