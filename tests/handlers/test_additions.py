@@ -126,3 +126,45 @@ async def test_bad_input_while_adding_is_answered_and_keeps_the_step(
     await citizen.wait_text("补充的情况都已转给工作站")
     ticket = await ticket_by_code(db, code)
     assert "reporter_added" not in [e.kind for e in await events_of(db, ticket.id)]
+
+
+async def test_a_voice_message_with_the_story_is_kept_with_the_report(
+    life: BotService, db: Database
+) -> None:
+    api = life.api
+    citizen = Citizen(api, REPORTER)
+    await citizen.report_until_story()
+    mark = len(api.calls)
+    api.push_voice(REPORTER)
+    got = await said_to(api, REPORTER, "语音已收到（1/5）", mark)
+    assert "用文字简单写几句" in (got.text or "")
+    await citizen.text("孩子一个人在家两天了，没有大人照看。")
+    await citizen.press("ct", "anon")
+    await citizen.press("sm", "ok")
+    code = await citizen.receipt_code()
+    ticket = await ticket_by_code(db, code)
+    async with db.unit() as session:
+        kinds = (
+            await session.exec(
+                select(TicketAttachment.kind).where(col(TicketAttachment.ticket_id) == ticket.id)
+            )
+        ).all()
+    assert list(kinds) == ["voice"]
+
+
+async def test_words_that_raise_the_alarm_added_later_raise_the_priority(
+    life: BotService, clock: FakeClock, db: Database
+) -> None:
+    api = life.api
+    citizen = Citizen(api, REPORTER)
+    code = await citizen.file_report_by_buttons()
+    assert (await ticket_by_code(db, code)).priority == "P1"
+    clock.advance(minutes=5)
+    await citizen.text(f"/status {code}")
+    await citizen.press("ad", code)
+    advice = await citizen.text("孩子刚才跟我说他不想活了")
+    assert "110" in (advice.text or "") and "12355" in (advice.text or "")
+    await citizen.wait_text("已补充到报告")
+    ticket = await ticket_by_code(db, code)
+    assert ticket.priority == "P0"
+    assert "red_flags" in [e.kind for e in await events_of(db, ticket.id)]

@@ -17,7 +17,7 @@ _CONSOLE: Final[dict[str, dict[str, str]]] = {
         "channel.phone_12355": "12355 青少年服务台",
         "place": "孩子在哪里？",
         "place.hint": "输入地名会出现候选：↓↑ 选择，回车确认。也可以只写区县和镇街。",
-        "place.pick": "找到几个可能的地点，请向来电人确认后选择一个：",
+        "place.pick": "请向来电人确认地点，再从下面选择：",
         "place.not_found": "没有找到这个地点，请换一种写法（写上区/县和镇/街道）。",
         "place.unknown_code": "这个地点已不在名录中，请重新输入。",
         "place.outside": "不在您负责的区域",
@@ -72,7 +72,7 @@ _CONSOLE: Final[dict[str, dict[str, str]]] = {
         "place": "Where is the child?",
         "place.hint": "Places are suggested as you type: ↓↑ to choose, Enter to take one. The "
         "county and township are enough.",
-        "place.pick": "Several places match; check with the caller and choose one:",
+        "place.pick": "Check the place with the caller, then choose it below:",
         "place.not_found": "No place matches; try other words (add the county and township).",
         "place.unknown_code": "This place is no longer in the directory; type it again.",
         "place.outside": "outside your area",
