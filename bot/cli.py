@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot import erase_cli, logs, ops_cli, staff_cli, token_cli
+from bot import erase_cli, faq_cli, logs, ops_cli, staff_cli, station_cli, token_cli
 from bot.roles import Role
 from bot.settings import SettingsError, load_settings
 
@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     token_cli.add_parser(sub)
     ops_cli.add_parser(sub)
     erase_cli.add_parser(sub)
+    faq_cli.add_parser(sub)
+    station_cli.add_parser(sub)
     return parser
 
 
@@ -82,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.service import with_database
 
             print(asyncio.run(with_database(settings, lambda db: erase_cli.run(args, db))))
+        elif args.command in ("faq", "station"):
+            from bot.service import with_database
+
+            module = faq_cli if args.command == "faq" else station_cli
+            print(asyncio.run(with_database(settings, lambda db: module.run(args, db))))
     except SettingsError as exc:
         print(f"hutong: {exc}", file=sys.stderr)
         return 2

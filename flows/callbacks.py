@@ -44,7 +44,7 @@ _NUMBER: Final = re.compile(r"[0-9]{1,9}")  # as flows.messages.number_in reads 
 class IntakeAction(StrEnum):
     """What an intake button answers; its value says with what."""
 
-    MENU = "mn"  # report | status | lang
+    MENU = "mn"  # report | status | faq | lang
     RESUME = "rs"  # resume | restart | stop
     DANGER = "dg"
     REPORTER = "rp"
@@ -65,6 +65,7 @@ class IntakeAction(StrEnum):
     EDIT = "ed"  # the answer to change
     ADD = "ad"  # a filed report's code: add to it (flows.additions)
     ADD_DONE = "add"  # nothing more to add
+    FAQ = "fq"  # policy questions: t | p<page> | e<entry id> | m (flows.faq_steps)
 
 
 class StaffAction(StrEnum):

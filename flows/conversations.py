@@ -18,13 +18,22 @@ from flows import (
     alarms,
     awaiting,
     commands,
+    faq,
     feedback,
     flood,
     languages,
     web_signin,
     work,
 )
-from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit, by_the_child
+from flows.dialogue import (
+    REPORT_STEPS,
+    AddToReport,
+    ConsultFaq,
+    Dialogue,
+    LookupStatus,
+    Submit,
+    by_the_child,
+)
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
 from flows.messages import Outcome, Reply
@@ -291,6 +300,10 @@ async def _turn(
             if code is not None and await additions.addable(session, person=person, code=code):
                 buttons = additions.offer(dlg, code)
             out.replies.append(Reply(text, buttons))
+    elif isinstance(out.effect, ConsultFaq):
+        out.replies += await faq.consult(
+            session=session, dlg=dlg, ask=out.effect, channel=channel, chat_id=chat_id
+        )
     out.locale = dlg.locale
     if out.changed or dlg.locale != conv.locale:
         _save(conv, dlg, now)

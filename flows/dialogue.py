@@ -107,7 +107,18 @@ class LookupStatus:
     code: str | None  # None: list this chat's reports
 
 
-Effect = Submit | AddToReport | LookupStatus
+@dataclass(frozen=True, slots=True)
+class ConsultFaq:
+    """Show policy answers (flows.faq): a page of the topics, one entry (``key``), or what
+    typed ``words`` match. ``edit``: in place of the message whose button was pressed."""
+
+    page: int = 0
+    key: str | None = None
+    words: str | None = None
+    edit: bool = False
+
+
+Effect = Submit | AddToReport | LookupStatus | ConsultFaq
 
 
 # ---- typed answers --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from flows import languages, place_steps, story_step
+from flows import faq_steps, languages, place_steps, story_step
 from flows.callbacks import IntakeAction, LanguageData, parse_intake
 from flows.commands import help_text
 from flows.dialogue import (
@@ -85,9 +85,7 @@ class Intake:
             if filed(dlg):  # nothing is taken back: the report was sent
                 return self._stop_adding(dlg)
             if dlg.step in REPORT_STEPS or dlg.step == "status":
-                out = self._reset(dlg)
-                out.replies.insert(0, Reply(say(dlg, "cancelled"), remove_keyboard=True))
-                return out
+                return self._cancel(dlg, remove_keyboard=True)
             return Outcome([Reply(say(dlg, "nothing_to_cancel"))])
         if cmd.name == "help":  # a citizen's; staff get theirs in flows.conversations
             return Outcome([Reply(help_text(dlg.locale, None))])
@@ -124,9 +122,7 @@ class Intake:
                 code = dlg.answers["_last_code"]
                 out.replies.append(Reply(say(dlg, "already_submitted", code=code)))
             return out
-        out = Outcome([Reply(say(dlg, "stale"))])
-        out.replies.extend(self.screens.prompts(dlg))
-        return out
+        return Outcome([Reply(say(dlg, "stale")), *self.screens.prompts(dlg)])
 
     def _on_menu(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step != "menu":
@@ -139,6 +135,10 @@ class Intake:
         if value == "lang":
             return Outcome([language_prompt(dlg)])
         return None
+
+    def _on_faq(self, dlg: Dialogue, value: str) -> Outcome | None:
+        found = faq_steps.pressed(value) if dlg.step in ("menu", "faq") else None
+        return self._goto(dlg, *found) if found else None
 
     def _on_resume(self, dlg: Dialogue, value: str) -> Outcome | None:
         if dlg.step not in REPORT_STEPS:
@@ -180,9 +180,8 @@ class Intake:
         return self._goto(dlg, step) if step else None
 
     def _on_county(self, dlg: Dialogue, value: str) -> Outcome | None:
-        if not place_steps.county(self.directory, dlg, value):
-            return None
-        return self._goto(dlg, "place_township")
+        found = place_steps.county(self.directory, dlg, value)
+        return self._goto(dlg, "place_township") if found else None
 
     def _on_page(self, dlg: Dialogue, value: str) -> Outcome | None:
         if not place_steps.turn_page(self.directory, dlg, value):
@@ -255,9 +254,7 @@ class Intake:
         if value == "edit":
             return self._goto(dlg, "edit")
         if value == "cancel":
-            out = self._reset(dlg)
-            out.replies.insert(0, Reply(say(dlg, "cancelled")))
-            return out
+            return self._cancel(dlg)
         return None
 
     def _on_edit(self, dlg: Dialogue, value: str) -> Outcome | None:
@@ -278,6 +275,8 @@ class Intake:
                 return self._story(dlg, text)
             if step in ("contact", "contact_phone"):
                 return self._typed_phone(dlg, text)
+            if step == "faq":
+                return Outcome(effect=faq_steps.typed(text))
             if step == "status":
                 if looks_like_code(text):
                     return Outcome(effect=LookupStatus(text.upper()))
@@ -301,8 +300,7 @@ class Intake:
     def _typed_place(self, dlg: Dialogue, text: str) -> Outcome:
         found = place_steps.typed(self.directory, dlg, text)
         if found == "too_long":
-            max_ = place_steps.PLACE_TEXT_MAX
-            return Outcome([Reply(say(dlg, "place.too_long", max=max_))])
+            return Outcome([Reply(say(dlg, "place.too_long", max=place_steps.PLACE_TEXT_MAX))])
         if found == "none":
             out = self._goto(dlg, "place")
             out.replies[0].text = say(dlg, "place.not_found", text=text)
@@ -344,8 +342,7 @@ class Intake:
     def after_urgent_filing(self, dlg: Dialogue, code: str, ticket_id: int) -> list[Reply]:
         """The urgent report is filed: ask what is still missing, each answer an addition;
         when nothing is (the danger was changed at the summary), the dialogue is over."""
-        dlg.answers["_filed"] = code
-        dlg.answers["_ticket"] = ticket_id
+        dlg.answers.update(_filed=code, _ticket=ticket_id)
         step = missing(dlg)
         if step is None:
             self.after_submit(dlg, code)
@@ -388,12 +385,14 @@ class Intake:
     def _goto(self, dlg: Dialogue, step: str, effect: Effect | None = None) -> Outcome:
         dlg.step = step
         dlg.version += 1
-        replies = [] if step == "status" else self.screens.prompts(dlg)
+        replies = [] if step in ("status", "faq") else self.screens.prompts(dlg)
         return Outcome(replies, effect=effect, changed=True)
 
-    def _reset(self, dlg: Dialogue) -> Outcome:
+    def _cancel(self, dlg: Dialogue, *, remove_keyboard: bool = False) -> Outcome:
         dlg.answers = fresh(dlg)
-        return self._goto(dlg, "menu")
+        out = self._goto(dlg, "menu")
+        out.replies.insert(0, Reply(say(dlg, "cancelled"), remove_keyboard=remove_keyboard))
+        return out
 
     def after_submit(self, dlg: Dialogue, code: str) -> None:
         """The report is filed: forget the answers, remember the code, back to the menu."""
@@ -418,4 +417,5 @@ _PRESS_ACTIONS = {
     IntakeAction.CONSENT: Intake._on_consent,
     IntakeAction.SUMMARY: Intake._on_summary,
     IntakeAction.EDIT: Intake._on_edit,
+    IntakeAction.FAQ: Intake._on_faq,
 }

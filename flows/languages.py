@@ -17,8 +17,8 @@ from flows.messages import Outcome, Reply
 from flows.screens import Screens
 from flows.texts import CATALOGUES, DEFAULT_LOCALE, t
 
-# Where a person first writes in their own words.
-_FIRST_TYPED_STEPS: Final = frozenset({"menu", "place", "place_pick"})
+# Where a person first writes in their own words (at ``faq``: a policy question).
+_FIRST_TYPED_STEPS: Final = frozenset({"menu", "place", "place_pick", "faq"})
 
 
 def choose(screens: Screens, dlg: Dialogue, locale: str) -> Outcome:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 
+from flows import faq_steps
 from flows.callbacks import IntakeAction, IntakeData, LanguageData
 from flows.dialogue import ADDING_CODE, EDITABLE, REPORT_STEPS, Dialogue, by_the_child, filed
 from flows.messages import Button, Reply
@@ -77,6 +78,14 @@ def added_note(dlg: Dialogue, code: str, fields: tuple[str, ...]) -> str:
     return say(dlg, "urgent.added", code=code, what=what)
 
 
+def faq_buttons(dlg: Dialogue) -> list[list[Button]]:
+    """The ways on from a policy answer: all the topics (a new message), or the menu."""
+    return [
+        [btn(dlg, "btn.faq.topics", IntakeAction.FAQ, faq_steps.TOPICS)],
+        [btn(dlg, "btn.faq.menu", IntakeAction.FAQ, faq_steps.MENU)],
+    ]
+
+
 class Screens:
     """The screens of one directory's dialogue (the places offered are the directory's)."""
 
@@ -117,10 +126,13 @@ class Screens:
                     [b(dlg, "btn.report", IntakeAction.MENU, "report")],
                     [
                         b(dlg, "btn.status", IntakeAction.MENU, "status"),
-                        b(dlg, "btn.language", IntakeAction.MENU, "lang"),
+                        b(dlg, "btn.faq", IntakeAction.FAQ, faq_steps.TOPICS),
                     ],
+                    [b(dlg, "btn.language", IntakeAction.MENU, "lang")],
                 ],
             )
+        if step == "faq":  # the topics themselves come from the database (flows.faq)
+            return Reply(t(loc, "faq.prompt"), faq_buttons(dlg))
         if step == "danger":
             return Reply(
                 say(dlg, "danger.prompt"),

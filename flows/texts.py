@@ -556,6 +556,24 @@ ZH: dict[str, str] = {
     "help.group": "<b>本群可用命令</b>（本站工作人员）",
     "help.group.private": "其他操作请在与机器人的私聊中进行。",
     "help.danger": "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
+    # policy questions, 政策咨询 (issue 12, item 7): flows.faq, flows.faq_steps
+    "btn.faq": "📖 政策咨询",
+    "btn.faq.topics": "📋 查看全部问题",
+    "btn.faq.menu": "🏠 回到主菜单",
+    "faq.prompt": "<b>政策咨询</b>\n请直接输入您想了解的问题（例如“留守儿童”“生活补贴怎么申请”），或点击“查看全部问题”。",
+    "faq.topics": "<b>政策咨询</b>（第 {page}/{pages} 页）\n请点击下面的问题查看解答，也可以直接输入您想了解的问题，例如“留守儿童”“生活补贴怎么申请”。",
+    "faq.found": "下面这些问题可能和您问的有关，请点击查看：",
+    "faq.not_found": "没有找到与您的问题相关的解答。可以换个说法再试，或在下面的问题中查找；也可以拨打 12355 青少年服务台咨询。",
+    "faq.gone": "这个问题已经更新或下线，请在下面重新选择。",
+    "faq.empty": "政策咨询暂未开通：这里还没有可以提供的解答。\n如有疑问，请拨打 12355 青少年服务台，或联系您所在乡镇（街道）的未成年人保护工作站。",
+    "faq.answer": "<b>{question}</b>\n\n{answer}",
+    "faq.source": "依据：{title}，{date}",
+    "faq.date": "{y}年{m}月{d}日",
+    "faq.link": "原文：{url}",
+    "faq.chinese_only": "（这条解答只有中文版本。）",
+    "faq.station": "📍 如需了解具体条件或办理，请联系<b>{station}</b>（您在这里提交的报告由该站处理），也可以拨打 12355 青少年服务台咨询。",
+    "faq.station_phone": "📍 如需了解具体条件或办理，请联系<b>{station}</b>（您在这里提交的报告由该站处理），电话 {phone}；也可以拨打 12355 青少年服务台咨询。",
+    "faq.station_any": "📍 如需了解具体条件或办理，请联系您所在乡镇（街道）的未成年人保护工作站，或村（居）委会的儿童主任；也可以拨打 12355 青少年服务台咨询。",
 }
 
 EN: dict[str, str] = {
@@ -1124,6 +1142,24 @@ EN: dict[str, str] = {
     "help.group": "<b>Commands in this group</b> (the station's staff)",
     "help.group.private": "Everything else: in your private chat with the bot.",
     "help.danger": "If a child is in danger now, call 110 (police) or 120 (ambulance).",
+    # policy questions, 政策咨询 (issue 12, item 7): flows.faq, flows.faq_steps
+    "btn.faq": "📖 Policy questions",
+    "btn.faq.topics": "📋 All questions",
+    "btn.faq.menu": "🏠 Main menu",
+    "faq.prompt": "<b>Policy questions</b>\nType what you want to know (e.g. \u201cleft-behind children\u201d, \u201capply for the allowance\u201d), or press \u201cAll questions\u201d.",
+    "faq.topics": "<b>Policy questions</b> (page {page}/{pages})\nPress a question to read the answer, or type what you want to know, e.g. \u201cleft-behind children\u201d or \u201capply for the allowance\u201d.",
+    "faq.found": "These questions may be what you asked about; press one to read it:",
+    "faq.not_found": "No answer was found for your question. Try other words, or look through the questions below; you can also call 12355, the youth helpline.",
+    "faq.gone": "That question was updated or withdrawn; please choose again below.",
+    "faq.empty": "Policy questions are not available yet: no answers have been added here.\nIf you have a question, call 12355 (youth helpline) or contact the minors' protection workstation of your township (sub-district).",
+    "faq.answer": "<b>{question}</b>\n\n{answer}",
+    "faq.source": "Source: {title}, {date}",
+    "faq.date": "{y}/{m}/{d}",
+    "faq.link": "Full text: {url}",
+    "faq.chinese_only": "(This answer is available in Chinese only.)",
+    "faq.station": "📍 For the conditions in your case or to apply, contact <b>{station}</b> (the station handling the report you filed here), or call 12355, the youth helpline.",
+    "faq.station_phone": "📍 For the conditions in your case or to apply, contact <b>{station}</b> (the station handling the report you filed here), phone {phone}; or call 12355, the youth helpline.",
+    "faq.station_any": "📍 For the conditions in your case or to apply, contact the minors' protection workstation (未成年人保护工作站) of your township or sub-district, or the children's director (儿童主任) of your village or residents' committee; or call 12355, the youth helpline.",
 }
 
 # Texts whose Traditional form is not the conversion of the Simplified one.

@@ -6,7 +6,7 @@ Asia/Shanghai only when rendered for people.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint, false, text
@@ -22,6 +22,10 @@ FILE_REF_MAX = 256
 NAME_MAX = 128
 # What the administrator calls an API token ("Guangzhou hotline CRM").
 TOKEN_LABEL_MAX = 64
+# A station's phone as an operator writes it ("020-8765 4321", "+86 20 8765 4321").
+STATION_PHONE_MAX = 32
+# A policy answer's id in the operators' file (flows.faq_file): it travels in button data.
+FAQ_KEY_MAX = 24
 
 
 class Division(SQLModel, table=True):
@@ -48,6 +52,9 @@ class Station(SQLModel, table=True):
     county_code: str = Field(max_length=12, index=True)
     city_code: str = Field(max_length=12, index=True)
     active: bool = True
+    # Where a worried parent can call the station (`hutong station phone`); none until an
+    # operator sets it: the bundled directory has no phone numbers.
+    phone: str | None = Field(default=None, max_length=STATION_PHONE_MAX)
 
 
 class Conversation(SQLModel, table=True):
@@ -334,6 +341,23 @@ class SendPace(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     tat: float
+
+
+class FaqEntry(SQLModel, table=True):
+    """One policy question and its answer (政策咨询), as last imported from the operators'
+    TOML file (`hutong faq import`, flows.faq_file); an import replaces them all at once."""
+
+    __tablename__ = "faq_entry"
+
+    key: str = Field(primary_key=True, max_length=FAQ_KEY_MAX)  # the file's ``id``
+    position: int  # the entry's place in the file: topics are listed in that order
+    # Per locale ("zh" always, "en" when written): question, answer, keywords. Other
+    # scripts (zh-Hant) are derived from "zh" when shown, never stored.
+    texts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    source_title: str = Field(max_length=200)  # 《title》（document number）
+    source_date: date
+    source_url: str | None = Field(default=None, max_length=500)
+    imported_at: datetime
 
 
 def table(model: type[SQLModel]) -> Table:

@@ -42,6 +42,7 @@ _MUTABLE = (
     "staff_member",
     "invite",
     "send_pace",
+    "faq_entry",
 )
 
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+from pathlib import Path
 from typing import Any, ClassVar
 
 from harness import FakeClock
@@ -28,9 +29,11 @@ from hypothesis.stateful import (
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from flows import faq_store
 from flows.conversations import take_turn
 from flows.dialogue import REPORT_STEPS, Dialogue, Submit
 from flows.events import Command, Event, Person, Photo, Press, SharedContact, Text, Unsupported
+from flows.faq_file import parse
 from flows.intake import Intake
 from flows.messages import Outcome
 from flows.texts import CATALOGUES
@@ -38,7 +41,8 @@ from storage.db import Database, make_engine
 from storage.models import Conversation, Ticket
 
 _chats = itertools.count(810_000_000)
-STEPS = REPORT_STEPS | {"menu", "status"}
+EXAMPLE = Path(__file__).resolve().parents[2] / "faq.example.toml"
+STEPS = REPORT_STEPS | {"menu", "status", "faq"}
 # What a person might type: the words the dialogue understands, and anything else.
 TEXTS = st.one_of(
     st.sampled_from(
@@ -53,6 +57,7 @@ TEXTS = st.one_of(
             "12",
             "孩子一个人在家两天了，没有大人照看。",
             "ABCD2345",
+            "留守兒童有甚麼補貼",
             "x" * 2001,
             "   ",
             "😀" * 3,
@@ -62,7 +67,7 @@ TEXTS = st.one_of(
 )
 COMMANDS = st.sampled_from(["start", "cancel", "help", "status", "language", "frobnicate"])
 FORGED = st.one_of(
-    st.from_regex(r"\A[0-9]{1,4}:(sm|pk|pt|dg|rs|mn|ct|cs|cn|cd|pg|pb|pu|ed):[a-z0-9]{0,12}\Z"),
+    st.from_regex(r"\A[0-9]{1,4}:(sm|pk|pt|dg|rs|mn|ct|cs|cn|cd|pg|pb|pu|ed|fq):[a-z0-9]{0,12}\Z"),
     st.text(max_size=64),
 )
 # A confirmation, or a place chosen for a child in danger now: what may file a ticket.
@@ -286,14 +291,23 @@ class IntakeDialogue(RuleBasedStateMachine):
             assert ticket.priority == "P0" and ticket.id == a["_ticket"]
 
 
+async def _import_policy_answers(url: str) -> None:
+    db = Database(make_engine(url))
+    async with db.unit() as session:
+        entries = parse(EXAMPLE.read_text(encoding="utf-8"))
+        await faq_store.replace_all(session=session, entries=entries, now=FakeClock()())
+    await db.dispose()
+
+
 def _onwards(step: str, answers: dict[str, Any]) -> list[str | Event]:
     """Answers to the current question ("action:value" presses of the current version, or
     events), several where a person has a choice."""
     concerns: list[str | Event] = ["cn:no_carer", "cn:sexual", "cn:illness", "cn:bullying"]
     picks: list[str | Event] = [f"pk:{c}" for c in answers.get("_candidates", [])[:2]]
     table: dict[str, list[str | Event]] = {
-        "menu": ["mn:report", "mn:report", "mn:status"],
+        "menu": ["mn:report", "mn:report", "mn:status", "fq:t"],
         "status": [Text("ABCD2345"), Command("cancel")],
+        "faq": [Text("留守儿童"), "fq:p1", "fq:eliushou-ertong", "fq:t", "fq:m", "mn:report"],
         "danger": ["dg:yes", "dg:no", "dg:unsure"],
         "reporter": ["rp:neighbour", "rp:child", "rp:teacher"],
         "place": ["pc:440100000000", Text("从化区街口街道"), Text("雄锋村委会")],
@@ -314,6 +328,7 @@ def _onwards(step: str, answers: dict[str, Any]) -> list[str | Event]:
 
 
 def test_every_reachable_intake_state_is_valid(database_url: str, intake: Intake) -> None:
+    asyncio.run(_import_policy_answers(database_url))  # so that 政策咨询 has answers to show
     IntakeDialogue.url = database_url
     IntakeDialogue.intake = intake
     examples = int(os.environ.get("HUTONG_HYPOTHESIS_EXAMPLES", "40"))

@@ -176,7 +176,7 @@ async def test_0009_api_token_downgrades_and_upgrades_again(
     db: Database, database_url: str
 ) -> None:
     """A round trip on the test database: down to 0008 drops ``api_token`` (and the newer
-    ``web_session``, nothing else), back up to head makes it again, usable."""
+    ``web_session`` and ``faq_entry``, nothing else), back up to head makes it again, usable."""
     import asyncio
     from datetime import UTC, datetime
 
@@ -194,7 +194,7 @@ async def test_0009_api_token_downgrades_and_upgrades_again(
     await db.engine.dispose()  # no pooled connection holds the table while it is dropped
     try:
         await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0008")
-        assert await tables() == before - {"api_token", "web_session"}
+        assert await tables() == before - {"api_token", "web_session", "faq_entry"}
         assert not await schema_is_current(db.engine)
     finally:
         await asyncio.to_thread(upgrade, database_url)
@@ -222,7 +222,8 @@ async def test_0009_api_token_downgrades_and_upgrades_again(
 async def test_0010_web_session_downgrades_and_upgrades_again(
     db: Database, database_url: str
 ) -> None:
-    """Down to 0009 drops ``web_session`` (and nothing else); back up makes it again."""
+    """Down to 0009 drops ``web_session`` (and the newer ``faq_entry``, nothing else); back up
+    makes it again."""
     import asyncio
 
     from alembic import command
@@ -238,8 +239,47 @@ async def test_0010_web_session_downgrades_and_upgrades_again(
     await db.engine.dispose()
     try:
         await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0009")
-        assert await tables() == before - {"web_session"}
+        assert await tables() == before - {"web_session", "faq_entry"}
     finally:
         await asyncio.to_thread(upgrade, database_url)
     assert await tables() == before
     assert await schema_is_current(db.engine)
+
+
+async def test_0012_faq_downgrades_and_upgrades_again(db: Database, database_url: str) -> None:
+    """Down to 0011 drops ``faq_entry`` and ``station.phone`` and keeps every station; back up
+    makes them again, the phone empty."""
+    import asyncio
+
+    from alembic import command
+
+    from storage.migrate import alembic_config, upgrade
+
+    async def shape() -> tuple[set[str], set[str]]:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: (
+                    set(inspect(c).get_table_names()),
+                    {column["name"] for column in inspect(c).get_columns("station")},
+                )
+            )
+
+    async def stations() -> int:
+        async with db.unit() as session:
+            return int((await session.exec(select(func.count()).select_from(Station))).one())
+
+    before = await shape()
+    assert "faq_entry" in before[0] and "phone" in before[1]
+    await db.engine.dispose()
+    try:
+        await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0011")
+        tables, columns = await shape()
+        assert tables == before[0] - {"faq_entry"} and columns == before[1] - {"phone"}
+        assert await stations() == 1757
+    finally:
+        await asyncio.to_thread(upgrade, database_url)
+    assert await shape() == before
+    assert await stations() == 1757
+    async with db.unit() as session:
+        jiekou = await session.get(Station, "440117001000")
+    assert jiekou is not None and jiekou.phone is None
