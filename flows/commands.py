@@ -41,7 +41,7 @@ from flows.events import Command, Event
 from flows.messages import Outcome, Reply
 from flows.texts import DEFAULT_LOCALE, LOCALES, t
 from storage import outbox
-from storage.models import OutboxMessage, StaffMember, StationGroup
+from storage.models import Conversation, OutboxMessage, StaffMember, StationGroup
 
 KIND: Final = "commands"
 SET: Final = "setMyCommands"
@@ -249,6 +249,32 @@ async def group_moved(
     await _queue(session, target=new_chat_id, payload=payload, key=f"moved:{old_chat_id}", now=now)
 
 
+# Telegram's menus cannot be targeted at Traditional Chinese by language (setMyCommands takes
+# a two-letter code, and zh is Simplified's): a citizen whose dialogue speaks Traditional gets
+# the citizens' list in it on their own chat instead.
+HANT: Final = "zh-Hant"
+
+
+async def citizen_language(
+    *, session: AsyncSession, chat_id: str, locale: str, was: str | None, now: datetime
+) -> None:
+    """A private chat's dialogue now speaks ``locale`` (``was``: before; None: the chat is
+    new). Traditional gets its own list; leaving Traditional falls back to the shared ones.
+    A staff member's chat keeps their role's list (their language is their membership's)."""
+    if (locale == HANT) == (was == HANT):
+        return
+    staff = await session.exec(
+        select(StaffMember.id).where(
+            col(StaffMember.chat_id) == chat_id, col(StaffMember.active).is_(True)
+        )
+    )
+    if staff.first() is not None:
+        return
+    payload = _set(CHAT, None, CITIZEN, HANT) if locale == HANT else _delete(CHAT, None)
+    key = f"language:{locale}:{now.isoformat()}"
+    await _queue(session, target=chat_id, payload=payload, key=key, now=now)
+
+
 def _locale_of(row: OutboxMessage | None) -> str:
     locale = row.payload.get("locale") if row is not None else None
     return locale if isinstance(locale, str) and locale in LOCALES else DEFAULT_LOCALE
@@ -291,6 +317,15 @@ async def desired(
     ).all()
     for group in groups:  # the language it was bound in, kept in its last list
         wanted[group.chat_id] = _set(CHAT, None, GROUP, _locale_of(latest.get(group.chat_id)))
+    hant = await session.exec(  # citizens reading Traditional (citizen_language)
+        select(Conversation.chat_id).where(
+            col(Conversation.channel) == "telegram",
+            col(Conversation.locale) == HANT,
+            col(Conversation.chat_id).not_like("-%"),  # private chats (groups' ids are < 0)
+        )
+    )
+    for chat_id in hant.all():
+        wanted.setdefault(chat_id, _set(CHAT, None, CITIZEN, HANT))
     for target, row in latest.items():  # a list set before, not wanted now: cleared
         if target not in wanted and row.payload.get("method") == SET:
             wanted[target] = _delete(str(row.payload["scope"]), row.payload.get("language_code"))

@@ -305,6 +305,14 @@ async def _turn(
             session=session, dlg=dlg, ask=out.effect, channel=channel, chat_id=chat_id
         )
     out.locale = dlg.locale
+    if not person.in_group and person.channel == "telegram":
+        await commands.citizen_language(
+            session=session,
+            chat_id=chat_id,
+            locale=dlg.locale,
+            was=None if conv.created else conv.locale,
+            now=now,
+        )
     if out.changed or dlg.locale != conv.locale:
         _save(conv, dlg, now)
     return out

@@ -69,6 +69,8 @@ class Chat:
     muted_until: datetime | None
     # The values as stored (answers as JSON, so a change made in place is seen too).
     stored: tuple[Any, ...] = ()
+    # Made by this turn's ``lock`` (the chat's first message).
+    created: bool = False
 
     def values(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in MUTABLE}
@@ -126,9 +128,12 @@ async def lock(
             "muted_until": None,
         },
     )
-    row = created.first() or (await conn.execute(_LOCK, key)).first()
+    made = created.first()
+    row = made or (await conn.execute(_LOCK, key)).first()
     assert row is not None
-    return _chat(row)
+    chat = _chat(row)
+    chat.created = made is not None
+    return chat
 
 
 async def save(session: AsyncSession, chat: Chat) -> None:

@@ -22,7 +22,7 @@ from flows.texts import LOCALES, t
 from flows.tickets import CODE_ALPHABET
 from storage import outbox
 from storage.db import Database
-from storage.models import OutboxMessage, StationGroup
+from storage.models import Conversation, OutboxMessage, StationGroup
 
 JIEKOU = "440117001000"
 
@@ -291,3 +291,31 @@ async def test_delivered_lists_are_kept_when_messages_are_erased(
     assert erased == 0
     (row,) = await _lists(db)
     assert row.payload["commands"] and not row.scrubbed
+
+
+async def test_reconcile_keeps_a_traditional_readers_list_and_not_a_groups(
+    db: Database, clock: FakeClock
+) -> None:
+    """A chat whose dialogue speaks Traditional wants the citizens' list in it (Telegram cannot
+    aim one at Traditional by language); a group's dialogue never gets a citizens' list."""
+    async with db.unit() as session:
+        for chat_id in ("6201", "-6202"):
+            session.add(
+                Conversation(
+                    channel="telegram",
+                    chat_id=chat_id,
+                    step="menu",
+                    locale="zh-Hant",
+                    updated_at=clock(),
+                )
+            )
+    async with db.unit() as session:
+        await commands.reconcile(session=session, now=clock())
+    by_target = {r.target: r.payload for r in await _lists(db)}
+    assert by_target["6201"]["method"] == commands.SET
+    assert by_target["6201"]["locale"] == "zh-Hant"
+    assert [name for name, _ in by_target["6201"]["commands"]] == [c.name for c in CITIZEN]
+    assert "-6202" not in by_target
+    await _sent(db, clock)
+    async with db.unit() as session:
+        assert await commands.reconcile(session=session, now=clock()) == 0

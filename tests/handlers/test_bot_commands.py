@@ -263,3 +263,37 @@ async def test_a_start_link_joins_exactly_as_join_does(service: BotService) -> N
     group_code = await invite(db, STATION, kind="group")
     bound = await reply(api, -4703, f"/start@{api.bot_username} join-{group_code}", user_id=4701)
     assert bound.text == t("zh", "join.ok.group", scope="广州市从化区街口街道")
+
+
+async def test_a_citizen_reading_traditional_gets_the_menu_in_traditional(
+    service: BotService,
+) -> None:
+    """Telegram cannot aim a list at Traditional by language (zh is Simplified's), so a chat
+    whose dialogue speaks Traditional gets the citizens' list in it; back to Simplified, the
+    chat's own list goes and the shared one shows again."""
+    api = service.api
+    await service.side.publish_commands()
+    api.language_code = "zh-hant"
+    try:
+        await reply(api, 6101, "/start")
+    finally:
+        api.language_code = "zh-hans"
+    await listed(api, 6101, "setMyCommands")
+    shown = api.commands_in("chat", chat_id=6101)
+    assert [c for c, _ in shown or []] == [c.name for c in CITIZEN]
+    assert dict(shown or [])["language"] == t("zh-Hant", "cmd.language")
+
+    # Switched to Simplified with /language: the chat's own list is deleted.
+    mark = len(api.calls)
+    menu = await reply(api, 6101, "/language")
+    data = next(d for label, d in menu.buttons() if label == "简体中文")
+    api.push_callback(6101, data, message_id=int(menu.message_id or 0))
+    await listed(api, 6101, "deleteMyCommands", after=mark)
+    assert api.commands_in("chat", chat_id=6101) is None
+    assert api.visible_commands(6101) == [c.name for c in CITIZEN]  # the shared list
+
+    # Typing Traditional where one first writes is no choice: a chat that chose keeps it;
+    # a new chat typing Traditional at the menu gets its list.
+    mark = len(api.calls)
+    await reply(api, 6102, "我想報告從化區的情況")
+    await listed(api, 6102, "setMyCommands", after=mark)
