@@ -84,6 +84,8 @@ class StaffAction(StrEnum):
     REDISPATCH = "rd"  # argument: the page of the township picker
     REDISPATCH_TO = "rdt"  # argument: the township's code
     REJECT_RETURN = "rj"
+    MERGE = "mg"  # argument: the id of the older ticket the report is merged into
+    UNMERGE = "um"  # on the merged report
 
 
 _INTAKE_ACTIONS: Final = frozenset(IntakeAction)
@@ -96,6 +98,7 @@ _STAFF_ARGUMENTS: Final = {
     StaffAction.RETURN_REASON: _WORD,
     StaffAction.REDISPATCH: _NUMBER,
     StaffAction.REDISPATCH_TO: _CODE,
+    StaffAction.MERGE: _NUMBER,
 }
 
 

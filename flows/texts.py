@@ -37,7 +37,7 @@ ZH: dict[str, str] = {
     "/status 编号 查询您提交的报告进度\n/language 切换语言\n/help 显示本说明\n\n"
     "工作人员：/join 邀请码 登记；/mytickets 待办工单；/ticket 编号 查看工单；/leave 退出。\n"
     "督导：/overdue 超时工单；/open 未办结工单；/stats [today|week|month] 统计；/reassign 编号 改派；"
-    "/dashboard 登录网页督导台。\n"
+    "/unmerge 编号 撤销合并；/dashboard 登录网页督导台。\n"
     "热线接线员：/join 邀请码 登记，/leave 退出；/console 登录网页接线台登记来电。\n\n"
     "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
     "language.prompt": "请选择语言 / Choose a language:",
@@ -500,6 +500,40 @@ ZH: dict[str, str] = {
     "you:feedback.sorry": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。"
     "愿意的话，可以直接回复说说为什么（可以不写，不超过 {max} 字）。",
     "you:feedback.sorry_reopened": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。",
+    # one child, one ticket: possible duplicates, 合并 and its undoing (issue 12, item 8)
+    "referral.duplicate": "⚠️ 可能重复：与 <code>{code}</code>（提交于 {at}）",
+    "referral.duplicate.urgent": "这份报告比它更紧急，不能并入：请按这份报告自己的时限处理。",
+    "referral.merged": "🔗 已合并到 <code>{code}</code>（提交于 {at}），按该工单的时限处理。",
+    "btn.merge": "🔗 合并",
+    "btn.unmerge": "↩️ 撤销合并 {code}",
+    "merge.ok": "已合并：<code>{code}</code> 并入 <code>{into}</code>，按 <code>{into}</code> 的时限处理；"
+    "报告人都会收到 <code>{into}</code> 的后续进展。",
+    "merge.already": "这份报告已经合并到 <code>{into}</code>。",
+    "merge.none": "这份报告没有可以合并的工单（按钮已过时）。",
+    "merge.not_open": "<code>{into}</code> 当前为“{state}”，不能合并到它。",
+    "merge.more_urgent": "这份报告比 <code>{into}</code> 更紧急，不能并入：请按这份报告自己的时限处理。",
+    "unmerge.usage": "用法：/unmerge 编号（被合并的报告的编号）",
+    "unmerge.not_merged": "工单 <code>{code}</code> 没有被合并。",
+    "unmerge.ok": "已撤销合并：<code>{code}</code> 重新单独处理，当前为“{state}”，下一时限：{due}。",
+    "notify.unmerged": "↩️ <b>撤销合并 <code>{code}</code></b>\n督导撤销了它与 <code>{into}</code> 的合并，"
+    "请单独处理。\n当前：{state}\n下一时限：{due}",
+    "ticket.merged_reports": "<b>合并进来的报告</b>",
+    "ticket.merged_report": "<code>{code}</code> · 提交于 {at}\n报告人：{reporter}\n情况：{concerns}\n"
+    "儿童：{age}，{sex}\n经过：{story}\n照片：{photos} 张",
+    "event.duplicate_suspected": "可能重复",
+    "event.merged": "合并到另一工单",
+    "event.merged_in": "一份报告合并进来",
+    "event.unmerged": "撤销合并",
+    "event.unmerged_out": "撤销合并，移出一份报告",
+    "reporter.merged": "您提交的报告 <code>{code}</code> 和另一份报告说的是同一个孩子，工作站会把两份报告"
+    "放在一起处理。现在的进度：{state}。之后的进展我们会照常告诉您，也可以用 /status {code} 查看。",
+    "you:reporter.merged": "你的求助 <code>{code}</code> 和另一份报告说的是同一件事，工作站会把它们放在一起"
+    "处理。现在的进度：{state}。之后有什么进展，我们会告诉你；也可以用 /status {code} 查看。",
+    "reporter.unmerged": "您提交的报告 <code>{code}</code> 经核实和另一份报告说的不是同一个孩子，现在由 "
+    "{station} 单独处理。进度：{state}。可以用 /status {code} 查看。",
+    "you:reporter.unmerged": "你的求助 <code>{code}</code> 现在由 {station} 单独处理。进度：{state}。"
+    "可以用 /status {code} 查看。",
+    "status.together": "一起处理的进度：{state}",
 }
 
 EN: dict[str, str] = {
@@ -514,7 +548,7 @@ EN: dict[str, str] = {
     "you are filling in\n/status CODE check a report you filed\n/language change language\n"
     "/help show this help\n\nStaff: /join CODE to enrol; /mytickets open tickets; /ticket CODE "
     "one ticket; /leave to leave.\nSupervisors: /overdue, /open, /stats [today|week|month], "
-    "/reassign CODE, /dashboard to sign in to the web dashboard.\nHotline operators: /join CODE "
+    "/reassign CODE, /unmerge CODE, /dashboard to sign in to the web dashboard.\nHotline operators: /join CODE "
     "to enrol, /leave to leave, /console to sign in to the web console and enter calls.\n\n"
     "If a child is in danger now, "
     "call 110 (police) or 120 (ambulance).",
@@ -1012,6 +1046,46 @@ EN: dict[str, str] = {
     "county is told. If you like, reply with what went wrong (optional, up to {max} characters).",
     "you:feedback.sorry_reopened": "We are sorry we did not help you well. It is taken on again "
     "and the county is told.",
+    # one child, one ticket: possible duplicates, merging and its undoing (issue 12, item 8)
+    "referral.duplicate": "⚠️ Possible duplicate: of <code>{code}</code> (filed {at})",
+    "referral.duplicate.urgent": "This report is more urgent than that one and cannot be "
+    "merged into it: work it on its own deadlines.",
+    "referral.merged": "🔗 Merged into <code>{code}</code> (filed {at}); its deadlines apply.",
+    "btn.merge": "🔗 Merge",
+    "btn.unmerge": "↩️ Un-merge {code}",
+    "merge.ok": "Merged: <code>{code}</code> into <code>{into}</code>, whose deadlines apply; "
+    "every reporter hears what happens next on <code>{into}</code>.",
+    "merge.already": "This report is already merged into <code>{into}</code>.",
+    "merge.none": "There is no ticket to merge this report into (the button is out of date).",
+    "merge.not_open": "<code>{into}</code> is now “{state}”: nothing can be merged into it.",
+    "merge.more_urgent": "This report is more urgent than <code>{into}</code> and cannot be "
+    "merged into it: work it on its own deadlines.",
+    "unmerge.usage": "Usage: /unmerge CODE (the code of the merged report)",
+    "unmerge.not_merged": "Ticket <code>{code}</code> is not merged.",
+    "unmerge.ok": "Un-merged: <code>{code}</code> is worked on its own again, now “{state}”; "
+    "next deadline: {due}.",
+    "notify.unmerged": "↩️ <b>Un-merged <code>{code}</code></b>\nA supervisor undid its merge "
+    "into <code>{into}</code>: work it on its own.\nNow: {state}\nNext deadline: {due}",
+    "ticket.merged_reports": "<b>Reports merged into this one</b>",
+    "ticket.merged_report": "<code>{code}</code> · filed {at}\nReporter: {reporter}\n"
+    "Concerns: {concerns}\nChild: {age}, {sex}\nWhat happened: {story}\nPhotos: {photos}",
+    "event.duplicate_suspected": "possible duplicate",
+    "event.merged": "merged into another ticket",
+    "event.merged_in": "a report merged into it",
+    "event.unmerged": "merge undone",
+    "event.unmerged_out": "merge undone: a report taken out",
+    "reporter.merged": "Your report <code>{code}</code> is about the same child as another "
+    "report, so the workstation is handling the two together. Where it stands now: {state}. "
+    "We will keep telling you what happens, and /status {code} shows it too.",
+    "you:reporter.merged": "Your call for help <code>{code}</code> is about the same thing as "
+    "another report, so the workstation is handling them together. Where it stands now: "
+    "{state}. We will tell you what happens next; /status {code} shows it too.",
+    "reporter.unmerged": "Your report <code>{code}</code> turned out not to be about the same "
+    "child as the other report: {station} is now handling it on its own. Where it stands: "
+    "{state}. /status {code} shows it.",
+    "you:reporter.unmerged": "Your call for help <code>{code}</code> is now handled on its own "
+    "by {station}. Where it stands: {state}. /status {code} shows it.",
+    "status.together": "Where the reports handled together stand: {state}",
 }
 
 # Texts whose Traditional form is not the conversion of the Simplified one.

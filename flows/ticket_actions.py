@@ -329,7 +329,12 @@ async def _carry_out(
         )
     elif isinstance(action, FirstAction):
         await lifecycle.first_action(
-            session=session, ticket=ticket, member=member, how=action.how, now=now
+            session=session,
+            directory=directory,
+            ticket=ticket,
+            member=member,
+            how=action.how,
+            now=now,
         )
     elif isinstance(action, RequestExtension):
         await lifecycle.request_extension(

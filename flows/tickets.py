@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import duplicates
 from flows.places import Directory
 from flows.sla import Frozen, Policy, deadlines, freeze, start_ladder
 from flows.states import State
@@ -163,6 +164,8 @@ async def file_report(
             note=f"{r.owner_level} {r.owner_code} {priority}",
         )
     )
+    # Two neighbours reporting one child: the station's referral says so (flows.duplicates).
+    await duplicates.flag(session, ticket, now=now)
     # The referral itself is delivered by the outbox sender; written here, in the same
     # transaction, so a crash can never leave a ticket that nobody is told about.
     session.add(
@@ -314,6 +317,10 @@ async def add_to_report(
             ticket_id=ticket.id, at=now, actor="citizen", kind="addition", note=",".join(fields)
         )
     )
+    if {"age", "sex", "concerns"} & set(fields):
+        # Filed before its concerns were known, an urgent report could match nothing then;
+        # the 补充信息 message below shows what is found now.
+        await duplicates.flag(session, ticket, now=now)
     owner = (
         ("station", ticket.owner_code)
         if ticket.owner_level == "township"
@@ -372,7 +379,7 @@ async def status_text(
     if ticket is None:
         return t(locale, "status.none", code=code)
     receipt = await _receipt(session, directory, ticket, locale)
-    return t(
+    text = t(
         locale,
         "status.detail",
         code=ticket.code,
@@ -380,6 +387,10 @@ async def status_text(
         station=receipt.owner_name,
         state=t(locale, f"progress.{ticket.state}"),
     )
+    if ticket.state == State.MERGED:  # handled together: how the case it joined stands
+        case = await duplicates.case_of(session, ticket)
+        text += "\n" + t(locale, "status.together", state=t(locale, f"progress.{case.state}"))
+    return text
 
 
 async def locked_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
