@@ -21,7 +21,7 @@ from factories import (
 )
 from harness import FakeClock
 
-from flows import feedback, lifecycle, tickets, work
+from flows import feedback, lifecycle, retention, tickets, work
 from flows.escalation import sweep_deadlines
 from flows.events import Command, Event, Press
 from flows.messages import Outcome
@@ -403,3 +403,26 @@ async def test_without_the_merged_reporters_answer_the_window_closes_the_case(
     await sweep_deadlines(db=db, directory=directory, policy=DEFAULT_POLICY, clock=clock)
     assert (await _ticket(db, one)).state == State.CLOSED
     assert (await ticket_by_code(db, one.code)).feedback == "ok"
+
+
+async def test_a_merged_report_is_erased_with_its_case_after_the_retention_period(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """A merged report is never closed itself: its personal data goes when its case's does."""
+    one, two = await _resolved_together(db, directory, clock)
+    await _rate(db, one, "801", "sat", clock())
+    await _rate(db, two, "802", "sat", clock())
+    assert (await _ticket(db, one)).state == State.CLOSED
+    clock.advance(days=364)
+    async with db.unit() as session:
+        assert await retention.erase_closed(session=session, now=clock(), days=365) == 0
+    clock.advance(days=2)
+    async with db.unit() as session:
+        assert await retention.erase_closed(session=session, now=clock(), days=365) == 2
+    for ticket in (one, two):
+        erased = await _ticket(db, ticket)
+        assert erased.erased_at == clock() and erased.story == "" and erased.reporter_chat_id == ""
+    notes = {e.kind: e.note for e in await events_of(db, two.id)}
+    assert notes["merged"] == one.code and notes["erased"] == "retention 365 days"
+    async with db.unit() as session:
+        assert await retention.erase_closed(session=session, now=clock(), days=365) == 0
