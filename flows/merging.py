@@ -66,6 +66,14 @@ async def lock_linked(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return await locked_ticket(session, ticket_id)
 
 
+async def lock_linked_by_code(session: AsyncSession, code: str) -> None:
+    """``lock_linked`` for the ticket ``code`` (if any): before a change that will lock it."""
+    found = await session.exec(select(Ticket.id).where(col(Ticket.code) == code.strip().upper()))
+    ticket_id = found.first()
+    if ticket_id is not None:
+        await lock_linked(session, ticket_id)
+
+
 async def merge(
     *,
     session: AsyncSession,
@@ -193,6 +201,56 @@ async def unmerge(
         values={"state": phrase(f"progress.{back}")},
     )
     return back
+
+
+# Why a merge was refused, in the words of the REST API (flows.ticket_actions).
+API_REFUSALS: Final = {
+    "none": "not the ticket this report may duplicate (or it has none)",
+    "not_open": "that ticket is no longer open at this report's station",
+    "more_urgent": "this report is more urgent than that ticket",
+}
+
+
+async def link_action(
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    member: StaffMember,
+    ticket: Ticket,
+    undo: bool,
+    into: str | None,
+    now: datetime,
+) -> str | None:
+    """合并 (into the ticket coded ``into``, when given) or, ``undo``, 撤销合并 for the REST
+    API, by someone it has found may; None when done, else ``not_now`` or why it cannot be
+    merged."""
+    try:
+        if undo:
+            await unmerge(
+                session=session, directory=directory, supervisor=member, ticket=ticket, now=now
+            )
+            return None
+        into_id = None
+        if into is not None:
+            found = await session.exec(
+                select(Ticket.id).where(col(Ticket.code) == into.strip().upper())
+            )
+            into_id = found.first()
+            if into_id is None:
+                return API_REFUSALS["none"]
+        await merge(
+            session=session,
+            directory=directory,
+            member=member,
+            ticket=ticket,
+            into_id=into_id,
+            now=now,
+        )
+    except NotNow:
+        return "not_now"
+    except CannotMerge as exc:
+        return "not_now" if exc.why in ("already", "not_merged") else API_REFUSALS[exc.why]
+    return None
 
 
 # ---- in the bot ----------------------------------------------------------------------

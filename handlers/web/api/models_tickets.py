@@ -26,7 +26,7 @@ from pydantic import (
 from flows import ticket_actions as acts
 from flows.sla import PRIORITIES
 from flows.states import EXTENSION_DAYS, OUTCOMES, RETURN_REASONS
-from flows.ticket_detail import TicketDetail
+from flows.ticket_detail import ContactView, TicketDetail
 from flows.ticket_queries import LISTED_STATES, TicketPage, TicketRow
 from handlers.web.api.models import one_of, storable
 from storage.models import TEXT_MAX
@@ -118,6 +118,21 @@ class ContactOut(BaseModel):
     callback_consent: bool | None = None
 
 
+class MergedReportOut(BaseModel):
+    """A report merged into this ticket (about the same child): its facts, and its
+    reporter's contact under this ticket's rule."""
+
+    code: str
+    created_at: datetime
+    reporter_role: str
+    child_age: str
+    child_sex: str
+    concerns: list[str]
+    story: str | None = Field(description="null once erased after the retention period.")
+    photos: int
+    contact: ContactOut
+
+
 class TicketDetailOut(TicketStateOut):
     """A ticket in full, as the bot's details show it, with its history."""
 
@@ -137,6 +152,18 @@ class TicketDetailOut(TicketStateOut):
     erased_at: datetime | None
     contact: ContactOut
     history: list[HistoryEntryOut]
+    duplicate_of: str | None = Field(
+        description="An older open ticket of the same station this report may duplicate"
+        " (the same child): the action merge joins it."
+    )
+    merged_into: str | None = Field(description="The ticket this report was merged into.")
+    merged_reports: list[MergedReportOut]
+
+
+def _contact_out(contact: ContactView) -> ContactOut:
+    return ContactOut(
+        status=contact.status, phone=contact.phone, callback_consent=contact.callback_consent
+    )
 
 
 def _fields(row: TicketRow) -> dict[str, Any]:
@@ -165,19 +192,30 @@ def state_out(state: acts.TicketState) -> TicketStateOut:
 
 
 def detail_out(detail: TicketDetail) -> TicketDetailOut:
+    built = ("contact", "history", "merged_reports")
     facts = {
         name: getattr(detail, name)
         for name in TicketDetailOut.model_fields
-        if name not in TicketStateOut.model_fields and name not in ("contact", "history")
+        if name not in TicketStateOut.model_fields and name not in built
     }
     return TicketDetailOut(
         **_state_fields(detail.state),
         **facts,
-        contact=ContactOut(
-            status=detail.contact.status,
-            phone=detail.contact.phone,
-            callback_consent=detail.contact.callback_consent,
-        ),
+        contact=_contact_out(detail.contact),
+        merged_reports=[
+            MergedReportOut(
+                code=r.code,
+                created_at=r.created_at,
+                reporter_role=r.reporter_role,
+                child_age=r.child_age,
+                child_sex=r.child_sex,
+                concerns=list(r.concerns),
+                story=r.story,
+                photos=r.photos,
+                contact=_contact_out(r.contact),
+            )
+            for r in detail.merged_reports
+        ],
         history=[
             HistoryEntryOut(
                 at=e.at,
@@ -300,6 +338,27 @@ class ReassignIn(_Action):
         return acts.Reassign(self.station)
 
 
+class MergeIn(_Action):
+    """合并: this report into the older ticket it may duplicate (``duplicate_of``), whose
+    deadlines then carry the case (station staff, supervisors). ``into``, when given, must
+    name that ticket."""
+
+    action: Literal["merge"]
+    into: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,16}$")
+
+    def flow(self) -> acts.Action:
+        return acts.Merge(self.into)
+
+
+class UnmergeIn(_Action):
+    """撤销合并: the merged report is worked on its own again (supervisors)."""
+
+    action: Literal["unmerge"]
+
+    def flow(self) -> acts.Action:
+        return acts.Unmerge()
+
+
 class ActionIn(
     RootModel[
         Annotated[
@@ -311,7 +370,9 @@ class ActionIn(
             | ResolveIn
             | ReturnIn
             | RejectReturnIn
-            | ReassignIn,
+            | ReassignIn
+            | MergeIn
+            | UnmergeIn,
             Field(discriminator="action"),
         ]
     ]
