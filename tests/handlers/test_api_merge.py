@@ -101,3 +101,18 @@ async def test_merge_is_invalid_with_a_malformed_code(
     resp = await post_action(client, station, "ABCD2345", {"action": "merge", "into": "A-B"})
     body = await assert_problem(resp, 422, "invalid-action")
     assert [e["field"] for e in body["errors"]] == ["merge.into"]
+
+
+async def test_the_web_status_of_a_merged_report_says_it_is_handled_together(
+    client: Any, db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    station = await token_of(db, clock, await station_member(db, now=clock()))
+    one = await file_ticket(db, directory, now=clock(), chat="801")
+    two = await file_ticket(db, directory, now=clock(), chat="802")
+    assert (await post_action(client, station, two.code, {"action": "merge"})).status == 200
+    page = await (await client.get(f"/status?code={two.code}")).text()
+    assert "已和关于同一个孩子的另一份报告一起处理" in page
+    assert "一起处理的进度：已转给工作站，等待受理。" in page
+    assert one.code not in page  # the other reporter's code is theirs
+    page = await (await client.get(f"/status?code={two.code}&lang=en")).text()
+    assert "Where the reports handled together stand: sent to the workstation" in page
