@@ -5,6 +5,7 @@ its clock started again and tells its reporter; the reporters' ratings of the on
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -282,6 +283,10 @@ async def test_a_supervisor_unmerges_the_report_comes_back_and_its_reporter_is_t
     # Twice: said so.
     out = await _do(db, directory, supervisor, Press(f"w:um:{two.id}"), clock())
     assert _texts(out) == [f"工单 <code>{two.code}</code> 没有被合并。"]
+    # The referral's old 合并 button no longer merges it: judged another child.
+    out = await _do(db, directory, worker, Press(f"w:mg:{two.id}:{one.id}"), clock())
+    assert _texts(out) == ["这份报告没有可以合并的工单（按钮已过时）。"]
+    assert (await _ticket(db, two)).state == State.DISPATCHED
 
 
 async def test_unmerged_after_its_deadlines_passed_a_signed_report_gets_fresh_ones(
@@ -426,3 +431,83 @@ async def test_a_merged_report_is_erased_with_its_case_after_the_retention_perio
     assert notes["merged"] == one.code and notes["erased"] == "retention 365 days"
     async with db.unit() as session:
         assert await retention.erase_closed(session=session, now=clock(), days=365) == 0
+
+
+async def test_two_presses_of_merge_at_once_merge_once(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """Two of the station's members press 合并 in two sessions at the same moment: one
+    merges, the other is told it is done (on PostgreSQL a real race; SQLite queues them)."""
+    first = await station_member(db, now=clock(), user="901")
+    second = await station_member(db, now=clock(), user="902")
+    one, two = await _two(db, directory, clock)
+    barrier = asyncio.Barrier(1 if db.sqlite else 2)
+
+    async def press(member: StaffMember) -> list[str]:
+        async with db.unit() as session:
+            await session.get(Ticket, two.id)  # the transaction is open
+            await barrier.wait()
+            out = await work.handle(
+                session=session,
+                directory=directory,
+                person=person_of(member),
+                event=Press(f"w:mg:{two.id}:{one.id}"),
+                now=clock(),
+            )
+        return _texts(out)
+
+    answers = sorted(await asyncio.gather(press(first), press(second)))
+    assert answers[0][0].startswith("已合并：")
+    assert answers[1] == [f"这份报告已经合并到 <code>{one.code}</code>。"]
+    assert [e.kind for e in await events_of(db, one.id)].count("merged_in") == 1
+
+
+async def test_an_unmerge_and_the_kept_tickets_resolution_at_once_both_complete(
+    db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    """The supervisor un-merges the report while the station resolves the kept ticket (which
+    writes to the report's reporter): both lock the kept ticket first, so neither waits on
+    the other for ever."""
+    worker = await station_member(db, now=clock())
+    supervisor = await county_supervisor(db, now=clock())
+    one, two = await _two(db, directory, clock)
+    await _do(db, directory, worker, Press(f"w:mg:{two.id}:{one.id}"), clock())
+    async with db.unit() as session:
+        kept = await tickets.locked_ticket(session, one.id or 0)
+        assert kept is not None
+        await lifecycle.sign(
+            session=session, directory=directory, member=worker, ticket=kept, now=clock()
+        )
+    barrier = asyncio.Barrier(1 if db.sqlite else 2)
+
+    async def resolve() -> None:
+        async with db.unit() as session:
+            await session.get(Ticket, one.id)
+            await barrier.wait()
+            kept = await tickets.locked_ticket(session, one.id or 0)
+            assert kept is not None
+            await lifecycle.resolve(
+                session=session,
+                directory=directory,
+                ticket=kept,
+                member=worker,
+                outcome="other",
+                note="已处理",
+                now=clock(),
+            )
+
+    async def unmerge() -> None:
+        async with db.unit() as session:
+            await session.get(Ticket, two.id)
+            await barrier.wait()
+            await work.handle(
+                session=session,
+                directory=directory,
+                person=person_of(supervisor),
+                event=Press(f"w:um:{two.id}"),
+                now=clock(),
+            )
+
+    await asyncio.wait_for(asyncio.gather(resolve(), unmerge()), timeout=30)
+    assert (await _ticket(db, one)).state == State.RESOLVED
+    assert (await _ticket(db, two)).state == State.DISPATCHED
