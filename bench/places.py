@@ -22,6 +22,12 @@ the scheduler) and how many
 queries ranked the village's own township first, or anywhere among the candidates: a
 correctness figure, not asserted (a village name alone is often shared across the province).
 
+The baseline (``--no-baseline`` to skip it): the same directory built without its sound
+index (``Directory.from_rows(rows, sounds=False)``: characters only, as before homophones and
+pinyin were matched), each query timed on both in turn; the ``× p99`` column is the p99 with
+the sound index over the baseline's, the ``1st w/o`` column the baseline's township-first
+count. The forms of ``bench/place_sounds.py`` (homophones, pinyin) are timed there.
+
     python bench/places.py
     python bench/places.py --sample 2000      # every village with probability 2000/26780
 """
@@ -96,6 +102,8 @@ class Kind:
     top: int = 0  # the village's township ranked first
     among: int = 0  # the village's township among the candidates
     none: int = 0  # no candidate at all
+    base_ms: list[float] = field(default_factory=list)  # the same, without the sound index
+    base_top: int = 0
 
 
 def queries_for(v: Village, typo: str | None) -> dict[str, str]:
@@ -179,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="hutong-bench-places-") as tmp:
         seed_s, load_s, directory = asyncio.run(load_as_serve(Path(tmp)))
     first_s = timed(lambda: directory.match("广州从化街口", limit=LIMIT))  # loads OpenCC
+    baseline = None if args.no_baseline else Directory.from_rows(rows, sounds=False)
 
     villages = villages_of(directory, rows)
     rng = random.Random(args.seed)
@@ -198,6 +207,15 @@ def run(args: argparse.Namespace) -> int:
                 found = directory.match(query, limit=LIMIT)
                 best = min(best, (timer() - started) / 1e6)
             kind.times_ms.append(best)
+            if baseline is not None:
+                base = math.inf
+                for _ in range(args.repeat):
+                    started = timer()
+                    plain = baseline.match(query, limit=LIMIT)
+                    base = min(base, (timer() - started) / 1e6)
+                kind.base_ms.append(base)
+                if plain and directory.township_of(plain[0].code) == v.township:
+                    kind.base_top += 1
             slowest.append((best, kind_name, query))
             if len(slowest) > 4 * args.slowest:
                 slowest = sorted(slowest, reverse=True)[: args.slowest]
@@ -218,11 +236,12 @@ def run(args: argparse.Namespace) -> int:
         f"{first_s * 1000:.1f} ms"
     )
     every = [t for k in kinds.values() for t in k.times_ms]
-    total = Kind("all", times_ms=every)
+    total = Kind("all", times_ms=every, base_ms=[t for k in kinds.values() for t in k.base_ms])
     for k in kinds.values():
         total.top += k.top
         total.among += k.among
         total.none += k.none
+        total.base_top += k.base_top
     headers = (
         "typed as",
         "queries",
@@ -234,23 +253,32 @@ def run(args: argparse.Namespace) -> int:
         f"township in {LIMIT}",
         "no match",
     )
+    if baseline is not None:
+        headers += ("p99 ms w/o", "× p99", "1st w/o")
     table = []
     for k in [*kinds.values(), total]:
         times = sorted(k.times_ms)
         count = len(times)
-        table.append(
-            (
-                k.name,
-                str(count),
-                fmt(sum(times) / count if count else None, ".3f"),
-                fmt(percentile(times, 50), ".3f"),
-                fmt(percentile(times, 99), ".3f"),
-                fmt(times[-1] if times else None, ".2f"),
-                f"{k.top} ({k.top / count:.1%})" if count else "-",
-                f"{k.among} ({k.among / count:.1%})" if count else "-",
-                str(k.none),
-            )
+        base = sorted(k.base_ms)
+        row = (
+            k.name,
+            str(count),
+            fmt(sum(times) / count if count else None, ".3f"),
+            fmt(percentile(times, 50), ".3f"),
+            fmt(percentile(times, 99), ".3f"),
+            fmt(times[-1] if times else None, ".2f"),
+            f"{k.top} ({k.top / count:.1%})" if count else "-",
+            f"{k.among} ({k.among / count:.1%})" if count else "-",
+            str(k.none),
         )
+        if baseline is not None:
+            p99, base_p99 = percentile(times, 99), percentile(base, 99)
+            row += (
+                fmt(base_p99, ".3f"),
+                fmt(p99 / base_p99 if base_p99 else None, ".2f"),
+                f"{k.base_top} ({k.base_top / count:.1%})" if count else "-",
+            )
+        table.append(row)
     print(f"slowest queries (ms, typed as, text; time = min of {args.repeat} runs):")
     for ms, kind_name, query in sorted(slowest, reverse=True)[: args.slowest]:
         print(f"  {ms:8.3f}  {kind_name:<20}  {query}")
@@ -279,6 +307,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--slowest", type=int, default=5, help="list the N slowest queries")
     parser.add_argument("--seed", type=int, default=1, help="random seed (typos, sample)")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="do not time the same queries on the directory without its sound index",
+    )
     args = parser.parse_args(argv)
     if args.sample < 0 or args.typo_every < 1 or args.repeat < 1 or args.slowest < 0:
         parser.error("--sample, --slowest must be >= 0; --typo-every, --repeat >= 1")

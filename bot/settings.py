@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///hutong.db"
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # The bot's username (without @), for the t.me invitation links `hutong staff invite`
+    # prints. Unset: the command asks the Bot API (getMe), and prints no link if it cannot.
+    telegram_username: str | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
@@ -94,6 +97,19 @@ class Settings(BaseSettings):
         if not (sep and bot_id.isdigit() and secret):
             raise ValueError("expected the form <bot id>:<secret> given by @BotFather")
         return value
+
+    @field_validator("telegram_username")
+    @classmethod
+    def _username_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        name = value.strip().removeprefix("@")
+        # Telegram's rule for a bot's username: 5-32 of letters, digits and _, ending in bot.
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{4,31}", name) or not name.lower().endswith(
+            "bot"
+        ):
+            raise ValueError("a bot's username: 5-32 letters, digits or _, ending in bot")
+        return name
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from datetime import timedelta
+from typing import Final
+
+from telegram import Bot
 
 from bot.console import table
 from bot.settings import Settings, SettingsError
 from flows.clock import system_clock
+from flows.commands import join_link
+from flows.faults import describe
 from flows.places import Directory
 from flows.staff import (
     ROLES,
@@ -24,7 +30,12 @@ from flows.staff import (
     unbind_group,
 )
 from flows.tickets import local_time
+from handlers.telegram.request import AiohttpRequest
 from storage.db import Database
+
+# How long `staff invite` waits for the Bot API to say the bot's username (getMe): the
+# code is printed anyway, so an unreachable Telegram costs at most this.
+USERNAME_LOOKUP_SECONDS: Final = 5.0
 
 _MESSAGES = {
     "invite.bad_station": "--station {code} is not a township code in the directory",
@@ -116,9 +127,11 @@ async def run(args: argparse.Namespace, settings: Settings, db: Database) -> str
             raise SettingsError(_MESSAGES[exc.key].format(**exc.values)) from None
         expires = local_time(now + timedelta(hours=args.hours))
         what = "group binding" if args.group else _ROLE_NAMES[scope.role]
+        where = "in the group" if args.group else "to the bot"
         return (
             f"{code}\n{what} for {scope_name(directory, scope.code)}; "
-            f"send /join {code} to the bot; valid once, until {expires} (Asia/Shanghai)"
+            f"send /join {code} {where}; valid once, until {expires} (Asia/Shanghai)\n"
+            f"{await _link(settings, code, group=args.group)}"
         )
     if args.staff_command == "list":
         async with db.unit() as session:
@@ -143,6 +156,40 @@ async def run(args: argparse.Namespace, settings: Settings, db: Database) -> str
     if member is None:
         raise SettingsError(f"no active staff member with id {args.member_id}")
     return f"revoked {member.id} ({member.display_name}, {member.role} {member.scope_code})"
+
+
+async def _link(settings: Settings, code: str, *, group: bool) -> str:
+    """The t.me link that joins with the code (in a group: adds the bot to one, then binds
+    it), or why there is none: the bot's username is a setting, or getMe's answer."""
+    username, why = settings.telegram_username, ""
+    if username is None and settings.telegram_token is None:
+        why = "HUTONG_TELEGRAM_USERNAME (or HUTONG_TELEGRAM_TOKEN) is not set"
+    elif username is None:
+        try:
+            username = await _ask_username(settings)
+        except Exception as exc:  # the code stands without its link: say why, go on
+            why = f"the Bot API did not say the bot's username ({describe(exc)})"
+    if username is None:
+        return f"no link: {why}; set HUTONG_TELEGRAM_USERNAME to print one"
+    what = "adds the bot to a group and binds it" if group else "opens the bot and joins"
+    return f"link ({what}): {join_link(username, code, group=group)}"
+
+
+async def _ask_username(settings: Settings) -> str:
+    assert settings.telegram_token is not None
+    seconds = USERNAME_LOOKUP_SECONDS
+    bot = Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=f"{settings.telegram_api_url}/bot",
+        request=AiohttpRequest(1, read_timeout=seconds, connect_timeout=seconds),
+        get_updates_request=AiohttpRequest(1),  # not used; PTB's own would be httpx
+    )
+    try:
+        async with asyncio.timeout(seconds * 2):
+            await bot.initialize()  # getMe
+        return bot.username
+    finally:
+        await bot.shutdown()
 
 
 def _scope(directory: Directory, code: str) -> str:

@@ -19,6 +19,7 @@ from bot.roles import Role
 from bot.settings import Settings
 from bot.tasks import Backoff, Supervisor, pause
 from flows.clock import Clock
+from flows.commands import reconcile
 from flows.intake import Intake
 from handlers.telegram.pace import ChatPacer, LocalPace, Pace, SharedPace
 from handlers.telegram.sender import OutboxSender
@@ -132,6 +133,19 @@ class TelegramSide:
         """Connect to the Bot API in the background; returns at once."""
         self._tasks = tasks
         tasks.spawn("telegram-connect", lambda: self.connect(jobs, tasks))
+        if self.role.sends:  # restarted by the supervisor should the database fail it
+            tasks.spawn("bot-commands", self.publish_commands)
+
+    async def publish_commands(self) -> None:
+        """Queue the bot's command lists that differ from what was last sent (a new
+        release's, staff enrolled before there were lists): sent by the outbox sender once
+        the Bot API answers, retried like any message while it does not."""
+        async with self.db.unit() as session:
+            queued = await reconcile(session=session, now=self.clock())
+        if queued:
+            log.info("%d command list(s) queued for Telegram", queued)
+            if self.sender is not None:
+                self.sender.wake()
 
     async def connect(self, jobs: Jobs, tasks: Supervisor) -> None:
         """getMe, then tell Telegram where updates go, each retried until it works; then
@@ -144,6 +158,14 @@ class TelegramSide:
         if self.send_task is None and self.sender is not None:
             self.send_task = tasks.spawn("outbox-sender", self.sender.run)
         bot = self.application.bot
+        named = self.settings.telegram_username
+        if named is not None and bot.username and named.lower() != bot.username.lower():
+            log.warning(
+                "HUTONG_TELEGRAM_USERNAME is %s but the token is the bot @%s: the invitation"
+                " links `hutong staff invite` prints lead to the wrong bot",
+                named,
+                bot.username,
+            )
         if self.webhook is not None:
             assert self.settings.webhook_url is not None
             webhook_url, secret = self.settings.webhook_url, self.webhook.secret

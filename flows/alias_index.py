@@ -11,7 +11,7 @@ hash, so it answers exactly what a dict would.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 # Strings joined into one str at a time. Per part, not in one: a str takes 4 bytes a character
 # when any of its characters is outside the BMP (a few names are), 2 for other Chinese text.
@@ -54,7 +54,9 @@ class AliasIndex:
     """alias -> {place index: strength (1 or 2)}; each (alias, place) pair ``add``-ed once,
     every alias at least ``min_len`` characters long."""
 
-    def __init__(self, min_len: int) -> None:
+    def __init__(self, min_len: int, *, prefix_bits: int = _PREFIX_BITS) -> None:
+        if prefix_bits < 8 or prefix_bits & (prefix_bits - 1):
+            raise ValueError("prefix_bits must be a power of two, at least 8")
         self.min_len = min_len
         self._texts = PackedStrings()  # per alias number: the alias
         # Per alias number: the low 32 bits of hash(alias), all the table needs to place it
@@ -67,7 +69,8 @@ class AliasIndex:
         self._tail = array("i")  # per alias number: its last posting (while building)
         self._next = array("i")  # per posting: the alias's next posting, -1 at the end
         self._values = array("i")  # per posting: place << 1 | strength - 1
-        self._prefixes = bytearray(_PREFIX_BITS // 8)
+        self._prefixes = bytearray(prefix_bits // 8)
+        self._prefix_mask = prefix_bits - 1
         self.max_len = 0
 
     def __len__(self) -> int:
@@ -113,7 +116,7 @@ class AliasIndex:
         self._tail.append(-1)
         self._place_slot(self._slots, self._mask, k, h)
         self.max_len = max(self.max_len, len(alias))
-        prefixes, mask = self._prefixes, _PREFIX_BITS - 1
+        prefixes, mask = self._prefixes, self._prefix_mask
         for end in range(self.min_len, len(alias) + 1):
             bit = hash(alias[:end]) & mask
             prefixes[bit >> 3] |= 1 << (bit & 7)
@@ -168,7 +171,7 @@ class AliasIndex:
     def scan(self, text: str) -> Iterator[tuple[int, int, dict[int, int]]]:
         """(start, end, places) for every alias ``text[start:end]``, by start and then end:
         what looking up every substring would find."""
-        prefixes, mask, min_len = self._prefixes, _PREFIX_BITS - 1, self.min_len
+        prefixes, mask, min_len = self._prefixes, self._prefix_mask, self.min_len
         n = len(text)
         for start in range(n - min_len + 1):
             for end in range(start + min_len, min(n, start + self.max_len) + 1):
@@ -180,6 +183,37 @@ class AliasIndex:
                 found = self._places(part, h)
                 if found is not None:
                     yield start, end, found
+
+    def scan_paths(
+        self, edges: Sequence[Sequence[tuple[str, int, bool]]]
+    ) -> Iterator[tuple[int, int, dict[int, int]]]:
+        """(start, end, places) for every alias spelt along a path of ``edges``, where
+        ``edges[p]`` holds (character, next position, weak) triples: ``scan`` over a lattice
+        of possible texts (a polyphone's readings, the ways to split pinyin into syllables).
+        Along a path with a weak edge only the places of strength 2 are found."""
+        prefixes, mask, min_len, max_len = (
+            self._prefixes,
+            self._prefix_mask,
+            self.min_len,
+            self.max_len,
+        )
+        n = len(edges)
+        for start in range(n):
+            stack = list(reversed(edges[start]))
+            while stack:
+                part, at, weak = stack.pop()
+                if len(part) >= min_len:
+                    h = hash(part)
+                    bit = h & mask
+                    if not prefixes[bit >> 3] & (1 << (bit & 7)):
+                        continue  # no alias starts with part, so none with anything longer
+                    found = self._places(part, h)
+                    if found is not None and weak:
+                        found = {i: s for i, s in found.items() if s == 2} or None
+                    if found is not None:
+                        yield start, at, found
+                if len(part) < max_len and at < n:
+                    stack.extend((part + c, end, weak or w) for c, end, w in reversed(edges[at]))
 
     def items(self) -> Iterator[tuple[str, dict[int, int]]]:
         """Every alias and its places (for checks, not for matching)."""

@@ -63,6 +63,8 @@ class IntakeAction(StrEnum):
     CONSENT = "cs"  # yes | no: may the station call back
     SUMMARY = "sm"  # ok | edit | cancel
     EDIT = "ed"  # the answer to change
+    ADD = "ad"  # a filed report's code: add to it (flows.additions)
+    ADD_DONE = "add"  # nothing more to add
 
 
 class StaffAction(StrEnum):
@@ -84,6 +86,7 @@ class StaffAction(StrEnum):
     REDISPATCH = "rd"  # argument: the page of the township picker
     REDISPATCH_TO = "rdt"  # argument: the township's code
     REJECT_RETURN = "rj"
+    FILES = "files"  # what the reporter attached, sent to the presser's private chat
     MERGE = "mg"  # argument: the id of the older ticket the report is merged into
     UNMERGE = "um"  # on the merged report
 

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.places import Directory
+from flows.red_flags import from_json
 from flows.sla import Frozen
 from flows.staff import PROVINCE_CODE
 from flows.submission import CANDIDATES
@@ -85,6 +86,8 @@ class Call:
     first_action_minutes: float
     sign_due_at: datetime | None
     first_action_due_at: datetime | None
+    # Categories of the words in the story that raised the alarm (flows.red_flags).
+    red_flags: tuple[str, ...] = ()
 
 
 def _actor(operator_id: int) -> str:
@@ -122,6 +125,7 @@ async def _calls(
                 first_action_minutes=frozen.first_action,
                 sign_due_at=ticket.sign_due_at,
                 first_action_due_at=ticket.first_action_due_at,
+                red_flags=tuple(f.category for f in from_json(ticket.red_flags)),
             )
         )
     return calls

@@ -13,13 +13,23 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import awaiting, feedback, flood, languages, web_signin, work
+from flows import (
+    additions,
+    alarms,
+    awaiting,
+    commands,
+    feedback,
+    flood,
+    languages,
+    web_signin,
+    work,
+)
 from flows.dialogue import REPORT_STEPS, AddToReport, Dialogue, LookupStatus, Submit, by_the_child
 from flows.events import BotMembership, Command, Event, Person, Press, Text
 from flows.intake import Intake
 from flows.messages import Outcome, Reply
 from flows.outbox import reply_payload
-from flows.staff import unbind_group
+from flows.staff import active_member, unbind_group
 from flows.texts import t
 from flows.tickets import (
     add_to_report,
@@ -45,6 +55,12 @@ async def _elsewhere(
 ) -> Outcome | None:
     """Staff work, feedback, or words an earlier button asked for; None: it is intake's."""
     held = awaiting.from_dict(conv.answers.get(awaiting.ANSWERS_KEY))
+    if isinstance(event, Command) and event.name == "help":
+        # Staff see their role's commands too (in a group: what works there, and only
+        # staff are answered); a citizen's help is the dialogue's own.
+        member = await active_member(session, channel=person.channel, user_id=person.user_id)
+        if member is not None or person.in_group:
+            return commands.help_outcome(member, in_group=person.in_group, locale=conv.locale)
     if web_signin.is_signin_command(event):
         assert isinstance(event, Command)
         return await web_signin.command(
@@ -103,11 +119,12 @@ async def take_turn(
         # a /join CODE binds it. No dialogue row is made for this chat.
         if event.present or not person.in_group:
             return Outcome(locale=person.locale)
-        ended = await unbind_group(session=session, chat_id=chat_id, now=now)
+        ended = await unbind_group(session=session, chat_id=chat_id, now=now, bot_present=False)
         return Outcome(changed=ended > 0, locale=person.locale)
     conv = await dialogues.lock(
         session, channel=channel, chat_id=chat_id, locale=person.locale, now=now
     )
+    event = commands.deep_link(event)  # /start join-CODE from an invitation's link
     out = await _admitted_turn(session, intake, person, conv, event, now)
     await dialogues.save(session, conv)  # the step with its answer, in the turn's transaction
     return out
@@ -179,7 +196,10 @@ async def _turn(
     moved_on = answers.pop(awaiting.ANSWERS_KEY, None) is not None
     dlg = Dialogue(step=conv.step, answers=answers, locale=conv.locale, version=conv.version)
     followed = languages.follow_script(dlg, event)
-    out = intake.handle(dlg, event)
+    adding = await additions.take(
+        session, person=person, dlg=dlg, event=event, policy=intake.policy, now=now
+    )
+    out = adding if adding is not None else intake.handle(dlg, event)
     if followed is not None:
         out.replies.insert(0, followed)
     out.changed = out.changed or moved_on
@@ -246,6 +266,7 @@ async def _turn(
             fields=out.effect.fields,
             answers=answers,
             now=now,
+            policy=intake.policy,
         )
         out.outbox_written = True
     elif isinstance(out.effect, LookupStatus):
@@ -257,13 +278,19 @@ async def _turn(
             code=out.effect.code,
             locale=dlg.locale,
         )
-        out.replies.append(Reply(text))
         if dlg.step == "status" and out.effect.code is None:
+            out.replies.append(Reply(text))
             out.replies.extend(intake.screens.prompts(dlg))
-        elif dlg.step == "status":
-            dlg.step = "menu"
-            dlg.version += 1
-            out.changed = True
+        else:
+            if dlg.step == "status":
+                dlg.step = "menu"
+                dlg.version += 1
+                out.changed = True
+            code = out.effect.code
+            buttons = []  # an open report of this chat may be added to (补充情况)
+            if code is not None and await additions.addable(session, person=person, code=code):
+                buttons = additions.offer(dlg, code)
+            out.replies.append(Reply(text, buttons))
     out.locale = dlg.locale
     if out.changed or dlg.locale != conv.locale:
         _save(conv, dlg, now)
@@ -279,11 +306,14 @@ def _save(conv: Chat, dlg: Dialogue, now: datetime) -> None:
 
 
 def _is_p0(answers: dict[str, Any]) -> bool:
+    """Would be filed as P0 (past the hourly quota all the same), by the answers or by
+    the red flags in the reporter's words."""
     return (
         derive_priority(
             in_danger=str(answers.get("danger", "")),
             concerns=list(answers.get("concerns", [])),
             child_age=str(answers.get("age", "")),
+            flags=alarms.flags_of(answers),
         )
         == "P0"
     )

@@ -46,6 +46,8 @@ ADDITIONS: Final = ("age", "sex", "concerns", "story", "contact")
 # In a dialogue's answers: the language the person chose with /language (flows.languages).
 # It outlives the answers of any one report.
 LANGUAGE_CHOSEN: Final = "_language"
+# In a dialogue's answers at the step "adding" (flows.additions): the filed report's code.
+ADDING_CODE: Final = "_adding"
 
 
 @dataclass(slots=True)

@@ -32,6 +32,15 @@ class Photo:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """A voice message, a video or a file (a document): kept by the channel's reference."""
+
+    kind: str  # voice | video | document
+    file_ref: str
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SharedContact:
     phone: str
     own: bool
@@ -39,7 +48,7 @@ class SharedContact:
 
 @dataclass(frozen=True, slots=True)
 class Unsupported:
-    kind: str  # sticker | voice | video | document | location | other
+    kind: str  # sticker | location | photo, voice, video, document too large to keep | other
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +59,7 @@ class BotMembership:
     present: bool
 
 
-Event = Command | Text | Press | Photo | SharedContact | Unsupported | BotMembership
+Event = Command | Text | Press | Photo | Media | SharedContact | Unsupported | BotMembership
 
 
 @dataclass(frozen=True, slots=True)

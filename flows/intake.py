@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from flows import languages, place_steps
+from flows import languages, place_steps, story_step
 from flows.callbacks import IntakeAction, LanguageData, parse_intake
+from flows.commands import help_text
 from flows.dialogue import (
     EDITABLE,
     REPORT_STEPS,
@@ -30,7 +31,7 @@ from flows.dialogue import (
     normalise_phone,
     previous_step,
 )
-from flows.events import Command, Event, Photo, Press, SharedContact, Text, Unsupported
+from flows.events import Command, Event, Media, Photo, Press, SharedContact, Text, Unsupported
 from flows.messages import Outcome, Reply
 from flows.places import Directory
 from flows.screens import (
@@ -43,9 +44,6 @@ from flows.screens import (
 )
 from flows.sla import DEFAULT_POLICY, Policy
 from flows.triage import AGE_BANDS, CONCERNS, DANGER, REPORTER_ROLES, SEXES, newly_urgent
-from storage.models import TEXT_MAX
-
-PHOTOS_MAX: Final = 5
 
 # Questions answered by one button of a fixed set: the button's action, its step, the
 # answers it may carry and the next question.
@@ -91,8 +89,8 @@ class Intake:
                 out.replies.insert(0, Reply(say(dlg, "cancelled"), remove_keyboard=True))
                 return out
             return Outcome([Reply(say(dlg, "nothing_to_cancel"))])
-        if cmd.name == "help":
-            return Outcome([Reply(say(dlg, "help"))])
+        if cmd.name == "help":  # a citizen's; staff get theirs in flows.conversations
+            return Outcome([Reply(help_text(dlg.locale, None))])
         if cmd.name == "language":
             return Outcome([language_prompt(dlg)])
         if cmd.name == "status":
@@ -287,10 +285,10 @@ class Intake:
             if step == "menu":
                 return Outcome([Reply(say(dlg, "menu.hint")), *self.screens.prompts(dlg)])
             return Outcome([Reply(say(dlg, "use_buttons"))])
-        if isinstance(event, Photo):
+        if isinstance(event, Photo | Media):
             if step == "story":
                 return self._photo(dlg, event)
-            return Outcome(self.screens.unsupported(dlg, "photo"))
+            return Outcome(self.screens.unsupported(dlg, getattr(event, "kind", "photo")))
         if isinstance(event, SharedContact):
             if step in ("contact", "contact_phone"):
                 if not event.own:
@@ -312,31 +310,10 @@ class Intake:
         return self._goto(dlg, "place_pick")
 
     def _story(self, dlg: Dialogue, text: str) -> Outcome:
-        if len(text) > TEXT_MAX:
-            return Outcome([Reply(say(dlg, "story.too_long", length=len(text), max=TEXT_MAX))])
-        if len(text) < 2:
-            return Outcome([Reply(say(dlg, "story.too_short"))])
-        dlg.answers["story"] = text
-        return self._advance(dlg, ("story",), "contact")
+        return story_step.story(dlg, text, self._advance)
 
-    def _photo(self, dlg: Dialogue, photo: Photo) -> Outcome:
-        photos: list[str] = dlg.answers.get("photos", [])
-        if len(photos) >= PHOTOS_MAX:
-            return Outcome([Reply(say(dlg, "story.photo_limit", max=PHOTOS_MAX))])
-        dlg.answers["photos"] = [*photos, photo.file_ref]
-        dlg.version += 1
-        caption = (photo.caption or "").strip()
-        if caption:
-            out = self._story(dlg, caption)
-            out.changed = True
-            if isinstance(out.effect, AddToReport):  # the photo goes with the story
-                out.effect = AddToReport(("photos", *out.effect.fields))
-            elif filed(dlg):  # the caption was refused; the photo is still added
-                out.effect = AddToReport(("photos",))
-            return out
-        text = say(dlg, "story.photo_saved", count=len(photos) + 1, max=PHOTOS_MAX)
-        effect = AddToReport(("photos",)) if filed(dlg) else None
-        return Outcome([Reply(text)], changed=True, effect=effect)
+    def _photo(self, dlg: Dialogue, photo: Photo | Media) -> Outcome:
+        return story_step.photo(dlg, photo, self._advance)
 
     def _typed_phone(self, dlg: Dialogue, text: str) -> Outcome:
         phone = normalise_phone(text)
@@ -397,10 +374,8 @@ class Intake:
         code = str(dlg.answers["_filed"])
         self.after_submit(dlg, code)
         dlg.version += 1
-        return Outcome(
-            [Reply(say(dlg, "urgent.stopped", code=code), remove_keyboard=True)],
-            changed=True,
-        )
+        text = say(dlg, "urgent.stopped", code=code)
+        return Outcome([Reply(text, remove_keyboard=True)], changed=True)
 
     def _next(self, dlg: Dialogue, step: str) -> Outcome:
         """Go to the step after an answer, or back to the summary when changing one."""

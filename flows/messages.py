@@ -34,6 +34,13 @@ class Reply:
     remove_keyboard: bool = False
     # Replace the message whose button was pressed instead of sending a new one.
     edit: bool = False
+    # A file the channel already holds, sent with ``text`` as its caption: (kind, file_ref),
+    # kind one of MEDIA_KINDS.
+    media: tuple[str, str] | None = None
+
+
+# What a reporter may attach; each is kept as the channel's file reference, never the bytes.
+MEDIA_KINDS: Final = ("photo", "voice", "video", "document")
 
 
 @dataclass(slots=True)

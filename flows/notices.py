@@ -11,10 +11,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.alarms import with_flags
 from flows.callbacks import StaffAction, staff_button
 from flows.delivery import escalate_unnotified, given_up
 from flows.duplicates import Link, link_of
-from flows.messages import Button
+from flows.messages import MEDIA_KINDS, Button
 from flows.outbox import payload_of
 from flows.places import Directory
 from flows.states import State
@@ -96,7 +97,7 @@ def referral_text(
     link: Link | None = None,
 ) -> str:
     key = "referral" if ticket.owner_level == "township" else "referral.triage"
-    text = _fill(locale, key, ticket_fields(directory, ticket, locale))
+    text = with_flags(_fill(locale, key, ticket_fields(directory, ticket, locale)), ticket, locale)
     if ticket.reporter_role == "child":  # first, before anything else is read
         text = t(locale, "role.child.staff") + "\n" + text
     if link is not None:
@@ -129,20 +130,32 @@ def merge_button(ticket: Ticket, link: Link | None, locale: str) -> list[Button]
     return [staff_button(label, StaffAction.MERGE, ticket.id, str(link.ticket_id))]
 
 
-def addition_text(directory: Directory, ticket: Ticket, locale: str, fields: list[str]) -> str:
-    """What an urgent report's reporter added after filing, from the ticket as it is now."""
+def addition_text(
+    directory: Directory, ticket: Ticket, locale: str, fields: list[str], added: str | None = None
+) -> str:
+    """What the reporter added after filing, from the ticket as it is now: an urgent report's
+    answers, or (flows.additions) their words ``added`` ("info") and files (by kind)."""
     facts = ticket_fields(directory, ticket, locale)
     lines = [t(locale, "addition.title", code=ticket.code, priority=facts["priority"])]
+    colon = ": " if normalise_locale(locale) == "en" else "："
     for field in fields:
+        if field in MEDIA_KINDS:
+            lines.append(t(locale, "addition.file", kind=t(locale, f"kind.{field}")))
+            continue
         label = t(locale, f"summary.{field}")
         if field == "contact":
             value = t(locale, "addition.anonymous" if ticket.anonymous else "addition.phone")
         elif field == "photos":
             value = t(locale, "addition.photos")
+        elif field == "info":
+            # Erased at retention (or a row from before): said so, never left blank.
+            value = _excerpt(added) if added else t(locale, "erased.text")
         else:
             value = facts[field]
-        lines.append(f"{label}{'：' if locale == 'zh' else ': '}{value}")
-    return "\n".join(lines)
+        lines.append(f"{label}{colon}{value}")
+    text = "\n".join(lines)
+    # Words that raised the alarm are news when the words (the story, words added) are.
+    return with_flags(text, ticket, locale) if {"story", "info"} & set(fields) else text
 
 
 def referral_buttons(ticket: Ticket, locale: str, link: Link | None = None) -> list[list[Button]]:
@@ -321,8 +334,10 @@ async def _copies(
             payload = payload_of(text, buttons)
             payload["locale"] = chat.locale
         elif ticket is not None and row.kind == "addition":
+            added = await _added_words(session, row.payload.get("event"))
+            fields = list(row.payload["fields"])
+            text = addition_text(directory, ticket, chat.locale, fields, added)
             # An urgent report's concerns may show it to be about a child already reported.
-            text = addition_text(directory, ticket, chat.locale, list(row.payload["fields"]))
             if link is not None:
                 text += "\n\n" + link_text(link, chat.locale)
             merge = merge_button(ticket, link, chat.locale)
@@ -337,6 +352,15 @@ async def _copies(
                 raise KeyError("text")
         copies.append((chat, payload))
     return copies
+
+
+async def _added_words(session: AsyncSession, event_id: object) -> str | None:
+    """The reporter's words an addition notice is about: its event's note, read when the
+    notice is sent (so an erasure in between is respected)."""
+    if not isinstance(event_id, int):
+        return None
+    event = await session.get(TicketEvent, event_id)
+    return event.note if event is not None else None
 
 
 async def _next_level_up(

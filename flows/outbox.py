@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flows.messages import Button, Reply
+from flows.messages import MEDIA_KINDS, Button, Reply
 
 
 def payload_of(text: str, buttons: Sequence[Sequence[Button]] = ()) -> dict[str, Any]:
@@ -33,6 +33,8 @@ def reply_payload(reply: Reply, *, locale: str, edit_message_id: int | None) -> 
         payload["remove_keyboard"] = True
     if reply.edit and edit_message_id is not None:
         payload["edit_message_id"] = edit_message_id
+    if reply.media is not None:
+        payload["media"] = list(reply.media)
     return payload
 
 
@@ -48,4 +50,14 @@ def reply_of(payload: dict[str, Any]) -> Reply:
         ask_contact=bool(payload.get("ask_contact")),
         remove_keyboard=bool(payload.get("remove_keyboard")),
         edit="edit_message_id" in payload,
+        media=_media_of(payload.get("media")),
     )
+
+
+def _media_of(value: Any) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    kind, ref = value  # a malformed payload raises: the row is failed, not retried
+    if kind not in MEDIA_KINDS or not isinstance(ref, str):
+        raise ValueError("payload media is not a known kind of file")
+    return kind, ref

@@ -19,8 +19,18 @@ MIN_ALIAS_LEN = 2
 # Addresses are short; a cap keeps match() cheap whatever is pasted in.
 MAX_QUERY_LEN = 50
 
-# What people put in front of an address that names no place in the directory.
-_QUERY_PREFIXES = ("中华人民共和国", "中国", "广东省", "广东")
+# What people put in front of an address that names no place in the directory, also in
+# pinyin (flows.place_sounds).
+_QUERY_PREFIXES = (
+    "中华人民共和国",
+    "中国",
+    "广东省",
+    "广东",
+    "zhonghuarenmingongheguo",
+    "zhongguo",
+    "guangdongsheng",
+    "guangdong",
+)
 
 # Suffixes stripped (repeatedly, longest first) to reach the name people actually say.
 _STRIP: dict[str, tuple[str, ...]] = {
@@ -118,7 +128,19 @@ def normalise_many(texts: list[str]) -> list[str]:
 def normalise_query(text: str) -> str:
     """The form of typed text that match() looks up (at most MAX_QUERY_LEN characters)."""
     # Cut before converting so a pasted essay costs no more than an address.
-    query = normalise_many([text[: MAX_QUERY_LEN * 4]])[0]
+    return _unprefixed(normalise_many([text[: MAX_QUERY_LEN * 4]])[0])
+
+
+def unconverted_query(text: str) -> str:
+    """normalise_query without the Traditional -> Simplified step: the characters as typed.
+
+    OpenCC reads a character by its context; typed for its sound, 乾 (qian, 乾坤) may
+    become 干 (gan). The sound lattice reads both where the two forms line up.
+    """
+    return _unprefixed(clean(unicodedata.normalize("NFKC", text[: MAX_QUERY_LEN * 4])))
+
+
+def _unprefixed(query: str) -> str:
     for prefix in _QUERY_PREFIXES:
         if query.startswith(prefix):
             query = query[len(prefix) :]

@@ -2,11 +2,13 @@
 
 Pure Python, no I/O: the caller reads the rows (``storage.directory_data``) and builds one
 :class:`Directory`. :meth:`Directory.match` turns what a citizen typed ("广州 从化 街口",
-"廣州市從化區街口街道", "从化 新城社区") into ranked candidate places for confirmation.
+"廣州市從化區街口街道", "从化 新城社区") into ranked candidate places for confirmation; when
+the characters do not explain it, by sound: 从化区街扣街道, "Conghua Qu Jiekou Jiedao".
 
 The directory lives for the whole process, so it is held compactly: per place a code, a slice
 of one packed name text, a level byte and a parent index (a :class:`Place` is made when asked
-for); the aliases in a :class:`flows.alias_index.AliasIndex`. It can be built from batches of
+for); the aliases in a :class:`flows.alias_index.AliasIndex`, and the sound keys of the cities',
+counties' and townships' aliases in a second, smaller one. It can be built from batches of
 rows (:class:`DirectoryBuilder`) so that all rows are never held at once.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice, pairwise, product
 from typing import NamedTuple
@@ -29,6 +31,7 @@ from flows.place_names import (
     normalise_many,
     normalise_query,
 )
+from flows.place_sounds import Readings, Speller, readings
 
 __all__ = ["LEVELS", "MAX_QUERY_LEN", "MIN_ALIAS_LEN", "Directory", "DirectoryBuilder", "Place"]
 
@@ -45,6 +48,10 @@ _CITY = _LEVEL_RANK["city"]
 
 # Places taken at a time while building: their names are converted in one OpenCC call.
 _BATCH = 2048
+# Indexed by sound too: the stations and what is written before them (11,000 keys, 0.8 MiB
+# with the readings). With the villages: 414,000 keys, 19 MiB more (bench/place_sounds.py).
+_SOUNDED = frozenset((_LEVEL_RANK["city"], _LEVEL_RANK["county"], _TOWNSHIP))
+_SOUND_PREFIX_BITS = 1 << 20  # ~1 % false "maybe" for the keys' ~14,000 prefixes
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,28 +64,42 @@ class Place:
     parent_code: str | None
 
 
+_Hits = dict[int, list["_Hit"]]  # place index -> where its names occur in the query
+_Scan = Iterable[tuple[int, int, dict[int, int]]]  # (start, end, {place index: strength})
+_Spans = set[tuple[int, int]]
+
+
+class Found(NamedTuple):
+    """What :meth:`Directory.find` found: the candidates, best first, and whether they were
+    found by sound (a homophone or pinyin stands for some of their characters)."""
+
+    places: list[Place]
+    by_sound: bool
+
+
 class _Hit(NamedTuple):
     start: int
     end: int
     strength: int  # 2: the official name, 1: another form of it
+    sound: bool = False  # found by its sound key, not its characters
 
 
 class _Score(NamedTuple):
     coverage: int  # query characters explained by the place and its ancestors
+    exact: int  # of which by their characters, not their sound
     strength: int
     in_order: int  # 1 when ancestors come before the place, as Chinese addresses are written
-
-
-def _batches(items: Iterable[Place]) -> Iterator[list[Place]]:
-    it = iter(items)
-    while batch := list(islice(it, _BATCH)):
-        yield batch
+    places: int  # the place and its ancestors that explain part of the query
 
 
 class DirectoryBuilder:
     """Takes places batch by batch (``add``), then makes the :class:`Directory` (``build``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sounds: bool = True) -> None:
+        """``sounds=False``: no sound index (characters only; benches compare the two)."""
+        self._readings: Readings | None = readings() if sounds else None
+        self._sounds = AliasIndex(MIN_ALIAS_LEN, prefix_bits=_SOUND_PREFIX_BITS)
+        self._syllables: set[str] = set()  # every syllable some sound key uses
         self._codes = PackedStrings()
         self._names = PackedStrings()
         self._levels = bytearray()
@@ -93,7 +114,8 @@ class DirectoryBuilder:
 
     def add(self, places: Iterable[Place]) -> None:
         """Take some places (any number; batches of a few thousand keep the build lean)."""
-        for batch in _batches(places):
+        it = iter(places)
+        while batch := list(islice(it, _BATCH)):
             self._add(batch)
 
     def add_rows(self, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
@@ -127,6 +149,11 @@ class DirectoryBuilder:
             if raw != name:
                 found = {**aliases(raw, place.level), **found}
             self._index.add(i, found)
+            if self._readings is not None and _LEVEL_RANK[place.level] in _SOUNDED:
+                # Strength by sound: 2 for the usual reading (see flows.place_sounds).
+                keys = self._readings.keys_of(found)
+                self._sounds.add(i, keys)
+                self._syllables.update(*keys)
 
     def build(self) -> Directory:
         directory = Directory.__new__(Directory)
@@ -190,6 +217,11 @@ class DirectoryBuilder:
         directory._cities = array("i", (i for i in order if self._levels[i] == _CITY))
         self._index.done()
         directory._index = self._index
+        directory._sounds = directory._speller = None
+        if self._readings is not None:
+            self._sounds.done()
+            directory._sounds = self._sounds
+            directory._speller = Speller(self._readings, self._syllables)
 
 
 class Directory:
@@ -206,16 +238,20 @@ class Directory:
     _lost_children: dict[str, list[int]]
     _cities: array[int]
     _index: AliasIndex  # normalised alias -> {place index: strength}
+    _sounds: AliasIndex | None  # sound key -> {place index: strength}
+    _speller: Speller | None  # typed text -> the syllables it may stand for
 
-    def __init__(self, places: Iterable[Place]) -> None:
-        builder = DirectoryBuilder()
+    def __init__(self, places: Iterable[Place], *, sounds: bool = True) -> None:
+        builder = DirectoryBuilder(sounds=sounds)
         builder.add(places)
         builder._fill(self)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, str, str | None]]) -> Directory:
+    def from_rows(
+        cls, rows: Iterable[tuple[str, str, str, str | None]], *, sounds: bool = True
+    ) -> Directory:
         """Build from (code, name, level, parent_code) rows, e.g. ``DivisionRow``."""
-        builder = DirectoryBuilder()
+        builder = DirectoryBuilder(sounds=sounds)
         builder.add_rows(rows)
         return builder.build()
 
@@ -294,39 +330,44 @@ class Directory:
         return "".join(self._names[j] for j in (*reversed(self._chain(i)), i))
 
     def match(self, text: str, *, limit: int = 8) -> list[Place]:
-        """Places the text most plausibly names, best first; [] when nothing plausible.
+        """Places the text most plausibly names, best first; [] when nothing plausible
+        (:meth:`find`'s places)."""
+        return self.find(text, limit=limit).places
+
+    def find(self, text: str, *, limit: int = 8) -> Found:
+        """Places the text most plausibly names, best first, and whether found by sound.
 
         Every candidate is scored by how many query characters its own name plus the
         names of its ancestors explain (non-overlapping). Only the best-explained tier
         is kept, so a typed county or city filters out same-named places elsewhere.
+
+        When the characters leave part of the query unexplained, names' sounds are tried
+        (``flows.place_sounds``); the sound-alike tier is taken when it explains more than
+        the characters did (an exact name always wins), and two thirds of the query or a
+        place with its county or city (two syllables of a sentence are no place). In a
+        tier, more explained by characters ranks first.
         """
         query = normalise_query(text)
         if len(query) < MIN_ALIAS_LEN or limit <= 0:
-            return []
-
-        hits: dict[int, list[_Hit]] = {}
-        parents, levels = self._parents, self._levels
-        # Every substring of the query that is an alias, by start and then end.
-        for start, end, found in self._index.scan(query):
-            for i, strength in found.items():
-                # Text that also names the village's own township ("街口" of 街口村委会 in
-                # 街口街道) says nothing about the village: same station, and a road
-                # ("街口路") would otherwise pass for it.
-                parent = parents[i]
-                if parent >= 0 and parent in found and levels[i] == _VILLAGE:
-                    continue
-                hits.setdefault(i, []).append(_Hit(start, end, strength))
-        if not hits:
-            return []
-        for found_hits in hits.values():
-            if len(found_hits) > _MAX_HITS_PER_PLACE:
-                # Only repeated text gets here ("广州广州广州..."); keeping the longest hits
-                # bounds the ancestor search in _explain.
-                found_hits.sort(key=lambda h: (h.start - h.end, h.start))
-                del found_hits[_MAX_HITS_PER_PLACE:]
-
+            return Found([], False)
+        hits: _Hits = {}
+        spans: _Spans = set()
+        self._collect(hits, self._index.scan(query), spans, sound=False)
         scores = {i: self._explain(i, hits) for i in hits}
-        best = max(s.coverage for s in scores.values())
+        best = max((s.coverage for s in scores.values()), default=0)
+        by_sound = False
+        if best < len(query) and self._sounds is not None and self._speller is not None:
+            heard = {i: list(found) for i, found in hits.items()}
+            lattice = self._speller.hear(text, query)
+            self._collect(heard, self._sounds.scan_paths(lattice), spans, sound=True)
+            heard_scores = {i: self._explain(i, heard) for i in heard}
+            heard_best = max((s.coverage for s in heard_scores.values()), default=0)
+            chained = any(s.places > 1 for s in heard_scores.values() if s.coverage == heard_best)
+            if heard_best > best and (chained or 3 * heard_best >= 2 * len(query)):
+                scores, best, by_sound = heard_scores, heard_best, True
+        if not scores:
+            return Found([], False)
+        parents, levels = self._parents, self._levels
         tier = {i: s for i, s in scores.items() if s.coverage == best}
 
         def keep(i: int) -> bool:
@@ -335,9 +376,37 @@ class Directory:
             return not (levels[i] == _VILLAGE and parent >= 0 and parent in tier)
 
         ranked = sorted((i for i in tier if keep(i)), key=lambda i: self._rank_key(i, tier[i]))
-        return [self._place(i) for i in ranked[:limit]]
+        return Found([self._place(i) for i in ranked[:limit]], by_sound)
 
-    def _rank_key(self, i: int, score: _Score) -> tuple[int, int, int, int, int, str]:
+    def _collect(self, hits: _Hits, found_at: _Scan, spans: _Spans, sound: bool) -> None:
+        """Add each place's hits: (start, end, {place: strength}) as the index scans them.
+        ``spans``: where names were found by their characters, where no place is heard (平山
+        typed is 平山, not 坪山)."""
+        parents, levels = self._parents, self._levels
+        for start, end, found in found_at:
+            if not sound:
+                spans.add((start, end))
+            elif (start, end) in spans:
+                continue
+            for i, strength in found.items():
+                # Text that also names the village's own township ("街口" of 街口村委会 in
+                # 街口街道) says nothing about the village: same station, and a road
+                # ("街口路") would otherwise pass for it.
+                parent = parents[i]
+                if parent >= 0 and parent in found and levels[i] == _VILLAGE:
+                    continue
+                own = hits.setdefault(i, [])
+                if sound and any(h.start == start and h.end == end for h in own):
+                    continue  # already found there by its characters, or by another reading
+                own.append(_Hit(start, end, strength, sound))
+        for found_hits in hits.values():
+            if len(found_hits) > _MAX_HITS_PER_PLACE:
+                # Only repeated text gets here ("广州广州广州..."); keeping the longest hits
+                # (by characters first) bounds the ancestor search in _explain.
+                found_hits.sort(key=lambda h: (h.start - h.end, h.sound, h.start))
+                del found_hits[_MAX_HITS_PER_PLACE:]
+
+    def _rank_key(self, i: int, score: _Score) -> tuple[int, int, int, int, int, int, str]:
         """Sort key, best first."""
         code, rank = self._codes[i], self._levels[i]
         # NBS township codes 400-599 are statistical units (farms, parks, reservoirs), not
@@ -345,6 +414,7 @@ class Directory:
         statistical = int(rank == _TOWNSHIP and code[6:9] >= "400")
         return (
             -score.coverage,
+            -score.exact,  # the name as written before a sound-alike
             -rank,  # equal text: the broader, better-known place first
             statistical,
             -score.strength,
@@ -356,19 +426,24 @@ class Directory:
         """Best non-overlapping choice of one hit for the place and at most one per ancestor."""
         ancestors = [a for a in self._chain(i) if a in hits]
         if not ancestors:  # the common case for an ambiguous short name: no search needed
-            return max(_Score(h.end - h.start, h.strength, 1) for h in hits[i])
+            return max(_score([h], 1) for h in hits[i])
         options = [[None, *hits[a]] for a in reversed(ancestors)]  # top of the hierarchy first
-        best = _Score(0, 0, 0)
+        best = _Score(0, 0, 0, 0, 0)
         for own in hits[i]:
             for combo in product(*options):
                 spans = [h for h in combo if h is not None] + [own]  # the place itself last
                 ordered = sorted(spans)
                 if any(a.end > b.start for a, b in pairwise(ordered)):
                     continue
-                score = _Score(
-                    coverage=sum(h.end - h.start for h in spans),
-                    strength=sum(h.strength for h in spans),
-                    in_order=int(spans == ordered),
-                )
-                best = max(best, score)
+                best = max(best, _score(spans, int(spans == ordered)))
         return best
+
+
+def _score(spans: Sequence[_Hit], in_order: int) -> _Score:
+    return _Score(
+        coverage=sum(h.end - h.start for h in spans),
+        exact=sum(h.end - h.start for h in spans if not h.sound),
+        strength=sum(h.strength for h in spans),
+        in_order=in_order,
+        places=len(spans),
+    )

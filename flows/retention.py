@@ -61,6 +61,7 @@ KEPT_NOTES: Final = frozenset(
         "closed",
         "refused",  # the button or command a person tried, for the audit trail
         "erased",
+        "red_flags",  # categories and priorities ("self_harm P2→P0"), never the words
         # the other ticket's code (flows.duplicates, flows.merging)
         "duplicate_suspected",
         "merged",
@@ -222,6 +223,9 @@ async def _erase(
     await _erase_messages(session, ticket, now=now)
     await _unlink_dialogue(session, ticket)
     ticket.story = ""
+    # The words that raised the alarm are the reporter's own: gone with the story. The
+    # categories stay, as the priority does, for the statistics.
+    ticket.red_flags = [{**flag, "words": []} for flag in ticket.red_flags]
     ticket.resolution_note = None
     ticket.place_text = None
     ticket.reporter_chat_id = ""

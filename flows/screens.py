@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 from flows.callbacks import IntakeAction, IntakeData, LanguageData
-from flows.dialogue import EDITABLE, REPORT_STEPS, Dialogue, by_the_child, filed
+from flows.dialogue import ADDING_CODE, EDITABLE, REPORT_STEPS, Dialogue, by_the_child, filed
 from flows.messages import Button, Reply
 from flows.pager import grid, nav_row, page_of
 from flows.places import Directory
@@ -36,6 +36,17 @@ def language_prompt(dlg: Dialogue) -> Reply:
         for loc, name in LANGUAGE_NAMES.items()
     ]
     return Reply(say(dlg, "language.prompt"), [buttons])
+
+
+def adding_prompt(dlg: Dialogue) -> Reply:
+    """The step that adds to a filed report (flows.additions): what may be sent, and 完成."""
+    code = str(dlg.answers.get(ADDING_CODE, ""))
+    return Reply(say(dlg, "addinfo.prompt", code=code), adding_done(dlg))
+
+
+def adding_done(dlg: Dialogue) -> list[list[Button]]:
+    data = IntakeData(dlg.version, IntakeAction.ADD_DONE, "").encode()
+    return [[Button(say(dlg, "btn.addinfo.done"), data)]]
 
 
 def resume_prompt(dlg: Dialogue) -> Reply:
@@ -95,6 +106,8 @@ class Screens:
         """The question of the current step, with buttons of the current version."""
         loc, a, step = dlg.locale, dlg.answers, dlg.step
         b = btn
+        if step == "adding":
+            return adding_prompt(dlg)
         if step == "menu" or step == "status":
             if step == "status":
                 return Reply(say(dlg, "status.prompt"))

@@ -278,6 +278,36 @@ def first_action_deadline(ticket: Ticket, now: datetime) -> datetime:
     return max(ticket.first_action_due_at, grace)
 
 
+def tighten(ticket: Ticket, frozen: Frozen, *, now: datetime) -> None:
+    """The ticket was raised to a more urgent priority after filing (words added to it
+    raised the alarm): ``frozen`` (that priority's windows) is its policy from now on, and
+    its deadlines are the new windows counted from ``now`` where that is sooner — none
+    moves later. An un-signed ticket still waiting for its reminder gets the new sign-for
+    window; one already past it climbs on, a window (now the shorter one) a rung."""
+    ticket.sla = frozen.as_json()
+    due = deadlines(frozen, start=now)
+    old_first, old_resolve = ticket.first_action_due_at, ticket.resolve_due_at
+    ticket.first_action_due_at = _sooner(old_first, due.first_action)
+    ticket.resolve_due_at = _sooner(old_resolve, due.resolve)
+    if ticket.signed_at is None and ticket.ladder_rung == REMINDER:
+        if ticket.sign_due_at is None or due.sign < ticket.sign_due_at:
+            ticket.sign_due_at = ticket.ladder_base = due.sign
+            reminder = rung_time(frozen, REMINDER, start=now, base=due.sign)
+            ticket.next_due_at = _sooner(ticket.next_due_at, reminder)
+    elif ticket.next_due_at is not None:
+        # A signed ticket waits for the deadline its next_due_at was set from.
+        if ticket.next_due_at == old_first:
+            ticket.next_due_at = ticket.first_action_due_at
+        elif ticket.next_due_at == old_resolve:
+            ticket.next_due_at = ticket.resolve_due_at
+
+
+def _sooner(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return min(a, b)
+
+
 def restart_after_merge(ticket: Ticket, state: str, *, now: datetime) -> None:
     """A merged report worked on its own again (un-merged) in ``state``: its clock, stopped
     while the kept ticket carried the case, starts again. A first-action or resolve deadline

@@ -14,20 +14,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import web_sessions
+from flows import commands, web_sessions
 from flows.api_tokens import revoke_all
 from flows.delivery import withdraw
 from flows.places import Directory
 from flows.tickets import CODE_ALPHABET
 from storage import outbox
-from storage.models import (
-    NAME_MAX,
-    Invite,
-    StaffMember,
-    StationGroup,
-    Ticket,
-    TicketEvent,
-)
+from storage.models import NAME_MAX, Invite, StaffMember, StationGroup, Ticket, TicketEvent
 
 INVITE_TTL: Final = timedelta(hours=72)
 INVITE_LENGTH: Final = 12  # 31**12 ≈ 7.9e17
@@ -262,13 +255,15 @@ async def join(
     )
     session.add(member)
     await session.flush()
+    await commands.member_joined(session=session, member=member, now=now)
     return member
 
 
 async def bind_group(
     *, session: AsyncSession, code: str, channel: str, chat_id: str, user_id: str, now: datetime
 ) -> StationGroup:
-    """Bind a group chat to a station with a group invitation typed in that group."""
+    """Bind a group chat to a station with a group invitation typed in that group (its
+    command list is queued by the caller, who knows the language: ``flows.work``)."""
     invite = await _take_invite(
         session, code=code, kind="group", used_by=f"{channel}:{user_id}@{chat_id}", now=now
     )
@@ -310,9 +305,12 @@ async def active_groups(*, session: AsyncSession) -> Sequence[StationGroup]:
     ).all()
 
 
-async def unbind_group(*, session: AsyncSession, chat_id: str, now: datetime) -> int:
-    """End a group's station binding (the operator, or the bot was removed from the group);
-    referrals stop going there. Returns how many bindings ended."""
+async def unbind_group(
+    *, session: AsyncSession, chat_id: str, now: datetime, bot_present: bool = True
+) -> int:
+    """End a group's station binding (the operator, or the bot was removed from the group:
+    ``bot_present`` False); referrals stop going there, and its command list goes (not when
+    the bot was removed: Telegram would refuse it). Returns how many bindings ended."""
     ended = await session.exec(
         update(StationGroup)
         .where(col(StationGroup.chat_id) == chat_id, col(StationGroup.active).is_(True))
@@ -322,18 +320,28 @@ async def unbind_group(*, session: AsyncSession, chat_id: str, now: datetime) ->
         # What was still waiting to go to the group (a referral with its story) is not for
         # it any more; the station's members get their own copies.
         await withdraw(session=session, chat_id=chat_id, why="group unbound", now=now)
+        if bot_present:
+            await commands.group_unbound(
+                session=session, chat_id=chat_id, key=now.isoformat(), now=now
+            )
     return int(ended.rowcount)
 
 
-async def chat_migrated(*, session: AsyncSession, old_chat_id: str, new_chat_id: str) -> int:
-    """A group became a supergroup, which has a new id: the station's binding and the
-    messages still waiting for the old id follow it. Returns how many bindings moved."""
+async def chat_migrated(
+    *, session: AsyncSession, old_chat_id: str, new_chat_id: str, now: datetime
+) -> int:
+    """A group became a supergroup, with a new id: its binding, the messages waiting for it
+    and its command list follow. Returns how many bindings moved."""
     moved = await session.exec(
         update(StationGroup)
         .where(col(StationGroup.chat_id) == old_chat_id, col(StationGroup.active).is_(True))
         .values(chat_id=new_chat_id)
     )
     await outbox.move_chat(session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    if moved.rowcount:
+        await commands.group_moved(
+            session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id, now=now
+        )
     return int(moved.rowcount)
 
 
@@ -341,8 +349,9 @@ async def leave(*, session: AsyncSession, member: StaffMember, now: datetime) ->
     member.active = False
     member.left_at = now
     session.add(member)
-    # Case data still on its way to them is not theirs any more.
+    # Case data still on its way to them is not theirs any more; nor are staff commands.
     await withdraw(session=session, chat_id=member.chat_id, why="recipient left", now=now)
+    await commands.member_left(session=session, member=member, now=now)
     # Nor are the API and the web pages: their tokens and sessions are refused from now on
     # (both also check that the holder is enrolled; revoking says so in `api-token list`).
     if member.id is not None:

@@ -11,10 +11,11 @@ import html
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import attachments
+from flows.alarms import with_flags
 from flows.callbacks import StaffAction, staff_button
 from flows.duplicates import link_of, merged_reports
 from flows.events import Person
@@ -27,7 +28,7 @@ from flows.states import EXTENSION_DAYS, OPEN, OUTCOMES, QUEUED, RETURN_REASONS,
 from flows.texts import CATALOGUES, days, t
 from flows.ticket_rights import may_see_contact
 from flows.tickets import local_time, owner_name
-from storage.models import StaffMember, Ticket, TicketAttachment, TicketContact, TicketEvent
+from storage.models import StaffMember, Ticket, TicketContact, TicketEvent
 
 # Event kinds whose note is shown in the history.
 NOTED_KINDS: Final = frozenset(
@@ -38,6 +39,7 @@ NOTED_KINDS: Final = frozenset(
         "extension_requested",
         "feedback_comment",
         "first_action",
+        "reporter_added",
         # the other ticket's code
         "duplicate_suspected",
         "merged",
@@ -207,7 +209,7 @@ async def details(
     fields = ticket_fields(directory, ticket, loc)
     fields["state"] = t(loc, f"state.{ticket.state}")
     fields["owner"] = html.escape(await owner_name(session, directory, ticket, loc), quote=False)
-    lines = [CATALOGUES[loc]["ticket.detail"].format(**fields)]
+    lines = [with_flags(CATALOGUES[loc]["ticket.detail"].format(**fields), ticket, loc)]
     link = await link_of(session, ticket)
     if link is not None:  # 可能重复, or 已合并到
         lines.append(link_text(link, loc))
@@ -246,7 +248,15 @@ async def details(
             assert report.id is not None
             label = t(loc, "btn.unmerge", code=report.code)
             buttons.append([staff_button(label, StaffAction.UNMERGE, report.id)])
-    return Reply("\n".join(lines), buttons if private else [])
+    if not private:
+        return Reply("\n".join(lines))
+    files = await attachments.button(session, member, ticket)
+    for report in merged:  # what the merged reports' reporters attached
+        n = await attachments.count(session, report.id or 0)
+        if n and report.erased_at is None:
+            label = t(loc, "btn.files_of", code=report.code, n=n)
+            buttons.append([staff_button(label, StaffAction.FILES, report.id or 0)])
+    return Reply("\n".join(lines), [*buttons, files] if files else buttons)
 
 
 async def _contact_lines(
@@ -283,14 +293,7 @@ async def _merged_report(
     session: AsyncSession, directory: Directory, loc: str, report: Ticket
 ) -> str:
     facts = ticket_fields(directory, report, loc)
-    photos = (
-        await session.exec(
-            select(func.count())
-            .select_from(TicketAttachment)
-            .where(col(TicketAttachment.ticket_id) == report.id)
-        )
-    ).one()
-    return CATALOGUES[loc]["ticket.merged_report"].format(
+    text = CATALOGUES[loc]["ticket.merged_report"].format(
         code=report.code,
         at=local_time(report.created_at),
         reporter=facts["reporter"],
@@ -298,5 +301,6 @@ async def _merged_report(
         age=facts["age"],
         sex=facts["sex"],
         story=facts["story"],
-        photos=photos,
+        files=await attachments.count(session, report.id or 0),
     )
+    return with_flags(text, report, loc)  # the words that raised the alarm, if any

@@ -2,7 +2,9 @@
 same ``file_report`` as the bot's dialogue: the same priority, routing, deadlines and
 escalation whatever door it came in by. Only how the place is found differs: typed words go
 through the same matcher, and are taken without asking only when every candidate leads to
-the same station (or queue); otherwise the caller is shown the candidates to choose from.
+the same station (or queue) and was found by its characters, not by how it sounds (a
+homophone, pinyin: a guess, which the bot too always asks about); otherwise the caller is
+shown the candidates to choose from.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Candidate:
 
 class PlaceUnresolved(Exception):
     """The place cannot be settled without the reporter: no such code, nothing matched the
-    words, or they match places of different stations."""
+    words, or they match places of different stations, or only sound like a place."""
 
     def __init__(
         self,
@@ -64,15 +66,15 @@ def resolve_place(directory: Directory, *, code: str | None, text: str | None) -
         if directory.get(code) is None:
             raise PlaceUnresolved("unknown_code")
         return ResolvedPlace(code, text)
-    found = directory.match(text or "", limit=CANDIDATES)
-    if not found:
+    found = directory.find(text or "", limit=CANDIDATES)
+    if not found.places:
         raise PlaceUnresolved("not_found")
-    owners = {route(directory, place.code).owner_code for place in found}
-    if len(owners) == 1:
-        return ResolvedPlace(found[0].code, text)
+    owners = {route(directory, place.code).owner_code for place in found.places}
+    if len(owners) == 1 and not found.by_sound:
+        return ResolvedPlace(found.places[0].code, text)
     raise PlaceUnresolved(
         "ambiguous",
-        [Candidate(p.code, directory.full_name(p.code), p.level) for p in found],
+        [Candidate(p.code, directory.full_name(p.code), p.level) for p in found.places],
     )
 
 

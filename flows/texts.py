@@ -33,13 +33,6 @@ ZH: dict[str, str] = {
     "btn.status": "🔎 查询进度",
     "btn.language": "🌐 语言 Language",
     "menu.hint": "请用下面的按钮选择。",
-    "help": "<b>使用说明</b>\n/start 开始或回到主菜单\n/cancel 取消正在填写的报告\n"
-    "/status 编号 查询您提交的报告进度\n/language 切换语言\n/help 显示本说明\n\n"
-    "工作人员：/join 邀请码 登记；/mytickets 待办工单；/ticket 编号 查看工单；/leave 退出。\n"
-    "督导：/overdue 超时工单；/open 未办结工单；/stats [today|week|month] 统计；/reassign 编号 改派；"
-    "/unmerge 编号 撤销合并；/dashboard 登录网页督导台。\n"
-    "热线接线员：/join 邀请码 登记，/leave 退出；/console 登录网页接线台登记来电。\n\n"
-    "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "已切换为简体中文。",
     "language.followed": "已改用繁体中文显示。如需简体中文或英文，请发送 /language。",
@@ -138,11 +131,12 @@ ZH: dict[str, str] = {
     "concern.other": "其他",
     # story
     "story.prompt": "<b>请简单描述发生了什么。</b>\n时间、地点、孩子的状况、您看到或听到的情况"
-    "（不超过 {max} 字）。也可以发送照片。",
+    "（不超过 {max} 字）。也可以发送照片、语音或视频。",
     "story.too_long": "内容太长了（{length} 字），请精简到 {max} 字以内后重新发送。",
     "story.too_short": "请用文字多描述一些情况。",
     "story.photo_saved": "照片已收到（{count}/{max}）。请再用文字描述发生了什么。",
-    "story.photo_limit": "最多可以附 {max} 张照片，这张没有保存。请用文字描述发生了什么。",
+    "story.photo_limit": "最多可以附 {max} 个照片或文件，这个没有保存。请用文字描述发生了什么。",
+    "story.file_saved": "{kind}已收到（{count}/{max}）。请再用文字简单写几句发生了什么。",
     # contact
     "contact.prompt": "<b>是否留下联系方式？</b>\n工作站可能需要向您了解情况。"
     "联系方式只提供给负责处理的工作人员。您也可以匿名报告。",
@@ -442,6 +436,25 @@ ZH: dict[str, str] = {
     "progress.reopened": "已重新受理，正在处理",
     "progress.merged": "已和关于同一个孩子的另一份报告一起处理",
     "progress.invalid": "未受理",
+    # adding to a filed report (补充情况)
+    "btn.add_info": "📎 补充情况",
+    "addinfo.prompt": "请发送要补充到报告 <code>{code}</code> 的情况：文字、照片、语音、视频或文件都可以，"
+    "可以发多条。说完了请点“完成”。\n如果孩子正面临危险，请立即拨打 110 或 120。",
+    "addinfo.saved": "✅ 已补充到报告 <code>{code}</code>，工作站会看到。还有要补充的可以继续发送；"
+    "说完了请点“完成”。",
+    "addinfo.done": "好的，补充的情况都已转给工作站。可以用 /status {code} 查询进度。",
+    "addinfo.closed": "报告 <code>{code}</code> 已经处理完毕，不能再补充。如果有新的情况，"
+    "请发送 /start 提交一份新的报告；孩子有危险请立即拨打 110。",
+    "addinfo.too_short": "请用文字多写一点，或者发送照片、语音。",
+    "btn.addinfo.done": "完成 ✔",
+    "summary.info": "补充",
+    "addition.file": "报告人补充了{kind}：在私聊中打开工单详情，点 📎 查看。",
+    "event.reporter_added": "报告人补充情况",
+    # what the reporter attached, for staff
+    "btn.files": "📎 附件（{n}）",
+    "files.caption": "工单 <code>{code}</code> · 附件 {i}/{n}（{kind}）",
+    "files.none": "工单 <code>{code}</code> 没有附件。",
+    "event.files_viewed": "查看附件",
     # the child's own voice: a child reporting about themselves is spoken to as 你, gently
     "role.child.staff": "🧒 <b>本人求助</b>（孩子自己报告）",
     "you:place.prompt": "谢谢你告诉我们，你做得很对。你可以随时停下来（发送 /cancel）；"
@@ -454,7 +467,7 @@ ZH: dict[str, str] = {
     "you:sex.unknown": "不想说",
     "you:concerns.prompt": "<b>你遇到了什么事？</b>可以选好几个，选好后点“完成”。",
     "you:story.prompt": "<b>能说说发生了什么吗？</b>\n什么时候、在哪里、现在怎么样，想说多少都可以"
-    "（不超过 {max} 字）。也可以发照片。不想说的地方可以不说。",
+    "（不超过 {max} 字）。也可以发照片或语音。不想说的地方可以不说。",
     "you:story.too_short": "可以再多写一点吗？几句话就好。",
     "you:contact.prompt": "<b>要留下电话吗？</b>\n工作站的工作人员可能会打电话问问你的情况。"
     "电话只给负责帮你的工作人员。不留也可以。",
@@ -500,6 +513,49 @@ ZH: dict[str, str] = {
     "you:feedback.sorry": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。"
     "愿意的话，可以直接回复说说为什么（可以不写，不超过 {max} 字）。",
     "you:feedback.sorry_reopened": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。",
+    # words that raise the alarm (issue 12, item 5: flows/red_flags.py, flows/alarms.py)
+    "redflag.advice": "⚠️ <b>您描述的情况可能十分紧急。</b>\n"
+    "如果孩子现在有危险，请立即拨打 110（报警）；有人受伤，请拨打 120（急救）；"
+    "孩子有轻生的念头或需要心理支持，可拨打 12355（青少年服务台）。\n"
+    "我们会提醒工作站优先处理这份报告。",
+    "redflag.line": "⚠️ <b>警示词</b>：{flags}",
+    "redflag.item": "{words}（{category}）",
+    "redflag.sep": "、",
+    "redflag.self_harm": "自伤/自杀",
+    "redflag.sexual_abuse": "性侵害",
+    "redflag.severe_injury": "严重暴力/受伤",
+    "redflag.young_alone": "幼儿无人看护",
+    "redflag.confined": "被关/被锁",
+    "redflag.trafficking": "拐卖/绑架",
+    "redflag.violence": "暴力",
+    "redflag.abandonment": "遗弃",
+    "event.red_flags": "报告中有警示词",
+    # the bot's command lists and /help per role (issue 12, item 4). A "cmd." text is what
+    # Telegram shows next to the command in its menu: plain text (no HTML), at most 256
+    # characters; /help shows the same words after the command and its "cmd.arg." argument.
+    "cmd.start": "开始：报告儿童求助、查询进度或切换语言",
+    "cmd.status": "查询您提交的报告进度",
+    "cmd.language": "切换语言",
+    "cmd.cancel": "取消正在填写的报告",
+    "cmd.help": "显示您可以使用的命令",
+    "cmd.mytickets": "待办工单（本站或辖区）",
+    "cmd.ticket": "查看工单详情和处理记录",
+    "cmd.leave": "退出登记，不再接收转介",
+    "cmd.overdue": "超时工单，按超时级别排列",
+    "cmd.open": "辖区未办结工单，最早的在前",
+    "cmd.stats": "统计：收到、按时签收、办结、超时",
+    "cmd.reassign": "改派工单到其他镇街工作站",
+    "cmd.dashboard": "登录网页督导台",
+    "cmd.console": "登录网页接线台，登记来电",
+    "cmd.arg.code": "编号",
+    "cmd.arg.period": "[today|week|month]",
+    "help.title": "<b>使用说明</b>",
+    "help.station": "<b>工作人员</b>",
+    "help.supervisor": "<b>督导</b>",
+    "help.operator": "<b>热线接线员</b>",
+    "help.group": "<b>本群可用命令</b>（本站工作人员）",
+    "help.group.private": "其他操作请在与机器人的私聊中进行。",
+    "help.danger": "如果儿童正面临危险，请立即拨打 110（报警）或 120（急救）。",
     # one child, one ticket: possible duplicates, 合并 and its undoing (issue 12, item 8)
     "referral.duplicate": "⚠️ 可能重复：与 <code>{code}</code>（提交于 {at}）",
     "referral.duplicate.urgent": "这份报告比它更紧急，不能并入：请按这份报告自己的时限处理。",
@@ -519,7 +575,7 @@ ZH: dict[str, str] = {
     "请单独处理。\n当前：{state}\n下一时限：{due}",
     "ticket.merged_reports": "<b>合并进来的报告</b>",
     "ticket.merged_report": "<code>{code}</code> · 提交于 {at}\n报告人：{reporter}\n情况：{concerns}\n"
-    "儿童：{age}，{sex}\n经过：{story}\n照片：{photos} 张",
+    "儿童：{age}，{sex}\n经过：{story}\n附件：{files} 个",
     "event.duplicate_suspected": "可能重复",
     "event.merged": "合并到另一工单",
     "event.merged_in": "一份报告合并进来",
@@ -534,6 +590,8 @@ ZH: dict[str, str] = {
     "you:reporter.unmerged": "你的求助 <code>{code}</code> 现在由 {station} 单独处理。进度：{state}。"
     "可以用 /status {code} 查看。",
     "status.together": "一起处理的进度：{state}",
+    "btn.files_of": "📎 {code} 的附件（{n}）",
+    "cmd.unmerge": "撤销合并：被合并的报告重新单独处理",
 }
 
 EN: dict[str, str] = {
@@ -544,14 +602,6 @@ EN: dict[str, str] = {
     "btn.status": "🔎 Check a report",
     "btn.language": "🌐 语言 Language",
     "menu.hint": "Please choose with the buttons below.",
-    "help": "<b>How to use</b>\n/start start or go back to the menu\n/cancel cancel the report "
-    "you are filling in\n/status CODE check a report you filed\n/language change language\n"
-    "/help show this help\n\nStaff: /join CODE to enrol; /mytickets open tickets; /ticket CODE "
-    "one ticket; /leave to leave.\nSupervisors: /overdue, /open, /stats [today|week|month], "
-    "/reassign CODE, /unmerge CODE, /dashboard to sign in to the web dashboard.\nHotline operators: /join CODE "
-    "to enrol, /leave to leave, /console to sign in to the web console and enter calls.\n\n"
-    "If a child is in danger now, "
-    "call 110 (police) or 120 (ambulance).",
     "language.prompt": "请选择语言 / Choose a language:",
     "language.set": "Language set to English.",
     "language.followed": "Switched to Traditional Chinese, as you write it. Send /language to "
@@ -661,8 +711,10 @@ EN: dict[str, str] = {
     "story.too_short": "Please describe a little more in words.",
     "story.photo_saved": "Photo received ({count}/{max}). Please also describe in words what "
     "happened.",
-    "story.photo_limit": "At most {max} photos; this one was not kept. Please describe in words "
+    "story.photo_limit": "At most {max} photos or files; this one was not kept. Please describe in words "
     "what happened.",
+    "story.file_saved": "Your {kind} is received ({count}/{max}). Please also describe in a few "
+    "words what happened.",
     "contact.prompt": "<b>Leave a way to reach you?</b>\nThe workstation may need to ask you "
     "about the case. Your contact is shown only to the staff handling it. You may also stay "
     "anonymous.",
@@ -979,6 +1031,27 @@ EN: dict[str, str] = {
     "progress.reopened": "taken on again, being handled",
     "progress.merged": "handled together with another report about the same child",
     "progress.invalid": "not taken on",
+    "btn.add_info": "📎 Add to this report",
+    "addinfo.prompt": "Send what you want to add to report <code>{code}</code>: words, photos, "
+    "voice messages, videos or files, as many messages as you like. Press “Done” when you have "
+    "finished.\nIf a child is in danger now, call 110 or 120.",
+    "addinfo.saved": "✅ Added to report <code>{code}</code>; the workstation will see it. Send "
+    "more if you like, or press “Done”.",
+    "addinfo.done": "All right: everything you added is with the workstation. Send /status "
+    "{code} to check progress.",
+    "addinfo.closed": "Report <code>{code}</code> has been dealt with and cannot be added to. If "
+    "there is something new, send /start to file a new report; if a child is in danger, call "
+    "110 now.",
+    "addinfo.too_short": "Please write a little more, or send a photo or a voice message.",
+    "btn.addinfo.done": "Done ✔",
+    "summary.info": "Added",
+    "addition.file": "The reporter added a {kind}: open the ticket's details in a private chat "
+    "and press 📎.",
+    "event.reporter_added": "reporter added information",
+    "btn.files": "📎 Attachments ({n})",
+    "files.caption": "Ticket <code>{code}</code> · attachment {i}/{n} ({kind})",
+    "files.none": "Ticket <code>{code}</code> has no attachments.",
+    "event.files_viewed": "attachments viewed",
     "role.child.staff": "🧒 <b>The child asks for help</b> (reporting about themselves)",
     "you:place.prompt": "Thank you for telling us; you did the right thing. You can stop at any "
     "time (send /cancel). If you want to talk to someone, call 12355, the youth helpline; the "
@@ -1046,6 +1119,47 @@ EN: dict[str, str] = {
     "county is told. If you like, reply with what went wrong (optional, up to {max} characters).",
     "you:feedback.sorry_reopened": "We are sorry we did not help you well. It is taken on again "
     "and the county is told.",
+    # words that raise the alarm (issue 12, item 5: flows/red_flags.py, flows/alarms.py)
+    "redflag.advice": "⚠️ <b>What you describe may be very urgent.</b>\n"
+    "If the child is in danger now, call 110 (police); if someone is hurt, call 120 "
+    "(ambulance); if the child thinks of ending their life or needs support, call 12355 "
+    "(youth helpline).\nWe will ask the station to deal with this report first.",
+    "redflag.line": "⚠️ <b>Alarm words</b>: {flags}",
+    "redflag.item": "{words} ({category})",
+    "redflag.sep": ", ",
+    "redflag.self_harm": "self-harm/suicide",
+    "redflag.sexual_abuse": "sexual abuse",
+    "redflag.severe_injury": "severe violence/injury",
+    "redflag.young_alone": "young child alone",
+    "redflag.confined": "locked in",
+    "redflag.trafficking": "trafficking/abduction",
+    "redflag.violence": "violence",
+    "redflag.abandonment": "abandonment",
+    "event.red_flags": "alarm words in the report",
+    # the bot's command lists and /help per role (issue 12, item 4)
+    "cmd.start": "Start: report a child in need, check a report or change language",
+    "cmd.status": "Check a report you filed",
+    "cmd.language": "Change language",
+    "cmd.cancel": "Cancel the report you are filling in",
+    "cmd.help": "Show the commands you can use",
+    "cmd.mytickets": "Open tickets of your station or area",
+    "cmd.ticket": "One ticket's details and history",
+    "cmd.leave": "Leave: end your enrolment and referrals",
+    "cmd.overdue": "Overdue tickets, by level",
+    "cmd.open": "Open tickets in your area, oldest first",
+    "cmd.stats": "Statistics: received, signed for on time, resolved, overdue",
+    "cmd.reassign": "Re-dispatch a ticket to another township station",
+    "cmd.dashboard": "Sign in to the web dashboard",
+    "cmd.console": "Sign in to the web console to enter calls",
+    "cmd.arg.code": "CODE",
+    "cmd.arg.period": "[today|week|month]",
+    "help.title": "<b>How to use</b>",
+    "help.station": "<b>Station staff</b>",
+    "help.supervisor": "<b>Supervisors</b>",
+    "help.operator": "<b>Hotline operators</b>",
+    "help.group": "<b>Commands in this group</b> (the station's staff)",
+    "help.group.private": "Everything else: in your private chat with the bot.",
+    "help.danger": "If a child is in danger now, call 110 (police) or 120 (ambulance).",
     # one child, one ticket: possible duplicates, merging and its undoing (issue 12, item 8)
     "referral.duplicate": "⚠️ Possible duplicate: of <code>{code}</code> (filed {at})",
     "referral.duplicate.urgent": "This report is more urgent than that one and cannot be "
@@ -1068,7 +1182,7 @@ EN: dict[str, str] = {
     "into <code>{into}</code>: work it on its own.\nNow: {state}\nNext deadline: {due}",
     "ticket.merged_reports": "<b>Reports merged into this one</b>",
     "ticket.merged_report": "<code>{code}</code> · filed {at}\nReporter: {reporter}\n"
-    "Concerns: {concerns}\nChild: {age}, {sex}\nWhat happened: {story}\nPhotos: {photos}",
+    "Concerns: {concerns}\nChild: {age}, {sex}\nWhat happened: {story}\nAttachments: {files}",
     "event.duplicate_suspected": "possible duplicate",
     "event.merged": "merged into another ticket",
     "event.merged_in": "a report merged into it",
@@ -1086,6 +1200,8 @@ EN: dict[str, str] = {
     "you:reporter.unmerged": "Your call for help <code>{code}</code> is now handled on its own "
     "by {station}. Where it stands: {state}. /status {code} shows it.",
     "status.together": "Where the reports handled together stand: {state}",
+    "btn.files_of": "📎 {code}'s attachments ({n})",
+    "cmd.unmerge": "Un-merge: a merged report worked on its own again",
 }
 
 # Texts whose Traditional form is not the conversion of the Simplified one.

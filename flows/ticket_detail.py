@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import attachments
 from flows.duplicates import link_of, merged_reports
 from flows.places import Directory
+from flows.red_flags import Flag, from_json
 from flows.staff_views import NOTED_KINDS
 from flows.ticket_actions import TicketState, ticket_state
 from flows.ticket_rights import may_see_contact, viewable_ticket
-from storage.models import StaffMember, Ticket, TicketAttachment, TicketContact, TicketEvent
+from storage.models import StaffMember, Ticket, TicketContact, TicketEvent
 
 # Who wrote an event, by kind: the stored actor ("staff:12", "citizen", …) says more.
 ACTOR_KINDS: Final = {
@@ -68,7 +69,7 @@ class MergedReport:
     child_sex: str
     concerns: tuple[str, ...]
     story: str | None  # None once erased
-    photos: int
+    files: int  # what its reporter attached
     contact: ContactView
 
 
@@ -85,6 +86,7 @@ class TicketDetail:
     child_sex: str
     concerns: tuple[str, ...]
     story: str | None  # None once erased
+    red_flags: tuple[Flag, ...]  # the words that raised the alarm (none once erased)
     first_action_at: datetime | None
     outcome: str | None
     resolution_note: str | None
@@ -176,7 +178,7 @@ async def view_ticket(
             child_sex=r.child_sex,
             concerns=tuple(r.concerns),
             story=None if r.erased_at is not None else r.story,
-            photos=await _photos(session, r),
+            files=await attachments.count(session, r.id or 0),
             contact=await _contact(session, member, r, now, case=ticket),
         )
         for r in await merged_reports(session, ticket)
@@ -193,6 +195,7 @@ async def view_ticket(
         child_sex=ticket.child_sex,
         concerns=tuple(ticket.concerns),
         story=None if erased else ticket.story,
+        red_flags=from_json(ticket.red_flags),
         first_action_at=ticket.first_action_at,
         outcome=ticket.outcome,
         resolution_note=None if erased else ticket.resolution_note,
@@ -203,12 +206,3 @@ async def view_ticket(
         merged_into=link.code if link is not None and link.merged else None,
         merged_reports=tuple(merged),
     )
-
-
-async def _photos(session: AsyncSession, ticket: Ticket) -> int:
-    counted = await session.exec(
-        select(func.count())
-        .select_from(TicketAttachment)
-        .where(col(TicketAttachment.ticket_id) == ticket.id)
-    )
-    return int(counted.one())

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import duplicates
+from flows import alarms, duplicates
+from flows.attachments import parse_entry
 from flows.places import Directory
+from flows.red_flags import from_json
 from flows.sla import Frozen, Policy, deadlines, freeze, start_ladder
 from flows.states import State
 from flows.texts import duration, local_name, phrase, t, voiced
@@ -74,6 +76,8 @@ class Receipt:
     first_action_minutes: float
     # Whether this call filed the ticket (False: the intake key had filed it before).
     new: bool = False
+    # The categories of the red flags the reporter's words raised (flows.red_flags).
+    red_flags: tuple[str, ...] = ()
 
 
 async def file_report(
@@ -102,7 +106,11 @@ async def file_report(
     # "unknown" (or empty) until the reporter adds it.
     concerns = list(answers.get("concerns", []))
     age, sex = answers.get("age", "unknown"), answers.get("sex", "unknown")
-    priority = derive_priority(in_danger=answers["danger"], concerns=concerns, child_age=age)
+    by_answers = derive_priority(in_danger=answers["danger"], concerns=concerns, child_age=age)
+    flags = alarms.flags_of(answers)  # the reporter's words may raise it, never lower it
+    priority = derive_priority(
+        in_danger=answers["danger"], concerns=concerns, child_age=age, flags=flags
+    )
     frozen = freeze(policy, priority)
     triage = r.owner_level != "township"
     ticket = Ticket(
@@ -146,8 +154,9 @@ async def file_report(
                 callback_consent=bool(answers.get("callback")),
             )
         )
-    for ref in answers.get("photos", []):
-        session.add(TicketAttachment(ticket_id=ticket.id, kind="photo", file_ref=ref))
+    for value in answers.get("photos", []):
+        kind, ref = parse_entry(value)
+        session.add(TicketAttachment(ticket_id=ticket.id, kind=kind, file_ref=ref))
     session.add(
         TicketEvent(
             ticket_id=ticket.id, at=now, actor=actor, kind="submitted", to_state=State.SUBMITTED
@@ -164,6 +173,7 @@ async def file_report(
             note=f"{r.owner_level} {r.owner_code} {priority}",
         )
     )
+    alarms.record(session, ticket, flags, before=by_answers, now=now)
     # Two neighbours reporting one child: the station's referral says so (flows.duplicates).
     await duplicates.flag(session, ticket, now=now)
     # The referral itself is delivered by the outbox sender; written here, in the same
@@ -232,6 +242,7 @@ async def _receipt(
         triage=ticket.owner_level != "township",
         sign_minutes=frozen.sign,
         first_action_minutes=frozen.first_action,
+        red_flags=tuple(f.category for f in from_json(ticket.red_flags)),
     )
 
 
@@ -277,9 +288,11 @@ async def add_to_report(
     fields: tuple[str, ...],
     answers: dict[str, Any],
     now: datetime,
+    policy: Policy,
 ) -> None:
     """Answers given after an urgent report was filed go onto its ticket, and whoever owns
-    it (the station, or the county's queue) is told what was added."""
+    it (the station, or the county's queue) is told what was added. Words added are
+    screened for red flags as a new report's are (``flows.alarms.add_flags``)."""
     ticket = await session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
     if ticket is None or ticket.id is None:
         return
@@ -300,9 +313,10 @@ async def add_to_report(
                     )
                 )
             ).all()
-            for ref in answers.get("photos", []):
+            for value in answers.get("photos", []):
+                kind, ref = parse_entry(value)
                 if ref not in kept:
-                    session.add(TicketAttachment(ticket_id=ticket.id, kind="photo", file_ref=ref))
+                    session.add(TicketAttachment(ticket_id=ticket.id, kind=kind, file_ref=ref))
         elif field == "contact" and answers.get("phone"):
             contact = await session.get(TicketContact, ticket.id)
             if contact is None:
@@ -311,12 +325,14 @@ async def add_to_report(
             contact.callback_consent = bool(answers.get("callback"))
             session.add(contact)
             ticket.anonymous = False
-    session.add(ticket)
     session.add(
         TicketEvent(
             ticket_id=ticket.id, at=now, actor="citizen", kind="addition", note=",".join(fields)
         )
     )
+    words = [str(answers.get(name) or "") for name in alarms.FREE_TEXT if name in fields]
+    await alarms.add_flags(session, ticket, words, policy=policy, now=now)
+    session.add(ticket)
     if {"age", "sex", "concerns"} & set(fields):
         # Filed before its concerns were known, an urgent report could match nothing then;
         # the 补充信息 message below shows what is found now.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Final
+
+from flows.red_flags import Flag, raised
 
 DANGER: Final = ("yes", "no", "unsure")
 REPORTER_ROLES: Final = (
@@ -43,8 +46,15 @@ _YOUNG: Final = frozenset({"0-2", "3-5"})
 _P1_CONCERNS: Final = frozenset({"no_carer", "physical", "illness", "missing", "labour"})
 
 
-def derive_priority(*, in_danger: str, concerns: list[str], child_age: str) -> str:
-    """P0/P1/P2 from the intake answers; triage may change it later."""
+def derive_priority(
+    *, in_danger: str, concerns: list[str], child_age: str, flags: Iterable[Flag] = ()
+) -> str:
+    """P0/P1/P2 from the intake answers, raised (never lowered) by the red flags in what
+    the reporter wrote (``flows.red_flags``); triage may change it later."""
+    return raised(_by_answers(in_danger, concerns, child_age), flags)
+
+
+def _by_answers(in_danger: str, concerns: list[str], child_age: str) -> str:
     chosen = set(concerns)
     if in_danger == "yes" or chosen & _P0_CONCERNS:
         return "P0"

@@ -17,7 +17,7 @@ from typing import Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import lifecycle, merging, oversight, staff_views, supervision
+from flows import attachments, commands, lifecycle, merging, oversight, staff_views, supervision
 from flows.awaiting import ExtensionReason, Note, Resolution, ReturnReason, StaffText
 from flows.callbacks import StaffAction, is_staff, parse_staff
 from flows.events import Command, Event, Person, Press
@@ -45,9 +45,11 @@ STAFF_COMMANDS: Final = frozenset(
 SUPERVISOR_COMMANDS: Final = frozenset({"overdue", "open", "stats", "reassign"})
 # Who may press what (the signing station, the ticket's supervisors, anyone who may view
 # it) is flows.ticket_rights': the same rule as the REST API's.
-# Actions whose next step is typing: not in a group, where the bot does not read text.
-NEEDS_TEXT: Final = frozenset(
+# Actions pressed in a private chat only: those whose next step is typing (the bot does not
+# read text in a group), and the reporter's files (a child's photos never go to a group).
+PRIVATE_ONLY: Final = frozenset(
     {
+        StaffAction.FILES,
         StaffAction.NOTE,
         StaffAction.EXTEND_DAYS,
         StaffAction.OUTCOME,
@@ -87,7 +89,9 @@ async def handle(
             await leave(session=session, member=member, now=now)
             scope = _scope_name(directory, member.scope_code)
             key = "leave.ok.operator" if member.role == "operator" else "leave.ok"
-            return Outcome([Reply(t(loc, key, scope=scope))], changed=True, locale=loc)
+            # outbox_written: the command list's removal (flows.commands) wakes the sender.
+            reply = Reply(t(loc, key, scope=scope))
+            return Outcome([reply], changed=True, locale=loc, outbox_written=True)
         if event.name == "mytickets":
             if member.role == "operator":  # files and follows reports through the API
                 return Outcome([Reply(t(loc, "operator.no_tickets"))], locale=loc)
@@ -123,7 +127,7 @@ async def handle(
     if member is None or not may_act(member, ticket, action):
         await refusal(session, ticket=ticket, who=who, action=event.data, now=now)
         return Outcome(notice=t(loc, "refused"), changed=True, locale=loc)
-    if person.in_group and action in NEEDS_TEXT:
+    if person.in_group and action in PRIVATE_ONLY:
         return Outcome(notice=t(loc, "work.private_only"), locale=loc)
     # A ticket's buttons work in a private chat or in its station's group; a supervisor's
     # in a private chat only (no group is bound to a county or city).
@@ -178,6 +182,8 @@ async def _act(
             private=not person.in_group,
         )
         return Outcome([reply], changed=True)
+    if action == StaffAction.FILES:
+        return await attachments.show(session, member=member, ticket=ticket, now=now)
     if action == StaffAction.NOTE:
         if ticket.state not in WORKABLE:
             raise lifecycle.NotNow
@@ -377,8 +383,11 @@ async def _join(
                     user_id=person.user_id,
                     now=now,
                 )
+                # The group's menu, in the language of whoever bound it.
+                await commands.group_bound(session=session, group=group, locale=loc, now=now)
                 scope = _scope_name(directory, group.station_code)
-                return Outcome([Reply(t(loc, "join.ok.group", scope=scope))], changed=True)
+                reply = Reply(t(loc, "join.ok.group", scope=scope))
+                return Outcome([reply], changed=True, outbox_written=True)  # its command list
             member = await join(
                 session=session,
                 code=code,
@@ -396,8 +405,8 @@ async def _join(
             return Outcome([Reply(t(loc, exc.key, scope=scope))], locale=loc)
         return Outcome([Reply(t(loc, exc.key))], locale=loc)
     scope = _scope_name(directory, member.scope_code)
-    key = f"join.ok.{member.role}"
-    return Outcome([Reply(t(loc, key, scope=scope))], changed=True, locale=loc)
+    reply = Reply(t(loc, f"join.ok.{member.role}", scope=scope))
+    return Outcome([reply], changed=True, locale=loc, outbox_written=True)  # its command list
 
 
 async def _ticket_by_code(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 # A person's free text (a story, a note, a reason, a comment): the one limit told to them.
@@ -125,6 +125,12 @@ class Ticket(SQLModel, table=True):
     child_sex: str = Field(max_length=8)
     concerns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     story: str = Field(max_length=TEXT_MAX)
+    # Words in the reporter's text that raised the alarm (flows.red_flags): a list of
+    # {"category": …, "words": […]}; the words are erased with the story, the categories kept.
+    red_flags: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )
     locale: str = Field(default="zh", max_length=8)
     # The reporting chat, so the reporter can ask for status and be kept informed.
     reporter_channel: str = Field(max_length=16)
@@ -213,8 +219,9 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=128, unique=True)
     kind: str = Field(max_length=32)  # referral | reminder | escalation | reporter_update | ...
-    # Either a concrete chat, or a role target resolved to chats when sent (e.g. a station).
-    target_kind: str = Field(max_length=16)  # chat | station | county | city
+    # Either a concrete chat, or a role target resolved to chats when sent (e.g. a station),
+    # or the scope of one of the bot's command lists (flows.commands).
+    target_kind: str = Field(max_length=16)  # chat | station | county | city | scope
     target: str = Field(max_length=64)
     channel: str = Field(default="telegram", max_length=16)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)

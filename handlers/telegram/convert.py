@@ -10,6 +10,7 @@ from flows.events import (
     BotMembership,
     Command,
     Event,
+    Media,
     Photo,
     Press,
     SharedContact,
@@ -120,7 +121,14 @@ def _event(message: Message, bot_username: str | None) -> Event:
         user = message.from_user
         own = user is not None and message.contact.user_id == user.id
         return SharedContact(clean_text(message.contact.phone_number), own)
-    for kind in ("sticker", "voice", "video", "document", "location"):
+    for kind in ("voice", "video", "document"):
+        media = getattr(message, kind, None)
+        if media is not None:
+            ref = clean_text(media.file_id)
+            if not ref or len(ref) > FILE_REF_MAX:
+                return Unsupported(kind)
+            return Media(kind, ref, clean_optional(message.caption))
+    for kind in ("sticker", "location"):
         if getattr(message, kind, None):
             return Unsupported(kind)
     if message.video_note or message.audio or message.animation:

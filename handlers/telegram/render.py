@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from telegram import (
     Bot,
@@ -117,6 +117,15 @@ class PartlySent(Exception):
         self.sent = sent
 
 
+# The Bot API method that sends each kind of file (flows.messages.MEDIA_KINDS).
+_MEDIA_METHODS: Final = {
+    "photo": "sendPhoto",
+    "voice": "sendVoice",
+    "video": "sendVideo",
+    "document": "sendDocument",
+}
+
+
 async def send(
     bot: Bot,
     *,
@@ -130,6 +139,19 @@ async def send(
     else send (split when long), starting at ``from_part`` (those before went out on an
     earlier try). Returns the id of the (last) message."""
     kb = markup_json(reply, locale)
+    if reply.media is not None:
+        # A file Telegram already holds, by its id: sent again, never downloaded.
+        kind, file_ref = reply.media
+        sent = await _call(
+            bot,
+            _MEDIA_METHODS[kind],
+            chat_id=chat_id,
+            caption=reply.text or None,  # ours, short: under the 1024-unit caption limit
+            parse_mode=ParseMode.HTML.value,
+            reply_markup=kb,
+            **{kind: file_ref},
+        )
+        return _message_id(sent)
     if reply.edit and edit_message_id is not None and (kb is None or "inline_keyboard" in kb):
         try:
             await _call(

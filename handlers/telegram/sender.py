@@ -48,6 +48,7 @@ from flows.outbox import reply_of
 from flows.places import Directory
 from flows.staff import chat_migrated
 from handlers.metrics import DELIVERIES
+from handlers.telegram import commands
 from handlers.telegram.pace import ChatPacer, LocalPace, Pace
 from handlers.telegram.render import PartlySent, markup, send
 from handlers.web.probes import STALLED
@@ -146,10 +147,7 @@ class OutboxSender:
                 session, directory=self.directory, now=now, duty_chat=self.duty_chat
             )
         rows = await self._claim()
-        by_chat: dict[str, list[OutboxMessage]] = defaultdict(list)
-        for row in rows:
-            by_chat[row.target].append(row)
-        await asyncio.gather(*(self._send_chat(chat, items) for chat, items in by_chat.items()))
+        await self.send_now(rows)
         return expanded + len(rows)
 
     async def send_now(self, rows: list[OutboxMessage]) -> None:
@@ -157,7 +155,7 @@ class OutboxSender:
         in order and within the chat's pace; what cannot go now is left to ``run``."""
         by_chat: dict[str, list[OutboxMessage]] = defaultdict(list)
         for row in rows:
-            by_chat[row.target].append(row)
+            by_chat[_line(row)].append(row)
         await asyncio.gather(*(self._send_chat(chat, items) for chat, items in by_chat.items()))
 
     async def _claim(self) -> list[OutboxMessage]:
@@ -213,6 +211,8 @@ class OutboxSender:
 
     async def _try(self, row: OutboxMessage) -> _Sent | _Failure:
         """One Bot API call for the row; what happened, without touching the database."""
+        if row.target_kind == outbox.SCOPE:
+            return await self._publish(row)
         try:
             reply = reply_of(row.payload)
         except (KeyError, IndexError, ValueError, TypeError) as exc:
@@ -228,10 +228,22 @@ class OutboxSender:
         except Exception as exc:
             return _classify(exc)
 
+    async def _publish(self, row: OutboxMessage) -> _Sent | _Failure:
+        """A command list (``flows.commands``): set or deleted for its scope."""
+        try:
+            publication = commands.read(row.payload, row.target)
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            return _Failure("render", f"cannot read: {type(exc).__name__}")
+        try:
+            await commands.publish(self.bot, publication)
+        except Exception as exc:
+            return _classify(exc)
+        return _Sent(None)
+
     async def _settle(self, row: OutboxMessage, failure: _Failure) -> datetime | None:
         """Write down a failed try. Returns when the chat's later rows may go (they must not
         overtake this one), or None when they may go now (this row is given up)."""
-        chat_id = row.target
+        chat_id = _line(row)  # whose pace a wait holds back
         if failure.kind in ("permanent", "render"):
             await self._fail(row, failure.why)
             return None
@@ -242,7 +254,7 @@ class OutboxSender:
             # The group became a supergroup: its binding and waiting rows move to the new
             # id, and this row is tried again there at once.
             assert failure.new_chat is not None
-            await self._migrate(chat_id, failure.new_chat)
+            await self._migrate(row.target, failure.new_chat)
         if failure.kind != "transient":  # waiting, not failing: no attempt is counted
             await self._retry_later(row, failure, failure.seconds, failure.why, count=False)
             return now + timedelta(seconds=failure.seconds)
@@ -320,7 +332,7 @@ class OutboxSender:
     async def _migrate(self, old_chat_id: str, new_chat_id: str) -> None:
         async with self.db.unit() as session:
             moved = await chat_migrated(
-                session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id
+                session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id, now=self.clock()
             )
         log.warning(
             "chat %s migrated to %s; %d station binding(s) moved (a duty chat setting must be"
@@ -346,6 +358,12 @@ class OutboxSender:
         async with self.db.unit() as session:
             await delivery.give_up(session=session, row_id=row.id, why=why, now=self.clock())
         DELIVERIES.labels(CHANNEL, "failed").inc()
+
+
+def _line(row: OutboxMessage) -> str:
+    """The line a row waits in, and its pace: its chat's; a command list's own, by scope (a
+    list never holds up a chat's messages, nor they it)."""
+    return row.target if row.target_kind == "chat" else f"{row.target_kind}:{row.target}"
 
 
 def _classify(exc: BaseException | None) -> _Sent | _Failure:

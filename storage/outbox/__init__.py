@@ -31,8 +31,10 @@ from storage.outbox.leases import (
 )
 from storage.outbox.queue import (
     DEDUP_KEY_MAX,
+    DIRECT,
     DIRECT_LEASE,
     LEASE,
+    SCOPE,
     WITHDRAWN,
     Batch,
     as_row,
@@ -43,8 +45,10 @@ from storage.outbox.queue import (
 
 __all__ = [
     "DEDUP_KEY_MAX",
+    "DIRECT",
     "DIRECT_LEASE",
     "LEASE",
+    "SCOPE",
     "WITHDRAWN",
     "Batch",
     "as_row",

@@ -10,7 +10,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, Ticket
-from storage.outbox.queue import WITHDRAWN
+from storage.outbox.queue import SCOPE, WITHDRAWN
 
 
 async def failed(
@@ -78,11 +78,18 @@ async def erase_delivered(session: AsyncSession, *, before: datetime, batch: int
 
     A payload is the text as sent (a referral with the story, a reason, a reply to a
     citizen). The row stays: its message_id is what a later edit of the message needs, and
-    its status and times are the delivery record."""
+    its status and times are the delivery record.
+
+    A command list is kept: it says nothing of anyone, and it is the record of what Telegram
+    shows, which the start-up check (``flows.commands.reconcile``) compares against."""
     ids = (
         await session.exec(
             select(OutboxMessage.id)
-            .where(col(OutboxMessage.scrubbed).is_(False), _delivered_before(before))
+            .where(
+                col(OutboxMessage.scrubbed).is_(False),
+                col(OutboxMessage.target_kind) != SCOPE,
+                _delivered_before(before),
+            )
             .order_by(col(OutboxMessage.id))
             .limit(batch)
             .with_for_update(skip_locked=True)

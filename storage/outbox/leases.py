@@ -11,7 +11,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, table
-from storage.outbox.queue import LEASE, UNDELIVERED
+from storage.outbox.queue import DIRECT, LEASE, UNDELIVERED
 
 
 async def due_for_roles(
@@ -23,7 +23,7 @@ async def due_for_roles(
             select(OutboxMessage)
             .where(
                 col(OutboxMessage.status) == "pending",
-                col(OutboxMessage.target_kind) != "chat",
+                col(OutboxMessage.target_kind).not_in(DIRECT),
                 col(OutboxMessage.next_attempt_at) <= now,
             )
             .order_by(col(OutboxMessage.id))
@@ -36,18 +36,19 @@ async def due_for_roles(
 async def claim(
     session: AsyncSession, *, now: datetime, limit: int, lease: timedelta = LEASE
 ) -> list[OutboxMessage]:
-    """Due per-chat rows, leased to the caller for ``lease``.
+    """Due per-chat rows (and command-list rows), leased to the caller for ``lease``.
 
     Only the chats whose oldest undelivered message is among them: a chat whose older
     message waits (in backoff, or being sent by someone) keeps its later ones back, so one
-    chat's messages arrive in the order they were written.
+    chat's messages arrive in the order they were written. A target's line is its kind and
+    its name: a chat's command list waits behind that chat's earlier lists only.
     """
     due = list(
         (
             await session.exec(
                 select(OutboxMessage)
                 .where(
-                    col(OutboxMessage.target_kind) == "chat",
+                    col(OutboxMessage.target_kind).in_(DIRECT),
                     col(OutboxMessage.status).in_(UNDELIVERED),  # sending: its lease ran out
                     col(OutboxMessage.next_attempt_at) <= now,
                 )
@@ -59,21 +60,22 @@ async def claim(
     )
     if not due:
         return []
-    heads = dict(
-        (
+    heads = {
+        (kind, target): head
+        for kind, target, head in (
             await session.exec(
-                select(OutboxMessage.target, func.min(OutboxMessage.id))
+                select(OutboxMessage.target_kind, OutboxMessage.target, func.min(OutboxMessage.id))
                 .where(
-                    col(OutboxMessage.target_kind) == "chat",
+                    col(OutboxMessage.target_kind).in_({row.target_kind for row in due}),
                     col(OutboxMessage.target).in_({row.target for row in due}),
                     col(OutboxMessage.status).in_(UNDELIVERED),
                 )
-                .group_by(col(OutboxMessage.target))
+                .group_by(col(OutboxMessage.target_kind), col(OutboxMessage.target))
             )
         ).all()
-    )
+    }
     claimed_ids = {row.id for row in due}
-    rows = [row for row in due if heads.get(row.target) in claimed_ids]
+    rows = [row for row in due if heads.get((row.target_kind, row.target)) in claimed_ids]
     for row in rows:
         row.status = "sending"
         row.attempts += 1
@@ -175,11 +177,12 @@ async def original(session: AsyncSession, *, row_id: int) -> OutboxMessage | Non
 
 
 async def move_chat(session: AsyncSession, *, old_chat_id: str, new_chat_id: str) -> None:
-    """A group became a supergroup: what still waits for the old id goes to the new one."""
+    """A group became a supergroup: what still waits for the old id goes to the new one
+    (its messages, and a command list being set for it)."""
     await session.exec(
         update(OutboxMessage)
         .where(
-            col(OutboxMessage.target_kind) == "chat",
+            col(OutboxMessage.target_kind).in_(DIRECT),
             col(OutboxMessage.target) == old_chat_id,
             col(OutboxMessage.status).in_(UNDELIVERED),
         )

@@ -25,6 +25,12 @@ DEDUP_KEY_MAX: Final = 128  # outbox.dedup_key
 # (a member left, a group was unbound): never put back in line.
 WITHDRAWN: Final = "withdrawn: "
 UNDELIVERED: Final = ("pending", "sending")
+# A row for the bot's command lists (``flows.commands``): its target names the scope it sets
+# (a chat's id, or a scope such as ``all_private_chats:en``). Sent as it is, like a chat's
+# row, in its own line: a command list never holds up a chat's messages, nor they it.
+SCOPE: Final = "scope"
+# The kinds of target the sender claims as they are; any other is a role's, expanded first.
+DIRECT: Final = ("chat", SCOPE)
 
 
 def fit_key(key: str) -> str:

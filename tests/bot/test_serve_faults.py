@@ -16,6 +16,7 @@ from bot_api import FakeBotAPI
 from harness import FakeClock
 from serve_process import free_port
 from sqlalchemy.exc import OperationalError
+from sqlmodel import select
 
 from bot.service import TelegramSide, serve
 from bot.settings import Settings
@@ -263,3 +264,54 @@ async def test_stopping_lets_an_update_being_processed_finish_before_the_databas
         await asyncio.wait_for(asyncio.shield(service.task), 30)
     assert order[:2] == ["processed", "database closed"]
     assert bot_api.calls_for(6104, "sendMessage")  # its reply went out before the end
+
+
+async def test_the_command_lists_wait_for_telegram_and_are_retried_until_it_takes_them(
+    database_url: str,
+    db: Database,
+    bot_api: FakeBotAPI,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Queued at start whatever Telegram does (flows.commands.reconcile), sent by the outbox
+    once the bot has connected; a list Telegram fails is tried again, none is lost."""
+    from flows.commands import CITIZEN, KIND
+    from storage.models import OutboxMessage
+
+    monkeypatch.setattr(TelegramSide, "connect_delays", (0.05, 0.1))
+    bot_api.fail_next("getMe", status=502, times=2)
+    bot_api.fail_next("setMyCommands", status=500, times=2)
+    citizens = [c.name for c in CITIZEN]
+    async with running(_settings(database_url, bot_api), clock):
+        async with asyncio.timeout(30):
+            while [bot_api.visible_commands(6105, language_code=lang) for lang in ("zh", "en")] != [
+                citizens,
+                citizens,
+            ]:
+                clock.advance(seconds=1)  # the failed lists' pause passes
+                await asyncio.sleep(0.05)
+    failed = [c for c in bot_api.calls if c.method == "setMyCommands" and c.error == 500]
+    assert len(failed) == 2
+    async with db.unit() as session:
+        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.kind == KIND))).all()
+    assert sorted(r.status for r in rows) == ["sent"] * 4  # two lists, two clearings
+
+
+async def test_a_username_setting_that_is_not_the_tokens_bot_is_warned_about(
+    database_url: str,
+    db: Database,
+    bot_api: FakeBotAPI,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`hutong staff invite` would print links to another bot: serve says so at connect."""
+    settings = _settings(database_url, bot_api, telegram_username="another_bot")
+    async with running(settings, clock) as service:
+        await service.until_telegram("ok")
+    warned = [
+        r.getMessage() for r in caplog.records if "HUTONG_TELEGRAM_USERNAME" in r.getMessage()
+    ]
+    assert warned == [
+        "HUTONG_TELEGRAM_USERNAME is another_bot but the token is the bot @hutong_test_bot:"
+        " the invitation links `hutong staff invite` prints lead to the wrong bot"
+    ]

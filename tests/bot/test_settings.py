@@ -272,3 +272,16 @@ def test_the_public_address_is_kept_without_its_last_slash(
     assert load_settings().public_url == "https://hutong.example.org/help"
     monkeypatch.setenv("HUTONG_PUBLIC_URL", "")
     assert load_settings().public_url is None
+
+
+def test_the_bots_username_is_kept_without_its_at_and_must_be_a_bots(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HUTONG_TELEGRAM_USERNAME", " @Hutong_Help_Bot ")
+    assert load_settings().telegram_username == "Hutong_Help_Bot"
+    monkeypatch.setenv("HUTONG_TELEGRAM_USERNAME", "")
+    assert load_settings().telegram_username is None
+    for bad in ("hutong", "bot", "1hutong_bot", "hutong-bot", "x" * 30 + "bot"):
+        monkeypatch.setenv("HUTONG_TELEGRAM_USERNAME", bad)
+        with pytest.raises(SettingsError, match="HUTONG_TELEGRAM_USERNAME"):
+            load_settings()

@@ -7,12 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from bot_api import FakeBotAPI
 from cli_runner import Run, hutong
 from factories import invite
 from harness import FakeClock
 from sqlmodel import col, select
 
+from flows import commands
 from flows.clock import system_clock
+from flows.events import Command
 from flows.staff import EnrolmentError, Scope, _hash, bind_group, join
 from storage.db import Database
 from storage.models import Invite, StationGroup
@@ -217,6 +220,64 @@ async def test_messages_still_waiting_for_an_unbound_group_are_not_sent_there(
     result = await run("staff", "unbind-group", "-777")
     assert result.code == 0, result.err
     async with db.unit() as session:
-        rows = {r.target: r for r in (await session.exec(select(OutboxMessage))).all()}
+        chat_rows = select(OutboxMessage).where(col(OutboxMessage.target_kind) == "chat")
+        rows = {r.target: r for r in (await session.exec(chat_rows)).all()}
     assert (rows["-777"].status, rows["-777"].error) == ("failed", "withdrawn: group unbound")
     assert rows["778"].status == "pending"  # a member's own copy still goes
+
+
+def _link_of(out: str) -> tuple[str, str]:
+    """The code and the last line (the link, or why there is none) of `staff invite`."""
+    lines = out.splitlines()
+    assert len(lines) == 3, out
+    return lines[0], lines[2]
+
+
+async def test_invite_prints_a_start_link_when_the_bot_s_username_is_set(
+    run: Hutong, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("HUTONG_TELEGRAM_USERNAME=@Hutong_Help_Bot\n")
+    result = await run("staff", "invite", "--station", JIEKOU)
+    assert result.code == 0, result.err
+    code, link = _link_of(result.out)
+    assert link == f"link (opens the bot and joins): https://t.me/Hutong_Help_Bot?start=join-{code}"
+    # What the link makes Telegram send is /join with the code, to the bot.
+    parameter = link.rsplit("?start=", 1)[1]
+    assert commands.START_PARAMETER.fullmatch(parameter)
+    assert commands.deep_link(Command("start", parameter)) == Command("join", code)
+
+    group = await run("staff", "invite", "--station", JIEKOU, "--group")
+    code, link = _link_of(group.out)
+    assert link.endswith(f"https://t.me/Hutong_Help_Bot?startgroup=join-{code}")
+    assert "send /join " + code + " in the group" in group.out
+
+
+async def test_invite_asks_the_bot_api_for_the_username_or_says_why_there_is_no_link(
+    run: Hutong, tmp_path: Path, bot_api: FakeBotAPI
+) -> None:
+    env = tmp_path / ".env"
+    env.write_text(
+        f"HUTONG_TELEGRAM_TOKEN={bot_api.token}\nHUTONG_TELEGRAM_API_URL={bot_api.base_url}\n"
+    )
+    code, link = _link_of((await run("staff", "invite", "--station", JIEKOU)).out)
+    assert link.endswith(f"https://t.me/{bot_api.bot_username}?start=join-{code}")
+    assert [c.method for c in bot_api.calls] == ["getMe"]
+
+    bot_api.fail_next("getMe", status=502)  # Telegram (or the way to it) down
+    result = await run("staff", "invite", "--station", JIEKOU)
+    assert result.code == 0, result.err  # the code is issued all the same
+    code, link = _link_of(result.out)
+    assert link.startswith("no link: the Bot API did not say the bot's username (")
+    assert link.endswith("set HUTONG_TELEGRAM_USERNAME to print one")
+    assert bot_api.token not in result.out + result.err
+
+    env.write_text("")
+    code, link = _link_of((await run("staff", "invite", "--station", JIEKOU)).out)
+    assert link == (
+        "no link: HUTONG_TELEGRAM_USERNAME (or HUTONG_TELEGRAM_TOKEN) is not set;"
+        " set HUTONG_TELEGRAM_USERNAME to print one"
+    )
+
+    env.write_text("HUTONG_TELEGRAM_USERNAME=not a bot\n")
+    refused = await run("staff", "invite", "--station", JIEKOU)
+    assert refused.code == 2 and "HUTONG_TELEGRAM_USERNAME" in refused.err

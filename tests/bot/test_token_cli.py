@@ -154,8 +154,9 @@ async def test_the_plaintext_is_nowhere_in_the_database(db: Database, run: Huton
 async def test_staff_invite_for_hotline_operators(db: Database, run: Hutong) -> None:
     result = await run("staff", "invite", "--province")
     assert result.code == 0, result.err
-    code, note = result.out.splitlines()
+    code, note, link = result.out.splitlines()
     assert note.startswith("hotline operator for 广东省 (440000000000); send /join ")
+    assert link.startswith("no link: ")  # no bot configured here
     city = await run("staff", "invite", "--role", "operator", "--city", GUANGZHOU)
     assert city.code == 0, city.err
     assert "hotline operator for 广州市 (440100000000)" in city.out

@@ -57,7 +57,7 @@ async def test_a_citizen_files_through_the_web_form_and_follows_it(
             await page.get_by_label("请简单描述情况").fill("孩子一个人在家两天了，没有大人照看。")
             await page.get_by_role("button", name="提交报告").click()
             # The words name places of several stations: the page asks which one.
-            await expect(page.get_by_text("找到几个可能的地点").first).to_be_visible()
+            await expect(page.get_by_text("请确认孩子所在的地点").first).to_be_visible()
             await page.screenshot(path=str(artifacts / "report-candidates.png"), full_page=True)
             await page.get_by_label(re.compile("从化区街口街道新城社区")).check()
             await page.get_by_role("button", name="提交报告").click()

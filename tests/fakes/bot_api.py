@@ -1,8 +1,10 @@
 """A fake Telegram Bot API server on loopback, for tests and benchmarks.
 
 It speaks enough of https://core.telegram.org/bots/api for python-telegram-bot to run a
-bot against it: long polling, sending and editing messages, callback answers, error
-injection. Every call (except ``getUpdates``) is recorded as a :class:`Call`.
+bot against it: long polling, sending and editing messages, callback answers, the bot's
+command lists per scope and language (checked as Telegram checks them, and resolved as its
+clients do: ``visible_commands``), error injection. Every call (except ``getUpdates``) is
+recorded as a :class:`Call`.
 
 Updates are held for ``getUpdates``; after :meth:`FakeBotAPI.deliver_webhook` they are POSTed
 to the bot's webhook instead, over several connections at once, as Telegram does.
@@ -21,6 +23,7 @@ import contextlib
 import functools
 import itertools
 import json
+import re
 import socket
 import struct
 import threading
@@ -116,6 +119,8 @@ _METHODS = (
     "getChat",
     "sendPhoto",
     "sendDocument",
+    "sendVoice",
+    "sendVideo",
     "copyMessage",
     "deleteMessage",
 )
@@ -251,7 +256,9 @@ class FakeBotAPI:
         self.webhook_retry_delay = 0.5
         # POSTs made to each deliver_webhook target (each answered or not).
         self.webhook_posts_to: Counter[str] = Counter()
-        self.commands: list[Any] = []
+        # setMyCommands' lists by scope and language (deleteMyCommands removes one): the key
+        # is (scope type, chat_id, user_id, language_code or ""), as ``command_key`` makes.
+        self.command_lists: dict[CommandKey, list[JSON]] = {}
         # getUpdates' allowed_updates, kept until a request gives another (as Telegram does);
         # an update of a type not allowed is dropped, never delivered.
         self.allowed_updates: list[str] = []
@@ -297,6 +304,8 @@ class FakeBotAPI:
             "getChat": self._get_chat,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendVoice": self._send_file("voice"),
+            "sendVideo": self._send_file("video"),
             "copyMessage": self._copy_message,
             "deleteMessage": self._delete_message,
         }
@@ -613,6 +622,39 @@ class FakeBotAPI:
             return list(calls)
         return [c for c in calls if c.method == method]
 
+    @property
+    def commands(self) -> list[JSON]:
+        """The default scope's list without a language (what getMyCommands() answers)."""
+        return list(self.command_lists.get(command_key("default"), []))
+
+    def commands_in(
+        self, scope: str, *, chat_id: int | None = None, language_code: str = ""
+    ) -> list[tuple[str, str]] | None:
+        """One scope's list as (command, description) pairs, or None when none is set."""
+        found = self.command_lists.get(command_key(scope, chat_id, None, language_code))
+        return None if found is None else [(c["command"], c["description"]) for c in found]
+
+    def visible_commands(
+        self, chat_id: int, *, user_id: int | None = None, language_code: str | None = None
+    ) -> list[str]:
+        """The commands a person sees in the menu of ``chat_id`` (a private chat: a positive
+        id; a group: negative), by Telegram's rule: the first list set of the scopes from the
+        narrowest (the chat, the member) to the default, each with the person's language
+        (its two-letter code) before without. Administrators' scopes are not modelled."""
+        language = (language_code or "")[:2].lower()
+        if chat_id > 0:
+            chain = [("chat", chat_id, None), ("all_private_chats", None, None)]
+        else:
+            chain = [("chat_member", chat_id, user_id), ("chat", chat_id, None)]
+            chain.append(("all_group_chats", None, None))
+        chain.append(("default", None, None))
+        for scope, chat, user in chain:
+            for lang in ([language] if language else []) + [""]:
+                found = self.command_lists.get(command_key(scope, chat, user, lang))
+                if found is not None:
+                    return [c["command"] for c in found]
+        return []
+
     def messages_in(self, chat_id: int) -> list[JSON]:
         """Current state of every message the fake knows in ``chat_id`` (sent or pushed)."""
         last = self._next_message_id.get(chat_id, 1)
@@ -763,6 +805,9 @@ class FakeBotAPI:
 
     def _record(self, method: str, params: JSON) -> Call:
         raw_chat = params.get("chat_id")
+        scope = params.get("scope")
+        if raw_chat is None and isinstance(scope, dict):  # a command list for one chat
+            raw_chat = scope.get("chat_id")
         chat_id = raw_chat if isinstance(raw_chat, int) else None
         call = Call(len(self.calls), method, params, chat_id, time.monotonic())
         self.calls.append(call)
@@ -1032,16 +1077,33 @@ class FakeBotAPI:
         }
 
     async def _set_my_commands(self, params: JSON) -> bool:
+        key = _command_key(params)
         commands = params.get("commands")
-        self.commands = commands if isinstance(commands, list) else []
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise _ApiError(400, "Bad Request: commands must be a list of at most 100")
+        for command in commands:
+            if not (
+                isinstance(command, dict)
+                and isinstance(command.get("command"), str)
+                and _COMMAND_NAME.fullmatch(command["command"])
+                and isinstance(command.get("description"), str)
+                and 1 <= len(command["description"].strip()) <= 256
+            ):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+        if commands:
+            self.command_lists[key] = [
+                {"command": c["command"], "description": c["description"]} for c in commands
+            ]
+        else:  # an empty list is no list: the scope falls back as if deleted
+            self.command_lists.pop(key, None)
         return True
 
     async def _delete_my_commands(self, params: JSON) -> bool:
-        self.commands = []
+        self.command_lists.pop(_command_key(params), None)
         return True
 
     async def _get_my_commands(self, params: JSON) -> list[Any]:
-        return list(self.commands)
+        return list(self.command_lists.get(_command_key(params), []))
 
     async def _send_message(self, params: JSON) -> JSON:
         text = params.get("text")
@@ -1075,6 +1137,22 @@ class FakeBotAPI:
         if isinstance(params.get("caption"), str):
             message["caption"] = params["caption"]
         return message
+
+    def _send_file(self, kind: str) -> Any:
+        """sendVoice / sendVideo by a file id the bot already holds: the message carries that
+        file (the same id, as Telegram gives for a file sent again by its id)."""
+
+        async def handler(params: JSON) -> JSON:
+            message = self._bot_message(params)
+            ref = params.get(kind)
+            if not isinstance(ref, str) or not ref:
+                raise _ApiError(400, f"Bad Request: there is no {kind} in the request")
+            message[kind] = {"file_id": ref, "file_unique_id": ref[-8:]}
+            if isinstance(params.get("caption"), str):
+                message["caption"] = params["caption"]
+            return message
+
+        return handler
 
     async def _copy_message(self, params: JSON) -> JSON:
         source_chat = params.get("from_chat_id")
@@ -1193,6 +1271,49 @@ def _apply_markup(message: JSON, markup: Any) -> None:
         message["reply_markup"] = inline
     else:
         message.pop("reply_markup", None)
+
+
+_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_SCOPES = (
+    "default",
+    "all_private_chats",
+    "all_group_chats",
+    "all_chat_administrators",
+    "chat",
+    "chat_administrators",
+    "chat_member",
+)
+CommandKey = tuple[str, int | None, int | None, str]
+
+
+def command_key(
+    scope: str, chat_id: int | None = None, user_id: int | None = None, language_code: str = ""
+) -> CommandKey:
+    return (scope, chat_id, user_id, language_code)
+
+
+def _command_key(params: JSON) -> CommandKey:
+    """The scope and language a *MyCommands call names, checked as Telegram checks them:
+    a known scope type, a chat (and a user) where the type needs one, and a language that
+    is empty or a two-letter ISO 639-1 code."""
+    scope = params.get("scope") or {"type": "default"}
+    if not isinstance(scope, dict) or scope.get("type") not in _SCOPES:
+        raise _ApiError(400, "Bad Request: invalid scope")
+    kind = str(scope["type"])
+    chat_id, user_id = scope.get("chat_id"), scope.get("user_id")
+    if kind.startswith("chat") and not isinstance(chat_id, int):
+        raise _ApiError(400, "Bad Request: chat not found")
+    if kind == "chat_member" and not isinstance(user_id, int):
+        raise _ApiError(400, "Bad Request: user not found")
+    language = params.get("language_code") or ""
+    if not isinstance(language, str) or (language and not re.fullmatch(r"[a-z]{2}", language)):
+        raise _ApiError(400, "Bad Request: invalid language code")
+    return command_key(
+        kind,
+        chat_id if kind.startswith("chat") else None,
+        user_id if kind == "chat_member" else None,
+        language,
+    )
 
 
 def _require_chat(params: JSON) -> int:

@@ -642,3 +642,46 @@ async def test_webhook_delivery_to_several_targets_takes_turns_and_posts_a_refus
     assert refused == [ids[1]] and ids[1] in received["a"]  # the repeat went to the next one
     assert fake.webhook_failures == 1
     assert fake.webhook_posts_to == {urls[0]: 4, urls[1]: 3}
+
+
+async def test_command_lists_are_kept_per_scope_and_language_and_resolved_as_telegram_does(
+    fake: FakeBotAPI, bot: Bot
+) -> None:
+    from telegram import (
+        BotCommandScopeAllPrivateChats,
+        BotCommandScopeChat,
+        BotCommandScopeChatMember,
+        BotCommandScopeDefault,
+    )
+    from telegram.error import BadRequest
+
+    await bot.set_my_commands([BotCommand("start", "开始")], scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(
+        [BotCommand("start", "Start")], scope=BotCommandScopeAllPrivateChats(), language_code="en"
+    )
+    await bot.set_my_commands([BotCommand("group", "g")], scope=BotCommandScopeDefault())
+    await bot.set_my_commands([BotCommand("mytickets", "m")], scope=BotCommandScopeChat(CHAT))
+    scoped = fake.calls[-1]
+    assert scoped.chat_id == CHAT and fake.calls_for(CHAT, "setMyCommands") == [scoped]
+    assert fake.commands_in("all_private_chats", language_code="en") == [("start", "Start")]
+    assert fake.visible_commands(CHAT) == ["mytickets"]  # the chat's own list first
+    assert fake.visible_commands(CHAT + 1, language_code="en-GB") == ["start"]
+    assert fake.visible_commands(-CHAT) == ["group"]  # a group: not the private chats' list
+    await bot.set_my_commands(
+        [BotCommand("ticket", "t")], scope=BotCommandScopeChatMember(-CHAT, 7)
+    )
+    assert fake.visible_commands(-CHAT, user_id=7) == ["ticket"]
+    assert [c.command for c in await bot.get_my_commands(scope=BotCommandScopeChat(CHAT))] == [
+        "mytickets"
+    ]
+    await bot.delete_my_commands(scope=BotCommandScopeChat(CHAT))
+    assert fake.visible_commands(CHAT, language_code="en") == ["start"]  # falls back
+    await bot.set_my_commands([], scope=BotCommandScopeDefault())  # empty: none set
+    assert fake.visible_commands(-CHAT) == []
+    for bad in (
+        {"commands": [BotCommand("Start", "upper case")]},
+        {"commands": [BotCommand("start", "x" * 257)]},
+        {"commands": [BotCommand("start", "x")], "language_code": "zh-hant"},
+    ):
+        with pytest.raises(BadRequest):
+            await bot.set_my_commands(**bad)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from factories import county_supervisor, file_ticket, staff_text, station_member
 from harness import FakeClock
 from sqlmodel import col, select
 
-from flows import feedback, staff_views, work
+from flows import attachments, feedback, staff_views, work
 from flows.awaiting import StaffText
 from flows.callbacks import (
     DATA_MAX_BYTES,
@@ -276,7 +276,9 @@ def test_every_intake_screen_shows_buttons_that_read_back(intake: Intake, built:
         queue += [(dlg, e) for e in events]
 
     found = built.check(shown)
-    assert {x.action for x in found if isinstance(x, IntakeData)} == set(IntakeAction)
+    # Adding to a filed report is flows.additions' (tests/handlers/test_additions.py).
+    adding = {IntakeAction.ADD, IntakeAction.ADD_DONE}
+    assert {x.action for x in found if isinstance(x, IntakeData)} == set(IntakeAction) - adding
     assert {x.locale for x in found if isinstance(x, LanguageData)} == set(LOCALES)
     pages = {x.value for x in found if isinstance(x, IntakeData) and x.action == "pg"}
     assert {"0", "1"} <= pages  # a county with more townships than fit one screen
@@ -370,7 +372,10 @@ async def test_every_staff_and_feedback_button_reads_back(
     await walk.press(SUPERVISOR, walk.pressed(f"w:um:{again}"))
 
     await walk.press(STATION, walk.pressed(f"w:ret:{one}"))  # the reasons, not chosen
+    async with db.unit() as session:  # a photo the reporter attached: 📎 in the detail
+        await attachments.add(session, ticket_id=one, kind="photo", file_ref="AgAC-photo-1")
     await walk.press(STATION, walk.pressed(f"w:det:{one}"))
+    await walk.press(STATION, walk.pressed(f"w:files:{one}"))
     await walk.press(STATION, walk.pressed(f"w:sign:{one}"))
     walk.shown += await walk.outbox()  # the signer's menu; the referrals edited
     await walk.press(STATION, walk.pressed(f"w:first:{one}"))

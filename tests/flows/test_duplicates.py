@@ -22,6 +22,7 @@ from harness import FakeClock
 from flows import tickets
 from flows.notices import expand
 from flows.places import Directory
+from flows.sla import DEFAULT_POLICY
 from flows.states import State
 from storage.db import Database
 from storage.models import Ticket
@@ -158,6 +159,7 @@ async def test_an_urgent_report_is_matched_when_its_concerns_arrive_and_the_stat
             ticket_id=urgent.id,
             fields=("concerns",),
             answers={"concerns": ["no_carer", "physical"]},
+            policy=DEFAULT_POLICY,
             now=clock(),
         )
     async with db.unit() as session:
@@ -195,6 +197,7 @@ async def test_an_urgent_report_of_a_child_already_reported_urgently_may_be_merg
             ticket_id=urgent.id,
             fields=("concerns",),
             answers={"concerns": ["no_carer"]},
+            policy=DEFAULT_POLICY,
             now=clock(),
         )
         await expand(session, directory=directory, now=clock())

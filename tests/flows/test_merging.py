@@ -204,7 +204,7 @@ async def test_the_kept_tickets_details_list_the_merged_report_and_its_reporter(
     merged_part = (
         f"<b>合并进来的报告</b>\n<code>{two.code}</code> · 提交于 2026-11-23 11:00\n"
         "报告人：邻居或朋友\n情况：无人照料 / 独自在家\n儿童：6–11 岁，女孩\n"
-        "经过：楼下小女孩一个人\n照片：0 张\n"
+        "经过：楼下小女孩一个人\n附件：0 个\n"
     )
     shown = await ticket_details(db, directory, member=supervisor, ticket_id=one.id, now=clock())
     assert merged_part + "报告人电话：13800138000（同意回访）\n" in shown

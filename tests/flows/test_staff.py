@@ -160,7 +160,10 @@ async def test_a_group_serves_one_station_and_unbinding_withdraws_its_waiting_co
         )
     async with db.unit() as session:
         assert (
-            await staff.chat_migrated(session=session, old_chat_id="-51", new_chat_id="-1051") == 1
+            await staff.chat_migrated(
+                session=session, old_chat_id="-51", new_chat_id="-1051", now=clock()
+            )
+            == 1
         )
         assert await staff.bound_station(session, chat_id="-1051") == JIANGPU
         assert await staff.unbind_group(session=session, chat_id="-1051", now=clock()) == 1

@@ -125,6 +125,7 @@ async def test_an_urgent_report_is_filed_with_unknowns_and_added_to_later(
             fields=("age", "story", "contact", "photos"),
             answers=more,
             now=clock(),
+            policy=DEFAULT_POLICY,
         )
         # The same photo again is not attached twice; an unknown ticket is ignored.
         await tickets.add_to_report(
@@ -134,6 +135,7 @@ async def test_an_urgent_report_is_filed_with_unknowns_and_added_to_later(
             fields=("photos",),
             answers=more,
             now=clock(),
+            policy=DEFAULT_POLICY,
         )
         await tickets.add_to_report(
             session=session,
@@ -142,6 +144,7 @@ async def test_an_urgent_report_is_filed_with_unknowns_and_added_to_later(
             fields=("story",),
             answers=more,
             now=clock(),
+            policy=DEFAULT_POLICY,
         )
     async with db.unit() as session:
         ticket = await session.get(Ticket, receipt.ticket_id)

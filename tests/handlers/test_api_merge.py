@@ -72,7 +72,7 @@ async def test_a_station_merges_a_duplicate_and_a_supervisor_undoes_it(
     assert state["state"] == "merged" and state["actions"] == []
     kept = await (await client.get(f"/api/v1/tickets/{one.code}", headers=station)).json()
     [merged] = kept["merged_reports"]
-    assert (merged["code"], merged["story"], merged["photos"]) == (two.code, "另一位邻居看到的", 0)
+    assert (merged["code"], merged["story"], merged["files"]) == (two.code, "另一位邻居看到的", 0)
     assert merged["contact"] == {"status": "anonymous", "phone": None, "callback_consent": None}
     assert kept["history"][-2]["kind"] == "merged_in" and kept["history"][-2]["note"] == two.code
 

@@ -123,6 +123,17 @@ async def test_words_that_match_several_stations_return_candidates_and_file_noth
     assert len(await tickets(db)) == 1
 
 
+async def test_a_place_found_only_by_its_sound_is_offered_not_taken(
+    client: Any, db: Database
+) -> None:
+    # Pinyin (or a homophone) is a guess, however plain: the reporter confirms it.
+    body = await assert_problem(
+        await post(client, report(place={"text": "conghua jiekou"})), 422, "place-ambiguous"
+    )
+    assert [c["code"] for c in body["candidates"]] == [JIEKOU]
+    assert await tickets(db) == []
+
+
 @pytest.mark.parametrize(
     ("place", "slug"),
     [

@@ -204,3 +204,45 @@ async def test_two_reports_of_one_child_become_one_case_both_reporters_hear(
     for chat, other in ((FIRST, two), (SECOND, one)):
         for call in api.calls_for(chat):
             assert f"User{WORKER}" not in (call.text or "") and other not in (call.text or "")
+
+
+async def test_the_merged_reporter_adds_to_the_case_and_its_deadlines_tighten(
+    svc: BotService, clock: FakeClock, db: Database
+) -> None:
+    """Adding to a merged report (/status CODE → 📎 补充情况) adds to the ticket that carries
+    the case: words that raise the alarm raise its priority and shorten its deadlines; the
+    reporter is answered under their own code."""
+    api = svc.api
+    await join_by_bot(svc, chat=WORKER, scope=Scope("station", "township", JIEKOU), now=clock())
+    worker = Party(api, WORKER)
+    worker.mark = len(api.calls)
+    one = await Citizen(api, FIRST).file_report_by_buttons()
+    kept = await ticket_by_code(db, one)
+    await worker.next()
+    clock.advance(minutes=30)
+    second = Citizen(api, SECOND)
+    two = await second.file_report_by_buttons("楼下的小女孩两天没见到大人了。")
+    merged = await ticket_by_code(db, two)
+    referral_two = await worker.next()
+    await worker.press(f"w:mg:{merged.id}:{kept.id}", on=referral_two)
+    await worker.next()  # 已合并
+    clock.advance(minutes=5)
+
+    status = await second.text(f"/status {two}")
+    assert [label for label, _ in status.buttons()] == ["📎 补充情况"]
+    await second.press("ad", two)
+    worker.mark = len(api.calls)
+    advice = await second.text("刚才听到孩子哭着说想死。")
+    assert "可能十分紧急" in (advice.text or "")  # the advice first, as for a story
+    saved = await second.wait_text("已补充到报告")
+    assert f"<code>{two}</code>" in (saved.text or "") and one not in (saved.text or "")
+    notice = await api.wait_for(
+        lambda c: "补充信息" in (c.text or ""), after=worker.mark, chat_id=WORKER
+    )
+    assert f"<code>{one}</code>" in (notice.text or "")  # the case's ticket
+    case = await ticket_by_code(db, one)
+    assert (case.priority, kept.priority) == ("P0", "P1")
+    assert case.sign_due_at is not None and kept.sign_due_at is not None
+    assert case.sign_due_at < kept.sign_due_at  # the P0 window from now, not P1's from filing
+    assert "reporter_added" in [e.kind for e in await events_of(db, kept.id)]
+    assert (await ticket_by_code(db, two)).state == "merged"

@@ -45,6 +45,10 @@ async def rows(db: Database) -> dict[str, OutboxMessage]:
     return {str(r.payload["text"]): r for r in found if "text" in r.payload}
 
 
+# A chat's messages, not its command list (flows.commands), which has the same target.
+CHAT_ROW = col(OutboxMessage.target_kind) == "chat"
+
+
 def texts_to(api: FakeBotAPI, chat: int) -> list[str]:
     return [c.text or "" for c in api.calls_for(chat, "sendMessage") if c.error is None]
 
@@ -449,7 +453,9 @@ async def test_an_undelivered_referral_is_judged_when_its_grace_ends(
             break
         async with db.unit() as session:
             copy = (
-                await session.exec(select(OutboxMessage).where(col(OutboxMessage.target) == "74"))
+                await session.exec(
+                    select(OutboxMessage).where(col(OutboxMessage.target) == "74", CHAT_ROW)
+                )
             ).one()
         clock.now = copy.next_attempt_at
         assert clock() - start <= REFERRAL_GRACE, "the grace passed without a judgement"
@@ -519,7 +525,9 @@ async def test_a_member_who_leaves_gets_no_more_case_data_and_the_referral_escal
     assert texts_to(bot_api, 75) == []
     async with db.unit() as session:
         copy = (
-            await session.exec(select(OutboxMessage).where(col(OutboxMessage.target) == "75"))
+            await session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.target) == "75", CHAT_ROW)
+            )
         ).one()
     assert copy.status == "failed" and (copy.error or "").startswith("withdrawn:")
     assert "not_notified" in await event_kinds(db, ticket_id)

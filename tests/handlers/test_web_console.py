@@ -331,7 +331,7 @@ async def test_words_that_name_several_stations_become_a_choice(
 ) -> None:
     resp = await send(client, as_operator, place="新城社区")
     html = await resp.text()
-    assert resp.status == 422 and "请向来电人确认后选择一个" in html
+    assert resp.status == 422 and "请向来电人确认地点" in html
     assert 'value="440117001001"' in html and "深圳市龙华区福城街道新城社区" in html
     assert re.search(r'name="place_code" value="440117001001"[^>]*autofocus', html)
     assert await tickets(db) == []
@@ -510,3 +510,19 @@ async def test_recent_calls_are_the_operators_own(
 async def test_a_new_operator_has_no_calls_yet(client: Any, as_operator: dict[str, str]) -> None:
     _, _, html = await open_console(client, as_operator)
     assert 'id="calls-none"' in html
+
+
+async def test_alarm_words_in_the_callers_story_raise_it_and_the_receipt_says_so(
+    client: Any, as_operator: dict[str, str], db: Database
+) -> None:
+    code = code_of(await send(client, as_operator, story="来电人说孩子被继父性侵，孩子说想死"))
+    [ticket] = await tickets(db)
+    assert ticket.priority == "P0"  # the buttons said P1 (no carer, 6–11)
+    assert [f["category"] for f in ticket.red_flags] == ["self_harm", "sexual_abuse"]
+    html = await (await client.get(f"/console/filed?code={code}", headers=as_operator)).text()
+    assert 'id="filed-red-flags"' in html and "自伤/自杀、性侵害" in html and "12355" in html
+    # No words on the receipt: the console shows no story.
+    assert "想死" not in html
+    plain = code_of(await send(client, as_operator))
+    html = await (await client.get(f"/console/filed?code={plain}", headers=as_operator)).text()
+    assert 'id="filed-red-flags"' not in html

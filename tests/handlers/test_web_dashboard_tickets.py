@@ -470,3 +470,17 @@ async def test_the_form_offers_the_areas_stations(
     ).text()
     assert '<option value="441900003000">东城街道</option>' in page
     assert "<optgroup" not in page and 'id="f-county"' not in page
+
+
+async def test_the_ticket_page_shows_the_words_that_raised_the_alarm(
+    client: Any, db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    ticket = await file_ticket(db, directory, now=clock(), story="佢話想死，<b>冇人理</b>")
+    plain = await file_ticket(db, directory, now=clock(), story="孩子一个人在外面玩")
+    cookie = await _cookie(db, await county_supervisor(db, now=clock()), clock)
+    page = await (await client.get(f"/dashboard/tickets/{ticket.code}", headers=cookie)).text()
+    assert '<dd id="red-flags">⚠️ 想死（自伤/自杀）</dd>' in page
+    english = await client.get(f"/dashboard/tickets/{ticket.code}?lang=en", headers=cookie)
+    assert "想死 (self-harm/suicide)" in await english.text()
+    page = await (await client.get(f"/dashboard/tickets/{plain.code}", headers=cookie)).text()
+    assert 'id="red-flags"' not in page

@@ -142,6 +142,13 @@ class ReceiptOut(BaseModel):
     sign_minutes: float = Field(description="Minutes the station has to sign for it.")
     first_action_minutes: float
     status_url: str
+    red_flags: list[str] = Field(
+        default_factory=list,
+        description="Categories of words in the story that raised the alarm (and the"
+        " priority): self_harm, sexual_abuse, severe_injury, young_alone, confined,"
+        " trafficking, violence, abandonment. When any, tell the reporter at once to call"
+        " 110 (police), 120 (ambulance) or 12355 (youth helpline).",
+    )
 
 
 class StatusOut(BaseModel):

@@ -118,6 +118,14 @@ class ContactOut(BaseModel):
     callback_consent: bool | None = None
 
 
+class RedFlagOut(BaseModel):
+    category: str = Field(
+        description="self_harm, sexual_abuse, severe_injury, young_alone, confined,"
+        " trafficking, violence or abandonment."
+    )
+    words: list[str] = Field(description="The reporter's words that raised it; empty once erased.")
+
+
 class MergedReportOut(BaseModel):
     """A report merged into this ticket (about the same child): its facts, and its
     reporter's contact under this ticket's rule."""
@@ -129,7 +137,7 @@ class MergedReportOut(BaseModel):
     child_sex: str
     concerns: list[str]
     story: str | None = Field(description="null once erased after the retention period.")
-    photos: int
+    files: int = Field(description="How many files its reporter attached.")
     contact: ContactOut
 
 
@@ -146,6 +154,9 @@ class TicketDetailOut(TicketStateOut):
     child_sex: str
     concerns: list[str]
     story: str | None = Field(description="null once erased after the retention period.")
+    red_flags: list[RedFlagOut] = Field(
+        description="Words in what the reporter wrote that raised the alarm (and the priority)."
+    )
     first_action_at: datetime | None
     outcome: str | None
     resolution_note: str | None
@@ -192,7 +203,7 @@ def state_out(state: acts.TicketState) -> TicketStateOut:
 
 
 def detail_out(detail: TicketDetail) -> TicketDetailOut:
-    built = ("contact", "history", "merged_reports")
+    built = ("contact", "history", "merged_reports", "red_flags")
     facts = {
         name: getattr(detail, name)
         for name in TicketDetailOut.model_fields
@@ -211,11 +222,12 @@ def detail_out(detail: TicketDetail) -> TicketDetailOut:
                 child_sex=r.child_sex,
                 concerns=list(r.concerns),
                 story=r.story,
-                photos=r.photos,
+                files=r.files,
                 contact=_contact_out(r.contact),
             )
             for r in detail.merged_reports
         ],
+        red_flags=[RedFlagOut(category=f.category, words=list(f.words)) for f in detail.red_flags],
         history=[
             HistoryEntryOut(
                 at=e.at,

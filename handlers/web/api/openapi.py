@@ -73,8 +73,9 @@ def document() -> dict[str, Any]:
                     "security": [{}, {"bearer": []}],
                     "description": "Filed as the bot files it: same priority, routing and"
                     " deadlines. A place given as words is taken when every match leads to"
-                    " the same station; otherwise the answer lists candidates to choose"
-                    " from. Phone channels need a hotline operator's token; reports without"
+                    " the same station and none was found only by its sound (a homophone,"
+                    " pinyin); otherwise the answer lists candidates to choose from. Phone"
+                    " channels need a hotline operator's token; reports without"
                     " one are limited per client address.",
                     "parameters": [
                         {

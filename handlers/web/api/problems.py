@@ -55,8 +55,8 @@ KINDS: Final = {
             "place-ambiguous",
             422,
             "这个地点有多个可能，请从 candidates 中选择一个代码后重新提交。",
-            "These words match places of different stations; send again with one of the"
-            " candidates' codes.",
+            "These words match places of different stations, or only sound like a place;"
+            " send again with one of the candidates' codes.",
         ),
         Kind(
             "operator-token-required",

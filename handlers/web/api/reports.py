@@ -100,6 +100,7 @@ async def submit(request: web.Request) -> web.Response:
         sign_minutes=receipt.sign_minutes,
         first_action_minutes=receipt.first_action_minutes,
         status_url=status_url,
+        red_flags=list(receipt.red_flags),
     )
     return web.Response(
         status=201 if new else 200,

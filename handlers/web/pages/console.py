@@ -28,8 +28,9 @@ from pydantic import ValidationError
 
 from flows.console import Call, filed_call, in_scope, recent_calls
 from flows.place_steps import PLACE_TEXT_MAX
+from flows.red_flags import screen
 from flows.submission import PHONE_CHANNELS, PlaceUnresolved, resolve_place, submit_once
-from flows.texts import duration
+from flows.texts import duration, t
 from flows.tickets import local_time
 from flows.triage import derive_priority
 from handlers.web.api.context import API_KEY
@@ -86,7 +87,10 @@ def _priority(form: Form) -> str | None:
     if form.danger not in VOCAB["danger"]:
         return None
     concerns = [c for c in form.concerns if c in VOCAB["concerns"]]
-    return derive_priority(in_danger=form.danger, concerns=concerns, child_age=form.age)
+    flags = screen(form.story)  # as file_report will screen it
+    return derive_priority(
+        in_danger=form.danger, concerns=concerns, child_age=form.age, flags=flags
+    )
 
 
 async def _form_page(
@@ -244,6 +248,10 @@ async def filed_page(request: web.Request) -> web.Response:
         call=call,
         groups=_spaced(call.code) if call else [],
         outside=outside,
+        # The categories the story's words raised, in the bot's words (flows.texts).
+        flag_names=t(locale, "redflag.sep").join(
+            t(locale, f"redflag.{c}") for c in (call.red_flags if call else ())
+        ),
         window=lambda minutes: duration(locale, minutes),
         local_time=local_time,
         label=labeller(locale),

@@ -90,6 +90,8 @@ async def priority(request: web.Request) -> web.Response:
         return _error(request, 400, "bad-answer", "json.bad_answer")
     if not danger:
         return _json({"priority": None, "label": None})
+    # From the buttons only: the story is never put in a URL (query strings reach logs).
+    # Its red flags can only raise this, and the receipt shows the priority filed.
     found = derive_priority(in_danger=danger, concerns=list(concerns), child_age=age)
     locale = page_locale(request, member.locale)
     return _json({"priority": found, "label": t(locale, f"priority.{found}")})

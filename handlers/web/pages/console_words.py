@@ -17,7 +17,7 @@ _CONSOLE: Final[dict[str, dict[str, str]]] = {
         "channel.phone_12355": "12355 青少年服务台",
         "place": "孩子在哪里？",
         "place.hint": "输入地名会出现候选：↓↑ 选择，回车确认。也可以只写区县和镇街。",
-        "place.pick": "找到几个可能的地点，请向来电人确认后选择一个：",
+        "place.pick": "请向来电人确认地点，再从下面选择：",
         "place.not_found": "没有找到这个地点，请换一种写法（写上区/县和镇/街道）。",
         "place.unknown_code": "这个地点已不在名录中，请重新输入。",
         "place.outside": "不在您负责的区域",
@@ -32,6 +32,8 @@ _CONSOLE: Final[dict[str, dict[str, str]]] = {
         "priority": "优先级",
         "priority.none": "尚未判定（先问是否危险）",
         "p0.advice": "紧急：请告诉来电人，孩子有危险时立即拨打 110（报警）或 120（急救）。",
+        "filed.red_flags": "⚠️ 描述中有警示词（{flags}）：请告诉来电人，孩子有危险立即拨打 110，"
+        "有人受伤拨打 120，孩子有轻生念头可拨打 12355。",
         "required": "请回答这一项。",
         "invalid": "请检查这一项。",
         "fix": "有几项需要修改，请看下面的提示。已填的内容都还在。",
@@ -70,7 +72,7 @@ _CONSOLE: Final[dict[str, dict[str, str]]] = {
         "place": "Where is the child?",
         "place.hint": "Places are suggested as you type: ↓↑ to choose, Enter to take one. The "
         "county and township are enough.",
-        "place.pick": "Several places match; check with the caller and choose one:",
+        "place.pick": "Check the place with the caller, then choose it below:",
         "place.not_found": "No place matches; try other words (add the county and township).",
         "place.unknown_code": "This place is no longer in the directory; type it again.",
         "place.outside": "outside your area",
@@ -87,6 +89,9 @@ _CONSOLE: Final[dict[str, dict[str, str]]] = {
         "priority.none": "not known yet (ask about danger first)",
         "p0.advice": "Urgent: tell the caller to call 110 (police) or 120 (ambulance) at once "
         "if the child is in danger.",
+        "filed.red_flags": "⚠️ Alarm words in the story ({flags}): tell the caller to call 110 "
+        "if the child is in danger, 120 if someone is hurt, 12355 if the child thinks of ending "
+        "their life.",
         "required": "Please answer this.",
         "invalid": "Please check this.",
         "fix": "Some answers need a change; see the notes below. Everything typed is kept.",

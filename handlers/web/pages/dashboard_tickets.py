@@ -85,6 +85,7 @@ def labels(locale: str) -> dict[str, Callable[[str], str]]:
         "role_name": of("role"),
         "danger_name": of("btn.danger"),
         "outcome_name": of("outcome"),
+        "flag_name": of("redflag"),
     }
 
 

@@ -263,7 +263,11 @@ async def report_post(request: web.Request) -> web.Response:
     )
     log.info("report filed through the web form: ticket %s", receipt.ticket_id)
     # Post/redirect/get: reloading the page shows the receipt, it does not post again.
-    raise web.HTTPSeeOther(f"/report/filed?code={receipt.code}&lang={locale}")
+    # ``alert``: the story's words raised the alarm, and the receipt says where to call
+    # (in the address, not read back by the code: the status of a code says nothing about
+    # the child).
+    alert = "&alert=1" if receipt.red_flags else ""
+    raise web.HTTPSeeOther(f"/report/filed?code={receipt.code}&lang={locale}{alert}")
 
 
 async def _lookup(request: web.Request, code: str, locale: str) -> tuple[Any, float | None]:
@@ -292,7 +296,8 @@ async def filed_page(request: web.Request) -> web.Response:
     found, _ = await _lookup(request, request.query.get("code", ""), locale)
     if found is None:
         raise web.HTTPSeeOther(f"/status?lang={locale}")
-    return _render(request, "filed.html", locale, status=found)
+    alert = request.query.get("alert") == "1"
+    return _render(request, "filed.html", locale, status=found, alert=alert)
 
 
 async def status_page(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "urgent": "孩子正面临危险？请立即拨打 110（报警）或 120（急救）。孩子本人或需要心理支持，可拨打 12355（青少年服务台，免费）。",
         "place.text": "孩子在哪里？",
         "place.hint": "市、区/县、镇/街道或村/社区，例如“从化区街口街道”",
-        "place.pick": "找到几个可能的地点，请选择一个：",
+        "place.pick": "请确认孩子所在的地点，从下面选择：",
         "place.not_found": "没有找到这个地点，请换一种写法（写上区/县和镇/街道）。",
         "place.unknown_code": "这个地点已不在名录中，请重新输入。",
         "concerns": "发生了什么？（可多选）",
@@ -33,6 +33,9 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "filed.owner": "负责处理：{owner}",
         "filed.status": "查询进度",
         "filed.again": "再报告一个",
+        "filed.alert.title": "⚠️ 您描述的情况可能十分紧急",
+        "filed.alert": "如果孩子现在有危险，请立即拨打 110（报警）；有人受伤，请拨打 120（急救）；"
+        "孩子有轻生的念头或需要心理支持，可拨打 12355（青少年服务台）。我们已提醒工作站优先处理。",
         "status.title": "查询处理进度",
         "status.code": "报告编号",
         "status.go": "查询",
@@ -50,7 +53,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         " Children themselves, or anyone needing support, can call 12355 (youth helpline, free).",
         "place.text": "Where is the child?",
         "place.hint": "City, county, township or village, e.g. 从化区街口街道",
-        "place.pick": "Several places match; choose one:",
+        "place.pick": "Please confirm the place: choose it below.",
         "place.not_found": "No place matches; try other words (add the county and township).",
         "place.unknown_code": "This place is no longer in the directory; type it again.",
         "concerns": "What is happening? (choose any)",
@@ -70,6 +73,10 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "filed.owner": "In charge: {owner}",
         "filed.status": "Follow the report",
         "filed.again": "Report another child",
+        "filed.alert.title": "⚠️ What you describe may be very urgent",
+        "filed.alert": "If the child is in danger now, call 110 (police); if someone is hurt, call"
+        " 120 (ambulance); if the child thinks of ending their life or needs support, call 12355"
+        " (youth helpline). We have asked the station to deal with this report first.",
         "status.title": "Follow a report",
         "status.code": "Report code",
         "status.go": "Look up",
