@@ -24,11 +24,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows import alarms, attachments
 from flows.callbacks import IntakeAction, IntakeData, parse_intake
 from flows.dialogue import ADDING_CODE, Dialogue
+from flows.duplicates import case_of
 from flows.events import Command, Event, Media, Person, Photo, Press, Text
 from flows.messages import Button, Outcome, Reply
 from flows.screens import adding_done, adding_prompt, say
 from flows.sla import Policy
-from flows.states import OPEN
+from flows.states import OPEN, State
+from flows.tickets import locked_ticket
 from storage.models import TEXT_MAX, Ticket, TicketEvent
 from storage.outbox import enqueue
 
@@ -159,7 +161,8 @@ async def _add(
             ticket_id=ticket.id,
         )
     dlg.version += 1
-    out = _ask(dlg, say(dlg, "addinfo.saved", code=ticket.code))
+    # The reporter's own code, also when their report was merged into another's.
+    out = _ask(dlg, say(dlg, "addinfo.saved", code=code.upper()))
     if flags:  # the advice at once, as for the story
         out.replies.insert(0, Reply(say(dlg, "redflag.advice")))
     out.changed = out.outbox_written = True
@@ -183,13 +186,17 @@ def _known_kind(kind: str) -> str:
 
 async def _ticket(session: AsyncSession, *, person: Person, code: str, lock: bool) -> Ticket | None:
     """The open report ``code`` filed from this chat, or None (unknown, another chat's, or
-    no longer open: the same answer, so codes cannot be probed)."""
+    no longer open: the same answer, so codes cannot be probed). A report merged into
+    another (flows.merging) is added to through that ticket, which carries the case and its
+    deadlines: its row is the one locked (``lock``), and the report's own is not written."""
     query = select(Ticket).where(
         col(Ticket.code) == code.upper(),
         col(Ticket.reporter_channel) == person.channel,
         col(Ticket.reporter_chat_id) == person.chat_id,
     )
-    if lock:
-        query = query.with_for_update()
     ticket = (await session.exec(query)).first()
+    if ticket is not None and ticket.state == State.MERGED:
+        ticket = await case_of(session, ticket)
+    if ticket is not None and ticket.id is not None and lock:
+        ticket = await locked_ticket(session, ticket.id)
     return ticket if ticket is not None and ticket.state in OPEN else None

@@ -88,6 +88,8 @@ class StaffAction(StrEnum):
     REDISPATCH_TO = "rdt"  # argument: the township's code
     REJECT_RETURN = "rj"
     FILES = "files"  # what the reporter attached, sent to the presser's private chat
+    MERGE = "mg"  # argument: the id of the older ticket the report is merged into
+    UNMERGE = "um"  # on the merged report
 
 
 _INTAKE_ACTIONS: Final = frozenset(IntakeAction)
@@ -100,6 +102,7 @@ _STAFF_ARGUMENTS: Final = {
     StaffAction.RETURN_REASON: _WORD,
     StaffAction.REDISPATCH: _NUMBER,
     StaffAction.REDISPATCH_TO: _CODE,
+    StaffAction.MERGE: _NUMBER,
 }
 
 

@@ -83,6 +83,7 @@ ROLE_COMMANDS: Final[dict[str, tuple[Cmd, ...]]] = {
         Cmd("open"),
         Cmd("stats", "cmd.arg.period"),
         Cmd("reassign", _CODE),
+        Cmd("unmerge", _CODE),
         Cmd("dashboard"),
         Cmd("leave"),
     ),

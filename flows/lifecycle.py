@@ -17,17 +17,18 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import sla
-from flows.callbacks import FeedbackData, StaffAction, StaffData
-from flows.messages import Button, Outcome
+from flows.callbacks import StaffAction, StaffData
+from flows.messages import Outcome
 from flows.notices import show_signed
 from flows.outbox import payload_of
 from flows.places import Directory
+from flows.reporters import tell_reporters
 from flows.staff import refusal, works_at
 from flows.staff_views import station_buttons
-from flows.states import FEEDBACK, OUTCOMES, RETURNABLE, WORKABLE, State
+from flows.states import OUTCOMES, RETURNABLE, WORKABLE, State
+from flows.texts import phrase, t
 from flows.texts import render as render_text
-from flows.texts import t
-from flows.tickets import local_time, owner_name, owner_phrase, supervisors_of, to_reporter
+from flows.tickets import local_time, owner_phrase, supervisors_of
 from storage.models import StaffMember, Ticket, TicketEvent
 from storage.outbox import enqueue
 
@@ -70,31 +71,6 @@ def notice(
     return {"key": key, "values": values, "buttons": [list(map(list, row)) for row in buttons]}
 
 
-async def _tell_reporter(
-    session: AsyncSession,
-    ticket: Ticket,
-    *,
-    what: str,
-    text: str,
-    now: datetime,
-    buttons: list[list[Button]] | None = None,
-) -> None:
-    """The reporter hears in the chat they reported from, anonymous or not. A report taken
-    by phone or through the web has no chat: its reporter asks by ticket code instead."""
-    if not ticket.reporter_chat_id:
-        return
-    # Keyed by time too: a reverted, re-dispatched or reopened ticket goes round again.
-    await enqueue(
-        session,
-        dedup_key=f"reporter:{what}:{ticket.id}:{now.isoformat()}",
-        kind="reporter_update",
-        now=now,
-        payload=payload_of(text, buttons or []),
-        chat_id=ticket.reporter_chat_id,
-        ticket_id=ticket.id,
-    )
-
-
 async def add_note(
     *, session: AsyncSession, ticket: Ticket, member: StaffMember, text: str, now: datetime
 ) -> None:
@@ -104,7 +80,13 @@ async def add_note(
 
 
 async def first_action(
-    *, session: AsyncSession, ticket: Ticket, member: StaffMember, how: str, now: datetime
+    *,
+    session: AsyncSession,
+    directory: Directory,
+    ticket: Ticket,
+    member: StaffMember,
+    how: str,
+    now: datetime,
 ) -> None:
     """The first call or visit: the case is in progress; the reporter is told."""
     if ticket.state != State.ACKNOWLEDGED or ticket.first_action_at is not None:
@@ -122,10 +104,15 @@ async def first_action(
     ticket.first_action_at = now
     ticket.next_due_at = ticket.resolve_due_at
     session.add(ticket)
-    how_text = t(ticket.locale, f"reporter.how.{how}")
-    key = to_reporter(ticket, "reporter.first_action")
-    text = t(ticket.locale, key, code=ticket.code, how=how_text)
-    await _tell_reporter(session, ticket, what="first_action", text=text, now=now)
+    await tell_reporters(
+        session,
+        directory,
+        ticket,
+        what="first_action",
+        key="reporter.first_action",
+        now=now,
+        values={"how": phrase(f"reporter.how.{how}")},
+    )
 
 
 async def request_extension(
@@ -209,21 +196,18 @@ async def resolve(
     ticket.next_due_at = ticket.feedback_due_at
     ticket.pending_extension_days = None
     session.add(ticket)
-    loc = ticket.locale
-    station = await owner_name(session, directory, ticket, loc)
-    text = t(
-        loc,
-        to_reporter(ticket, "reporter.resolved"),
-        code=ticket.code,
-        station=station,
-        outcome=t(loc, f"outcome.{outcome}"),
+    # Every reporter of the case is asked, each for their own report; a reopened ticket can
+    # be resolved again, and each resolution asks anew.
+    await tell_reporters(
+        session,
+        directory,
+        ticket,
+        what="resolved",
+        key="reporter.resolved",
+        now=now,
+        values={"outcome": phrase(f"outcome.{outcome}")},
+        ask_rating=True,
     )
-    buttons = [
-        [Button(t(loc, f"btn.fb.{f}"), FeedbackData(ticket.id, f).encode()) for f in FEEDBACK]
-    ]
-    # A reopened ticket can be resolved again: each resolution asks anew.
-    what = f"resolved:{now.isoformat()}"
-    await _tell_reporter(session, ticket, what=what, text=text, now=now, buttons=buttons)
 
 
 async def return_ticket(
@@ -323,16 +307,7 @@ async def sign(
         )
     )
     await show_signed(session, directory, ticket, member.display_name, now)
-    station = await owner_name(session, directory, ticket, ticket.locale)
-    await _tell_reporter(
-        session,
-        ticket,
-        what="signed",
-        text=t(
-            ticket.locale, to_reporter(ticket, "reporter.signed"), code=ticket.code, station=station
-        ),
-        now=now,
-    )
+    await tell_reporters(session, directory, ticket, what="signed", key="reporter.signed", now=now)
     due = local_time(ticket.next_due_at) if ticket.next_due_at else "—"
     # The next steps go to the signer's private chat, wherever they pressed 签收.
     await enqueue(

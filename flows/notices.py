@@ -14,9 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows.alarms import with_flags
 from flows.callbacks import StaffAction, staff_button
 from flows.delivery import escalate_unnotified, given_up
+from flows.duplicates import Link, link_of
 from flows.messages import MEDIA_KINDS, Button
 from flows.outbox import payload_of
 from flows.places import Directory
+from flows.states import State
 from flows.texts import CATALOGUES, normalise_locale, t
 from flows.texts import render as render_text
 from flows.tickets import local_time, supervisors_of
@@ -87,16 +89,45 @@ def _fill(locale: str, key: str, fields: dict[str, str]) -> str:
 
 
 def referral_text(
-    directory: Directory, ticket: Ticket, locale: str, *, signed: tuple[str, datetime] | None
+    directory: Directory,
+    ticket: Ticket,
+    locale: str,
+    *,
+    signed: tuple[str, datetime] | None,
+    link: Link | None = None,
 ) -> str:
     key = "referral" if ticket.owner_level == "township" else "referral.triage"
     text = with_flags(_fill(locale, key, ticket_fields(directory, ticket, locale)), ticket, locale)
     if ticket.reporter_role == "child":  # first, before anything else is read
         text = t(locale, "role.child.staff") + "\n" + text
+    if link is not None:
+        text += "\n\n" + link_text(link, locale)
     if signed is not None:
         name, at = signed
         text += "\n\n" + t(locale, "referral.signed", name=name, at=local_time(at))
     return text
+
+
+def link_text(link: Link, locale: str) -> str:
+    """The line of a report linked to an older ticket: 可能重复 (with why it cannot be merged,
+    when it is more urgent), or 已合并到."""
+    at = local_time(link.created_at)
+    if link.merged:
+        return t(locale, "referral.merged", code=link.code, at=at)
+    text = t(locale, "referral.duplicate", code=link.code, at=at)
+    if link.blocked == "more_urgent":
+        text += "\n" + t(locale, "referral.duplicate.urgent")
+    return text
+
+
+def merge_button(ticket: Ticket, link: Link | None, locale: str) -> list[Button]:
+    """合并, when the report may be merged into the ticket it is linked to now (a row of
+    buttons; empty otherwise). It names that ticket, so an old button cannot merge the
+    report into another one."""
+    if link is None or link.merged or link.blocked is not None or ticket.id is None:
+        return []
+    label = t(locale, "btn.merge")
+    return [staff_button(label, StaffAction.MERGE, ticket.id, str(link.ticket_id))]
 
 
 def addition_text(
@@ -127,17 +158,21 @@ def addition_text(
     return with_flags(text, ticket, locale) if {"story", "info"} & set(fields) else text
 
 
-def referral_buttons(ticket: Ticket, locale: str) -> list[list[Button]]:
+def referral_buttons(ticket: Ticket, locale: str, link: Link | None = None) -> list[list[Button]]:
     assert ticket.id is not None
     details = details_button(ticket, locale)
     if ticket.owner_level != "township":  # a county or city queue: route it to a township
         redispatch = t(locale, "btn.redispatch")
         return [[staff_button(redispatch, StaffAction.REDISPATCH, ticket.id, "0")], [details]]
+    if ticket.state == State.MERGED:
+        return [[details]]
+    merge = merge_button(ticket, link, locale)
     return [
         [
             staff_button(t(locale, "btn.sign"), StaffAction.SIGN, ticket.id),
             staff_button(t(locale, "btn.return"), StaffAction.RETURN, ticket.id),
         ],
+        *([merge] if merge else []),
         [details],
     ]
 
@@ -287,21 +322,27 @@ async def _copies(
 ) -> list[tuple[Recipient, dict[str, Any]]]:
     """Each chat's copy of a role-targeted row, in the reader's language."""
     signed = await signed_by(session, ticket) if ticket is not None else None
+    linked = row.kind in ("referral", "addition") and ticket is not None
+    link = await link_of(session, ticket) if linked and ticket is not None else None
     copies = []
     for chat in chats:
         if ticket is not None and row.kind == "referral":
-            buttons = referral_buttons(ticket, chat.locale)
+            buttons = referral_buttons(ticket, chat.locale, link)
             if signed is not None:  # signed before this chat was reached
                 buttons = [[details_button(ticket, chat.locale)]]
-            payload = payload_of(
-                referral_text(directory, ticket, chat.locale, signed=signed), buttons
-            )
+            text = referral_text(directory, ticket, chat.locale, signed=signed, link=link)
+            payload = payload_of(text, buttons)
             payload["locale"] = chat.locale
         elif ticket is not None and row.kind == "addition":
             added = await _added_words(session, row.payload.get("event"))
             fields = list(row.payload["fields"])
             text = addition_text(directory, ticket, chat.locale, fields, added)
-            payload = payload_of(text, [[details_button(ticket, chat.locale)]])
+            # An urgent report's concerns may show it to be about a child already reported.
+            if link is not None:
+                text += "\n\n" + link_text(link, chat.locale)
+            merge = merge_button(ticket, link, chat.locale)
+            buttons = [*([merge] if merge else []), [details_button(ticket, chat.locale)]]
+            payload = payload_of(text, buttons)
             payload["locale"] = chat.locale
         elif "key" in row.payload:
             payload = render(row.payload, chat.locale)
@@ -344,7 +385,22 @@ async def show_signed(
     session: AsyncSession, directory: Directory, ticket: Ticket, name: str, now: datetime
 ) -> None:
     """Edit every referral message of this ticket once: who signed, and no more 签收 button."""
+    await refresh_referrals(session, directory, ticket, signed=(name, now), why="signed", now=now)
+
+
+async def refresh_referrals(
+    session: AsyncSession,
+    directory: Directory,
+    ticket: Ticket,
+    *,
+    signed: tuple[str, datetime] | None,
+    why: str,
+    now: datetime,
+) -> None:
+    """Edit every referral message of this ticket to what it says now (who signed, what it
+    was merged into), with only the 详情 button left: its 签收 and 合并 are done with."""
     assert ticket.id is not None
+    link = await link_of(session, ticket)
     rows = (
         await session.exec(
             select(OutboxMessage).where(
@@ -358,7 +414,7 @@ async def show_signed(
         # A referral delivered over a week ago has had its text erased (flows.retention).
         loc = row.payload.get("locale") or await _chat_locale(session, row.target)
         payload = payload_of(
-            referral_text(directory, ticket, loc, signed=(name, now)),
+            referral_text(directory, ticket, loc, signed=signed, link=link),
             [[details_button(ticket, loc)]],
         )
         payload["locale"] = loc
@@ -369,7 +425,7 @@ async def show_signed(
             payload["edit_of"] = row.id
             await enqueue(
                 session,
-                dedup_key=f"signed-edit:{row.id}:{now.isoformat()}",
+                dedup_key=f"{why}-edit:{row.id}:{now.isoformat()}",
                 kind="referral_edit",
                 now=now,
                 payload=payload,

@@ -10,17 +10,19 @@ words, the resolution and every note holding someone's words, and the reporting 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import Text, and_, cast, delete, or_, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import awaiting
-from flows.states import OPEN
+from flows.states import OPEN, State
 from flows.tickets import locked_ticket
 from storage import outbox
 from storage.models import (
@@ -60,6 +62,12 @@ KEPT_NOTES: Final = frozenset(
         "refused",  # the button or command a person tried, for the audit trail
         "erased",
         "red_flags",  # categories and priorities ("self_harm P2→P0"), never the words
+        # the other ticket's code (flows.duplicates, flows.merging)
+        "duplicate_suspected",
+        "merged",
+        "merged_in",
+        "unmerged",
+        "unmerged_out",
     }
 )
 
@@ -125,22 +133,50 @@ async def scrub_outbox(*, session: AsyncSession, now: datetime, batch: int = BAT
 async def erase_closed(
     *, session: AsyncSession, now: datetime, days: int, batch: int = TICKET_BATCH
 ) -> int:
-    """Erase the personal data of tickets closed more than ``days`` days ago."""
-    tickets = (
-        await session.exec(
-            select(Ticket)
-            .where(
-                col(Ticket.closed_at) < now - timedelta(days=days),
-                col(Ticket.erased_at).is_(None),
+    """Erase the personal data of tickets closed more than ``days`` days ago, and of the
+    reports merged into them (never closed themselves: their case was)."""
+    cutoff = now - timedelta(days=days)
+    tickets = list(
+        (
+            await session.exec(
+                select(Ticket)
+                .where(col(Ticket.closed_at) < cutoff, col(Ticket.erased_at).is_(None))
+                .order_by(col(Ticket.id))
+                .limit(batch)
+                .with_for_update(skip_locked=True)
             )
-            .order_by(col(Ticket.id))
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+        ).all()
+    )
+    if len(tickets) < batch:
+        tickets += await _merged_into_done(session, cutoff=cutoff, limit=batch - len(tickets))
     for ticket in tickets:
         await _erase(session, ticket, now=now, actor="system", note=f"retention {days} days")
     return len(tickets)
+
+
+async def _merged_into_done(
+    session: AsyncSession, *, cutoff: datetime, limit: int
+) -> Sequence[Ticket]:
+    """Reports merged into a ticket closed before ``cutoff``, or into a report already
+    erased with its own case (a merged ticket that was merged in turn)."""
+    kept = aliased(Ticket)
+    return (
+        await session.exec(
+            select(Ticket)
+            .join(kept, col(Ticket.merged_into_id) == kept.id)
+            .where(
+                col(Ticket.state) == State.MERGED,
+                col(Ticket.erased_at).is_(None),
+                or_(
+                    col(kept.closed_at) < cutoff,
+                    and_(col(kept.state) == State.MERGED, col(kept.erased_at).is_not(None)),
+                ),
+            )
+            .order_by(col(Ticket.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Ticket)
+        )
+    ).all()
 
 
 async def erase_ticket(

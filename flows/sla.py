@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from flows.states import State
+
 if TYPE_CHECKING:
     from storage.models import Ticket
 
@@ -304,3 +306,24 @@ def _sooner(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or b is None:
         return a or b
     return min(a, b)
+
+
+def restart_after_merge(ticket: Ticket, state: str, *, now: datetime) -> None:
+    """A merged report worked on its own again (un-merged) in ``state``: its clock, stopped
+    while the kept ticket carried the case, starts again. A first-action or resolve deadline
+    still ahead is kept; one that passed meanwhile gets its full window from ``now``. An
+    un-signed report gets a fresh sign-for window and ladder, as a re-dispatch does."""
+    frozen = frozen_of(ticket)
+
+    def kept_or_fresh(at: datetime | None, minutes: float) -> datetime:
+        return at if at is not None and at > now else now + timedelta(minutes=minutes)
+
+    ticket.first_action_due_at = kept_or_fresh(ticket.first_action_due_at, frozen.first_action)
+    ticket.resolve_due_at = kept_or_fresh(ticket.resolve_due_at, frozen.resolve)
+    ticket.resolve_overdue_at = None
+    if state == State.DISPATCHED:
+        start_ladder(ticket, now=now)
+    elif state == State.ACKNOWLEDGED:
+        ticket.next_due_at = first_action_deadline(ticket, now)
+    else:  # in progress or reopened: the resolve deadline is the one that runs
+        ticket.next_due_at = ticket.resolve_due_at

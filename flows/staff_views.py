@@ -17,12 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from flows import attachments
 from flows.alarms import with_flags
 from flows.callbacks import StaffAction, staff_button
+from flows.duplicates import link_of, merged_reports
 from flows.events import Person
 from flows.messages import Button, Outcome, Reply
-from flows.notices import ticket_fields
+from flows.notices import link_text, merge_button, ticket_fields
 from flows.pager import grid, nav_row, page_of
 from flows.places import Directory
-from flows.staff import bound_station, scope_filter, works_at
+from flows.staff import bound_station, scope_filter, supervises, works_at
 from flows.states import EXTENSION_DAYS, OPEN, OUTCOMES, QUEUED, RETURN_REASONS, WORKABLE, State
 from flows.texts import CATALOGUES, days, t
 from flows.ticket_rights import may_see_contact
@@ -39,6 +40,12 @@ NOTED_KINDS: Final = frozenset(
         "feedback_comment",
         "first_action",
         "reporter_added",
+        # the other ticket's code
+        "duplicate_suspected",
+        "merged",
+        "merged_in",
+        "unmerged",
+        "unmerged_out",
     }
 )
 
@@ -203,24 +210,16 @@ async def details(
     fields["state"] = t(loc, f"state.{ticket.state}")
     fields["owner"] = html.escape(await owner_name(session, directory, ticket, loc), quote=False)
     lines = [with_flags(CATALOGUES[loc]["ticket.detail"].format(**fields), ticket, loc)]
-    contact = await session.get(TicketContact, ticket.id)
-    if ticket.erased_at is not None:
-        lines.append(t(loc, "erased.contact"))
-        lines.append(t(loc, "ticket.erased", at=local_time(ticket.erased_at)))
-    elif contact is None:
-        lines.append(t(loc, "ticket.anonymous"))
-    elif not may_see_contact(member, ticket):
-        lines.append(t(loc, "ticket.contact_hidden"))
-    elif not private:
-        lines.append(t(loc, "ticket.contact_private"))
-    else:
-        consent = t(loc, "consent.yes" if contact.callback_consent else "consent.no")
-        lines.append(t(loc, "ticket.contact", phone=contact.phone, consent=consent))
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id, at=now, actor=f"staff:{member.id}", kind="contact_viewed"
-            )
-        )
+    link = await link_of(session, ticket)
+    if link is not None:  # 可能重复, or 已合并到
+        lines.append(link_text(link, loc))
+    lines += await _contact_lines(session, member, ticket, ticket, now=now, private=private)
+    merged = await merged_reports(session, ticket)
+    if merged:  # the facts of every report merged into this one, and their reporters
+        lines += ["", t(loc, "ticket.merged_reports")]
+        for report in merged:
+            lines.append(await _merged_report(session, directory, loc, report))
+            lines += await _contact_lines(session, member, report, ticket, now=now, private=private)
     events = (
         await session.exec(
             select(TicketEvent)
@@ -241,7 +240,67 @@ async def details(
         if works_at(member, ticket)
         else supervisor_buttons(member, ticket)
     )
+    merge = merge_button(ticket, link, loc)  # the station's call, or a supervisor's
+    if merge:
+        buttons.append(merge)
+    if supervises(member, ticket):  # un-merging is a supervisor's
+        for report in [ticket] if ticket.state == State.MERGED else merged:
+            assert report.id is not None
+            label = t(loc, "btn.unmerge", code=report.code)
+            buttons.append([staff_button(label, StaffAction.UNMERGE, report.id)])
     if not private:
         return Reply("\n".join(lines))
     files = await attachments.button(session, member, ticket)
+    for report in merged:  # what the merged reports' reporters attached
+        n = await attachments.count(session, report.id or 0)
+        if n and report.erased_at is None:
+            label = t(loc, "btn.files_of", code=report.code, n=n)
+            buttons.append([staff_button(label, StaffAction.FILES, report.id or 0)])
     return Reply("\n".join(lines), [*buttons, files] if files else buttons)
+
+
+async def _contact_lines(
+    session: AsyncSession,
+    member: StaffMember,
+    report: Ticket,
+    case: Ticket,
+    *,
+    now: datetime,
+    private: bool,
+) -> list[str]:
+    """The reporter's contact of ``report`` (the ticket itself, or a report merged into it,
+    whose reporter the station of the ``case`` may call like the case's own), each view
+    recorded on ``report``."""
+    loc = member.locale
+    assert report.id is not None
+    if report.erased_at is not None:
+        return [t(loc, "erased.contact"), t(loc, "ticket.erased", at=local_time(report.erased_at))]
+    contact = await session.get(TicketContact, report.id)
+    if contact is None:
+        return [t(loc, "ticket.anonymous")]
+    if not may_see_contact(member, case):
+        return [t(loc, "ticket.contact_hidden")]
+    if not private:
+        return [t(loc, "ticket.contact_private")]
+    consent = t(loc, "consent.yes" if contact.callback_consent else "consent.no")
+    session.add(
+        TicketEvent(ticket_id=report.id, at=now, actor=f"staff:{member.id}", kind="contact_viewed")
+    )
+    return [t(loc, "ticket.contact", phone=contact.phone, consent=consent)]
+
+
+async def _merged_report(
+    session: AsyncSession, directory: Directory, loc: str, report: Ticket
+) -> str:
+    facts = ticket_fields(directory, report, loc)
+    text = CATALOGUES[loc]["ticket.merged_report"].format(
+        code=report.code,
+        at=local_time(report.created_at),
+        reporter=facts["reporter"],
+        concerns=facts["concerns"],
+        age=facts["age"],
+        sex=facts["sex"],
+        story=facts["story"],
+        files=await attachments.count(session, report.id or 0),
+    )
+    return with_flags(text, report, loc)  # the words that raised the alarm, if any

@@ -8,7 +8,8 @@ A report is filed to ``dispatched`` (a township) or ``triage`` (a county's or ci
 签收 makes it ``acknowledged``, the first call or visit ``in_progress``, 办结 ``resolved``,
 and the reporter's answer ``closed`` (or ``reopened``). 退单 makes it ``returned``; a
 supervisor routes it again (``dispatched``) or rejects the return. A sign-for with no first
-action in time reverts to ``dispatched``.
+action in time reverts to ``dispatched``. A report about the same child as an older open
+ticket of its station may be merged into it (``merged``, 合并) and un-merged again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class State(StrEnum):
     RESOLVED = "resolved"
     # Done: feedback given, or none within the window.
     CLOSED = "closed"
+    # Another report about the same child, merged into an older open ticket of the same
+    # station (``merged_into_id``), whose one set of deadlines carries the case; its own
+    # clock has stopped. A supervisor may undo it (flows.merging).
+    MERGED = "merged"
 
 
 # Not finished: someone still owes the case something.
@@ -59,6 +64,9 @@ RESOLVING: Final = (State.IN_PROGRESS, State.REOPENED)
 RETURNABLE: Final = (State.DISPATCHED, State.ACKNOWLEDGED)
 # In a county's or city's queue (unplaced, or returned): a supervisor routes it.
 QUEUED: Final = (State.TRIAGE, State.RETURNED)
+# A report the station holds (not in a queue) may be merged into an older ticket about the
+# same child (合并); un-merging brings it back to the state it had.
+MERGEABLE: Final = (State.DISPATCHED, State.ACKNOWLEDGED, State.IN_PROGRESS, State.REOPENED)
 
 
 # ---- what a station, a supervisor or a reporter may answer ----------------------------

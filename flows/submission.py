@@ -18,8 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows.duplicates import case_of
 from flows.places import Directory
 from flows.sla import Policy
+from flows.states import State
 from flows.tickets import Receipt, file_report, owner_name, route
 from storage.db import Database
 from storage.models import Ticket
@@ -189,6 +191,8 @@ class PublicStatus:
     code: str
     state: str
     station: str
+    # A merged report: the state of the ticket it is handled together with.
+    together: str | None = None
 
 
 async def public_status(
@@ -200,4 +204,7 @@ async def public_status(
     if ticket is None or ticket.erased_at is not None:
         return None
     station = await owner_name(session, directory, ticket, locale)
-    return PublicStatus(ticket.code, str(ticket.state), station)
+    together = None
+    if ticket.state == State.MERGED:
+        together = str((await case_of(session, ticket)).state)
+    return PublicStatus(ticket.code, str(ticket.state), station, together)

@@ -574,6 +574,42 @@ ZH: dict[str, str] = {
     "faq.station": "📍 如需了解具体条件或办理，请联系<b>{station}</b>（您在这里提交的报告由该站处理），也可以拨打 12355 青少年服务台咨询。",
     "faq.station_phone": "📍 如需了解具体条件或办理，请联系<b>{station}</b>（您在这里提交的报告由该站处理），电话 {phone}；也可以拨打 12355 青少年服务台咨询。",
     "faq.station_any": "📍 如需了解具体条件或办理，请联系您所在乡镇（街道）的未成年人保护工作站，或村（居）委会的儿童主任；也可以拨打 12355 青少年服务台咨询。",
+    # one child, one ticket: possible duplicates, 合并 and its undoing (issue 12, item 8)
+    "referral.duplicate": "⚠️ 可能重复：与 <code>{code}</code>（提交于 {at}）",
+    "referral.duplicate.urgent": "这份报告比它更紧急，不能并入：请按这份报告自己的时限处理。",
+    "referral.merged": "🔗 已合并到 <code>{code}</code>（提交于 {at}），按该工单的时限处理。",
+    "btn.merge": "🔗 合并",
+    "btn.unmerge": "↩️ 撤销合并 {code}",
+    "merge.ok": "已合并：<code>{code}</code> 并入 <code>{into}</code>，按 <code>{into}</code> 的时限处理；"
+    "报告人都会收到 <code>{into}</code> 的后续进展。",
+    "merge.already": "这份报告已经合并到 <code>{into}</code>。",
+    "merge.none": "这份报告没有可以合并的工单（按钮已过时）。",
+    "merge.not_open": "<code>{into}</code> 当前为“{state}”，不能合并到它。",
+    "merge.more_urgent": "这份报告比 <code>{into}</code> 更紧急，不能并入：请按这份报告自己的时限处理。",
+    "unmerge.usage": "用法：/unmerge 编号（被合并的报告的编号）",
+    "unmerge.not_merged": "工单 <code>{code}</code> 没有被合并。",
+    "unmerge.ok": "已撤销合并：<code>{code}</code> 重新单独处理，当前为“{state}”，下一时限：{due}。",
+    "notify.unmerged": "↩️ <b>撤销合并 <code>{code}</code></b>\n督导撤销了它与 <code>{into}</code> 的合并，"
+    "请单独处理。\n当前：{state}\n下一时限：{due}",
+    "ticket.merged_reports": "<b>合并进来的报告</b>",
+    "ticket.merged_report": "<code>{code}</code> · 提交于 {at}\n报告人：{reporter}\n情况：{concerns}\n"
+    "儿童：{age}，{sex}\n经过：{story}\n附件：{files} 个",
+    "event.duplicate_suspected": "可能重复",
+    "event.merged": "合并到另一工单",
+    "event.merged_in": "一份报告合并进来",
+    "event.unmerged": "撤销合并",
+    "event.unmerged_out": "撤销合并，移出一份报告",
+    "reporter.merged": "您提交的报告 <code>{code}</code> 和另一份报告说的是同一个孩子，工作站会把两份报告"
+    "放在一起处理。现在的进度：{state}。之后的进展我们会照常告诉您，也可以用 /status {code} 查看。",
+    "you:reporter.merged": "你的求助 <code>{code}</code> 和另一份报告说的是同一件事，工作站会把它们放在一起"
+    "处理。现在的进度：{state}。之后有什么进展，我们会告诉你；也可以用 /status {code} 查看。",
+    "reporter.unmerged": "您提交的报告 <code>{code}</code> 经核实和另一份报告说的不是同一个孩子，现在由 "
+    "{station} 单独处理。进度：{state}。可以用 /status {code} 查看。",
+    "you:reporter.unmerged": "你的求助 <code>{code}</code> 现在由 {station} 单独处理。进度：{state}。"
+    "可以用 /status {code} 查看。",
+    "status.together": "一起处理的进度：{state}",
+    "btn.files_of": "📎 {code} 的附件（{n}）",
+    "cmd.unmerge": "撤销合并：被合并的报告重新单独处理",
 }
 
 EN: dict[str, str] = {
@@ -1160,6 +1196,48 @@ EN: dict[str, str] = {
     "faq.station": "📍 For the conditions in your case or to apply, contact <b>{station}</b> (the station handling the report you filed here), or call 12355, the youth helpline.",
     "faq.station_phone": "📍 For the conditions in your case or to apply, contact <b>{station}</b> (the station handling the report you filed here), phone {phone}; or call 12355, the youth helpline.",
     "faq.station_any": "📍 For the conditions in your case or to apply, contact the minors' protection workstation (未成年人保护工作站) of your township or sub-district, or the children's director (儿童主任) of your village or residents' committee; or call 12355, the youth helpline.",
+    # one child, one ticket: possible duplicates, merging and its undoing (issue 12, item 8)
+    "referral.duplicate": "⚠️ Possible duplicate: of <code>{code}</code> (filed {at})",
+    "referral.duplicate.urgent": "This report is more urgent than that one and cannot be "
+    "merged into it: work it on its own deadlines.",
+    "referral.merged": "🔗 Merged into <code>{code}</code> (filed {at}); its deadlines apply.",
+    "btn.merge": "🔗 Merge",
+    "btn.unmerge": "↩️ Un-merge {code}",
+    "merge.ok": "Merged: <code>{code}</code> into <code>{into}</code>, whose deadlines apply; "
+    "every reporter hears what happens next on <code>{into}</code>.",
+    "merge.already": "This report is already merged into <code>{into}</code>.",
+    "merge.none": "There is no ticket to merge this report into (the button is out of date).",
+    "merge.not_open": "<code>{into}</code> is now “{state}”: nothing can be merged into it.",
+    "merge.more_urgent": "This report is more urgent than <code>{into}</code> and cannot be "
+    "merged into it: work it on its own deadlines.",
+    "unmerge.usage": "Usage: /unmerge CODE (the code of the merged report)",
+    "unmerge.not_merged": "Ticket <code>{code}</code> is not merged.",
+    "unmerge.ok": "Un-merged: <code>{code}</code> is worked on its own again, now “{state}”; "
+    "next deadline: {due}.",
+    "notify.unmerged": "↩️ <b>Un-merged <code>{code}</code></b>\nA supervisor undid its merge "
+    "into <code>{into}</code>: work it on its own.\nNow: {state}\nNext deadline: {due}",
+    "ticket.merged_reports": "<b>Reports merged into this one</b>",
+    "ticket.merged_report": "<code>{code}</code> · filed {at}\nReporter: {reporter}\n"
+    "Concerns: {concerns}\nChild: {age}, {sex}\nWhat happened: {story}\nAttachments: {files}",
+    "event.duplicate_suspected": "possible duplicate",
+    "event.merged": "merged into another ticket",
+    "event.merged_in": "a report merged into it",
+    "event.unmerged": "merge undone",
+    "event.unmerged_out": "merge undone: a report taken out",
+    "reporter.merged": "Your report <code>{code}</code> is about the same child as another "
+    "report, so the workstation is handling the two together. Where it stands now: {state}. "
+    "We will keep telling you what happens, and /status {code} shows it too.",
+    "you:reporter.merged": "Your call for help <code>{code}</code> is about the same thing as "
+    "another report, so the workstation is handling them together. Where it stands now: "
+    "{state}. We will tell you what happens next; /status {code} shows it too.",
+    "reporter.unmerged": "Your report <code>{code}</code> turned out not to be about the same "
+    "child as the other report: {station} is now handling it on its own. Where it stands: "
+    "{state}. /status {code} shows it.",
+    "you:reporter.unmerged": "Your call for help <code>{code}</code> is now handled on its own "
+    "by {station}. Where it stands: {state}. /status {code} shows it.",
+    "status.together": "Where the reports handled together stand: {state}",
+    "btn.files_of": "📎 {code}'s attachments ({n})",
+    "cmd.unmerge": "Un-merge: a merged report worked on its own again",
 }
 
 # Texts whose Traditional form is not the conversion of the Simplified one.

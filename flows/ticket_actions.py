@@ -17,12 +17,14 @@ from typing import ClassVar, Final, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import lifecycle, oversight
+from flows import lifecycle, merging, oversight
 from flows.callbacks import StaffAction
+from flows.duplicates import Link, link_of
 from flows.places import Directory
 from flows.staff import refusal
 from flows.states import (
     EXTENSION_DAYS,
+    MERGEABLE,
     OPEN,
     OUTCOMES,
     RETURN_REASONS,
@@ -111,6 +113,24 @@ class Reassign:
     station: str  # the township's code
 
 
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """合并: the report into the older ticket it may duplicate (station staff or
+    supervisors); ``into``, when given, must be that ticket's code."""
+
+    NAME: ClassVar[str] = "merge"
+    BUTTON: ClassVar[StaffAction] = StaffAction.MERGE
+    into: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unmerge:
+    """撤销合并: the merged report worked on its own again (supervisors)."""
+
+    NAME: ClassVar[str] = "unmerge"
+    BUTTON: ClassVar[StaffAction] = StaffAction.UNMERGE
+
+
 Action = (
     Sign
     | AddNote
@@ -121,6 +141,8 @@ Action = (
     | Return
     | RejectReturn
     | Reassign
+    | Merge
+    | Unmerge
 )
 ACTIONS: Final[tuple[type[Action], ...]] = (
     Sign,
@@ -132,6 +154,8 @@ ACTIONS: Final[tuple[type[Action], ...]] = (
     Return,
     RejectReturn,
     Reassign,
+    Merge,
+    Unmerge,
 )
 
 
@@ -152,7 +176,15 @@ class Done:
     ticket: TicketState
 
 
-Why = Literal["unseen", "forbidden", "invalid", "not_now", "extension_pending", "no_extension"]
+Why = Literal[
+    "unseen",
+    "forbidden",
+    "invalid",
+    "not_now",
+    "extension_pending",
+    "no_extension",
+    "not_mergeable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +192,8 @@ class Refused:
     """``unseen``: no such ticket, or not the member's to view (the same, so codes cannot be
     probed); ``forbidden``: theirs to view, not to do this; ``invalid``: ``field`` is wrong
     (``message``); ``not_now``: not in ``state``; ``extension_pending``: one already waits;
-    ``no_extension``: none waits to be decided."""
+    ``no_extension``: none waits to be decided; ``not_mergeable``: no ticket to merge into,
+    or not that one now (``message`` says why)."""
 
     why: Why
     state: str | None = None
@@ -168,9 +201,15 @@ class Refused:
     message: str | None = None
 
 
-def _ready(name: str, ticket: Ticket) -> bool:
-    """Whether the ticket's state allows the action (the lifecycle's own conditions)."""
+def _ready(name: str, ticket: Ticket, link: Link | None = None) -> bool:
+    """Whether the ticket's state allows the action (the lifecycle's own conditions);
+    ``link``: the report's link to an older ticket (flows.duplicates)."""
     pending = ticket.pending_extension_days is not None
+    if name == "merge":
+        mergeable = link is not None and not link.merged and link.blocked is None
+        return mergeable and ticket.state in MERGEABLE and ticket.owner_level == "township"
+    if name == "unmerge":
+        return ticket.state == State.MERGED
     if name == "sign":
         return ticket.state == State.DISPATCHED
     if name in ("note", "resolve"):
@@ -188,10 +227,12 @@ def _ready(name: str, ticket: Ticket) -> bool:
     return name == "reassign" and ticket.state in OPEN
 
 
-def available(member: StaffMember, ticket: Ticket) -> tuple[str, ...]:
-    """The actions ``member`` may take on ``ticket`` now."""
+def available(member: StaffMember, ticket: Ticket, link: Link | None = None) -> tuple[str, ...]:
+    """The actions ``member`` may take on ``ticket`` now (``link``: as ``_ready``)."""
     return tuple(
-        a.NAME for a in ACTIONS if may_act(member, ticket, a.BUTTON) and _ready(a.NAME, ticket)
+        a.NAME
+        for a in ACTIONS
+        if may_act(member, ticket, a.BUTTON) and _ready(a.NAME, ticket, link)
     )
 
 
@@ -260,7 +301,7 @@ async def ticket_state(
         first_action_due_at=ticket.first_action_due_at,
         resolve_due_at=ticket.resolve_due_at,
         pending_extension_days=ticket.pending_extension_days,
-        actions=available(member, ticket),
+        actions=available(member, ticket, await link_of(session, ticket)),
     )
 
 
@@ -282,6 +323,8 @@ async def act(
     if wrong is not None:
         return wrong
     attempt = f"{via}:{action.NAME}"
+    if isinstance(action, Merge | Unmerge):  # the older ticket's row first (flows.merging)
+        await merging.lock_linked_by_code(session, code)
     ticket = await viewable_ticket(
         session, member=member, code=code, attempt=attempt, now=now, lock=True
     )
@@ -294,6 +337,21 @@ async def act(
         session, member, ticket, action.station
     ):
         return Refused("invalid", field="station", message="not a station you may send it to")
+    if isinstance(action, Merge | Unmerge):
+        why = await merging.link_action(
+            session=session,
+            directory=directory,
+            member=member,
+            ticket=ticket,
+            into=action.into if isinstance(action, Merge) else None,
+            undo=isinstance(action, Unmerge),
+            now=now,
+        )
+        if why == "not_now":
+            return Refused("not_now", state=ticket.state)
+        if why is not None:
+            return Refused("not_mergeable", field="into", message=why)
+        return Done(await ticket_state(session, directory, member, ticket, locale))
     if not _ready(action.NAME, ticket):
         if isinstance(action, RequestExtension) and ticket.pending_extension_days is not None:
             return Refused("extension_pending", state=ticket.state)
@@ -329,7 +387,12 @@ async def _carry_out(
         )
     elif isinstance(action, FirstAction):
         await lifecycle.first_action(
-            session=session, ticket=ticket, member=member, how=action.how, now=now
+            session=session,
+            directory=directory,
+            ticket=ticket,
+            member=member,
+            how=action.how,
+            now=now,
         )
     elif isinstance(action, RequestExtension):
         await lifecycle.request_extension(
@@ -367,7 +430,7 @@ async def _carry_out(
         )
     elif isinstance(action, RejectReturn):
         await oversight.reject_return(session=session, ticket=ticket, supervisor=member, now=now)
-    else:
+    elif isinstance(action, Reassign):
         await oversight.redispatch(
             session=session,
             directory=directory,

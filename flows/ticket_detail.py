@@ -18,6 +18,8 @@ from typing import Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from flows import attachments
+from flows.duplicates import link_of, merged_reports
 from flows.places import Directory
 from flows.red_flags import Flag, from_json
 from flows.staff_views import NOTED_KINDS
@@ -56,6 +58,22 @@ class ContactView:
 
 
 @dataclass(frozen=True, slots=True)
+class MergedReport:
+    """A report merged into the ticket (flows.merging): its facts, and its reporter's
+    contact under the rule of the ticket that carries the case."""
+
+    code: str
+    created_at: datetime
+    reporter_role: str
+    child_age: str
+    child_sex: str
+    concerns: tuple[str, ...]
+    story: str | None  # None once erased
+    files: int  # what its reporter attached
+    contact: ContactView
+
+
+@dataclass(frozen=True, slots=True)
 class TicketDetail:
     state: TicketState
     in_danger: str
@@ -75,6 +93,9 @@ class TicketDetail:
     erased_at: datetime | None
     contact: ContactView
     history: tuple[HistoryEntry, ...]
+    duplicate_of: str | None  # the older ticket it may be a duplicate of (可能重复)
+    merged_into: str | None  # the ticket it was merged into (state merged)
+    merged_reports: tuple[MergedReport, ...]
 
 
 def actor_kind(actor: str) -> str:
@@ -84,15 +105,21 @@ def actor_kind(actor: str) -> str:
 
 
 async def _contact(
-    session: AsyncSession, member: StaffMember, ticket: Ticket, now: datetime
+    session: AsyncSession,
+    member: StaffMember,
+    ticket: Ticket,
+    now: datetime,
+    case: Ticket | None = None,
 ) -> ContactView:
+    """The reporter's contact of ``ticket``, shown by the rule of ``case`` (the ticket a
+    merged report belongs to; itself by default)."""
     assert ticket.id is not None
     if ticket.erased_at is not None:
         return ContactView("erased")
     contact = await session.get(TicketContact, ticket.id)
     if contact is None:
         return ContactView("anonymous")
-    if not may_see_contact(member, ticket):
+    if not may_see_contact(member, case or ticket):
         return ContactView("hidden")
     session.add(
         TicketEvent(ticket_id=ticket.id, at=now, actor=f"staff:{member.id}", kind="contact_viewed")
@@ -141,6 +168,21 @@ async def view_ticket(
     )
     place = directory.get(ticket.place_code) if ticket.place_code else None
     erased = ticket.erased_at is not None
+    link = await link_of(session, ticket)
+    merged = [
+        MergedReport(
+            code=r.code,
+            created_at=r.created_at,
+            reporter_role=r.reporter_role,
+            child_age=r.child_age,
+            child_sex=r.child_sex,
+            concerns=tuple(r.concerns),
+            story=None if r.erased_at is not None else r.story,
+            files=await attachments.count(session, r.id or 0),
+            contact=await _contact(session, member, r, now, case=ticket),
+        )
+        for r in await merged_reports(session, ticket)
+    ]
     return TicketDetail(
         state=await ticket_state(session, directory, member, ticket, locale),
         in_danger=ticket.in_danger,
@@ -160,4 +202,7 @@ async def view_ticket(
         erased_at=ticket.erased_at,
         contact=contact,
         history=history,
+        duplicate_of=link.code if link is not None and not link.merged else None,
+        merged_into=link.code if link is not None and link.merged else None,
+        merged_reports=tuple(merged),
     )

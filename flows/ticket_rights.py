@@ -53,8 +53,11 @@ SUPERVISOR_ACTIONS: Final = frozenset(
         StaffAction.REDISPATCH,
         StaffAction.REDISPATCH_TO,
         StaffAction.REJECT_RETURN,
+        StaffAction.UNMERGE,
     }
 )
+# 合并 is the station's call or its supervisors': it needs the right to view (either), like
+# the details. Un-merging is a supervisor's (above).
 # A ticket's code as issued (flows.tickets.CODE_ALPHABET, upper case); anything else names no
 # ticket and is not even looked up.
 _CODE: Final = re.compile(r"[A-Z0-9]{1,16}")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import alarms
+from flows import alarms, duplicates
 from flows.attachments import parse_entry
 from flows.places import Directory
 from flows.red_flags import from_json
@@ -174,6 +174,8 @@ async def file_report(
         )
     )
     alarms.record(session, ticket, flags, before=by_answers, now=now)
+    # Two neighbours reporting one child: the station's referral says so (flows.duplicates).
+    await duplicates.flag(session, ticket, now=now)
     # The referral itself is delivered by the outbox sender; written here, in the same
     # transaction, so a crash can never leave a ticket that nobody is told about.
     session.add(
@@ -331,6 +333,10 @@ async def add_to_report(
     words = [str(answers.get(name) or "") for name in alarms.FREE_TEXT if name in fields]
     await alarms.add_flags(session, ticket, words, policy=policy, now=now)
     session.add(ticket)
+    if {"age", "sex", "concerns"} & set(fields):
+        # Filed before its concerns were known, an urgent report could match nothing then;
+        # the 补充信息 message below shows what is found now.
+        await duplicates.flag(session, ticket, now=now)
     owner = (
         ("station", ticket.owner_code)
         if ticket.owner_level == "township"
@@ -389,7 +395,7 @@ async def status_text(
     if ticket is None:
         return t(locale, "status.none", code=code)
     receipt = await _receipt(session, directory, ticket, locale)
-    return t(
+    text = t(
         locale,
         "status.detail",
         code=ticket.code,
@@ -397,6 +403,10 @@ async def status_text(
         station=receipt.owner_name,
         state=t(locale, f"progress.{ticket.state}"),
     )
+    if ticket.state == State.MERGED:  # handled together: how the case it joined stands
+        case = await duplicates.case_of(session, ticket)
+        text += "\n" + t(locale, "status.together", state=t(locale, f"progress.{case.state}"))
+    return text
 
 
 async def locked_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:

@@ -17,7 +17,7 @@ from typing import Final
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import attachments, commands, lifecycle, oversight, staff_views, supervision
+from flows import attachments, commands, lifecycle, merging, oversight, staff_views, supervision
 from flows.awaiting import ExtensionReason, Note, Resolution, ReturnReason, StaffText
 from flows.callbacks import StaffAction, is_staff, parse_staff
 from flows.events import Command, Event, Person, Press
@@ -40,7 +40,7 @@ from flows.tickets import local_time, locked_ticket, owner_name
 from storage.models import TEXT_MAX, StaffMember, Ticket
 
 STAFF_COMMANDS: Final = frozenset(
-    {"join", "leave", "mytickets", "ticket", "overdue", "open", "stats", "reassign"}
+    {"join", "leave", "mytickets", "ticket", "overdue", "open", "stats", "reassign", "unmerge"}
 )
 SUPERVISOR_COMMANDS: Final = frozenset({"overdue", "open", "stats", "reassign"})
 # Who may press what (the signing station, the ticket's supervisors, anyone who may view
@@ -100,12 +100,26 @@ async def handle(
             if not await staff_views.shown_here(session, person, station):
                 return staff_views.not_here(station, loc)
             return Outcome([await staff_views.my_tickets(session, member)], locale=loc)
+        if event.name == "unmerge":
+            return await merging.unmerge_command(
+                session=session,
+                directory=directory,
+                member=member,
+                person=person,
+                code=event.arg,
+                now=now,
+            )
         if event.name in SUPERVISOR_COMMANDS:
             return await supervision.command(session, directory, member, person, event, now)
         return await _ticket_by_code(session, directory, member, person, event.arg, now)
     assert isinstance(event, Press)
     press = parse_staff(event.data)
-    ticket = await locked_ticket(session, press.ticket_id) if press else None
+    ticket = None
+    if press is not None:
+        # 合并 and 撤销合并 touch two tickets: the older one is locked first.
+        linked = press.action in merging.LINK_ACTIONS
+        lock = merging.lock_linked if linked else locked_ticket
+        ticket = await lock(session, press.ticket_id)
     if press is None or ticket is None:
         return Outcome(notice=t(loc, "refused"), locale=loc)
     action, arg = press.action, press.argument
@@ -148,6 +162,16 @@ async def _act(
         return await lifecycle.sign(
             session=session, directory=directory, member=member, ticket=ticket, now=now
         )
+    if action in merging.LINK_ACTIONS:
+        return await merging.on_press(
+            session=session,
+            directory=directory,
+            member=member,
+            ticket=ticket,
+            action=action,
+            arg=arg,
+            now=now,
+        )
     if action == StaffAction.DETAILS:
         reply = await staff_views.details(
             session=session,
@@ -173,7 +197,7 @@ async def _act(
         return Outcome([staff_views.choices(member, ticket, action)])
     if action == StaffAction.FIRST_HOW and arg in ("call", "visit"):
         await lifecycle.first_action(
-            session=session, ticket=ticket, member=member, how=arg, now=now
+            session=session, directory=directory, ticket=ticket, member=member, how=arg, now=now
         )
         due = local_time(ticket.resolve_due_at) if ticket.resolve_due_at else "—"
         return _done(t(loc, "work.first_saved", due=due), ticket, member)

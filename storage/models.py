@@ -173,6 +173,13 @@ class Ticket(SQLModel, table=True):
     resolve_overdue_at: datetime | None = None  # 催办 sent for the resolve deadline
     # Personal data (story, notes, contact, reporting chat) erased after retention.
     erased_at: datetime | None = None
+    # One child, one ticket (flows.duplicates, flows.merging): an older open ticket of the
+    # same station this report may be about (set when it is filed, or when an urgent
+    # report's concerns arrive), and the ticket it was merged into (state ``merged``).
+    # Both point from the newer report to the older one; a ticket's merged reports are
+    # found by ``merged_into_id``.
+    duplicate_of_id: int | None = Field(default=None, foreign_key="ticket.id")
+    merged_into_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
 
 
 class TicketContact(SQLModel, table=True):

@@ -292,7 +292,12 @@ async def act(
             await session.refresh(ticket)
         elif what == "first_action":
             await lifecycle.first_action(
-                session=session, ticket=ticket, member=member, how="visit", now=now
+                session=session,
+                directory=directory,
+                ticket=ticket,
+                member=member,
+                how="visit",
+                now=now,
             )
         elif what == "resolve":
             await lifecycle.resolve(

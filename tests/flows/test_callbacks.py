@@ -355,16 +355,21 @@ async def test_every_staff_and_feedback_button_reads_back(
     db: Database, directory: Directory, clock: FakeClock, built: Built
 ) -> None:
     """A ticket's whole life through the buttons the bot shows — referral, return, 签收,
-    first action, more time asked and approved, 办结, feedback, reopening — a county queue's
-    ticket routed through every page of the township picker, a return rejected, and every
+    first action, more time asked and approved, 办结, feedback, reopening — a second report
+    of the same child merged and un-merged, a county queue's ticket routed through every
+    page of the township picker, a return rejected, and every
     station and supervisor keyboard in every state: each data reads back."""
     await _enrol(db, clock)
     walk = StaffWalk(db, directory, clock)
     one = await _file(db, directory, clock, JIEKOU, 1)
     queued = await _file(db, directory, clock, PUNING, 2)
     returned = await _file(db, directory, clock, JIEKOU, 3)
-    await walk.expand()  # referrals, per chat: 签收 / 退单 / 详情; the queue's 分派 / 详情
+    again = await _file(db, directory, clock, JIEKOU, 4)  # the same child as one: 可能重复
+    await walk.expand()  # referrals, per chat: 签收 / 退单 / (合并) / 详情; the queue's 分派 / 详情
     walk.shown += await walk.outbox()
+    await walk.press(STATION, walk.pressed(f"w:mg:{again}:{one}"))
+    await walk.press(SUPERVISOR, walk.pressed(f"w:det:{one}"))  # 撤销合并, per merged report
+    await walk.press(SUPERVISOR, walk.pressed(f"w:um:{again}"))
 
     await walk.press(STATION, walk.pressed(f"w:ret:{one}"))  # the reasons, not chosen
     async with db.unit() as session:  # a photo the reporter attached: 📎 in the detail

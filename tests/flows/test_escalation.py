@@ -286,7 +286,12 @@ async def test_resolve_deadline_and_feedback_window(
         assert member is not None and ticket is not None
         await sign_in(session, directory, member=member, ticket=ticket, now=clock())
         await lifecycle.first_action(
-            session=session, ticket=ticket, member=member, how="visit", now=clock()
+            session=session,
+            directory=directory,
+            ticket=ticket,
+            member=member,
+            how="visit",
+            now=clock(),
         )
     await run.at(start + timedelta(days=1))  # resolve deadline (P0: 1 day): 催办
     assert [m for m in await run.messages(tid) if m[0] == "resolve_overdue"] == [

@@ -73,7 +73,7 @@ async def test_first_action_moves_to_in_progress_tells_the_reporter_and_only_onc
 
     async def first(session: Any, x: Ticket) -> None:
         await lifecycle.first_action(
-            session=session, ticket=x, member=worker, how="visit", now=clock()
+            session=session, directory=directory, ticket=x, member=worker, how="visit", now=clock()
         )
 
     after = await _do(db, ticket, first)

@@ -195,7 +195,7 @@ async def live(
     await step(lambda s, x: sign_in(s, directory, member=station, ticket=x, now=clock()))
     await step(
         lambda s, x: lifecycle.first_action(
-            session=s, ticket=x, member=station, how="call", now=clock()
+            session=s, directory=directory, ticket=x, member=station, how="call", now=clock()
         )
     )
     await step(
@@ -851,7 +851,12 @@ async def test_a_forced_erasure_of_an_open_case_leaves_it_workable_and_writes_to
         assert ticket is not None
         await sign_in(session, directory, member=station, ticket=ticket, now=clock())
         await lifecycle.first_action(
-            session=session, ticket=ticket, member=station, how="visit", now=clock()
+            session=session,
+            directory=directory,
+            ticket=ticket,
+            member=station,
+            how="visit",
+            now=clock(),
         )
         await lifecycle.resolve(
             session=session,

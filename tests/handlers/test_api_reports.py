@@ -76,9 +76,12 @@ async def test_a_report_is_filed_as_the_bot_files_it(
     [api_ticket, bot_ticket] = await tickets(db)
     assert api_ticket.code == body["code"]
     # The same report by two doors: only the door, the code and the way back differ.
+    # And, being about the same child, the second is a possible duplicate of the first.
     differ = {"id", "code", "intake_key", "reporter_channel", "reporter_chat_id"}
+    differ.add("duplicate_of_id")
     a, b = api_ticket.model_dump(exclude=differ), bot_ticket.model_dump(exclude=differ)
     assert a == b
+    assert (api_ticket.duplicate_of_id, bot_ticket.duplicate_of_id) == (None, api_ticket.id)
     assert (api_ticket.reporter_channel, api_ticket.reporter_chat_id) == ("web", "")
     assert by_bot.id == bot_ticket.id
     [referral] = await outbox_rows(db, kind="referral", ticket_id=api_ticket.id)

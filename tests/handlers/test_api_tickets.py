@@ -587,6 +587,8 @@ async def test_the_openapi_document_describes_the_ticket_routes(client: Any) -> 
         "return",
         "reject_return",
         "reassign",
+        "merge",
+        "unmerge",
     }
     assert schemas["NoteIn"]["properties"]["text"]["maxLength"] == TEXT_MAX
     assert schemas["RequestExtensionIn"]["properties"]["days"]["enum"] == [1, 3, 7]

@@ -26,7 +26,7 @@ from pydantic import (
 from flows import ticket_actions as acts
 from flows.sla import PRIORITIES
 from flows.states import EXTENSION_DAYS, OUTCOMES, RETURN_REASONS
-from flows.ticket_detail import TicketDetail
+from flows.ticket_detail import ContactView, TicketDetail
 from flows.ticket_queries import LISTED_STATES, TicketPage, TicketRow
 from handlers.web.api.models import one_of, storable
 from storage.models import TEXT_MAX
@@ -126,6 +126,21 @@ class RedFlagOut(BaseModel):
     words: list[str] = Field(description="The reporter's words that raised it; empty once erased.")
 
 
+class MergedReportOut(BaseModel):
+    """A report merged into this ticket (about the same child): its facts, and its
+    reporter's contact under this ticket's rule."""
+
+    code: str
+    created_at: datetime
+    reporter_role: str
+    child_age: str
+    child_sex: str
+    concerns: list[str]
+    story: str | None = Field(description="null once erased after the retention period.")
+    files: int = Field(description="How many files its reporter attached.")
+    contact: ContactOut
+
+
 class TicketDetailOut(TicketStateOut):
     """A ticket in full, as the bot's details show it, with its history."""
 
@@ -148,6 +163,18 @@ class TicketDetailOut(TicketStateOut):
     erased_at: datetime | None
     contact: ContactOut
     history: list[HistoryEntryOut]
+    duplicate_of: str | None = Field(
+        description="An older open ticket of the same station this report may duplicate"
+        " (the same child): the action merge joins it."
+    )
+    merged_into: str | None = Field(description="The ticket this report was merged into.")
+    merged_reports: list[MergedReportOut]
+
+
+def _contact_out(contact: ContactView) -> ContactOut:
+    return ContactOut(
+        status=contact.status, phone=contact.phone, callback_consent=contact.callback_consent
+    )
 
 
 def _fields(row: TicketRow) -> dict[str, Any]:
@@ -176,20 +203,30 @@ def state_out(state: acts.TicketState) -> TicketStateOut:
 
 
 def detail_out(detail: TicketDetail) -> TicketDetailOut:
+    built = ("contact", "history", "merged_reports", "red_flags")
     facts = {
         name: getattr(detail, name)
         for name in TicketDetailOut.model_fields
-        if name not in TicketStateOut.model_fields
-        and name not in ("contact", "history", "red_flags")
+        if name not in TicketStateOut.model_fields and name not in built
     }
     return TicketDetailOut(
         **_state_fields(detail.state),
         **facts,
-        contact=ContactOut(
-            status=detail.contact.status,
-            phone=detail.contact.phone,
-            callback_consent=detail.contact.callback_consent,
-        ),
+        contact=_contact_out(detail.contact),
+        merged_reports=[
+            MergedReportOut(
+                code=r.code,
+                created_at=r.created_at,
+                reporter_role=r.reporter_role,
+                child_age=r.child_age,
+                child_sex=r.child_sex,
+                concerns=list(r.concerns),
+                story=r.story,
+                files=r.files,
+                contact=_contact_out(r.contact),
+            )
+            for r in detail.merged_reports
+        ],
         red_flags=[RedFlagOut(category=f.category, words=list(f.words)) for f in detail.red_flags],
         history=[
             HistoryEntryOut(
@@ -313,6 +350,27 @@ class ReassignIn(_Action):
         return acts.Reassign(self.station)
 
 
+class MergeIn(_Action):
+    """合并: this report into the older ticket it may duplicate (``duplicate_of``), whose
+    deadlines then carry the case (station staff, supervisors). ``into``, when given, must
+    name that ticket."""
+
+    action: Literal["merge"]
+    into: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,16}$")
+
+    def flow(self) -> acts.Action:
+        return acts.Merge(self.into)
+
+
+class UnmergeIn(_Action):
+    """撤销合并: the merged report is worked on its own again (supervisors)."""
+
+    action: Literal["unmerge"]
+
+    def flow(self) -> acts.Action:
+        return acts.Unmerge()
+
+
 class ActionIn(
     RootModel[
         Annotated[
@@ -324,7 +382,9 @@ class ActionIn(
             | ResolveIn
             | ReturnIn
             | RejectReturnIn
-            | ReassignIn,
+            | ReassignIn
+            | MergeIn
+            | UnmergeIn,
             Field(discriminator="action"),
         ]
     ]

@@ -239,7 +239,8 @@ def _ticket_paths() -> dict[str, Any]:
                 "summary": "Work a ticket as in the bot",
                 "description": "Station staff: sign, note, first_action,"
                 " request_extension, resolve, return. Supervisors: decide_extension,"
-                " reject_return, reassign. Texts are stripped and must be 2 to 2000"
+                " reject_return, reassign, unmerge. Either: merge (a possible duplicate into"
+                " the older ticket it names). Texts are stripped and must be 2 to 2000"
                 " characters. 403: the caller may view the ticket but not take this"
                 " action; 404: they may not view it (or there is none); 409: not in the"
                 " ticket's current state (named in the answer).",

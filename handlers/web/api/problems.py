@@ -120,6 +120,13 @@ KINDS: Final = {
             "The report's current state does not allow this action.",
         ),
         Kind(
+            "not-mergeable",
+            409,
+            "这份报告不能合并：没有它可能重复的工单，或那张工单已不在本站处理中，或这份报告更紧急。",
+            "This report cannot be merged: there is no ticket it may duplicate, or that"
+            " ticket is no longer open at its station, or this report is more urgent.",
+        ),
+        Kind(
             "extension-pending",
             409,
             "已有一个延期申请在等待督办决定。",

@@ -42,6 +42,7 @@ REFUSALS: Final = {
     "not_now": "not-now",
     "extension_pending": "extension-pending",
     "no_extension": "no-extension-request",
+    "not_mergeable": "not-mergeable",
 }
 
 

@@ -41,6 +41,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "status.go": "查询",
         "status.none": "没有找到这个编号的报告。",
         "status.result": "编号 {code}：{state}。负责处理：{station}",
+        "status.together": "一起处理的进度：{state}。",
         "busy": "提交太频繁了，请 {minutes} 分钟后再试。紧急情况请直接拨打 110 或 12355。",
         "expired": "页面已过期，请重新提交一次（您填写的内容还在）。",
     },
@@ -81,6 +82,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "status.go": "Look up",
         "status.none": "No report has this code.",
         "status.result": "Report {code}: {state}. In charge: {station}",
+        "status.together": "Where the reports handled together stand: {state}.",
         "busy": "Too many reports from here; try again in {minutes} minutes. In an emergency"
         " call 110 or 12355.",
         "expired": "The page expired; please send it once more (your answers are kept).",
