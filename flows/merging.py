@@ -321,10 +321,9 @@ async def unmerge_command(
 ) -> Outcome:
     """``/unmerge CODE``: a supervisor undoes the merge of the report ``CODE``."""
     loc = member.locale
-    if member.role != "supervisor":
-        return Outcome([Reply(t(loc, "supervisor.only"))], locale=loc)
-    if not await staff_views.shown_here(session, person, None):
-        return staff_views.not_here(None, loc)
+    not_theirs = await staff_views.refused_to_supervise(session, member, person)
+    if not_theirs is not None:
+        return not_theirs
     code = code.strip().upper()
     if not code:
         return Outcome([Reply(t(loc, "unmerge.usage"))], locale=loc)

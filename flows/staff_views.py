@@ -165,6 +165,19 @@ def not_here(station_code: str | None, loc: str) -> Outcome:
     return Outcome([Reply(t(loc, key))], locale=loc)
 
 
+async def refused_to_supervise(
+    session: AsyncSession, member: StaffMember, person: Person
+) -> Outcome | None:
+    """A supervisor's command refused: to anyone else, and anywhere but a private chat (no
+    group is bound to a county or city). None: it may go ahead."""
+    loc = member.locale
+    if member.role != "supervisor":
+        return Outcome([Reply(t(loc, "supervisor.only"))], locale=loc)
+    if not await shown_here(session, person, None):
+        return not_here(None, loc)
+    return None
+
+
 async def my_tickets(session: AsyncSession, member: StaffMember) -> Reply:
     loc = member.locale
     rows = (

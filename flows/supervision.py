@@ -241,10 +241,9 @@ async def command(
 ) -> Outcome:
     """/overdue, /open, /stats and /reassign for a supervisor."""
     loc = member.locale
-    if member.role != "supervisor":
-        return Outcome([Reply(t(loc, "supervisor.only"))], locale=loc)
-    if not await staff_views.shown_here(session, person, None):
-        return staff_views.not_here(None, loc)
+    refused = await staff_views.refused_to_supervise(session, member, person)
+    if refused is not None:
+        return refused
     if command.name == "overdue":
         reply = await overdue(session=session, directory=directory, member=member)
     elif command.name == "open":

@@ -7,10 +7,10 @@ and the ticket closes once both have answered."""
 
 from __future__ import annotations
 
-from bot_api import Call, FakeBotAPI
 from citizen import Citizen
 from factories import events_of, join_by_bot, outbox_rows, ticket_by_code
 from harness import BotService, FakeClock
+from party import Party
 
 from flows.escalation import sweep_deadlines
 from flows.places import Directory
@@ -21,29 +21,6 @@ from storage.db import Database
 JIEKOU = "440117001000"
 STATION = "从化区街口街道未成年人保护工作站"
 FIRST, SECOND, WORKER = 3001, 3002, 3101
-
-
-class Party:
-    """What one chat receives, in order, from a point on (as in test_ticket_life)."""
-
-    def __init__(self, api: FakeBotAPI, chat: int) -> None:
-        self.api, self.chat, self.mark = api, chat, 0
-
-    async def next(self, method: str = "sendMessage") -> Call:
-        call = await self.api.wait_for(
-            lambda c: c.method == method, after=self.mark, chat_id=self.chat
-        )
-        self.mark = call.index + 1
-        return call
-
-    async def press(self, data: str, on: Call) -> None:
-        message_id = on.message_id or on.params.get("message_id")
-        assert message_id is not None
-        assert data in [d for _, d in on.buttons()], f"{data} not offered: {on.buttons()}"
-        self.api.push_callback(self.chat, data, message_id=int(message_id))
-
-    def say(self, text: str) -> None:
-        self.api.push_text(self.chat, text)
 
 
 async def test_two_reports_of_one_child_become_one_case_both_reporters_hear(

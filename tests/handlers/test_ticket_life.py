@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bot_api import Call, FakeBotAPI
 from citizen import Citizen
 from factories import events_of, join_by_bot, ticket_by_code
 from harness import BotService, FakeClock
+from party import Party
 
 from flows.staff import Scope
 from storage.db import Database
@@ -26,29 +26,6 @@ def life(svc: BotService) -> BotService:
 
 async def enrol(svc: BotService, clock: FakeClock, chat: int, scope: Scope) -> None:
     await join_by_bot(svc, chat=chat, scope=scope, now=clock())
-
-
-class Party:
-    """What one chat receives, in order, from a point on."""
-
-    def __init__(self, api: FakeBotAPI, chat: int) -> None:
-        self.api, self.chat, self.mark = api, chat, 0
-
-    async def next(self, method: str = "sendMessage") -> Call:
-        call = await self.api.wait_for(
-            lambda c: c.method == method, after=self.mark, chat_id=self.chat
-        )
-        self.mark = call.index + 1
-        return call
-
-    async def press(self, data: str, on: Call) -> None:
-        message_id = on.message_id or on.params.get("message_id")
-        assert message_id is not None
-        assert data in [d for _, d in on.buttons()], f"{data} not offered: {on.buttons()}"
-        self.api.push_callback(self.chat, data, message_id=int(message_id))
-
-    def say(self, text: str) -> None:
-        self.api.push_text(self.chat, text)
 
 
 async def test_one_ticket_from_report_to_feedback(
