@@ -107,6 +107,15 @@ async def _begin(
     if await _ticket(session, person=person, code=code, lock=False) is None:
         return Outcome([Reply(say(dlg, "addinfo.closed", code=code))])
     dlg.answers[ADDING_CODE] = code
+    # Spoken to as when they reported: a child about themselves as 你 (screens.say).
+    role = await session.exec(
+        select(Ticket.reporter_role).where(
+            col(Ticket.code) == code.upper(),
+            col(Ticket.reporter_channel) == person.channel,
+            col(Ticket.reporter_chat_id) == person.chat_id,
+        )
+    )
+    dlg.answers["reporter"] = role.first()
     dlg.step = STEP
     dlg.version += 1
     return Outcome([adding_prompt(dlg)], changed=True)
@@ -173,7 +182,9 @@ def _finish(dlg: Dialogue, key: str) -> Outcome:
     code = str(dlg.answers.pop(ADDING_CODE, ""))
     dlg.step = "menu"
     dlg.version += 1
-    return Outcome([Reply(say(dlg, key, code=code))], changed=True)
+    text = say(dlg, key, code=code)
+    dlg.answers.pop("reporter", None)
+    return Outcome([Reply(text)], changed=True)
 
 
 def _ask(dlg: Dialogue, text: str) -> Outcome:

@@ -457,6 +457,7 @@ ZH: dict[str, str] = {
     "event.files_viewed": "查看附件",
     # the child's own voice: a child reporting about themselves is spoken to as 你, gently
     "role.child.staff": "🧒 <b>本人求助</b>（孩子自己报告）",
+    "role.child.staff.plain": "🧒 本人求助（孩子自己报告）",
     "you:place.prompt": "谢谢你告诉我们，你做得很对。你可以随时停下来（发送 /cancel）；"
     "想找人说说话，可以拨打 12355 青少年服务台，电话是免费的。\n\n"
     "<b>你现在在哪里？</b>\n请选择所在的市，或直接输入地址（例如“从化区街口街道”或村、社区名称）。",
@@ -513,6 +514,12 @@ ZH: dict[str, str] = {
     "you:feedback.sorry": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。"
     "愿意的话，可以直接回复说说为什么（可以不写，不超过 {max} 字）。",
     "you:feedback.sorry_reopened": "对不起，没有帮好你。我们已经重新受理，并告诉了区县负责人。",
+    "you:addinfo.prompt": "想补充到你的求助 <code>{code}</code> 的都可以发过来：文字、照片、语音、视频都行，"
+    "可以发好几条。"
+    "说完了点“完成”。\n你可以随时停下来；想找人说说话，可以拨打免费的 12355。有危险马上打 110。",
+    "you:addinfo.saved": "✅ 收到了，已经补充到你的求助 <code>{code}</code>，工作站会看到。"
+    "还想说的可以接着发；说完了点“完成”。",
+    "you:addinfo.done": "好的，你补充的内容都已经转给工作站了。可以用 /status {code} 查看进度。",
     # words that raise the alarm (issue 12, item 5: flows/red_flags.py, flows/alarms.py)
     "redflag.advice": "⚠️ <b>您描述的情况可能十分紧急。</b>\n"
     "如果孩子现在有危险，请立即拨打 110（报警）；有人受伤，请拨打 120（急救）；"
@@ -1071,6 +1078,7 @@ EN: dict[str, str] = {
     "files.none": "Ticket <code>{code}</code> has no attachments.",
     "event.files_viewed": "attachments viewed",
     "role.child.staff": "🧒 <b>The child asks for help</b> (reporting about themselves)",
+    "role.child.staff.plain": "🧒 The child asks for help (reporting about themselves)",
     "you:place.prompt": "Thank you for telling us; you did the right thing. You can stop at any "
     "time (send /cancel). If you want to talk to someone, call 12355, the youth helpline; the "
     "call is free.\n\n<b>Where are you now?</b>\nChoose your city, or type the address (for "
@@ -1137,6 +1145,14 @@ EN: dict[str, str] = {
     "county is told. If you like, reply with what went wrong (optional, up to {max} characters).",
     "you:feedback.sorry_reopened": "We are sorry we did not help you well. It is taken on again "
     "and the county is told.",
+    "you:addinfo.prompt": "Send anything you want to add to <code>{code}</code>: words, photos, "
+    "voice messages or "
+    "videos, as many as you like. Press “Done” when you have finished.\nYou can stop at any "
+    "time; to talk to someone, call 12355 (free). If you are in danger, call 110 now.",
+    "you:addinfo.saved": "✅ Got it: added to your call for help <code>{code}</code>; the "
+    "workstation will see it. Send more if you like, or press “Done”.",
+    "you:addinfo.done": "All right: everything you added is with the workstation. Send "
+    "/status {code} to see how it goes.",
     # words that raise the alarm (issue 12, item 5: flows/red_flags.py, flows/alarms.py)
     "redflag.advice": "⚠️ <b>What you describe may be very urgent.</b>\n"
     "If the child is in danger now, call 110 (police); if someone is hurt, call 120 "

@@ -168,3 +168,33 @@ async def test_words_that_raise_the_alarm_added_later_raise_the_priority(
     ticket = await ticket_by_code(db, code)
     assert ticket.priority == "P0"
     assert "red_flags" in [e.kind for e in await events_of(db, ticket.id)]
+
+
+async def test_a_child_adding_to_their_own_call_is_spoken_to_as_you(
+    life: BotService, clock: FakeClock
+) -> None:
+    api = life.api
+    citizen = Citizen(api, REPORTER)
+    await citizen.text("/start")
+    await citizen.press("mn", "report")
+    await citizen.press("dg", "no")
+    await citizen.press("rp", "child")
+    for action, value in (("pc", "440100000000"), ("pn", "440117000000")):
+        await citizen.press(action, value)
+    await citizen.press("pt", "440117001000")
+    await citizen.press("ag", "12-14")
+    await citizen.press("sx", "f")
+    await citizen.press("cn", "physical")
+    await citizen.press("cd")
+    await citizen.text("爸爸喝了酒就打我。")
+    await citizen.press("ct", "anon")
+    await citizen.press("sm", "ok")
+    code = await citizen.receipt_code()
+    clock.advance(minutes=5)
+    await citizen.text(f"/status {code}")
+    prompt = await citizen.press("ad", code)
+    assert f"想补充到你的求助 <code>{code}</code>" in (prompt.text or "")
+    saved = await citizen.text("今天他又打我了，我躲在同学家。")
+    assert "收到了，已经补充到你的求助" in (saved.text or "")
+    done = await citizen.press("add")
+    assert "你补充的内容都已经转给工作站了" in (done.text or "")

@@ -30,6 +30,7 @@ from harness import FakeClock
 from sqlalchemy import func
 from sqlmodel import select
 
+from flows import merging
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY
 from flows.states import State
@@ -484,3 +485,37 @@ async def test_the_ticket_page_shows_the_words_that_raised_the_alarm(
     assert "想死 (self-harm/suicide)" in await english.text()
     page = await (await client.get(f"/dashboard/tickets/{plain.code}", headers=cookie)).text()
     assert 'id="red-flags"' not in page
+
+
+async def test_the_ticket_page_shows_duplicates_merged_reports_and_a_childs_own_call(
+    client: Any, db: Database, directory: Directory, clock: FakeClock
+) -> None:
+    kept = await file_ticket(db, directory, now=clock(), chat="9101")
+    clock.advance(hours=1)
+    child = await file_ticket(
+        db, directory, now=clock(), chat="9102", reporter="child", story="我爸爸喝酒以后打我"
+    )
+    assert child.duplicate_of_id == kept.id  # same township, child, concern: 可能重复
+    cookie = await _cookie(db, await county_supervisor(db, now=clock()), clock)
+    page = await (await client.get(f"/dashboard/tickets/{child.code}", headers=cookie)).text()
+    assert f'<dd id="duplicate-of"><a class="code" href="/dashboard/tickets/{kept.code}' in page
+    assert "🧒 本人求助（孩子自己报告）" in page  # not the button's 我就是这个孩子
+
+    member = await station_member(db, now=clock())
+    async with db.unit() as session:
+        report = await session.get(Ticket, child.id)
+        assert report is not None
+        await merging.merge(
+            session=session,
+            directory=directory,
+            member=member,
+            ticket=report,
+            into_id=kept.id,
+            now=clock(),
+        )
+    page = await (await client.get(f"/dashboard/tickets/{child.code}", headers=cookie)).text()
+    assert f'<dd id="merged-into"><a class="code" href="/dashboard/tickets/{kept.code}' in page
+    page = await (await client.get(f"/dashboard/tickets/{kept.code}", headers=cookie)).text()
+    section = page.split('id="merged-reports"', 1)[1].split("</section>", 1)[0]
+    assert child.code in section and "我爸爸喝酒以后打我" in section
+    assert "🧒 本人求助" in section

@@ -82,7 +82,10 @@ def labels(locale: str) -> dict[str, Callable[[str], str]]:
         "concern_name": of("concern"),
         "age_name": of("age"),
         "sex_name": of("sex"),
-        "role_name": of("role"),
+        # A child reporting about themselves reads as 本人求助 to staff, as in the bot.
+        "role_name": lambda value: (
+            catalogue["role.child.staff.plain"] if value == "child" else of("role")(value)
+        ),
         "danger_name": of("btn.danger"),
         "outcome_name": of("outcome"),
         "flag_name": of("redflag"),
