@@ -86,6 +86,8 @@ class Intake:
                 return self._stop_adding(dlg)
             if dlg.step in REPORT_STEPS or dlg.step == "status":
                 return self._cancel(dlg, remove_keyboard=True)
+            if dlg.step == "faq":  # leaving the policy questions: nothing was being filed
+                return self._goto(dlg, "menu")
             return Outcome([Reply(say(dlg, "nothing_to_cancel"))])
         if cmd.name == "help":  # a citizen's; staff get theirs in flows.conversations
             return Outcome([Reply(help_text(dlg.locale, None))])

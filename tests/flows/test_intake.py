@@ -8,6 +8,7 @@ from flows.dialogue import AddToReport, Dialogue, LookupStatus, Submit, normalis
 from flows.events import Command, Event, Photo, Press, SharedContact, Text, Unsupported
 from flows.intake import Intake
 from flows.messages import Button, Outcome
+from flows.texts import ZH
 from flows.triage import derive_priority
 from storage.models import TEXT_MAX
 
@@ -535,3 +536,10 @@ def test_concerns_that_make_it_p0_say_it_is_sent_on_confirming(walker: Walker) -
     walker.press("cn", "sexual")
     text = walker.press("cd").replies[0].text
     assert "确认提交后" in text and "还没有发送" in text and "12355" in text
+
+
+def test_cancel_in_the_policy_questions_goes_back_to_the_menu(intake: Intake) -> None:
+    dlg = Dialogue(step="faq", version=3)
+    out = intake.handle(dlg, Command("cancel"))
+    assert dlg.step == "menu" and dlg.version == 4
+    assert [r.text for r in out.replies] == [ZH["menu"]]
