@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         total.among += k.among
         total.none += k.none
         total.base_top += k.base_top
-    headers = (
+    headers: tuple[str, ...] = (
         "typed as",
         "queries",
         "mean ms",
@@ -259,8 +259,8 @@ def run(args: argparse.Namespace) -> int:
     for k in [*kinds.values(), total]:
         times = sorted(k.times_ms)
         count = len(times)
-        base = sorted(k.base_ms)
-        row = (
+        base_times = sorted(k.base_ms)
+        row: tuple[str, ...] = (
             k.name,
             str(count),
             fmt(sum(times) / count if count else None, ".3f"),
@@ -272,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
             str(k.none),
         )
         if baseline is not None:
-            p99, base_p99 = percentile(times, 99), percentile(base, 99)
+            p99, base_p99 = percentile(times, 99), percentile(base_times, 99)
             row += (
                 fmt(base_p99, ".3f"),
                 fmt(p99 / base_p99 if base_p99 else None, ".2f"),

@@ -66,11 +66,13 @@ from bot.settings import Settings
 from bot.tasks import Supervisor
 from bot.telegram_side import TelegramSide
 from flows.clock import system_clock
+from flows.commands import KIND as COMMAND_LISTS
 from flows.escalation import sweep_deadlines
 from flows.intake import Intake
-from flows.lifecycle import FEEDBACK, OUTCOMES
+from flows.lifecycle import OUTCOMES
 from flows.places import Directory
 from flows.sla import DEFAULT_POLICY, LEVEL1, LEVEL2, REMINDER, freeze, overdue_level_for
+from flows.states import FEEDBACK
 from flows.tickets import CODE_ALPHABET, CODE_LENGTH, Route, route
 from flows.triage import AGE_BANDS, CONCERNS, REPORTER_ROLES, SEXES, derive_priority
 from storage.db import Database, make_engine
@@ -380,6 +382,7 @@ class Generator:
             child_age=a["age"],
             child_sex=a["sex"],
             concerns=json.dumps(a["concerns"]),
+            red_flags="[]",  # no alarm words in the bench's stories
             story=rng.choice(STORIES) * rng.choice((1, 1, 2, 3)),
             locale="zh" if rng.random() < 0.95 else "en",
             reporter_channel="telegram",
@@ -1015,6 +1018,8 @@ async def measure_delay(
     tickets: set[int] = set()
     copies: list[tuple[str, int | None, datetime]] = []  # chat, message id, due
     for outbox_id, ticket_id, kind, target_kind, target, status, message_id, created in rows:
+        if kind == COMMAND_LISTS:  # the bot's command menus, queued when its Telegram side starts
+            continue
         if kind not in ESCALATION_KINDS or ticket_id not in due_at:
             run.unmatched += 1
             continue

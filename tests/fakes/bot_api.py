@@ -642,6 +642,7 @@ class FakeBotAPI:
         narrowest (the chat, the member) to the default, each with the person's language
         (its two-letter code) before without. Administrators' scopes are not modelled."""
         language = (language_code or "")[:2].lower()
+        chain: list[tuple[str, int | None, int | None]]
         if chat_id > 0:
             chain = [("chat", chat_id, None), ("all_private_chats", None, None)]
         else:

@@ -234,7 +234,7 @@ def judge(directory: Directory, case: Case, found: list[Place], tally: Tally) ->
 def table(tallies: dict[str, Tally]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """Headers and rows: per form the counts and rates, in FORMS order, extras after."""
     headers = ("typed as", "cases", "top-1", "offered", "wrong", "missed", "none")
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for form in (*FORMS, *EXTRA_FORMS):
         t = tallies.get(form)
         if t is None:
