@@ -19,7 +19,7 @@ from flows.messages import MEDIA_KINDS, Button
 from flows.outbox import payload_of
 from flows.places import Directory
 from flows.states import State
-from flows.texts import CATALOGUES, normalise_locale, t
+from flows.texts import CATALOGUES, local_name, normalise_locale, t
 from flows.texts import render as render_text
 from flows.tickets import local_time, supervisors_of
 from storage import outbox
@@ -29,20 +29,23 @@ from storage.outbox import enqueue
 STORY_EXCERPT: Final = 300
 
 
-def place_words(directory: Directory, ticket: Ticket) -> str:
+def place_words(directory: Directory, ticket: Ticket, locale: str | None = None) -> str:
     """Township and village (never the reporter's details), plus what was typed: plain
-    text, for a value that is escaped once where it is rendered."""
+    text, for a value that is escaped once where it is rendered. With ``locale``, the
+    directory's name as that reader writes it (Traditional converted); the typed words as
+    typed."""
     parts: list[str] = []
     if ticket.place_code and directory.get(ticket.place_code):
-        parts.append(directory.full_name(ticket.place_code))
+        name = directory.full_name(ticket.place_code)
+        parts.append(local_name(locale, name) if locale is not None else name)
     if ticket.place_text:
         parts.append(f"（{ticket.place_text}）")
     return "".join(parts) or "—"
 
 
-def place_line(directory: Directory, ticket: Ticket) -> str:
+def place_line(directory: Directory, ticket: Ticket, locale: str | None = None) -> str:
     """``place_words`` as HTML, for a text put together here."""
-    return html.escape(place_words(directory, ticket), quote=False)
+    return html.escape(place_words(directory, ticket, locale), quote=False)
 
 
 def _excerpt(text: str) -> str:
@@ -62,7 +65,7 @@ def ticket_fields(directory: Directory, ticket: Ticket, locale: str) -> dict[str
     return {
         "code": ticket.code,
         "priority": t(locale, f"priority.{ticket.priority}"),
-        "place": place_line(directory, ticket),
+        "place": place_line(directory, ticket, locale),
         "concerns": sep.join(t(locale, f"concern.{c}") for c in ticket.concerns) or pending,
         "age": t(locale, f"age.{ticket.child_age}"),
         "sex": t(locale, f"sex.{ticket.child_sex}"),

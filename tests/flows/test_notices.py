@@ -212,3 +212,11 @@ def test_place_words_name_the_place_and_what_was_typed(directory: Directory) -> 
     assert notices.place_words(directory, ticket) == "广州市从化区街口街道（村口 <小卖部>）"
     assert notices.place_line(directory, ticket).endswith("（村口 &lt;小卖部&gt;）")
     assert notices.place_words(directory, Ticket(place_code="999")) == "—"
+
+
+def test_a_traditional_reader_reads_the_place_in_traditional(directory: Directory) -> None:
+    """The directory's name is converted for a zh-Hant reader; the words typed stay as typed."""
+    ticket = Ticket(place_code=JIEKOU, place_text="村口小卖部")
+    assert notices.place_words(directory, ticket, "zh-Hant") == "廣州市從化區街口街道（村口小卖部）"
+    assert notices.place_words(directory, ticket, "zh") == "广州市从化区街口街道（村口小卖部）"
+    assert notices.place_words(directory, ticket, "en") == "广州市从化区街口街道（村口小卖部）"
