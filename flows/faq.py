@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from functools import cache
 from typing import Any, Final
 
-import opencc
 import orjson
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows import faq_search, faq_steps, faq_store
+from flows import faq_search, faq_steps, faq_store, hant
 from flows.callbacks import IntakeAction
 from flows.dialogue import ConsultFaq, Dialogue
 from flows.messages import Button, Reply
@@ -56,16 +54,11 @@ def words_of(row: FaqEntry, locale: str) -> tuple[dict[str, Any], bool]:
     return zh, False
 
 
-@cache
-def _s2hk() -> Any:
-    return opencc.OpenCC("s2hk")
-
-
 def to_hant(text: str) -> str:
     """An operator's Simplified text in Traditional: OpenCC's s2hk, as for the catalogue, but
     without flows.hant's overrides, which were reviewed for the bot's own sentences (文件 there
     is a file someone sent, 檔案; in a policy answer it is an official document, 文件)."""
-    return str(_s2hk().convert(text))
+    return str(hant.converter("s2hk").convert(text))
 
 
 async def consult(

@@ -25,12 +25,11 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from typing import Annotated, Any, Final
 
-import opencc
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from flows import hant
 from storage.models import FAQ_KEY_MAX
 
 KEY_PATTERN: Final = rf"[a-z0-9][a-z0-9_-]{{0,{FAQ_KEY_MAX - 1}}}"
@@ -90,14 +89,9 @@ class FaqFileError(Exception):
         super().__init__("\n".join(problems))
 
 
-@cache
-def _t2s() -> Any:
-    return opencc.OpenCC("t2s")
-
-
 def traditional_in(text: str) -> list[str]:
     """The characters of ``text`` that Simplified writing would not use (兒, 補, 貼)."""
-    converted = _t2s().convert(text)
+    converted = hant.converter("t2s").convert(text)
     if len(converted) == len(text):
         found = [a for a, b in zip(text, converted, strict=True) if a != b]
     else:  # a phrase converted to another length: compare the characters used

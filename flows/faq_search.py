@@ -19,10 +19,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Final
+from typing import Final
 
-import opencc
+from flows import hant
 
 # How much a match in each part of an entry counts.
 WEIGHTS: Final = {"keywords": 3.0, "question": 2.0, "answer": 1.0}
@@ -45,14 +44,9 @@ _TOKEN: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
 _STEM: Final = 5
 
 
-@cache
-def _t2s() -> Any:
-    return opencc.OpenCC("t2s")
-
-
 def normalise(text: str) -> str:
     """NFKC (full-width letters and digits), Simplified, lower case."""
-    return _t2s().convert(unicodedata.normalize("NFKC", text)).casefold()
+    return hant.converter("t2s").convert(unicodedata.normalize("NFKC", text)).casefold()
 
 
 def grams(text: str) -> set[str]:

@@ -45,7 +45,9 @@ _SPLIT: Final = re.compile("|".join(re.escape(k) for k in sorted(OVERRIDES, key=
 
 
 @cache
-def _converter(config: str) -> opencc.OpenCC:
+def converter(config: str) -> opencc.OpenCC:
+    """OpenCC's converter for ``config`` ("t2s", "s2hk", …), made once per process: loading
+    its dictionaries costs a few ms. Every module converting scripts takes it from here."""
     return opencc.OpenCC(config)
 
 
@@ -55,7 +57,7 @@ def to_hant(text: str) -> str:
     The overrides split the text so that OpenCC never sees (and re-converts) a corrected
     phrase; the pieces between them are converted whole, keeping OpenCC's phrase context.
     """
-    s2hk = _converter("s2hk")
+    s2hk = converter("s2hk")
     out: list[str] = []
     start = 0
     for m in _SPLIT.finditer(text):
@@ -76,7 +78,7 @@ def simplified_only(text: str) -> set[str]:
     those that every Traditional standard OpenCC knows (its generic one, Hong Kong's,
     Taiwan's) replaces even on their own. 台, 群 and 吃 are kept by one of them, so not
     counted: they are everyday Traditional characters too."""
-    converters = [_converter(c) for c in ("s2t", "s2hk", "s2tw")]
+    converters = [converter(c) for c in ("s2t", "s2hk", "s2tw")]
     return {
         ch
         for ch in set(text)
@@ -88,5 +90,5 @@ def is_traditional(text: str) -> bool:
     """Whether someone who typed ``text`` writes Traditional: it has a character that
     Simplified writing does not use (廣, 從, 區) and none that only Simplified uses.
     Text in characters shared by both (街口, 小孩) says nothing either way."""
-    t2s = _converter("t2s")
+    t2s = converter("t2s")
     return t2s.convert(text) != text and not simplified_only(text)

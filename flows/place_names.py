@@ -7,12 +7,11 @@ strength 2 for the official name and 1 for another form. ``flows.places`` indexe
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from typing import Any
 
-import opencc
+from flows import hant
 
 # Shorter aliases ("新" from "新村") would match almost any text.
 MIN_ALIAS_LEN = 2
@@ -101,10 +100,8 @@ _GENERIC = frozenset(
 )
 
 
-@functools.cache
 def _converter() -> Any:
-    # Loading the OpenCC dictionaries costs a few ms; do it once, on first use.
-    return opencc.OpenCC("t2s")
+    return hant.converter("t2s")
 
 
 _NOT_WORD = re.compile(r"[\W_]+")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
-import opencc
+from flows import hant
 
 RANKS: Final = {"P0": 0, "P1": 1, "P2": 2}
 WORDS_MAX: Final = 5  # words kept per category: enough for the station to see why
@@ -75,11 +75,6 @@ class Lexicon:
 # ---- normalising ----------------------------------------------------------------------
 
 
-@functools.cache
-def _t2s() -> Any:
-    return opencc.OpenCC("t2s")
-
-
 def _char(c: str) -> str:
     # One character for one, so a match's place in the normalised text is its place in
     # what the reporter wrote (the words shown to the station are theirs).
@@ -92,7 +87,7 @@ def _char(c: str) -> str:
 def normalise(text: str) -> str:
     """Half-width, lower case, Simplified; the same length as ``text`` whenever OpenCC
     converts character for character (it nearly always does)."""
-    return str(_t2s().convert("".join(_char(c) for c in text)))
+    return str(hant.converter("t2s").convert("".join(_char(c) for c in text)))
 
 
 # ---- the lexicon ----------------------------------------------------------------------
